@@ -1,0 +1,82 @@
+// The one place that reads the environment. Read once, validated at start-up:
+// a bad value fails with its name rather than surfacing later as odd behaviour.
+import type { ChatSettings } from '../core/ports.js';
+import { OWASP_SCRYPT_N } from '../core/secrets.js';
+
+export interface Config {
+  /** local server */
+  port: number;
+  host: string;
+  /** a real PostgreSQL; without it the local server embeds one under dataDir */
+  databaseUrl?: string;
+  dataDir: string;
+  /** browser origins allowed to open a socket, besides the server's own */
+  allowedOrigins: string[];
+  mail: { transport: 'outbox' | 'ses'; from: string; outboxDir: string; sesRegion?: string; sesEndpoint?: string };
+  /** AWS: the database credentials' secret, the proxy host, the management API endpoint */
+  aws: { dbSecretArn?: string; dbHost?: string; dbName: string; gatewayEndpoint?: string; region?: string };
+  sweep: { intervalSeconds: number; maxAgeSeconds: number; unauthenticatedSeconds: number };
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  settings: ChatSettings;
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be a whole number of at least ${min}, not "${raw}"`);
+  return n;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!allowed.includes(raw as T)) throw new Error(`${name} must be one of ${allowed.join(', ')}, not "${raw}"`);
+  return raw as T;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const dataDir = env.DATA_DIR || '.data';
+  return {
+    port: int(env, 'PORT', 8080),
+    host: env.HOST || '0.0.0.0',
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir,
+    allowedOrigins: (env.ALLOWED_ORIGINS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    mail: {
+      transport: oneOf(env, 'MAIL_TRANSPORT', ['outbox', 'ses'] as const, 'outbox'),
+      from: env.MAIL_FROM || 'Wild Whispers <no-reply@localhost>',
+      outboxDir: env.OUTBOX_DIR || `${dataDir}/outbox`,
+      sesRegion: env.SES_REGION || env.AWS_REGION || undefined,
+      sesEndpoint: env.SES_ENDPOINT || undefined,
+    },
+    aws: {
+      dbSecretArn: env.DB_SECRET_ARN || undefined,
+      dbHost: env.DB_HOST || undefined,
+      dbName: env.DB_NAME || 'postgres',
+      gatewayEndpoint: env.GATEWAY_ENDPOINT || undefined,
+      region: env.AWS_REGION || undefined,
+    },
+    sweep: {
+      intervalSeconds: int(env, 'SWEEP_INTERVAL_SECONDS', 15, 1),
+      maxAgeSeconds: int(env, 'CONNECTION_MAX_AGE_SECONDS', 2 * 60 * 60, 1),
+      unauthenticatedSeconds: int(env, 'UNAUTHENTICATED_GRACE_SECONDS', 60, 1),
+    },
+    logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
+    settings: {
+      inviteCode: env.INVITE_CODE || undefined,
+      appName: env.APP_NAME || 'Wild Whispers',
+      sessionTtlSeconds: int(env, 'SESSION_TTL_SECONDS', 30 * 24 * 60 * 60, 60),
+      otpTtlSeconds: int(env, 'OTP_TTL_SECONDS', 10 * 60, 60),
+      otpMaxAttempts: int(env, 'OTP_MAX_ATTEMPTS', 5, 1),
+      otpSendsPerWindow: int(env, 'OTP_SENDS_PER_HOUR', 5, 1),
+      otpSendWindowSeconds: 60 * 60,
+      scryptN: int(env, 'SCRYPT_N', OWASP_SCRYPT_N, 1024),
+    },
+  };
+}

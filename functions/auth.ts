@@ -1,0 +1,6 @@
+// auth: register, verify, login, resume, logout.
+import { auth } from './core/accounts.js';
+import { AuthOp } from './core/protocol.js';
+import { messageRoute } from './route.js';
+
+export const handler = messageRoute(AuthOp, auth);

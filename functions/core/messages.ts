@@ -1,0 +1,146 @@
+// Messages: idempotent send in one SQL round trip, and history by cursor.
+import { Forbidden, Unauthorized } from './errors.js';
+import { requireCaller } from './identity.js';
+import type { RoomName } from './names.js';
+import type { Outcome } from './outcome.js';
+import type { Deps, Sql } from './ports.js';
+import type { HistoryFrame, Message, SendFrame } from './protocol.js';
+import { ensureDmRoom, isMember } from './rooms.js';
+
+interface MessageRow {
+  id: string;
+  room_id: string;
+  username: string;
+  body: string;
+  created_at: Date;
+  client_id: string;
+}
+
+export function toMessage(r: MessageRow): Message {
+  return { id: r.id, room: r.room_id, from: r.username, text: r.body, at: r.created_at.toISOString(), clientId: r.client_id };
+}
+
+interface SendRow {
+  user_id: string | null;
+  username: string | null;
+  member: boolean;
+  fresh: boolean;
+  id: string | null;
+  room_id: string | null;
+  body: string | null;
+  created_at: Date | null;
+  client_id: string | null;
+  recipients: string[] | null;
+}
+
+/**
+ * The whole send as one statement: who the caller is (from the connection row),
+ * membership, the idempotency check, the id from the room's counter (its row lock
+ * orders ids by commit), the insert, and the recipients' connection ids.
+ */
+function insertMessage(sql: Sql, connectionId: string, room: string, clientId: string, text: string) {
+  return sql<SendRow[]>`
+    with sender as (
+      select c.user_id, u.username
+      from connections c join users u on u.id = c.user_id
+      where c.id = ${connectionId}
+    ), member as (
+      select s.user_id, s.username from sender s
+      join memberships m on m.room_id = ${room} and m.user_id = s.user_id
+    ), previous as (
+      select m.id, m.room_id, m.body, m.created_at, m.client_id
+      from messages m join sender s on m.sender_id = s.user_id
+      where m.client_id = ${clientId}
+    ), bump as (
+      update rooms set last_message_id = nextval('message_ids')
+      where id = ${room} and exists (select 1 from member) and not exists (select 1 from previous)
+      returning last_message_id as id
+    ), inserted as (
+      insert into messages (id, room_id, sender_id, client_id, body)
+      select b.id, ${room}, m.user_id, ${clientId}, ${text} from bump b cross join member m
+      on conflict (sender_id, client_id) do nothing
+      returning id, room_id, body, created_at, client_id
+    ), result as (
+      select true as fresh, * from inserted
+      union all
+      select false, * from previous
+    )
+    select
+      s.user_id, s.username,
+      exists (select 1 from member) as member,
+      r.fresh, r.id, r.room_id, r.body, r.created_at, r.client_id,
+      case when r.room_id is not null then array(
+        select c.id from memberships mm join connections c on c.user_id = mm.user_id
+        where mm.room_id = r.room_id
+      ) end as recipients
+    from (select 1) one
+    left join sender s on true
+    left join result r on true`;
+}
+
+export async function send(deps: Deps, connectionId: string, frame: SendFrame): Promise<Outcome> {
+  const { sql } = deps;
+  const room = frame.room;
+  let [row] = await insertMessage(sql, connectionId, room.id, frame.clientId, frame.text);
+  if (!row?.user_id) throw new Unauthorized('Log in first.');
+  if (!row.id && !row.member && room.kind === 'dm') {
+    // The first message of a conversation opens the DM room for both people.
+    await ensureDmRoom(sql, room, await requireCaller(sql, connectionId));
+    [row] = await insertMessage(sql, connectionId, room.id, frame.clientId, frame.text);
+  }
+  if (!row?.id) {
+    if (!row?.member) throw new Forbidden(`You are not a member of ${describeRoom(room)}; join it first.`);
+    // Lost a race with a parallel send of the same clientId: that one stored it.
+    [row] = await insertMessage(sql, connectionId, room.id, frame.clientId, frame.text);
+    if (!row?.id) throw new Forbidden(`You are not a member of ${describeRoom(room)}.`);
+  }
+  const message = toMessage({ ...(row as Required<SendRow> & MessageRow), username: row.username! });
+  // A repeat gets the same reply and is delivered again: if the first attempt died
+  // between commit and fan-out, members still receive it live (clients drop
+  // duplicates by id).
+  return {
+    reply: { type: 'sent', clientId: frame.clientId, message },
+    broadcasts: [{ to: row.recipients ?? [], frame: { type: 'message', message } }],
+  };
+}
+
+function describeRoom(room: RoomName): string {
+  return room.kind === 'dm' ? 'this conversation' : `#${room.id}`;
+}
+
+export async function latestMessages(sql: Sql, roomId: string, limit: number): Promise<Message[]> {
+  const rows = await sql<MessageRow[]>`
+    select m.id, m.room_id, u.username, m.body, m.created_at, m.client_id
+    from messages m join users u on u.id = m.sender_id
+    where m.room_id = ${roomId}
+    order by m.id desc
+    limit ${limit}`;
+  return rows.reverse().map(toMessage);
+}
+
+/** A page of history, oldest first. `after` reads forward from a cursor (catch-up); otherwise backwards from `before` or the end. */
+async function pageMessages(sql: Sql, roomId: string, before: string | undefined, after: string | undefined, limit: number) {
+  const forward = after !== undefined;
+  const rows = await sql<MessageRow[]>`
+    select m.id, m.room_id, u.username, m.body, m.created_at, m.client_id
+    from messages m join users u on u.id = m.sender_id
+    where m.room_id = ${roomId}
+      ${after !== undefined ? sql`and m.id > ${after}` : sql``}
+      ${before !== undefined ? sql`and m.id < ${before}` : sql``}
+    order by m.id ${forward ? sql`asc` : sql`desc`}
+    limit ${limit + 1}`;
+  const hasMore = rows.length > limit;
+  const page = rows.slice(0, limit);
+  if (!forward) page.reverse();
+  return { messages: page.map(toMessage), hasMore };
+}
+
+export async function history(deps: Deps, connectionId: string, frame: HistoryFrame): Promise<Outcome> {
+  const { sql } = deps;
+  const caller = await requireCaller(sql, connectionId);
+  if (!(await isMember(sql, frame.room.id, caller.userId))) {
+    throw new Forbidden(`You are not a member of ${describeRoom(frame.room)}.`);
+  }
+  const { messages, hasMore } = await pageMessages(sql, frame.room.id, frame.before, frame.after, frame.limit ?? 50);
+  return { reply: { type: 'history', room: frame.room.id, messages, hasMore } };
+}

@@ -1,0 +1,164 @@
+// The wire protocol's client frames as valibot schemas (PROTOCOL.md). Unknown
+// extra fields are ignored, so clients may send extensions older servers skip.
+import * as v from 'valibot';
+import {
+  MAX_TEXT,
+  MESSAGE_ID,
+  USERNAME,
+  codePoints,
+  hasForbiddenControls,
+  parseRoom,
+  type RoomName,
+} from './names.js';
+
+const requestId = v.optional(v.pipe(v.string('id must be a string'), v.maxLength(64, 'id is at most 64 characters')));
+
+const username = v.pipe(
+  v.string('username must be a string'),
+  v.toLowerCase(),
+  v.regex(USERNAME, 'A username is 3 to 32 characters of a-z, 0-9, _ . and -.'),
+);
+
+const room = v.pipe(
+  v.string('room must be a string'),
+  v.maxLength(100, 'That is not a room name.'),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const parsed = parseRoom(dataset.value);
+    if (!parsed) {
+      addIssue({ message: 'A room is a channel name of 1 to 32 characters of a-z, 0-9, _ and -, or dm:user1:user2.' });
+      return NEVER;
+    }
+    return parsed;
+  }),
+);
+
+const messageId = (field: string) =>
+  v.optional(v.pipe(v.string(`${field} must be a message id string`), v.regex(MESSAGE_ID, `${field} must be a message id`)));
+
+const wellFormed = (what: string) =>
+  v.check((s: string) => s.isWellFormed() && !hasForbiddenControls(s), `${what} contains characters that cannot be stored.`);
+
+const clientId = v.pipe(
+  v.string('clientId must be a string'),
+  v.minLength(1, 'clientId must not be empty'),
+  v.maxLength(64, 'clientId is at most 64 characters'),
+  wellFormed('clientId'),
+);
+
+const text = v.pipe(
+  v.string('text must be a string'),
+  v.maxLength(MAX_TEXT * 2 + 1024, `A message is at most ${MAX_TEXT} characters.`),
+  v.trim(),
+  v.check((s) => s.length > 0, 'A message cannot be empty.'),
+  v.check((s) => codePoints(s) <= MAX_TEXT, `A message is at most ${MAX_TEXT} characters.`),
+  wellFormed('The message'),
+);
+
+const password = v.pipe(
+  v.string('password must be a string'),
+  v.check((s) => codePoints(s) >= 8 && codePoints(s) <= 256, 'A password is 8 to 256 characters.'),
+  v.check((s) => s.isWellFormed(), 'The password contains characters that cannot be used.'),
+);
+
+const email = v.pipe(
+  v.string('email must be a string'),
+  v.trim(),
+  v.maxLength(254, 'That email address is too long.'),
+  v.email('That is not an email address.'),
+);
+
+export const AuthOp = v.variant(
+  'op',
+  [
+    v.object({
+      op: v.literal('register'),
+      // kept as typed: it becomes the display name; the core lower-cases the username
+      username: v.pipe(
+        v.string('username must be a string'),
+        v.regex(/^[A-Za-z0-9_.-]{3,32}$/, 'A username is 3 to 32 characters of a-z, 0-9, _ . and -.'),
+      ),
+      email,
+      password,
+      invite: v.optional(v.pipe(v.string('invite must be a string'), v.maxLength(256))),
+    }),
+    v.object({
+      op: v.literal('verify'),
+      username,
+      code: v.pipe(v.string('code must be a string'), v.regex(/^\d{6}$/, 'The code is the 6 digits from the email.')),
+    }),
+    v.object({
+      op: v.literal('login'),
+      username,
+      password: v.pipe(v.string('password must be a string'), v.maxLength(1024)),
+    }),
+    v.object({
+      op: v.literal('resume'),
+      token: v.pipe(v.string('token must be a string'), v.minLength(1), v.maxLength(256)),
+    }),
+    v.object({ op: v.literal('logout') }),
+  ],
+  'op must be register, verify, login, resume or logout',
+);
+export type AuthOp = v.InferOutput<typeof AuthOp>;
+
+export const JoinFrame = v.object({ action: v.literal('join'), id: requestId, room });
+export type JoinFrame = v.InferOutput<typeof JoinFrame>;
+
+export const LeaveFrame = v.object({ action: v.literal('leave'), id: requestId, room });
+export type LeaveFrame = v.InferOutput<typeof LeaveFrame>;
+
+export const SendFrame = v.object({ action: v.literal('send'), id: requestId, room, text, clientId });
+export type SendFrame = v.InferOutput<typeof SendFrame>;
+
+export const HistoryFrame = v.object({
+  action: v.literal('history'),
+  id: requestId,
+  room,
+  before: messageId('before'),
+  after: messageId('after'),
+  limit: v.optional(
+    v.pipe(
+      v.number('limit must be a number'),
+      v.integer('limit must be a whole number'),
+      v.minValue(1, 'limit is 1 to 100'),
+      v.maxValue(100, 'limit is 1 to 100'),
+    ),
+  ),
+});
+export type HistoryFrame = v.InferOutput<typeof HistoryFrame>;
+
+/** Every frame shares this envelope. */
+export const Envelope = v.object({
+  action: v.pipe(v.string('action must be a string'), v.maxLength(64)),
+  id: requestId,
+});
+
+export type { RoomName };
+export const ACTIONS = ['auth', 'join', 'send', 'history', 'leave'] as const;
+
+/** A MESSAGE as PROTOCOL.md spells it. */
+export interface Message {
+  id: string;
+  room: string;
+  from: string;
+  text: string;
+  at: string;
+  clientId: string;
+}
+
+/** A ROOM in `authed` and `joined`. */
+export interface RoomInfo {
+  id: string;
+  kind: 'channel' | 'dm';
+  name: string;
+  lastMessageId: string | null;
+}
+
+/** The first issue's message, a sentence a person can act on. */
+export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {
+  const first = issues[0];
+  if (!first) return 'The request is not valid.';
+  const path = first.path?.map((p) => String(p.key)).join('.');
+  if (first.kind === 'schema' && first.received === 'undefined' && path) return `${path} is required.`;
+  return first.message.endsWith('.') ? first.message : `${first.message}.`;
+}

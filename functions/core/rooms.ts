@@ -1,0 +1,111 @@
+// Rooms: channels (created on first join) and direct-message rooms (`dm:a:b`,
+// created for both users on first use). Everyone is a member of `general`.
+import { BadRequest, Forbidden, NotFound } from './errors.js';
+import { type Caller, requireCaller } from './identity.js';
+import { type RoomName, GENERAL, roomDisplayName, parseRoom } from './names.js';
+import type { Outcome } from './outcome.js';
+import type { Deps, Sql } from './ports.js';
+import { listRoomConnections, membershipPresence } from './presence.js';
+import type { JoinFrame, LeaveFrame, RoomInfo } from './protocol.js';
+import { latestMessages } from './messages.js';
+
+export function roomInfo(id: string, lastMessageId: string | null, me: string): RoomInfo {
+  const parsed = parseRoom(id) ?? { id, kind: 'channel' as const };
+  return { id, kind: parsed.kind, name: roomDisplayName(parsed, me), lastMessageId };
+}
+
+export async function listUserRooms(sql: Sql, userId: string, username: string): Promise<RoomInfo[]> {
+  const rows = await sql<{ id: string; last_message_id: string | null }[]>`
+    select r.id, (select max(id) from messages where room_id = r.id)::text as last_message_id
+    from memberships m join rooms r on r.id = m.room_id
+    where m.user_id = ${userId}
+    order by r.kind, r.id`;
+  return rows.map((r) => roomInfo(r.id, r.last_message_id, username));
+}
+
+export async function isMember(sql: Sql, roomId: string, userId: string): Promise<boolean> {
+  const [row] = await sql`select 1 from memberships where room_id = ${roomId} and user_id = ${userId}`;
+  return Boolean(row);
+}
+
+/**
+ * Creates a DM room and both memberships if the caller is one of its two users
+ * and the other exists. Returns whether the caller was newly added.
+ */
+export async function ensureDmRoom(sql: Sql, room: RoomName, caller: Caller): Promise<void> {
+  const users = room.users!;
+  if (!users.includes(caller.username)) throw new Forbidden('A direct-message room is only for its two people.');
+  const other = users[0] === caller.username ? users[1] : users[0];
+  const added = await sql`
+    with other as (
+      select id from users where username = ${other} and verified_at is not null
+    ), room as (
+      insert into rooms (id, kind) select ${room.id}, 'dm' where exists (select 1 from other)
+      on conflict (id) do nothing
+    )
+    insert into memberships (room_id, user_id)
+    select ${room.id}, id from other
+    union all
+    select ${room.id}, ${caller.userId}::bigint where exists (select 1 from other)
+    on conflict do nothing
+    returning user_id`;
+  if (added.length === 0 && !(await isMember(sql, room.id, caller.userId))) {
+    throw new NotFound(`There is nobody called ${other}.`);
+  }
+}
+
+async function joinChannel(sql: Sql, room: RoomName, caller: Caller): Promise<boolean> {
+  const added = await sql`
+    with room as (
+      insert into rooms (id, kind) values (${room.id}, 'channel') on conflict (id) do nothing
+    )
+    insert into memberships (room_id, user_id) values (${room.id}, ${caller.userId})
+    on conflict do nothing
+    returning user_id`;
+  return added.length > 0;
+}
+
+async function listMembers(sql: Sql, roomId: string) {
+  return sql<{ username: string; online: boolean }[]>`
+    select u.username, exists (select 1 from connections c where c.user_id = u.id) as online
+    from memberships m join users u on u.id = m.user_id
+    where m.room_id = ${roomId}
+    order by u.username`;
+}
+
+export async function joinRoom(deps: Deps, connectionId: string, { room }: JoinFrame): Promise<Outcome> {
+  const { sql } = deps;
+  const caller = await requireCaller(sql, connectionId);
+  let added: boolean;
+  if (room.kind === 'dm') {
+    const before = await isMember(sql, room.id, caller.userId);
+    await ensureDmRoom(sql, room, caller);
+    added = !before;
+  } else {
+    added = await joinChannel(sql, room, caller);
+  }
+  const [members, messages] = await Promise.all([listMembers(sql, room.id), latestMessages(sql, room.id, 50)]);
+  const last = messages.at(-1)?.id ?? null;
+  return {
+    reply: { type: 'joined', room: roomInfo(room.id, last, caller.username), members, messages },
+    broadcasts: added
+      ? membershipPresence(await listRoomConnections(sql, room.id, caller.connectionId), room.id, caller.username, true)
+      : [],
+  };
+}
+
+export async function leaveRoom(deps: Deps, connectionId: string, { room }: LeaveFrame): Promise<Outcome> {
+  const { sql } = deps;
+  const caller = await requireCaller(sql, connectionId);
+  if (room.kind === 'dm') throw new BadRequest('A direct-message room cannot be left.');
+  if (room.id === GENERAL) throw new BadRequest('Everyone stays in #general.');
+  const removed = await sql`
+    delete from memberships where room_id = ${room.id} and user_id = ${caller.userId} returning room_id`;
+  if (removed.length === 0) throw new NotFound(`You are not in #${room.id}.`);
+  // Remaining members and the leaver's other connections hear of it.
+  const to = [
+    ...(await listRoomConnections(sql, room.id)),
+    ...(await sql<{ id: string }[]>`select id from connections where user_id = ${caller.userId} and id <> ${caller.connectionId}`).map((r) => r.id),
+  ];
+  return { reply: { type: 'left', room: room.id }, broadcasts: membershipPresence(to, room.id, caller.username, false) };
+}

@@ -1,0 +1,77 @@
+// Passwords, one-time codes and session tokens: everything secret is stored only
+// as a hash, and compared in constant time.
+import { createHash, createHmac, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { generate, generateSecret } from 'otplib';
+
+function scrypt(password: string, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    scryptCb(password.normalize('NFKC'), salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key))),
+  );
+}
+
+const KEY_LENGTH = 32;
+
+/** OWASP's scrypt row: N=2^17, r=8, p=1. The parameters travel with the hash. */
+export const OWASP_SCRYPT_N = 2 ** 17;
+
+export async function hashPassword(password: string, N = OWASP_SCRYPT_N): Promise<string> {
+  const salt = randomBytes(16);
+  const r = 8;
+  const p = 1;
+  const key = await scrypt(password, salt, KEY_LENGTH, { N, r, p, maxmem: 256 * N * r });
+  return `scrypt$${N}$${r}$${p}$${salt.toString('base64')}$${key.toString('base64')}`;
+}
+
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const [scheme, n, r, p, salt, key] = stored.split('$');
+  if (scheme !== 'scrypt' || !n || !r || !p || !salt || !key) return false;
+  const N = Number(n);
+  const expected = Buffer.from(key, 'base64');
+  const actual = await scrypt(password, Buffer.from(salt, 'base64'), expected.length, {
+    N,
+    r: Number(r),
+    p: Number(p),
+    maxmem: 256 * N * Number(r),
+  });
+  return timingSafeEqual(actual, expected);
+}
+
+// A login for an unknown user still pays for one scrypt, so timing does not tell
+// which usernames exist. Computed once per process, lazily, per cost.
+const dummyHashes = new Map<number, Promise<string>>();
+export async function burnPasswordCheck(password: string, N: number): Promise<void> {
+  let dummy = dummyHashes.get(N);
+  if (!dummy) dummyHashes.set(N, (dummy = hashPassword('not-a-real-password', N)));
+  await verifyPassword(password, await dummy);
+}
+
+/**
+ * A fresh six-digit code: HOTP over a new random secret for every challenge, so
+ * no two users or challenges share a code and nothing in the code base predicts one.
+ */
+export async function newOneTimeCode(): Promise<string> {
+  return generate({ secret: generateSecret(), strategy: 'hotp', counter: 0, digits: 6 });
+}
+
+/** `salt$hmac`: the code itself is never stored. */
+export function hashCode(code: string): string {
+  const salt = randomBytes(16);
+  return `${salt.toString('base64')}$${createHmac('sha256', salt).update(code).digest('base64')}`;
+}
+
+export function codeMatches(code: string, stored: string): boolean {
+  const [salt, mac] = stored.split('$');
+  if (!salt || !mac) return false;
+  const actual = createHmac('sha256', Buffer.from(salt, 'base64')).update(code).digest();
+  const expected = Buffer.from(mac, 'base64');
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+/** 256 random bits, URL-safe. */
+export function newSessionToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
+}

@@ -1,0 +1,110 @@
+// The one wrapper every route shares: parse and validate the frame, call one core
+// function, post the reply and the broadcasts, and turn errors into protocol
+// `error` frames. Clients see a code and a sentence, never a stack or SQL.
+import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import * as v from 'valibot';
+import { dropConnections } from './core/connections.js';
+import { BadRequest, ChatError, TooLarge } from './core/errors.js';
+import { MAX_FRAME_BYTES } from './core/names.js';
+import type { Outcome } from './core/outcome.js';
+import type { Deps, Frame } from './core/ports.js';
+import { describeIssues } from './core/protocol.js';
+import { getDeps } from './adapters/runtime.js';
+
+/** API Gateway's event; $connect events also carry the handshake's headers. */
+export type WsEvent = APIGatewayProxyWebsocketEventV2 & { headers?: Record<string, string | undefined> };
+export type WsHandler = (event: WsEvent) => Promise<APIGatewayProxyResultV2>;
+
+const OK = { statusCode: 200 } as const;
+
+/** Parses a frame's body: text, at most 32 KiB, one JSON object. */
+export function parseBody(event: WsEvent): Record<string, unknown> {
+  const raw = event.body ?? '';
+  if (event.isBase64Encoded) throw new BadRequest('Frames must be JSON text, not binary.');
+  if (Buffer.byteLength(raw) > MAX_FRAME_BYTES) throw new TooLarge(`A frame is at most ${MAX_FRAME_BYTES} bytes.`);
+  let body: unknown;
+  try {
+    body = JSON.parse(raw);
+  } catch {
+    throw new BadRequest('A frame must be a JSON object.');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BadRequest('A frame must be a JSON object.');
+  return body as Record<string, unknown>;
+}
+
+function requestIdOf(body: Record<string, unknown> | undefined): string | undefined {
+  const id = body?.id;
+  return typeof id === 'string' && id.length <= 64 ? id : undefined;
+}
+
+export function errorFrame(err: unknown, re: string | undefined, deps: Pick<Deps, 'log'>): Frame {
+  const base = re === undefined ? { type: 'error' } : { type: 'error', re };
+  if (err instanceof ChatError) return { ...base, code: err.code, message: err.message };
+  deps.log.error('request failed', { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  return { ...base, code: 'internal', message: 'Something went wrong on our side. Please try again.' };
+}
+
+/** Posts the reply, then the broadcasts, then closes; connections found gone are dropped. */
+export async function deliver(deps: Deps, connectionId: string, re: string | undefined, outcome: Outcome): Promise<void> {
+  const gone: string[] = [];
+  if (outcome.reply) {
+    const reply = re === undefined ? outcome.reply : { ...outcome.reply, re };
+    gone.push(...(await deps.gateway.post([connectionId], reply)));
+  }
+  for (const b of outcome.broadcasts ?? []) gone.push(...(await deps.gateway.post(b.to, b.frame)));
+  for (const id of outcome.close ?? []) await deps.gateway.disconnect(id);
+  if (gone.length) {
+    // A gone connection's row is deleted; its user's roommates may need presence.
+    const presence = await dropConnections(deps.sql, [...new Set(gone)]);
+    for (const b of presence) await deps.gateway.post(b.to, b.frame);
+  }
+}
+
+/** A route that takes a client frame validated by `schema`. */
+export function messageRoute<S extends v.GenericSchema<unknown, unknown>>(
+  schema: S,
+  action: (deps: Deps, connectionId: string, frame: v.InferOutput<S>) => Promise<Outcome>,
+): WsHandler {
+  return async (event) => {
+    const deps = await getDeps();
+    const connectionId = event.requestContext.connectionId;
+    let re: string | undefined;
+    try {
+      const body = parseBody(event);
+      re = requestIdOf(body);
+      const parsed = v.safeParse(schema, body);
+      if (!parsed.success) throw new BadRequest(describeIssues(parsed.issues));
+      await deliver(deps, connectionId, re, await action(deps, connectionId, parsed.output));
+    } catch (err) {
+      await reportError(deps, connectionId, re, err);
+    }
+    return OK;
+  };
+}
+
+export async function reportError(deps: Deps, connectionId: string, re: string | undefined, err: unknown): Promise<void> {
+  try {
+    await deliver(deps, connectionId, undefined, { reply: errorFrame(err, re, deps) });
+  } catch (postErr) {
+    deps.log.error('could not post an error frame', { error: String(postErr) });
+  }
+}
+
+/** A route driven by the connection's lifecycle ($connect, $disconnect). */
+export function lifecycleRoute(action: (deps: Deps, event: WsEvent) => Promise<Outcome | false>): WsHandler {
+  return async (event) => {
+    const deps = await getDeps();
+    try {
+      const outcome = await action(deps, event);
+      if (outcome === false) return { statusCode: 403 };
+      await deliver(deps, event.requestContext.connectionId, undefined, outcome);
+      return OK;
+    } catch (err) {
+      deps.log.error('lifecycle route failed', {
+        route: event.requestContext.routeKey,
+        error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      });
+      return { statusCode: 500 };
+    }
+  };
+}

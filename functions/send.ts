@@ -1,0 +1,6 @@
+// send: {"action":"send","room","text","clientId"}, one SQL round trip, then fan-out.
+import { send } from './core/messages.js';
+import { SendFrame } from './core/protocol.js';
+import { messageRoute } from './route.js';
+
+export const handler = messageRoute(SendFrame, send);

@@ -1,0 +1,40 @@
+// `npm start`: Wild Whispers in one process.
+import { networkInterfaces } from 'node:os';
+import { loadConfig } from '../functions/adapters/config.js';
+import { startServer } from './server.js';
+import { buildWeb } from '../web/build.js';
+
+const started = performance.now();
+const config = loadConfig();
+await buildWeb({ quiet: true }).catch((err) => {
+  console.error(`The web client did not build (${err.message}); the chat still runs at /ws.`);
+});
+const server = await startServer({ config });
+
+const ms = Math.round(performance.now() - started);
+const addresses = Object.values(networkInterfaces())
+  .flat()
+  .filter((a) => a && a.family === 'IPv4' && !a.internal)
+  .map((a) => `http://${a!.address}:${server.port}/`);
+console.log(`\n  Wild Whispers ready in ${ms} ms\n`);
+console.log(`  ➜  Local:   http://localhost:${server.port}/`);
+if (config.host === '0.0.0.0' || config.host === '::') for (const a of addresses) console.log(`  ➜  Network: ${a}`);
+else console.log('  ➜  Network: use HOST=0.0.0.0 to expose');
+console.log(`  ➜  Database: ${config.databaseUrl ? 'DATABASE_URL' : `embedded PostgreSQL in ${config.dataDir}/pgdata`}`);
+console.log(`  ➜  Mail:     ${config.mail.transport === 'outbox' ? `${config.mail.outboxDir}/ (codes are printed here too)` : config.mail.transport}\n`);
+
+let stopping = false;
+const stop = (signal: string) => {
+  if (stopping) process.exit(1); // a second Ctrl-C means now
+  stopping = true;
+  console.log(`\n${signal}: closing connections…`);
+  server.close().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+};
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => stop('SIGTERM'));

@@ -1,0 +1,277 @@
+// The local hosting: one Node process serves the web client over HTTP and the
+// WebSocket at /ws. Every socket event becomes an API Gateway-shaped event for the
+// very same exported Lambda handlers, so local runs exercise the Lambda code.
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { Config } from '../functions/adapters/config.js';
+import { createSql } from '../functions/adapters/db.js';
+import { LocalGateway } from '../functions/adapters/local-gateway.js';
+import { createLogger } from '../functions/adapters/logger.js';
+import { migrate } from '../functions/adapters/migrate.js';
+import { OutboxMailer } from '../functions/adapters/outbox-mailer.js';
+import { installDeps } from '../functions/adapters/runtime.js';
+import { originAllowed, sweepConnections } from '../functions/core/connections.js';
+import { RateLimited } from '../functions/core/errors.js';
+import { MAX_FRAME_BYTES } from '../functions/core/names.js';
+import type { Deps, Logger, Mailer, Sql } from '../functions/core/ports.js';
+import { handler as onAuth } from '../functions/auth.js';
+import { handler as onConnect } from '../functions/connect.js';
+import { handler as onDefault } from '../functions/default.js';
+import { handler as onDisconnect } from '../functions/disconnect.js';
+import { handler as onHistory } from '../functions/history.js';
+import { handler as onJoin } from '../functions/join.js';
+import { handler as onLeave } from '../functions/leave.js';
+import { handler as onSend } from '../functions/send.js';
+import { deliver, reportError, type WsEvent, type WsHandler } from '../functions/route.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-db.js';
+import { securityHeaders, serveStatic } from './static.js';
+
+/** The route table: API Gateway's route keys, selected by `body.action`. */
+const ROUTES: Record<string, WsHandler> = {
+  auth: onAuth,
+  join: onJoin,
+  send: onSend,
+  history: onHistory,
+  leave: onLeave,
+};
+
+export const WEB_ROOT = fileURLToPath(new URL('../web/dist/', import.meta.url));
+const WS_PATH = '/ws';
+/** Frames in flight per socket before the server pushes back. */
+const MAX_PENDING = 64;
+/** Above this the socket is closed (1009); between 32 KiB and this, `too_large`. */
+const MAX_PAYLOAD = 1024 * 1024;
+
+export interface ServerOptions {
+  config: Config;
+  /** defaults: the outbox under config.dataDir */
+  mailer?: Mailer;
+  log?: Logger;
+  webRoot?: string;
+  /** use this database instead of config.databaseUrl or the embedded one */
+  sql?: Sql;
+  /** delete connection rows left by an earlier process (single-process hosting) */
+  clearConnections?: boolean;
+}
+
+export interface RunningServer {
+  port: number;
+  url: string;
+  wsUrl: string;
+  deps: Deps;
+  gateway: LocalGateway;
+  /** Closes sockets, runs their $disconnect, releases the database. */
+  close(): Promise<void>;
+}
+
+interface Client {
+  socket: WebSocket;
+  pending: number;
+  queue: Promise<void>;
+  alive: boolean;
+}
+
+function selectRoute(data: string): WsHandler {
+  if (data.length > MAX_FRAME_BYTES) return onDefault;
+  try {
+    const body = JSON.parse(data);
+    const action = body?.action;
+    return (typeof action === 'string' && ROUTES[action]) || onDefault;
+  } catch {
+    return onDefault;
+  }
+}
+
+function baseEvent(connectionId: string, routeKey: string, eventType: 'CONNECT' | 'MESSAGE' | 'DISCONNECT', host: string) {
+  const now = Date.now();
+  return {
+    requestContext: {
+      routeKey,
+      eventType,
+      connectionId,
+      requestTimeEpoch: now,
+      requestTime: new Date(now).toUTCString(),
+      messageId: randomBytes(8).toString('base64url'),
+      extendedRequestId: randomBytes(8).toString('base64url'),
+      requestId: randomBytes(8).toString('base64url'),
+      messageDirection: 'IN',
+      connectedAt: now,
+      domainName: host,
+      stage: 'local',
+      apiId: 'local',
+    },
+    isBase64Encoded: false,
+  } as unknown as WsEvent;
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { config } = options;
+  const log = options.log ?? createLogger(config.logLevel);
+  let embedded: EmbeddedPostgres | undefined;
+  let sql = options.sql;
+  if (!sql) {
+    if (config.databaseUrl) sql = createSql(config.databaseUrl, { max: 10 });
+    else {
+      embedded = await startEmbeddedPostgres({ dataDir: `${config.dataDir}/pgdata` });
+      sql = createSql(embedded.url, { max: 1 });
+    }
+  }
+  await migrate(sql);
+  // Sockets of an earlier process are gone; so are their rows.
+  if (options.clearConnections ?? true) await sql`delete from connections`;
+
+  const gateway = new LocalGateway();
+  const deps: Deps = {
+    sql,
+    gateway,
+    mailer: options.mailer ?? new OutboxMailer(config.mail.outboxDir, config.mail.from),
+    clock: { now: () => new Date() },
+    log,
+    settings: config.settings,
+  };
+  installDeps(deps);
+
+  const webRoot = options.webRoot ?? WEB_ROOT;
+  const clients = new Map<string, Client>();
+  const http = createServer((req, res) => {
+    const host = req.headers.host ?? `localhost:${config.port}`;
+    const wsUrl = `ws://${host}${WS_PATH}`;
+    if (req.url === '/config.json') {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ websocketUrl: wsUrl }));
+      return;
+    }
+    if (req.url === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      return;
+    }
+    if (!existsSync(webRoot)) {
+      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('The web client is not built yet: run `npm run build`.');
+      return;
+    }
+    serveStatic(webRoot, req, res, securityHeaders(`ws://${host} wss://${host}`)).catch((err) => {
+      log.error('static file failed', { error: String(err) });
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD, perMessageDeflate: false });
+
+  const run = (client: Client, connectionId: string, handler: WsHandler, event: WsEvent) => {
+    // One frame at a time per socket, in order, as a person would expect; a
+    // client that floods is told to slow down instead of queueing without bound.
+    if (client.pending >= MAX_PENDING) {
+      void reportError(deps, connectionId, undefined, new RateLimited('Too many requests at once; wait for replies.'));
+      return;
+    }
+    client.pending++;
+    client.queue = client.queue
+      .then(() => handler(event))
+      .catch((err) => log.error('handler failed', { error: String(err) }))
+      .finally(() => client.pending--) as Promise<void>;
+  };
+
+  const onUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const refuse = (status: number, text: string) => {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    if (url.pathname !== WS_PATH) return refuse(404, 'Not Found');
+    if (!originAllowed(req.headers.origin, req.headers.host, config.allowedOrigins)) return refuse(403, 'Forbidden');
+    const connectionId = randomBytes(12).toString('base64url');
+    const host = req.headers.host ?? 'localhost';
+    const event = baseEvent(connectionId, '$connect', 'CONNECT', host);
+    event.headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]));
+    const result = await onConnect(event);
+    const status = typeof result === 'object' && result && 'statusCode' in result ? result.statusCode : 200;
+    if (status !== 200) return refuse(status === 403 ? 403 : 500, status === 403 ? 'Forbidden' : 'Internal Server Error');
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const client: Client = { socket: ws, pending: 0, queue: Promise.resolve(), alive: true };
+      clients.set(connectionId, client);
+      gateway.add(connectionId, ws);
+      ws.on('pong', () => (client.alive = true));
+      ws.on('message', (data: RawData, isBinary: boolean) => {
+        const event = baseEvent(connectionId, '$default', 'MESSAGE', host);
+        if (isBinary) {
+          event.body = Buffer.from(data as Buffer).toString('base64');
+          event.isBase64Encoded = true;
+          return run(client, connectionId, onDefault, event);
+        }
+        const text = data.toString();
+        const handler = selectRoute(text);
+        event.body = text;
+        event.requestContext.routeKey = Object.keys(ROUTES).find((k) => ROUTES[k] === handler) ?? '$default';
+        run(client, connectionId, handler, event);
+      });
+      ws.on('error', (err) => log.warn('socket error', { connectionId, error: err.message }));
+      ws.on('close', () => {
+        gateway.remove(connectionId);
+        clients.delete(connectionId);
+        // After the frames already queued, like API Gateway's $disconnect.
+        client.queue = client.queue.then(async () => {
+          await onDisconnect(baseEvent(connectionId, '$disconnect', 'DISCONNECT', host));
+        });
+      });
+    });
+  };
+  http.on('upgrade', (req, socket, head) => {
+    onUpgrade(req, socket, head).catch((err) => {
+      log.error('upgrade failed', { error: String(err) });
+      socket.destroy();
+    });
+  });
+
+  // Dead peers (no pong to the last ping) are cut, so presence stays honest.
+  const heartbeat = setInterval(() => {
+    for (const client of clients.values()) {
+      if (!client.alive) client.socket.terminate();
+      else {
+        client.alive = false;
+        client.socket.ping();
+      }
+    }
+  }, 30_000);
+  // Sockets that never log in, and rows older than any connection may live.
+  const sweep = setInterval(() => {
+    sweepConnections(deps, config.sweep)
+      .then((outcome) => deliver(deps, '', undefined, outcome))
+      .catch((err) => log.warn('sweep failed', { error: String(err) }));
+  }, config.sweep.intervalSeconds * 1000);
+  heartbeat.unref();
+  sweep.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(config.port, config.host, () => resolve());
+  });
+  const port = (http.address() as AddressInfo).port;
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      clearInterval(heartbeat);
+      clearInterval(sweep);
+      http.close();
+      const queues = [...clients.values()].map((c) => {
+        c.socket.close(1001, 'Server shutting down');
+        return c.queue;
+      });
+      // Give $disconnect a moment per socket, then drop what is left.
+      await Promise.race([Promise.all(queues), new Promise((r) => setTimeout(r, 3000))]);
+      for (const c of clients.values()) c.socket.terminate();
+      wss.close();
+      http.closeAllConnections();
+      await deps.sql`delete from connections`.catch(() => {});
+      if (!options.sql) await deps.sql.end({ timeout: 2 });
+      await embedded?.stop();
+      installDeps(undefined);
+    })());
+
+  return { port, url: `http://localhost:${port}/`, wsUrl: `ws://localhost:${port}${WS_PATH}`, deps, gateway, close };
+}
