@@ -1,10 +1,21 @@
-// $default: whatever matched no route: a malformed frame, an unknown action, or
-// the heartbeat `ping` (answered without touching the database).
+// $default: whatever matched no route: a malformed frame, an unknown action, the
+// heartbeat `ping` (answered without touching the database), and `purge` (delete
+// my own messages), which has no route of its own because API Gateway's are fixed.
+import * as v from 'valibot';
 import { BadRequest } from './core/errors.js';
-import { Envelope } from './core/protocol.js';
+import { Envelope, describeIssues } from './core/protocol.js';
+import { PurgeFrame, purgeMyMessages } from './core/purge.js';
 import { messageRoute } from './route.js';
 
-export const handler = messageRoute(Envelope, async (_deps, _connectionId, frame) => {
+// Loose, so an action's own fields survive for its schema below.
+const DefaultFrame = v.looseObject(Envelope.entries);
+
+export const handler = messageRoute(DefaultFrame, async (deps, connectionId, frame) => {
   if (frame.action === 'ping') return { reply: { type: 'pong' } };
+  if (frame.action === 'purge') {
+    const parsed = v.safeParse(PurgeFrame, frame);
+    if (!parsed.success) throw new BadRequest(describeIssues(parsed.issues));
+    return purgeMyMessages(deps, connectionId, parsed.output);
+  }
   throw new BadRequest(`Unknown action "${frame.action}".`);
 });

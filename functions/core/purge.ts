@@ -1,0 +1,68 @@
+// Delete my own chat history: every message the caller sent, in every room or in
+// one, removed for everyone. Members' open connections are told at once so their
+// clients drop the messages without a reload.
+import * as v from 'valibot';
+import { requireCaller } from './identity.js';
+import { parseRoom, type RoomName } from './names.js';
+import type { Broadcast, Outcome } from './outcome.js';
+import type { Deps, Sql } from './ports.js';
+
+/** `{"action":"purge","id"?,"room"?}`: routed through `$default`, as API Gateway's routes are fixed. */
+export const PurgeFrame = v.object({
+  action: v.literal('purge'),
+  id: v.optional(v.pipe(v.string('id must be a string'), v.maxLength(64, 'id is at most 64 characters'))),
+  room: v.optional(
+    v.pipe(
+      v.string('room must be a string'),
+      v.maxLength(100, 'That is not a room name.'),
+      v.rawTransform(({ dataset, addIssue, NEVER }) => {
+        const parsed = parseRoom(dataset.value);
+        if (!parsed) {
+          addIssue({ message: 'A room is a channel name of 1 to 32 characters of a-z, 0-9, _ and -, or dm:user1:user2.' });
+          return NEVER;
+        }
+        return parsed as RoomName;
+      }),
+    ),
+  ),
+});
+export type PurgeFrame = v.InferOutput<typeof PurgeFrame>;
+
+/**
+ * Deletes the user's messages and, in the same statement, reports per room how
+ * many went, the highest id among them and the connections of the room's members.
+ */
+function deleteMessagesOf(sql: Sql, userId: string, roomId: string | undefined) {
+  return sql<{ room_id: string; count: number; through: string; recipients: string[] }[]>`
+    with gone as (
+      delete from messages
+      where sender_id = ${userId} ${roomId !== undefined ? sql`and room_id = ${roomId}` : sql``}
+      returning room_id, id
+    )
+    select g.room_id, count(*)::int as count, max(g.id)::text as through,
+      array(
+        select c.id from memberships m join connections c on c.user_id = m.user_id
+        where m.room_id = g.room_id
+      ) as recipients
+    from gone g
+    group by g.room_id
+    order by g.room_id`;
+}
+
+export async function purgeMyMessages(deps: Deps, connectionId: string, frame: PurgeFrame): Promise<Outcome> {
+  const caller = await requireCaller(deps.sql, connectionId);
+  const rows = await deleteMessagesOf(deps.sql, caller.userId, frame.room?.id);
+  // One small frame per room whatever the number of messages: clients drop every
+  // message from this user up to `through` (later ids are messages sent after).
+  const broadcasts: Broadcast[] = rows
+    .filter((r) => r.recipients.length > 0)
+    .map((r) => ({ to: r.recipients, frame: { type: 'deleted', room: r.room_id, from: caller.username, through: r.through } }));
+  return {
+    reply: {
+      type: 'purged',
+      count: rows.reduce((n, r) => n + r.count, 0),
+      rooms: rows.map((r) => ({ room: r.room_id, count: r.count, through: r.through })),
+    },
+    broadcasts,
+  };
+}
