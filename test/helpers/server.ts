@@ -1,0 +1,64 @@
+// The real local server on port 0 over a fresh test database, with a recording
+// mailer so tests can read the codes. One server per test file at a time: the
+// handlers find their ports in one per-process slot, as on Lambda.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, type Config } from '../../functions/adapters/config.js';
+import { startServer, type RunningServer } from '../../server/server.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
+import { RecordingMailer } from './fakes.js';
+
+export interface TestServer {
+  server: RunningServer;
+  db: TestDatabase;
+  mail: RecordingMailer;
+  config: Config;
+  wsUrl: string;
+  url: string;
+  /** stops the server but keeps the database (for restart tests) */
+  stop(): Promise<void>;
+  /** starts again over the same database, on the same port */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const TEST_ENV = {
+  HOST: '127.0.0.1',
+  PORT: '0',
+  SCRYPT_N: '1024', // the cost is a parameter stored with each hash; tests need speed
+  LOG_LEVEL: 'silent',
+};
+
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'ww-server-'));
+  const db = await createTestDatabase();
+  const mail = new RecordingMailer();
+  const config = loadConfig({ ...TEST_ENV, DATA_DIR: dataDir, ...env });
+  let server = await startServer({ config, sql: db.sql, mailer: mail, webRoot: join(dataDir, 'web') });
+  const t: TestServer = {
+    get server() {
+      return server;
+    },
+    db,
+    mail,
+    config,
+    get wsUrl() {
+      return server.wsUrl;
+    },
+    get url() {
+      return server.url;
+    },
+    stop: () => server.close(),
+    async restart() {
+      await server.close();
+      server = await startServer({ config: { ...config, port: server.port }, sql: db.sql, mailer: mail, webRoot: join(dataDir, 'web') });
+    },
+    async close() {
+      await server.close();
+      await db.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  return t;
+}
