@@ -1,7 +1,38 @@
 // The ports on Lambda: RDS Proxy via the secret, API Gateway's management API,
 // SES. Built once per sandbox by runtime.getDeps().
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SESClient } from '@aws-sdk/client-ses';
 import type { Deps } from '../core/ports.js';
+import { ApiGatewayGateway } from './aws-gateway.js';
+import { createProxySql, readDbCredentials } from './aws-db.js';
+import { RefusingMailer, SesMailer } from './aws-mailer.js';
+import { type Config, loadConfig } from './config.js';
+import { createLogger } from './logger.js';
 
-export async function createAwsDeps(): Promise<Deps> {
-  throw new Error('AWS adapters are not wired yet');
+export async function createAwsDeps(config: Config = loadConfig()): Promise<Deps> {
+  const { aws, mail } = config;
+  if (!aws.dbSecretArn) throw new Error('DB_SECRET_ARN must name the database credentials secret');
+  if (!aws.gatewayEndpoint) throw new Error('GATEWAY_ENDPOINT must be the WebSocket stage\'s https URL');
+  const log = createLogger(config.logLevel);
+
+  const secrets = new SecretsManagerClient({ region: aws.region, ...(aws.secretsEndpoint ? { endpoint: aws.secretsEndpoint } : {}) });
+  const credentials = await readDbCredentials(secrets, aws.dbSecretArn);
+  secrets.destroy();
+
+  // The gateway retries throttling itself (with jitter, per call), so the SDK does not too.
+  const management = new ApiGatewayManagementApiClient({ region: aws.region, endpoint: aws.gatewayEndpoint, maxAttempts: 1 });
+  const mailer =
+    mail.transport === 'ses'
+      ? new SesMailer(new SESClient({ region: mail.sesRegion ?? aws.region, ...(mail.sesEndpoint ? { endpoint: mail.sesEndpoint } : {}) }), mail.from)
+      : new RefusingMailer();
+
+  return {
+    sql: createProxySql(aws, credentials),
+    gateway: new ApiGatewayGateway(management, { concurrency: aws.postConcurrency, log }),
+    mailer,
+    clock: { now: () => new Date() },
+    log,
+    settings: config.settings,
+  };
 }

@@ -1,6 +1,7 @@
 // The one place that reads the environment. Read once, validated at start-up:
 // a bad value fails with its name rather than surfacing later as odd behaviour.
 import type { ChatSettings } from '../core/ports.js';
+import { PROFANITY_POLICIES } from '../core/profanity.js';
 import { OWASP_SCRYPT_N } from '../core/secrets.js';
 
 export interface Config {
@@ -14,10 +15,30 @@ export interface Config {
   allowedOrigins: string[];
   mail: { transport: 'outbox' | 'ses'; from: string; outboxDir: string; sesRegion?: string; sesEndpoint?: string };
   /** AWS: the database credentials' secret, the proxy host, the management API endpoint */
-  aws: { dbSecretArn?: string; dbHost?: string; dbName: string; gatewayEndpoint?: string; region?: string };
+  aws: AwsConfig;
   sweep: { intervalSeconds: number; maxAgeSeconds: number; unauthenticatedSeconds: number };
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   settings: ChatSettings;
+}
+
+export interface AwsConfig {
+  /** Secrets Manager secret holding {username, password} (RDS's generated JSON) */
+  dbSecretArn?: string;
+  /** the RDS Proxy endpoint; the secret's own host (the instance) is not used */
+  dbHost?: string;
+  dbPort: number;
+  dbName: string;
+  /** verify-full: RDS Proxy presents a publicly trusted (ACM) certificate */
+  dbSsl: 'verify-full' | 'require' | 'disable';
+  /** https://{api}.execute-api.{region}.amazonaws.com/{stage} */
+  gatewayEndpoint?: string;
+  /** PostToConnection calls in flight at once, per invocation */
+  postConcurrency: number;
+  region?: string;
+  /** only to point the SDK at a stand-in (tests); unset on AWS */
+  secretsEndpoint?: string;
+  /** where the migration runner finds schema/*.sql: beside the bundle on Lambda */
+  migrationsDir?: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -58,14 +79,19 @@ export function loadConfig(env: Env = process.env): Config {
     aws: {
       dbSecretArn: env.DB_SECRET_ARN || undefined,
       dbHost: env.DB_HOST || undefined,
+      dbPort: int(env, 'DB_PORT', 5432, 1),
       dbName: env.DB_NAME || 'postgres',
+      dbSsl: oneOf(env, 'DB_SSL', ['verify-full', 'require', 'disable'] as const, 'verify-full'),
       gatewayEndpoint: env.GATEWAY_ENDPOINT || undefined,
+      postConcurrency: int(env, 'POST_CONCURRENCY', 32, 1),
       region: env.AWS_REGION || undefined,
+      secretsEndpoint: env.SECRETS_ENDPOINT || undefined,
+      migrationsDir: env.MIGRATIONS_DIR || (env.LAMBDA_TASK_ROOT ? `${env.LAMBDA_TASK_ROOT}/schema` : undefined),
     },
     sweep: {
       intervalSeconds: int(env, 'SWEEP_INTERVAL_SECONDS', 15, 1),
       maxAgeSeconds: int(env, 'CONNECTION_MAX_AGE_SECONDS', 2 * 60 * 60, 1),
-      unauthenticatedSeconds: int(env, 'UNAUTHENTICATED_GRACE_SECONDS', 60, 1),
+      unauthenticatedSeconds: int(env, 'UNAUTHENTICATED_GRACE_SECONDS', 30, 1),
     },
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
     settings: {
@@ -77,6 +103,14 @@ export function loadConfig(env: Env = process.env): Config {
       otpSendsPerWindow: int(env, 'OTP_SENDS_PER_HOUR', 5, 1),
       otpSendWindowSeconds: 60 * 60,
       scryptN: int(env, 'SCRYPT_N', OWASP_SCRYPT_N, 1024),
+      // A person rarely sends more than one line a second for long; a paste of a
+      // few lines at once fits the burst.
+      messageBurst: int(env, 'MESSAGE_BURST', 20, 1),
+      messagesPerMinute: int(env, 'MESSAGES_PER_MINUTE', 60, 1),
+      authAttemptsPerConnection: int(env, 'AUTH_ATTEMPTS_PER_CONNECTION', 10, 1),
+      loginFailuresPerAccount: int(env, 'LOGIN_FAILURES_PER_ACCOUNT', 10, 1),
+      loginFailureWindowSeconds: int(env, 'LOGIN_FAILURE_WINDOW_SECONDS', 15 * 60, 1),
+      profanityFilter: oneOf(env, 'PROFANITY_FILTER', PROFANITY_POLICIES, 'mask'),
     },
   };
 }
