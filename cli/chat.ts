@@ -1,0 +1,276 @@
+// A terminal client on the wire protocol: `npm run chat -- ws://host:8080/ws`.
+// Interactive at a terminal; with piped input it runs one line at a time, each
+// waiting for its reply, so it doubles as a scripting and smoke-test tool.
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import WebSocket from 'ws';
+
+type Frame = { type: string; re?: string; [k: string]: any };
+interface Message { id: string; room: string; from: string; text: string; at: string }
+
+const url = process.argv[2] ?? process.env.CHAT_URL ?? 'ws://localhost:8080/ws';
+const interactive = process.stdin.isTTY === true;
+const tokenFile = join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'wild-whispers', `${new URL(url).host.replace(/[^\w.-]/g, '_')}.token`);
+
+const HELP = `Commands:
+  /register USER EMAIL     sign up (asks for a password), then /verify CODE
+  /verify CODE             the 6-digit code from the email
+  /login USER              log in (asks for a password)
+  /logout                  end this session everywhere it is used
+  /join ROOM               join or create a channel and switch to it
+  /dm USER                 talk to USER directly
+  /rooms                   your rooms
+  /history [N]             the last N messages of this room (default 20)
+  /who                     members of this room and who is online
+  /leave [ROOM]            leave a channel
+  /quit                    exit
+Anything else is sent to the current room.`;
+
+let ws: WebSocket | undefined;
+let me: string | undefined;
+let room = 'general';
+let pendingUser: string | undefined;
+let seq = 0;
+let attempt = 0;
+let quitting = false;
+const myRooms = new Set<string>();
+const lastSeen = new Map<string, string>(); // room -> newest message id shown
+const seen = new Set<string>();
+const waiting = new Map<string, (f: Frame) => void>();
+
+const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: interactive });
+const out = (line: string) => {
+  if (interactive) {
+    process.stdout.write('\r\x1b[K' + line + '\n');
+    rl.prompt(true);
+  } else console.log(line);
+};
+const time = (iso: string) => new Date(iso).toTimeString().slice(0, 5);
+// Control characters from other people must not drive this terminal.
+const safe = (s: string) => s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '�');
+
+function show(m: Message) {
+  if (seen.has(m.id)) return;
+  seen.add(m.id);
+  const prev = lastSeen.get(m.room);
+  if (!prev || BigInt(m.id) > BigInt(prev)) lastSeen.set(m.room, m.id);
+  const where = m.room === room ? '' : `[${m.room}] `;
+  out(`${where}${time(m.at)} ${safe(m.from)}: ${safe(m.text)}`);
+}
+
+function request(frame: Record<string, unknown>): Promise<Frame> {
+  const id = `c${++seq}`;
+  return new Promise((resolve) => {
+    if (!ws || ws.readyState !== WebSocket.OPEN) return resolve({ type: 'error', code: 'offline', message: 'Not connected.' });
+    waiting.set(id, resolve);
+    ws.send(JSON.stringify({ ...frame, id }));
+  });
+}
+
+function describeError(f: Frame): string {
+  return `! ${f.message} (${f.code})`;
+}
+
+async function saveToken(token: string | undefined) {
+  if (token) {
+    await mkdir(join(tokenFile, '..'), { recursive: true, mode: 0o700 });
+    await writeFile(tokenFile, token, { mode: 0o600 });
+  } else await rm(tokenFile, { force: true });
+}
+
+async function onAuthed(f: Frame) {
+  me = f.user.username;
+  await saveToken(f.token);
+  const rooms = (f.rooms as { id: string; name: string }[]).map((r) => r.id);
+  for (const r of rooms) myRooms.add(r);
+  out(`* logged in as ${me}; rooms: ${rooms.join(', ')}`);
+  // Catch up on every room we had seen before a reconnect.
+  for (const [r, after] of lastSeen) {
+    const h = await request({ action: 'history', room: r, after, limit: 100 });
+    for (const m of h.messages ?? []) show(m);
+  }
+}
+
+function onFrame(f: Frame) {
+  if (f.re && waiting.has(f.re)) {
+    waiting.get(f.re)!(f);
+    waiting.delete(f.re);
+    return;
+  }
+  switch (f.type) {
+    case 'message':
+      return show(f.message);
+    case 'presence':
+      if (f.online !== undefined) out(`* ${f.user} is ${f.online ? 'online' : 'offline'}`);
+      if (f.member !== undefined && f.user === me) f.member ? myRooms.add(f.room) : myRooms.delete(f.room);
+      if (f.member !== undefined) out(`* ${f.user} ${f.member ? 'joined' : 'left'} ${f.room}`);
+      return;
+    case 'deleted':
+      return out(`* ${f.user ?? 'someone'} deleted ${f.ids?.length ?? 'their'} messages in ${f.room}`);
+    case 'error':
+      return out(describeError(f));
+  }
+}
+
+function connect(): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(url);
+    ws = socket;
+    socket.on('message', (data) => {
+      try {
+        onFrame(JSON.parse(data.toString()));
+      } catch {
+        /* not a frame: ignore */
+      }
+    });
+    socket.on('open', async () => {
+      attempt = 0;
+      out(`* connected to ${url}`);
+      const token = await readFile(tokenFile, 'utf8').catch(() => undefined);
+      if (token) {
+        const r = await request({ action: 'auth', op: 'resume', token: token.trim() });
+        if (r.type === 'authed') await onAuthed(r);
+        else {
+          await saveToken(undefined);
+          out('* session ended: /login USER or /register USER EMAIL');
+        }
+      } else out('* /register USER EMAIL to sign up, /login USER to log in, /help for more');
+      resolve();
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      for (const [, fn] of waiting) fn({ type: 'error', code: 'offline', message: 'Connection lost.' });
+      waiting.clear();
+      if (quitting) return;
+      // Reconnect with exponential backoff and jitter, so a restarted server is not stampeded.
+      const delay = Math.min(30_000, 500 * 2 ** attempt++) * (0.5 + Math.random() / 2);
+      out(`* disconnected; retrying in ${(delay / 1000).toFixed(1)} s`);
+      setTimeout(() => connect().then(resolve), delay);
+    });
+  });
+}
+
+const lines = rl[Symbol.asyncIterator]();
+async function ask(question: string): Promise<string> {
+  if (!interactive) return ((await lines.next()).value as string | undefined) ?? '';
+  return new Promise((resolve) => {
+    // Hide what is typed: a password must not stay on the screen.
+    const write = (rl as any)._writeToOutput;
+    (rl as any)._writeToOutput = () => {};
+    process.stdout.write(question);
+    rl.question('', (answer) => {
+      (rl as any)._writeToOutput = write;
+      process.stdout.write('\n');
+      resolve(answer);
+    });
+  });
+}
+
+async function command(line: string) {
+  const [cmd, ...args] = line.trim().split(/\s+/);
+  switch (cmd) {
+    case '/help':
+      return out(HELP);
+    case '/quit':
+    case '/exit':
+      quitting = true;
+      ws?.close();
+      rl.close();
+      return;
+    case '/register': {
+      const [username, email] = args;
+      if (!username || !email) return out('usage: /register USER EMAIL');
+      const password = await ask('password (8 or more characters): ');
+      const r = await request({ action: 'auth', op: 'register', username, email, password });
+      if (r.type !== 'otp_sent') return out(describeError(r));
+      pendingUser = username;
+      return out(`* a code was mailed to ${r.email}; type /verify CODE within ${Math.round(r.expiresIn / 60)} minutes`);
+    }
+    case '/verify': {
+      const [code, username = pendingUser] = args;
+      if (!code || !username) return out('usage: /verify CODE [USER]');
+      const r = await request({ action: 'auth', op: 'verify', username, code });
+      return r.type === 'authed' ? onAuthed(r) : out(describeError(r));
+    }
+    case '/login': {
+      const [username] = args;
+      if (!username) return out('usage: /login USER');
+      const password = await ask('password: ');
+      const r = await request({ action: 'auth', op: 'login', username, password });
+      if (r.type === 'otp_sent') {
+        pendingUser = username;
+        return out(`* confirm your email first: a code was mailed to ${r.email}; /verify CODE`);
+      }
+      return r.type === 'authed' ? onAuthed(r) : out(describeError(r));
+    }
+    case '/logout': {
+      const r = await request({ action: 'auth', op: 'logout' });
+      if (r.type !== 'logged_out') return out(describeError(r));
+      me = undefined;
+      await saveToken(undefined);
+      return out('* logged out');
+    }
+    case '/join':
+    case '/dm': {
+      const target = args[0];
+      if (!target) return out(`usage: ${cmd} ${cmd === '/dm' ? 'USER' : 'ROOM'}`);
+      const name = cmd === '/dm' ? `dm:${[me ?? '', target.toLowerCase()].sort().join(':')}` : target;
+      const r = await request({ action: 'join', room: name });
+      if (r.type !== 'joined') return out(describeError(r));
+      room = r.room.id;
+      myRooms.add(room);
+      out(`* now in ${r.room.kind === 'dm' ? `a conversation with ${r.room.name}` : `#${r.room.name}`} (${r.members.length} members)`);
+      for (const m of r.messages) show(m);
+      return;
+    }
+    case '/rooms':
+      return out(`* rooms: ${[...myRooms].join(', ')}; current: ${room}`);
+    case '/history': {
+      const limit = Math.min(100, Math.max(1, Number(args[0] ?? 20) || 20));
+      const r = await request({ action: 'history', room, limit });
+      if (r.type !== 'history') return out(describeError(r));
+      for (const m of r.messages) {
+        seen.delete(m.id); // show again on request
+        show(m);
+      }
+      return;
+    }
+    case '/who': {
+      const r = await request({ action: 'join', room });
+      if (r.type !== 'joined') return out(describeError(r));
+      return out(r.members.map((m: { username: string; online: boolean }) => `${m.online ? '●' : '○'} ${m.username}`).join('\n'));
+    }
+    case '/leave': {
+      const target = args[0] ?? room;
+      const r = await request({ action: 'leave', room: target });
+      if (r.type !== 'left') return out(describeError(r));
+      myRooms.delete(r.room);
+      if (r.room === room) room = 'general';
+      return out(`* left ${target}; now in #${room}`);
+    }
+    default:
+      if (line.startsWith('/')) return out(`unknown command ${cmd}; /help lists them`);
+      if (!line.trim()) return;
+      {
+        const r = await request({ action: 'send', room, text: line, clientId: `cli-${Date.now()}-${seq}` });
+        if (r.type === 'sent') show(r.message);
+        else out(describeError(r));
+      }
+  }
+}
+
+await connect();
+rl.setPrompt('> ');
+if (interactive) rl.prompt();
+for (;;) {
+  const { value, done } = await lines.next();
+  if (done) break;
+  await command(value as string);
+  if (quitting) break;
+  if (interactive) rl.prompt();
+}
+quitting = true;
+ws?.close();
+process.exit(0);

@@ -1,0 +1,68 @@
+// The terminal client, driven through its standard input like a script would.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { signUp } from '../helpers/client.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+let t: TestServer;
+let home: string;
+beforeAll(async () => {
+  t = await startTestServer();
+  home = await mkdtemp(join(tmpdir(), 'ww-cli-'));
+});
+afterAll(async () => {
+  await t?.close();
+  await rm(home, { recursive: true, force: true });
+});
+
+function startCli(): { child: ChildProcessWithoutNullStreams; output: () => string; waitFor: (re: RegExp) => Promise<string> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/chat.ts', t.wsUrl], {
+    env: { ...process.env, XDG_CONFIG_HOME: home },
+  });
+  let buffer = '';
+  child.stdout.on('data', (d) => (buffer += d.toString()));
+  child.stderr.on('data', (d) => (buffer += d.toString()));
+  const waitFor = async (re: RegExp) => {
+    for (let i = 0; i < 200; i++) {
+      const m = re.exec(buffer);
+      if (m) return m[0];
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`CLI never printed ${re}; output:\n${buffer}`);
+  };
+  return { child, output: () => buffer, waitFor };
+}
+
+it('signs up, verifies, joins, talks, sees others, and resumes with the saved token', async () => {
+  const friend = await signUp(t);
+  await friend.request({ action: 'join', room: 'lobby' });
+
+  const cli = startCli();
+  await cli.waitFor(/\/register USER EMAIL to sign up/);
+  cli.child.stdin.write('/register Casey casey@example.com\ncorrect horse battery\n');
+  await cli.waitFor(/a code was mailed to c\*\*\*y@example.com/);
+  const code = await t.mail.codeFor('casey@example.com');
+  cli.child.stdin.write(`/verify ${code}\n`);
+  await cli.waitFor(/logged in as casey; rooms: general/);
+  cli.child.stdin.write('/join lobby\nhello from the terminal\n');
+  const got = await friend.next('message');
+  expect(got.message).toMatchObject({ room: 'lobby', from: 'casey', text: 'hello from the terminal' });
+  await friend.request({ action: 'send', room: 'lobby', text: 'hi casey \u202eevil', clientId: 'f1' });
+  await cli.waitFor(/\d\d:\d\d .+: hi casey �evil/);
+  cli.child.stdin.write('/who\n');
+  await cli.waitFor(/● casey/);
+  cli.child.stdin.write('/leave general\n');
+  await cli.waitFor(/! Everyone stays in #general. \(bad_request\)/);
+  cli.child.stdin.end('/quit\n');
+  await new Promise((r) => cli.child.on('exit', r));
+
+  // a second run resumes from the saved token
+  const again = startCli();
+  await again.waitFor(/logged in as casey; rooms: general, lobby/);
+  again.child.stdin.end('/quit\n');
+  await new Promise((r) => again.child.on('exit', r));
+  await friend.close();
+});
