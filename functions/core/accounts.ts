@@ -33,6 +33,7 @@ interface UserRow {
 
 export async function auth(deps: Deps, connectionId: string, op: AuthOp): Promise<Outcome> {
   if (op.op === 'logout') return logout(deps, connectionId);
+  await countAuthAttempt(deps, connectionId);
   if (await findCaller(deps.sql, connectionId)) throw new Conflict('This connection is already logged in; log out first.');
   switch (op.op) {
     case 'register':
@@ -44,6 +45,43 @@ export async function auth(deps: Deps, connectionId: string, op: AuthOp): Promis
     case 'resume':
       return resume(deps, connectionId, op);
   }
+}
+
+/**
+ * Each auth request but logout counts against the connection, before any work,
+ * so one socket cannot grind through passwords, codes or tokens; a new socket
+ * starts afresh but must log in within the unauthenticated grace period.
+ */
+async function countAuthAttempt(deps: Deps, connectionId: string): Promise<void> {
+  const limit = deps.settings.authAttemptsPerConnection;
+  const [row] = await deps.sql<{ auth_attempts: number }[]>`
+    update connections set auth_attempts = auth_attempts + 1 where id = ${connectionId} returning auth_attempts`;
+  if (row && row.auth_attempts > limit) {
+    throw new RateLimited(`Too many sign-in attempts on this connection (at most ${limit}); reconnect and try again.`);
+  }
+}
+
+/**
+ * Counts a login try against the account before the password is checked, in one
+ * statement, so parallel guesses cannot pass the limit. The window starts at the
+ * first failure; a successful login resets it. False when no try is left.
+ */
+async function claimLoginTry(deps: Deps, userId: string): Promise<boolean> {
+  const { sql, settings, clock } = deps;
+  const now = clock.now();
+  const windowStart = new Date(now.getTime() - settings.loginFailureWindowSeconds * 1000);
+  const fresh = sql`(login_failures_since is null or login_failures_since <= ${windowStart})`;
+  const [row] = await sql`
+    update users set
+      login_failures = case when ${fresh} then 1 else login_failures + 1 end,
+      login_failures_since = case when ${fresh} then ${now} else login_failures_since end
+    where id = ${userId} and (${fresh} or login_failures < ${settings.loginFailuresPerAccount})
+    returning id`;
+  return Boolean(row);
+}
+
+function resetLoginFailures(sql: Sql, userId: string) {
+  return sql`update users set login_failures = 0, login_failures_since = null where id = ${userId}`;
 }
 
 function findUserByName(sql: Sql, username: string) {
@@ -189,7 +227,12 @@ async function login(deps: Deps, connectionId: string, op: Op<'login'>): Promise
     await burnPasswordCheck(op.password, settings.scryptN);
     throw refused;
   }
+  if (!(await claimLoginTry(deps, user.id))) {
+    const minutes = Math.ceil(settings.loginFailureWindowSeconds / 60);
+    throw new RateLimited(`Too many failed logins for this account; try again within ${minutes} minutes.`, settings.loginFailureWindowSeconds);
+  }
   if (!(await verifyPassword(op.password, user.password_hash))) throw refused;
+  await resetLoginFailures(sql, user.id);
   if (!user.verified_at) {
     await sendCode(deps, user.id, user.email);
     return otpSent(deps, user.email);

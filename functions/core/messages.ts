@@ -1,9 +1,10 @@
 // Messages: idempotent send in one SQL round trip, and history by cursor.
-import { Forbidden, Unauthorized } from './errors.js';
+import { Forbidden, RateLimited, Unauthorized } from './errors.js';
 import { requireCaller } from './identity.js';
 import type { RoomName } from './names.js';
 import type { Outcome } from './outcome.js';
-import type { Deps, Sql } from './ports.js';
+import type { ChatSettings, Deps, Sql } from './ports.js';
+import { applyProfanityPolicy } from './profanity.js';
 import type { HistoryFrame, Message, SendFrame } from './protocol.js';
 import { ensureDmRoom, isMember } from './rooms.js';
 
@@ -31,17 +32,32 @@ interface SendRow {
   created_at: Date | null;
   client_id: string | null;
   recipients: string[] | null;
+  /** a fresh send refused because the connection's bucket is empty */
+  limited: boolean;
+  send_tokens: number | null;
+}
+
+/** A connection's send bucket: `burst` tokens, refilled at `perSecond`. */
+interface SendBucket {
+  burst: number;
+  perSecond: number;
+  now: Date;
 }
 
 /**
  * The whole send as one statement: who the caller is (from the connection row),
- * membership, the idempotency check, the id from the room's counter (its row lock
- * orders ids by commit), the insert, and the recipients' connection ids.
+ * membership, the idempotency check, the connection's rate limit, the id from the
+ * room's counter (its row lock orders ids by commit), the insert, and the
+ * recipients' connection ids.
  */
-function insertMessage(sql: Sql, connectionId: string, room: string, clientId: string, text: string) {
+function insertMessage(sql: Sql, connectionId: string, room: string, clientId: string, text: string, bucket: SendBucket) {
+  // Tokens now: what was left at the last send plus the refill since, capped at the burst.
+  const tokens = sql`least(${bucket.burst}::float8,
+    coalesce(c.send_tokens, ${bucket.burst}::float8)
+    + ${bucket.perSecond}::float8 * greatest(0, extract(epoch from (${bucket.now}::timestamptz - coalesce(c.send_tokens_at, ${bucket.now}::timestamptz))))::float8)`;
   return sql<SendRow[]>`
     with sender as (
-      select c.user_id, u.username
+      select c.user_id, u.username, c.send_tokens
       from connections c join users u on u.id = c.user_id
       where c.id = ${connectionId}
     ), member as (
@@ -51,9 +67,16 @@ function insertMessage(sql: Sql, connectionId: string, room: string, clientId: s
       select m.id, m.room_id, m.body, m.created_at, m.client_id
       from messages m join sender s on m.sender_id = s.user_id
       where m.client_id = ${clientId}
+    ), charge as (
+      -- A fresh send by a member takes one token, or nothing happens. The row lock
+      -- makes parallel sends on one connection take turns; repeats are free.
+      update connections c set send_tokens = ${tokens} - 1, send_tokens_at = ${bucket.now}
+      where c.id = ${connectionId} and ${tokens} >= 1
+        and exists (select 1 from member) and not exists (select 1 from previous)
+      returning c.id
     ), bump as (
       update rooms set last_message_id = nextval('message_ids')
-      where id = ${room} and exists (select 1 from member) and not exists (select 1 from previous)
+      where id = ${room} and exists (select 1 from charge)
       returning last_message_id as id
     ), inserted as (
       insert into messages (id, room_id, sender_id, client_id, body)
@@ -66,8 +89,10 @@ function insertMessage(sql: Sql, connectionId: string, room: string, clientId: s
       select false, * from previous
     )
     select
-      s.user_id, s.username,
+      s.user_id, s.username, s.send_tokens,
       exists (select 1 from member) as member,
+      exists (select 1 from member) and not exists (select 1 from previous)
+        and not exists (select 1 from charge) as limited,
       r.fresh, r.id, r.room_id, r.body, r.created_at, r.client_id,
       case when r.room_id is not null then array(
         select c.id from memberships mm join connections c on c.user_id = mm.user_id
@@ -78,20 +103,37 @@ function insertMessage(sql: Sql, connectionId: string, room: string, clientId: s
     left join result r on true`;
 }
 
+function sendBucket(settings: ChatSettings, now: Date): SendBucket {
+  return { burst: settings.messageBurst, perSecond: settings.messagesPerMinute / 60, now };
+}
+
+function rateLimited(row: SendRow, settings: ChatSettings): RateLimited {
+  const perSecond = settings.messagesPerMinute / 60;
+  const wait = Math.max(1, Math.ceil((1 - Math.max(0, row.send_tokens ?? 0)) / perSecond));
+  return new RateLimited(
+    `You are sending too fast: at most ${settings.messagesPerMinute} messages a minute. Try again in ${wait} s.`,
+    wait,
+  );
+}
+
 export async function send(deps: Deps, connectionId: string, frame: SendFrame): Promise<Outcome> {
-  const { sql } = deps;
+  const { sql, settings } = deps;
   const room = frame.room;
-  let [row] = await insertMessage(sql, connectionId, room.id, frame.clientId, frame.text);
+  // Masking is deterministic, so a repeat stores and returns the same text.
+  const text = applyProfanityPolicy(frame.text, settings.profanityFilter);
+  const insert = () => insertMessage(sql, connectionId, room.id, frame.clientId, text, sendBucket(settings, deps.clock.now()));
+  let [row] = await insert();
   if (!row?.user_id) throw new Unauthorized('Log in first.');
   if (!row.id && !row.member && room.kind === 'dm') {
     // The first message of a conversation opens the DM room for both people.
     await ensureDmRoom(sql, room, await requireCaller(sql, connectionId));
-    [row] = await insertMessage(sql, connectionId, room.id, frame.clientId, frame.text);
+    [row] = await insert();
   }
+  if (row?.limited) throw rateLimited(row, settings);
   if (!row?.id) {
     if (!row?.member) throw new Forbidden(`You are not a member of ${describeRoom(room)}; join it first.`);
     // Lost a race with a parallel send of the same clientId: that one stored it.
-    [row] = await insertMessage(sql, connectionId, room.id, frame.clientId, frame.text);
+    [row] = await insert();
     if (!row?.id) throw new Forbidden(`You are not a member of ${describeRoom(room)}.`);
   }
   const message = toMessage({ ...(row as Required<SendRow> & MessageRow), username: row.username! });

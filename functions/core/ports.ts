@@ -1,6 +1,7 @@
 // The ports the core takes as arguments. Adapters implement them; the core never
 // imports an SDK, a socket or process.env.
 import type { Sql } from 'postgres';
+import type { ProfanityPolicy } from './profanity.js';
 
 export type { Sql };
 
@@ -47,6 +48,15 @@ export interface ChatSettings {
   otpSendWindowSeconds: number;
   /** scrypt cost; tests lower it, production keeps OWASP's N=2^17 */
   scryptN: number;
+  /** sends per connection: a burst of this many, refilled at `messagesPerMinute` */
+  messageBurst: number;
+  messagesPerMinute: number;
+  /** auth requests (all but logout) one connection may make */
+  authAttemptsPerConnection: number;
+  /** failed logins per account before logins wait out `loginFailureWindowSeconds` */
+  loginFailuresPerAccount: number;
+  loginFailureWindowSeconds: number;
+  profanityFilter: ProfanityPolicy;
 }
 
 export interface Deps {
