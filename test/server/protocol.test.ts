@@ -178,7 +178,7 @@ describe('rooms and messages', () => {
     expect(message).toMatchObject({ room, from: a.username, text: 'hello <b>there</b> 🦊', clientId: 'k-1' });
     expect(message.id).toMatch(/^[1-9]\d*$/);
     expect(message.at).toMatch(isoTime);
-    const [rows] = await t.db.sql`select count(*)::int as n from messages where id = ${message.id}`;
+    const [rows] = await t.db.sql`select count(*)::int as n from messages where id = ${message.id!}`;
     expect(rows!.n).toBe(1);
     for (const c of [a2, b]) expect(await c.next('message')).toEqual({ type: 'message', message });
     await Promise.all([a.close(), a2.close(), b.close()]);
