@@ -32,6 +32,8 @@ interface SendRow {
   created_at: Date | null;
   client_id: string | null;
   recipients: string[] | null;
+  /** for a fresh message, the id of the room's message before it (null: the first) */
+  prev: string | null;
   /** a fresh send refused because the connection's bucket is empty */
   limited: boolean;
   send_tokens: number | null;
@@ -75,9 +77,10 @@ function insertMessage(sql: Sql, connectionId: string, room: string, clientId: s
         and exists (select 1 from member) and not exists (select 1 from previous)
       returning c.id
     ), bump as (
-      update rooms set last_message_id = nextval('message_ids')
+      -- The right-hand side sees the row as locked, so prev is the message before.
+      update rooms set prev_message_id = last_message_id, last_message_id = nextval('message_ids')
       where id = ${room} and exists (select 1 from charge)
-      returning last_message_id as id
+      returning last_message_id as id, prev_message_id as prev
     ), inserted as (
       insert into messages (id, room_id, sender_id, client_id, body)
       select b.id, ${room}, m.user_id, ${clientId}, ${text} from bump b cross join member m
@@ -94,6 +97,7 @@ function insertMessage(sql: Sql, connectionId: string, room: string, clientId: s
       exists (select 1 from member) and not exists (select 1 from previous)
         and not exists (select 1 from charge) as limited,
       r.fresh, r.id, r.room_id, r.body, r.created_at, r.client_id,
+      case when r.fresh then (select prev::text from bump) end as prev,
       case when r.room_id is not null then array(
         select c.id from memberships mm join connections c on c.user_id = mm.user_id
         where mm.room_id = r.room_id
@@ -142,7 +146,8 @@ export async function send(deps: Deps, connectionId: string, frame: SendFrame): 
   // duplicates by id).
   return {
     reply: { type: 'sent', clientId: frame.clientId, message },
-    broadcasts: [{ to: row.recipients ?? [], frame: { type: 'message', message } }],
+    // `prev` chains fresh messages (docs/DELIVERY.md); a repeat has none.
+    broadcasts: [{ to: row.recipients ?? [], frame: row.fresh ? { type: 'message', message, prev: row.prev } : { type: 'message', message } }],
   };
 }
 
