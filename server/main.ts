@@ -9,7 +9,12 @@ const config = loadConfig();
 await buildWeb({ quiet: true }).catch((err) => {
   console.error(`The web client did not build (${err.message}); the chat still runs at /ws.`);
 });
-const server = await startServer({ config });
+const server = await startServer({ config }).catch((err: NodeJS.ErrnoException) => {
+  if (err.code === 'EADDRINUSE') console.error(`Port ${config.port} is in use: stop the other server or choose another with PORT=…`);
+  else if (err.code === 'ECONNREFUSED' && config.databaseUrl) console.error('Cannot reach the database at DATABASE_URL.');
+  else console.error(err);
+  process.exit(1);
+});
 
 const ms = Math.round(performance.now() - started);
 const addresses = Object.values(networkInterfaces())
