@@ -1,28 +1,88 @@
 // Bundles the web client into web/dist with esbuild: static files, no server code.
-import { cp, mkdir, rm } from 'node:fs/promises';
+// The first page load is index.html + one script + one stylesheet; the emoji
+// picker is a separate chunk fetched only when someone opens it, and its data is
+// served from here (the page's CSP allows no other origin).
+import { cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
+const require = createRequire(import.meta.url);
 
-export async function buildWeb({ quiet = false } = {}): Promise<void> {
-  const dist = `${root}dist`;
+/** Where the picker finds its data; web/src/emoji.ts uses the same path. */
+export const EMOJI_DATA_PATH = 'emoji/en/data.json';
+
+export interface BuildOptions {
+  quiet?: boolean;
+  /** defaults to web/dist */
+  outdir?: string;
+}
+
+export async function buildWeb({ quiet = false, outdir }: BuildOptions = {}): Promise<void> {
+  const dist = outdir ?? `${root}dist`;
   await rm(dist, { recursive: true, force: true });
   await mkdir(dist, { recursive: true });
   await cp(`${root}public`, dist, { recursive: true });
-  if (existsSync(`${root}src/main.ts`)) {
-    await esbuild.build({
-      entryPoints: [`${root}src/main.ts`],
-      outdir: dist,
-      bundle: true,
-      format: 'esm',
-      minify: true,
-      sourcemap: true,
-      target: ['es2022'],
-      logLevel: quiet ? 'error' : 'info',
-    });
+  const entry = [`${root}src/main.tsx`, `${root}src/main.ts`].find((f) => existsSync(f));
+  if (!entry) return;
+  const result = await esbuild.build({
+    entryPoints: [entry],
+    outdir: dist,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    minify: true,
+    sourcemap: true,
+    target: ['es2022'],
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    // hashed names: safe to cache for as long as a CDN likes; index.html is no-cache
+    entryNames: '[name]-[hash]',
+    chunkNames: 'chunks/[name]-[hash]',
+    assetNames: 'assets/[name]-[hash]',
+    metafile: true,
+    legalComments: 'linked',
+    logLevel: quiet ? 'error' : 'warning',
+  });
+  const outputs = Object.entries(result.metafile.outputs);
+  const [script, meta] = outputs.find(([f, o]) => o.entryPoint && f.endsWith('.js')) ?? [];
+  if (!script) throw new Error('esbuild produced no entry script');
+  const style = meta?.cssBundle;
+  const html = (await readFile(join(dist, 'index.html'), 'utf8'))
+    .replace('/main.js', `/${basename(script)}`)
+    .replace('/main.css', style ? `/${basename(style)}` : '/main.css');
+  await writeFile(join(dist, 'index.html'), html);
+
+  const data = require.resolve('emoji-picker-element-data/en/emojibase/data.json');
+  await mkdir(join(dist, dirname(EMOJI_DATA_PATH)), { recursive: true });
+  await cp(data, join(dist, EMOJI_DATA_PATH));
+
+  if (!quiet) {
+    const first = await firstLoadSize(dist);
+    console.log(`web/dist: first page load ${first.files.join(' + ')} = ${kb(first.raw)} raw, ${kb(first.gzip)} gzip`);
   }
+}
+
+function kb(n: number): string {
+  return `${(n / 1024).toFixed(1)} KiB`;
+}
+
+/** Bytes of the first page load (index.html, its script and stylesheet), raw and gzipped. */
+export async function firstLoadSize(dist = `${root}dist`): Promise<{ files: string[]; raw: number; gzip: number }> {
+  const html = await readFile(join(dist, 'index.html'), 'utf8');
+  const files = ['index.html', ...[...html.matchAll(/(?:src|href)="\/([^"]+\.(?:js|css))"/g)].map((m) => m[1]!)];
+  let raw = 0;
+  let gzip = 0;
+  for (const f of files) {
+    const bytes = await readFile(join(dist, f));
+    raw += (await stat(join(dist, f))).size;
+    gzip += gzipSync(bytes, { level: 9 }).length;
+  }
+  return { files, raw, gzip };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -1,0 +1,564 @@
+// The client's state and what it does with the server: signals the components
+// read, and the actions they call. Messages live in memory, per room, sorted by
+// id; a reload resumes the session with the stored token and fetches them again.
+import { batch, computed, signal, type ReadonlySignal } from '@preact/signals';
+import { Connection } from './connection.js';
+import { compareIds, countUnread, dropDeleted, lastId, mergeMessages, reconcileDeletions } from './messages.js';
+import { storage } from './storage.js';
+import { ConnectionLost, ServerError, type Member, type Message, type RoomInfo, type ServerFrame, type User } from './types.js';
+
+export type Screen = 'loading' | 'welcome' | 'code' | 'chat';
+
+/** `join` returns at most this many of the latest messages. */
+const JOIN_PAGE = 50;
+const HISTORY_PAGE = 100;
+/** Catch-up pages after a reconnect before we give up on filling the gap and start from the latest. */
+const MAX_CATCH_UP_PAGES = 5;
+
+export const CHANNEL_NAME = /^[a-z0-9_-]{1,32}$/;
+export const USERNAME = /^[a-z0-9_.-]{3,32}$/;
+
+export interface PendingSend {
+  clientId: string;
+  room: string;
+  text: string;
+  state: 'sending' | 'failed';
+  error?: string;
+}
+
+export interface CodeStep {
+  op: 'register' | 'login';
+  username: string;
+  /** kept in memory only, to ask for a new code */
+  password: string;
+  email?: string;
+  invite?: string;
+  maskedEmail: string;
+  expiresIn: number;
+}
+
+export class RoomState {
+  readonly messages = signal<Message[]>([]);
+  readonly members = signal<string[]>([]);
+  readonly pending = signal<PendingSend[]>([]);
+  /** the newest message id this person has seen */
+  readonly readThrough = signal<string | null>(null);
+  /** older history exists on the server before the first loaded message */
+  readonly hasOlder = signal(false);
+  readonly loadingOlder = signal(false);
+  readonly synced = signal(false);
+  readonly unread: ReadonlySignal<number>;
+
+  constructor(
+    readonly id: string,
+    readonly kind: 'channel' | 'dm',
+    /** a channel's name, or the other person's username */
+    readonly name: string,
+    me: string,
+  ) {
+    this.unread = computed(() => countUnread(this.messages.value, this.readThrough.value, me));
+  }
+
+  get label(): string {
+    return this.kind === 'channel' ? `#${this.name}` : this.name;
+  }
+}
+
+/** The canonical DM room id of two people. */
+export function dmRoomId(a: string, b: string): string {
+  return `dm:${[a, b].sort().join(':')}`;
+}
+
+/** A channel name as people type it ("#Book Club") in the server's form ("book-club"). */
+export function normalizeChannel(raw: string): string {
+  return raw.trim().replace(/^#/, '').trim().toLowerCase().replace(/\s+/g, '-');
+}
+
+/** A random id that works outside secure contexts too (plain http on a LAN address). */
+function newClientId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function roomFrom(info: Pick<RoomInfo, 'id' | 'kind' | 'name'>, me: string): RoomState {
+  return new RoomState(info.id, info.kind, info.name, me);
+}
+
+function roomFromId(id: string, me: string): RoomState {
+  if (!id.startsWith('dm:')) return new RoomState(id, 'channel', id, me);
+  const [, a, b] = id.split(':');
+  return new RoomState(id, 'dm', a === me ? b! : a!, me);
+}
+
+function sortRooms(rooms: RoomState[]): RoomState[] {
+  return [...rooms].sort((x, y) => {
+    if (x.kind !== y.kind) return x.kind === 'channel' ? -1 : 1;
+    if (x.id === 'general') return -1;
+    if (y.id === 'general') return 1;
+    return x.name.localeCompare(y.name);
+  });
+}
+
+export class Chat {
+  readonly screen = signal<Screen>('loading');
+  readonly me = signal<User | null>(null);
+  readonly rooms = signal<RoomState[]>([]);
+  readonly activeId = signal('general');
+  readonly online = signal<ReadonlySet<string>>(new Set());
+  readonly codeStep = signal<CodeStep | null>(null);
+  /** why the person is back at the welcome screen, if not by choice */
+  readonly sessionNote = signal<string | null>(null);
+  /** for screen readers, via an aria-live region */
+  readonly announcement = signal('');
+  /** a short message shown for a few seconds */
+  readonly toast = signal<{ text: string; error?: boolean } | null>(null);
+  readonly helpOpen = signal(false);
+  readonly guideOpen = signal(false);
+  readonly conn: Connection;
+
+  readonly activeRoom = computed(() => this.rooms.value.find((r) => r.id === this.activeId.value) ?? this.rooms.value[0]);
+  readonly totalUnread = computed(() => this.rooms.value.reduce((n, r) => n + r.unread.value, 0));
+  /** everyone in #general (which is everyone), online first */
+  readonly people = computed(() => {
+    const general = this.rooms.value.find((r) => r.id === 'general');
+    const online = this.online.value;
+    const me = this.me.value?.username;
+    return (general?.members.value ?? [])
+      .filter((u) => u !== me)
+      .sort((a, b) => Number(online.has(b)) - Number(online.has(a)) || a.localeCompare(b));
+  });
+
+  private authed = false;
+  private toastTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(websocketUrl: string) {
+    this.conn = new Connection(websocketUrl, {
+      onOpen: () => void this.onOpen(),
+      onFrame: (f) => this.onFrame(f),
+      onClose: () => this.onClose(),
+    });
+  }
+
+  start(): void {
+    this.conn.start();
+  }
+
+  room(id: string): RoomState | undefined {
+    return this.rooms.peek().find((r) => r.id === id);
+  }
+
+  // ---- connection lifecycle -------------------------------------------------
+
+  private async onOpen(): Promise<void> {
+    const token = storage.get('token');
+    if (!token) {
+      if (this.screen.peek() === 'loading') this.screen.value = 'welcome';
+      return;
+    }
+    try {
+      const authed = await this.conn.request({ action: 'auth', op: 'resume', token });
+      await this.onAuthed(authed);
+    } catch (err) {
+      if (err instanceof ServerError) {
+        this.endSession(err.code === 'unauthorized' ? 'Your session has ended. Please log in again.' : err.message);
+      }
+      // ConnectionLost: the next connection tries again.
+    }
+  }
+
+  private onClose(): void {
+    this.authed = false;
+    if (this.screen.peek() === 'chat') this.announce('Connection lost. Reconnecting…');
+  }
+
+  private endSession(note: string | null): void {
+    storage.remove('token');
+    this.authed = false;
+    batch(() => {
+      this.me.value = null;
+      this.rooms.value = [];
+      this.online.value = new Set();
+      this.activeId.value = 'general';
+      this.codeStep.value = null;
+      this.sessionNote.value = note;
+      this.screen.value = 'welcome';
+    });
+  }
+
+  private async onAuthed(frame: ServerFrame): Promise<void> {
+    const user = frame.user as User;
+    const infos = frame.rooms as RoomInfo[];
+    const wasChat = this.screen.peek() === 'chat';
+    if (this.me.peek()?.username !== user.username) this.rooms.value = [];
+    storage.set('token', String(frame.token));
+    this.authed = true;
+    const reads = storage.getJson<Record<string, string>>(`read.${user.username}`) ?? {};
+    batch(() => {
+      this.me.value = user;
+      const existing = new Map(this.rooms.peek().map((r) => [r.id, r]));
+      const rooms = infos.map((info) => {
+        const room = existing.get(info.id) ?? roomFrom(info, user.username);
+        if (room.readThrough.peek() === null && reads[info.id]) room.readThrough.value = reads[info.id]!;
+        return room;
+      });
+      this.rooms.value = sortRooms(rooms);
+      if (!rooms.some((r) => r.id === this.activeId.peek())) this.activeId.value = 'general';
+      this.codeStep.value = null;
+      this.sessionNote.value = null;
+      this.screen.value = 'chat';
+    });
+    if (!storage.get('guide.done')) this.guideOpen.value = true;
+    if (wasChat) this.announce('Reconnected.');
+    await Promise.all(this.rooms.peek().map((r) => this.syncRoom(r).catch((err) => this.reportSyncError(r, err))));
+    if (!this.authed) return;
+    this.conn.markHealthy();
+    for (const room of this.rooms.peek()) for (const p of room.pending.peek()) if (p.state === 'sending') void this.deliver(p);
+  }
+
+  private reportSyncError(room: RoomState, err: unknown): void {
+    if (err instanceof ServerError) this.showToast(`Could not load ${room.label}: ${err.message}`, true);
+  }
+
+  /**
+   * Brings one room up to date: what was sent while we were away (history after
+   * our last id), then the latest page and the members (join, which a member may
+   * repeat at no cost). Deletions made while away are found by comparing pages.
+   */
+  private async syncRoom(room: RoomState): Promise<void> {
+    const knownThrough = lastId(room.messages.peek());
+    let missed: Message[] = [];
+    let gap = false;
+    if (knownThrough) {
+      let after = knownThrough;
+      for (let page = 0; ; page++) {
+        if (page === MAX_CATCH_UP_PAGES) {
+          gap = true; // too much to page through: start again from the latest
+          break;
+        }
+        const h = await this.conn.request({ action: 'history', room: room.id, after, limit: HISTORY_PAGE });
+        const messages = h.messages as Message[];
+        missed = missed.concat(messages);
+        if (!h.hasMore || messages.length === 0) break;
+        after = messages.at(-1)!.id;
+      }
+    }
+    const joined = await this.conn.request({ action: 'join', room: room.id });
+    const latest = joined.messages as Message[];
+    this.noteMembers(room, joined.members as Member[]);
+    batch(() => {
+      let messages = gap ? [] : mergeMessages(room.messages.peek(), missed);
+      messages = reconcileDeletions(messages, latest, JOIN_PAGE, gap ? null : knownThrough);
+      room.messages.value = mergeMessages(messages, latest);
+      if (!knownThrough || gap) room.hasOlder.value = latest.length >= JOIN_PAGE;
+      // a room seen for the first time starts read: no wall of old "unread" messages
+      if (room.readThrough.peek() === null) this.markRead(room);
+      room.synced.value = true;
+    });
+    if (this.isWatching(room)) this.markRead(room);
+  }
+
+  private noteMembers(room: RoomState, members: Member[]): void {
+    batch(() => {
+      room.members.value = members.map((m) => m.username);
+      const online = new Set(this.online.peek());
+      for (const m of members) {
+        if (m.online) online.add(m.username);
+        else online.delete(m.username);
+      }
+      this.online.value = online;
+    });
+  }
+
+  // ---- server events --------------------------------------------------------
+
+  private onFrame(frame: ServerFrame): void {
+    if (!this.authed) return;
+    switch (frame.type) {
+      case 'message':
+        return this.onMessage(frame.message as Message);
+      case 'presence':
+        return this.onPresence(frame as ServerFrame & { room: string; user: string; online?: boolean; member?: boolean });
+      case 'deleted':
+        return this.onDeleted(String(frame.room), String(frame.from), String(frame.through));
+    }
+  }
+
+  private onMessage(message: Message): void {
+    const me = this.me.peek()!.username;
+    let room = this.room(message.room);
+    if (!room) {
+      // someone opened a DM with us, or another tab of ours joined a channel
+      room = this.addRoom(roomFromId(message.room, me));
+      void this.syncRoom(room).catch((err) => this.reportSyncError(room!, err));
+    }
+    room.messages.value = mergeMessages(room.messages.peek(), [message]);
+    if (message.from === me) {
+      room.pending.value = room.pending.peek().filter((p) => p.clientId !== message.clientId);
+    } else if (this.isWatching(room)) {
+      this.announce(`${message.from}: ${message.text}`);
+    } else {
+      this.announce(`New message in ${room.label} from ${message.from}`);
+    }
+    if (this.isWatching(room)) this.markRead(room);
+  }
+
+  private onPresence(p: { room: string; user: string; online?: boolean; member?: boolean }): void {
+    const me = this.me.peek()!.username;
+    if (p.online !== undefined) {
+      const online = new Set(this.online.peek());
+      if (p.online) online.add(p.user);
+      else online.delete(p.user);
+      this.online.value = online;
+    }
+    if (p.member === undefined) return;
+    let room = this.room(p.room);
+    if (p.user === me) {
+      // another tab of ours joined or left
+      if (p.member && !room) {
+        room = this.addRoom(roomFromId(p.room, me));
+        void this.syncRoom(room).catch((err) => this.reportSyncError(room!, err));
+      } else if (!p.member && room) this.removeRoom(room.id);
+      return;
+    }
+    if (!room) {
+      if (p.member && p.room.startsWith('dm:')) {
+        room = this.addRoom(roomFromId(p.room, me));
+        void this.syncRoom(room).catch((err) => this.reportSyncError(room!, err));
+      }
+      return;
+    }
+    const members = room.members.peek().filter((u) => u !== p.user);
+    room.members.value = p.member ? [...members, p.user].sort() : members;
+  }
+
+  private onDeleted(roomId: string, from: string, through: string): void {
+    const room = this.room(roomId);
+    if (room) room.messages.value = dropDeleted(room.messages.peek(), from, through);
+  }
+
+  // ---- rooms ----------------------------------------------------------------
+
+  private addRoom(room: RoomState): RoomState {
+    const existing = this.room(room.id);
+    if (existing) return existing;
+    this.rooms.value = sortRooms([...this.rooms.peek(), room]);
+    return room;
+  }
+
+  private removeRoom(id: string): void {
+    batch(() => {
+      this.rooms.value = this.rooms.peek().filter((r) => r.id !== id);
+      if (this.activeId.peek() === id) this.activeId.value = 'general';
+    });
+  }
+
+  /** The person is looking at this room right now. */
+  private isWatching(room: RoomState): boolean {
+    return this.activeId.peek() === room.id && document.visibilityState === 'visible';
+  }
+
+  open(id: string): void {
+    const room = this.room(id);
+    if (!room) return;
+    this.activeId.value = id;
+    this.markRead(room);
+  }
+
+  markRead(room: RoomState): void {
+    const last = lastId(room.messages.peek());
+    if (last === null || (room.readThrough.peek() !== null && compareIds(last, room.readThrough.peek()!) <= 0)) return;
+    room.readThrough.value = last;
+    const me = this.me.peek()?.username;
+    if (!me) return;
+    const reads = storage.getJson<Record<string, string>>(`read.${me}`) ?? {};
+    reads[room.id] = last;
+    storage.setJson(`read.${me}`, reads);
+  }
+
+  /** Joins (or creates) a channel and opens it. Throws ServerError / ConnectionLost for the form to show. */
+  async joinChannel(raw: string): Promise<void> {
+    const name = normalizeChannel(raw);
+    if (!CHANNEL_NAME.test(name)) {
+      throw new ServerError('bad_request', 'A channel name is 1 to 32 characters: letters, digits, - and _.');
+    }
+    await this.joinAndOpen(name);
+  }
+
+  /** Opens the direct-message room with `raw` (a username). */
+  async openDm(raw: string): Promise<void> {
+    const me = this.me.peek()!.username;
+    const other = raw.trim().replace(/^@/, '').toLowerCase();
+    if (!USERNAME.test(other)) throw new ServerError('bad_request', 'A username is 3 to 32 characters: letters, digits, _ . and -.');
+    if (other === me) throw new ServerError('bad_request', 'That is you! Pick someone else to write to.');
+    const id = dmRoomId(me, other);
+    if (this.room(id)) return this.open(id);
+    await this.joinAndOpen(id);
+  }
+
+  private async joinAndOpen(id: string): Promise<void> {
+    const joined = await this.conn.request({ action: 'join', room: id });
+    const info = joined.room as RoomInfo;
+    const room = this.addRoom(roomFrom(info, this.me.peek()!.username));
+    const messages = joined.messages as Message[];
+    batch(() => {
+      this.noteMembers(room, joined.members as Member[]);
+      room.messages.value = mergeMessages(room.messages.peek(), messages);
+      room.hasOlder.value = messages.length >= JOIN_PAGE;
+      room.synced.value = true;
+      this.open(room.id);
+    });
+  }
+
+  async leave(id: string): Promise<void> {
+    const room = this.room(id);
+    await this.conn.request({ action: 'leave', room: id });
+    this.removeRoom(id);
+    if (room) this.showToast(`You left ${room.label}.`);
+  }
+
+  async loadOlder(room: RoomState): Promise<void> {
+    const first = room.messages.peek()[0];
+    if (!first || room.loadingOlder.peek()) return;
+    room.loadingOlder.value = true;
+    try {
+      const h = await this.conn.request({ action: 'history', room: room.id, before: first.id, limit: JOIN_PAGE });
+      batch(() => {
+        room.messages.value = mergeMessages(room.messages.peek(), h.messages as Message[]);
+        room.hasOlder.value = Boolean(h.hasMore);
+      });
+    } catch (err) {
+      this.showToast(err instanceof Error ? err.message : 'Could not load earlier messages.', true);
+    } finally {
+      room.loadingOlder.value = false;
+    }
+  }
+
+  // ---- sending --------------------------------------------------------------
+
+  send(roomId: string, text: string): void {
+    const room = this.room(roomId);
+    if (!room || !text.trim()) return;
+    const pending: PendingSend = { clientId: newClientId(), room: roomId, text, state: 'sending' };
+    room.pending.value = [...room.pending.peek(), pending];
+    void this.deliver(pending);
+  }
+
+  /**
+   * Sends (or re-sends, after a reconnect) one message. The clientId makes a
+   * repeat harmless: the server stores it once and answers with the same message.
+   */
+  private async deliver(p: PendingSend): Promise<void> {
+    const room = this.room(p.room);
+    if (!room || !this.authed) return; // goes out after the next resume
+    try {
+      const sent = await this.conn.request({ action: 'send', room: p.room, text: p.text, clientId: p.clientId });
+      batch(() => {
+        room.messages.value = mergeMessages(room.messages.peek(), [sent.message as Message]);
+        room.pending.value = room.pending.peek().filter((x) => x.clientId !== p.clientId);
+        if (this.activeId.peek() === room.id) this.markRead(room);
+      });
+    } catch (err) {
+      if (err instanceof ConnectionLost) return; // still pending; re-sent on reconnect
+      const message = err instanceof Error ? err.message : 'Not sent.';
+      room.pending.value = room.pending.peek().map((x) => (x.clientId === p.clientId ? { ...x, state: 'failed', error: message } : x));
+      this.announce(`Not sent: ${message}`);
+    }
+  }
+
+  retry(p: PendingSend): void {
+    const room = this.room(p.room);
+    if (!room) return;
+    const again: PendingSend = { ...p, state: 'sending', error: undefined };
+    room.pending.value = room.pending.peek().map((x) => (x.clientId === p.clientId ? again : x));
+    void this.deliver(again);
+  }
+
+  discard(p: PendingSend): void {
+    const room = this.room(p.room);
+    if (room) room.pending.value = room.pending.peek().filter((x) => x.clientId !== p.clientId);
+  }
+
+  /** Deletes every message this person sent, for everyone. Resolves with the count. */
+  async deleteMyMessages(): Promise<number> {
+    const purged = await this.conn.request({ action: 'purge' });
+    const me = this.me.peek()!.username;
+    for (const r of purged.rooms as { room: string; through: string }[]) this.onDeleted(r.room, me, r.through);
+    const count = Number(purged.count);
+    this.showToast(count === 1 ? 'Deleted your 1 message.' : `Deleted your ${count} messages.`);
+    return count;
+  }
+
+  // ---- accounts -------------------------------------------------------------
+
+  async register(form: { username: string; email: string; password: string; invite?: string }): Promise<void> {
+    const { username, email, password, invite } = form;
+    const sent = await this.conn.request({ action: 'auth', op: 'register', username, email, password, ...(invite ? { invite } : {}) });
+    this.toCodeStep({ op: 'register', ...form }, sent);
+  }
+
+  async login(form: { username: string; password: string }): Promise<void> {
+    const reply = await this.conn.request({ action: 'auth', op: 'login', ...form });
+    if (reply.type === 'otp_sent') return this.toCodeStep({ op: 'login', ...form }, reply);
+    await this.onAuthed(reply);
+  }
+
+  private toCodeStep(step: Omit<CodeStep, 'maskedEmail' | 'expiresIn'>, sent: ServerFrame): void {
+    batch(() => {
+      this.codeStep.value = { ...step, maskedEmail: String(sent.email), expiresIn: Number(sent.expiresIn) };
+      this.screen.value = 'code';
+    });
+  }
+
+  async verify(code: string): Promise<void> {
+    const step = this.codeStep.peek();
+    if (!step) return;
+    const authed = await this.conn.request({ action: 'auth', op: 'verify', username: step.username, code });
+    await this.onAuthed(authed);
+  }
+
+  /** Asks for a new code by repeating the step that sent the first one. */
+  async resendCode(): Promise<void> {
+    const step = this.codeStep.peek();
+    if (!step) return;
+    const { op, username, password, email, invite } = step;
+    const frame = op === 'register' ? { op, username, password, email, ...(invite ? { invite } : {}) } : { op, username, password };
+    const sent = await this.conn.request({ action: 'auth', ...frame });
+    this.toCodeStep(step, sent);
+  }
+
+  backToWelcome(): void {
+    batch(() => {
+      this.codeStep.value = null;
+      this.screen.value = 'welcome';
+    });
+  }
+
+  async logout(): Promise<void> {
+    try {
+      await this.conn.request({ action: 'auth', op: 'logout' });
+    } catch {
+      // Offline: the token is forgotten here all the same; it expires on the server.
+    }
+    this.endSession(null);
+    this.announce('You are logged out.');
+  }
+
+  finishGuide(): void {
+    storage.set('guide.done', '1');
+    this.guideOpen.value = false;
+  }
+
+  // ---- feedback -------------------------------------------------------------
+
+  announce(text: string): void {
+    // cleared first so the same sentence twice is announced twice
+    this.announcement.value = '';
+    queueMicrotask(() => (this.announcement.value = text));
+  }
+
+  showToast(text: string, error = false): void {
+    clearTimeout(this.toastTimer);
+    this.toast.value = { text, error };
+    this.toastTimer = setTimeout(() => (this.toast.value = null), 5000);
+  }
+}

@@ -1,0 +1,44 @@
+import { ChatScreen } from './ChatScreen.js';
+import { useChat } from './context.js';
+import { GuideDialog, HelpDialog } from './Help.js';
+import { BrandMark } from './icons.js';
+import { CodeScreen, Welcome } from './Welcome.js';
+
+export function App() {
+  const chat = useChat();
+  const screen = chat.screen.value;
+  const toast = chat.toast.value;
+  return (
+    <>
+      {screen === 'loading' && <Loading />}
+      {screen === 'welcome' && <Welcome />}
+      {screen === 'code' && <CodeScreen />}
+      {screen === 'chat' && <ChatScreen />}
+      <HelpDialog />
+      <GuideDialog />
+      <div class="sr-only" aria-live="polite" aria-atomic="true">
+        {chat.announcement.value}
+      </div>
+      <div class="toast-area" role="status">
+        {toast && <div class={toast.error ? 'toast error' : 'toast'}>{toast.text}</div>}
+      </div>
+    </>
+  );
+}
+
+function Loading() {
+  const chat = useChat();
+  const status = chat.conn.status.value;
+  return (
+    <main class="splash">
+      <BrandMark size={48} />
+      <h1 class="sr-only">Wild Whispers</h1>
+      <p role="status">{status === 'waiting' ? 'Cannot reach the server yet. Retrying…' : 'Connecting…'}</p>
+      {status === 'waiting' && (
+        <button type="button" class="btn" onClick={() => chat.conn.reconnectNow()}>
+          Retry now
+        </button>
+      )}
+    </main>
+  );
+}

@@ -1,0 +1,463 @@
+// The chat: a top bar, a sidebar of rooms and people (a drawer on a phone), and
+// the open room.
+import { useEffect, useState } from 'preact/hooks';
+import type { RoomState } from '../chat.js';
+import { nextTheme, theme, type ThemeChoice } from '../theme.js';
+import { Composer } from './Composer.js';
+import { ConfirmDialog } from './Dialog.js';
+import { describeError } from './Field.js';
+import { useChat } from './context.js';
+import {
+  AutoIcon,
+  BrandMark,
+  CloseIcon,
+  DoorIcon,
+  HashIcon,
+  HelpIcon,
+  LogoutIcon,
+  MenuIcon,
+  MoonIcon,
+  PlusIcon,
+  SunIcon,
+  TrashIcon,
+} from './icons.js';
+import { Avatar, MessageList } from './MessageList.js';
+
+export function ChatScreen() {
+  const chat = useChat();
+  const [drawer, setDrawer] = useState(false);
+  const room = chat.activeRoom.value;
+
+  // Alt+↑ / Alt+↓ move between rooms; Escape closes the drawer.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.altKey && (e.key === 'ArrowUp' || e.key === 'ArrowDown')) {
+        const rooms = chat.rooms.peek();
+        const at = rooms.findIndex((r) => r.id === chat.activeId.peek());
+        const next = rooms[(at + (e.key === 'ArrowDown' ? 1 : rooms.length - 1)) % rooms.length];
+        if (next) {
+          e.preventDefault();
+          chat.open(next.id);
+        }
+      } else if (e.key === 'Escape' && drawer) setDrawer(false);
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [drawer]);
+
+  const go = (id: string) => {
+    chat.open(id);
+    setDrawer(false);
+  };
+
+  return (
+    <div class={`chat-layout${drawer ? ' drawer-open' : ''}`}>
+      <a class="skip-link" href="#composer-input">
+        Skip to the message box
+      </a>
+      <header class="topbar">
+        <button
+          type="button"
+          class="icon-btn only-narrow"
+          aria-label={chat.totalUnread.value ? `Rooms and people, ${chat.totalUnread.value} unread` : 'Rooms and people'}
+          aria-expanded={drawer}
+          aria-controls="sidebar"
+          onClick={() => setDrawer(!drawer)}
+        >
+          <MenuIcon />
+          {chat.totalUnread.value > 0 && <span class="dot" aria-hidden="true" />}
+        </button>
+        <div class="brand">
+          <BrandMark />
+          <span class="brand-name">Wild Whispers</span>
+        </div>
+        <ConnectionStatus />
+        <div class="topbar-actions">
+          <ThemeToggle />
+          <button type="button" class="icon-btn" aria-label="Help" onClick={() => (chat.helpOpen.value = true)}>
+            <HelpIcon />
+          </button>
+        </div>
+      </header>
+      <Sidebar onPick={go} onClose={() => setDrawer(false)} />
+      <div class="scrim" aria-hidden="true" onClick={() => setDrawer(false)} />
+      <main class="room" aria-labelledby="room-title">
+        {room ? <RoomView key={room.id} room={room} /> : <p class="empty">Loading your rooms…</p>}
+      </main>
+    </div>
+  );
+}
+
+const THEME_LABEL: Record<ThemeChoice, string> = { system: 'system', light: 'light', dark: 'dark' };
+
+function ThemeToggle() {
+  const current = theme.value;
+  const next = nextTheme(current);
+  return (
+    <button
+      type="button"
+      class="icon-btn"
+      aria-label={`Theme: ${THEME_LABEL[current]}. Switch to ${THEME_LABEL[next]}`}
+      title={`Theme: ${THEME_LABEL[current]}`}
+      onClick={() => (theme.value = next)}
+    >
+      {current === 'system' ? <AutoIcon /> : current === 'light' ? <SunIcon /> : <MoonIcon />}
+    </button>
+  );
+}
+
+function ConnectionStatus() {
+  const chat = useChat();
+  const status = chat.conn.status.value;
+  const retryAt = chat.conn.retryAt.value;
+  const [, tick] = useState(0);
+  useEffect(() => {
+    if (status !== 'waiting') return;
+    const t = setInterval(() => tick((n) => n + 1), 1000);
+    return () => clearInterval(t);
+  }, [status]);
+  const seconds = retryAt ? Math.max(0, Math.ceil((retryAt - Date.now()) / 1000)) : 0;
+  const label = status === 'open' ? 'Connected' : status === 'waiting' ? 'Offline' : 'Connecting…';
+  return (
+    <div class={`conn ${status}`}>
+      <span class="conn-dot" aria-hidden="true" />
+      <span role="status" class="conn-label">
+        {label}
+      </span>
+      {status === 'waiting' && (
+        <>
+          <span class="conn-retry" aria-hidden="true">
+            retrying in {seconds}s
+          </span>
+          <button type="button" class="btn small ghost" onClick={() => chat.conn.reconnectNow()}>
+            Retry now
+          </button>
+        </>
+      )}
+    </div>
+  );
+}
+
+function RoomButton({ room, onPick }: { room: RoomState; onPick: (id: string) => void }) {
+  const chat = useChat();
+  const active = chat.activeId.value === room.id;
+  const unread = room.unread.value;
+  const online = room.kind === 'dm' && chat.online.value.has(room.name);
+  return (
+    <li>
+      <button
+        type="button"
+        class={`room-btn${active ? ' active' : ''}${unread ? ' has-unread' : ''}`}
+        aria-current={active ? 'page' : undefined}
+        onClick={() => onPick(room.id)}
+      >
+        {room.kind === 'channel' ? (
+          <span class="room-icon" aria-hidden="true">
+            <HashIcon />
+          </span>
+        ) : (
+          <span class="presence-wrap" aria-hidden="true">
+            <Avatar name={room.name} size="sm" />
+            <span class={`presence${online ? ' on' : ''}`} />
+          </span>
+        )}
+        <span class="room-name">{room.name}</span>
+        {room.kind === 'dm' && <span class="sr-only">{online ? ', online' : ', offline'}</span>}
+        {unread > 0 && (
+          <span class="badge">
+            {unread > 99 ? '99+' : unread}
+            <span class="sr-only"> unread</span>
+          </span>
+        )}
+      </button>
+    </li>
+  );
+}
+
+function InlineForm({
+  id,
+  label,
+  placeholder,
+  submitLabel,
+  action,
+}: {
+  id: string;
+  label: string;
+  placeholder: string;
+  submitLabel: string;
+  action: (value: string) => Promise<void>;
+}) {
+  const [value, setValue] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  return (
+    <form
+      class="inline-form"
+      noValidate
+      onSubmit={async (e) => {
+        e.preventDefault();
+        if (!value.trim()) return;
+        setBusy(true);
+        setError(null);
+        try {
+          await action(value);
+          setValue('');
+        } catch (err) {
+          setError(describeError(err));
+        } finally {
+          setBusy(false);
+        }
+      }}
+    >
+      <label for={id}>{label}</label>
+      <div class="input-with-button">
+        <input
+          id={id}
+          value={value}
+          placeholder={placeholder}
+          autocomplete="off"
+          autocapitalize="none"
+          spellcheck={false}
+          aria-invalid={error ? 'true' : undefined}
+          aria-describedby={error ? `${id}-error` : undefined}
+          onInput={(e) => setValue(e.currentTarget.value)}
+        />
+        <button type="submit" class="btn small" disabled={busy}>
+          {submitLabel}
+        </button>
+      </div>
+      {error && (
+        <p id={`${id}-error`} class="field-error" role="alert">
+          {error}
+        </p>
+      )}
+    </form>
+  );
+}
+
+function Sidebar({ onPick, onClose }: { onPick: (id: string) => void; onClose: () => void }) {
+  const chat = useChat();
+  const me = chat.me.value!;
+  const rooms = chat.rooms.value;
+  const channels = rooms.filter((r) => r.kind === 'channel');
+  const dms = rooms.filter((r) => r.kind === 'dm');
+  const online = chat.online.value;
+  const people = chat.people.value;
+  const onlineCount = people.filter((p) => online.has(p)).length;
+  const [confirm, setConfirm] = useState<null | 'purge'>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  const openDm = async (name: string) => {
+    await chat.openDm(name);
+    onClose();
+  };
+
+  return (
+    <nav id="sidebar" class="sidebar" aria-label="Rooms and people">
+      <div class="sidebar-head only-narrow">
+        <span>Rooms and people</span>
+        <button type="button" class="icon-btn" aria-label="Close the room list" onClick={onClose}>
+          <CloseIcon />
+        </button>
+      </div>
+      <div class="sidebar-scroll">
+        <section aria-labelledby="channels-title">
+          <h2 id="channels-title">Channels</h2>
+          <ul class="room-list">
+            {channels.map((r) => (
+              <RoomButton key={r.id} room={r} onPick={onPick} />
+            ))}
+          </ul>
+          <details class="add">
+            <summary>
+              <PlusIcon /> Join or create a channel
+            </summary>
+            <InlineForm
+              id="join-channel"
+              label="Channel name"
+              placeholder="e.g. book-club"
+              submitLabel="Join"
+              action={async (v) => {
+                await chat.joinChannel(v);
+                onClose();
+              }}
+            />
+          </details>
+        </section>
+        <section aria-labelledby="dms-title">
+          <h2 id="dms-title">Direct messages</h2>
+          {dms.length > 0 ? (
+            <ul class="room-list">
+              {dms.map((r) => (
+                <RoomButton key={r.id} room={r} onPick={onPick} />
+              ))}
+            </ul>
+          ) : (
+            <p class="side-note">Pick someone below to start a private conversation.</p>
+          )}
+          <details class="add">
+            <summary>
+              <PlusIcon /> Message someone by name
+            </summary>
+            <InlineForm
+              id="open-dm"
+              label="Their username"
+              placeholder="username"
+              submitLabel="Open"
+              action={openDm}
+            />
+          </details>
+        </section>
+        <section aria-labelledby="people-title">
+          <h2 id="people-title">
+            People <span class="count">{onlineCount} online</span>
+          </h2>
+          {people.length === 0 ? (
+            <p class="side-note">Nobody else is here yet. Invite a friend!</p>
+          ) : (
+            <ul class="people">
+              {people.map((u) => (
+                <li key={u}>
+                  <button
+                    type="button"
+                    class="person"
+                    onClick={() => void openDm(u).catch((err) => chat.showToast(describeError(err), true))}
+                  >
+                    <span class="presence-wrap" aria-hidden="true">
+                      <Avatar name={u} size="sm" />
+                      <span class={`presence${online.has(u) ? ' on' : ''}`} />
+                    </span>
+                    <span class="person-name">{u}</span>
+                    <span class="sr-only">{online.has(u) ? ', online.' : ', offline.'} Send a direct message</span>
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+      </div>
+      <footer class="account">
+        <div class="me">
+          <Avatar name={me.username} />
+          <div>
+            <div class="me-name">{me.displayName}</div>
+            <div class="me-handle">Signed in as {me.username}</div>
+          </div>
+        </div>
+        <div class="account-actions">
+          <button type="button" class="btn small ghost" onClick={() => setConfirm('purge')}>
+            <TrashIcon /> Delete my messages
+          </button>
+          <button type="button" class="btn small ghost" onClick={() => void chat.logout()}>
+            <LogoutIcon /> Log out
+          </button>
+        </div>
+      </footer>
+      <ConfirmDialog
+        open={confirm === 'purge'}
+        title="Delete all your messages?"
+        confirmLabel={busy ? 'Deleting…' : 'Delete my messages'}
+        danger
+        busy={busy}
+        error={error}
+        onCancel={() => {
+          setConfirm(null);
+          setError(null);
+        }}
+        onConfirm={async () => {
+          setBusy(true);
+          setError(null);
+          try {
+            await chat.deleteMyMessages();
+            setConfirm(null);
+          } catch (err) {
+            setError(describeError(err));
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        <p>
+          Every message you have sent, in every channel and conversation, is removed for everyone, right away. This cannot be
+          undone.
+        </p>
+      </ConfirmDialog>
+    </nav>
+  );
+}
+
+function RoomView({ room }: { room: RoomState }) {
+  const chat = useChat();
+  const online = chat.online.value;
+  const members = room.members.value;
+  const here = members.filter((m) => online.has(m)).length;
+  const [confirmLeave, setConfirmLeave] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const canLeave = room.kind === 'channel' && room.id !== 'general';
+
+  // Looking at a room reads it.
+  useEffect(() => {
+    const onVisible = () => document.visibilityState === 'visible' && chat.markRead(room);
+    document.addEventListener('visibilitychange', onVisible);
+    return () => document.removeEventListener('visibilitychange', onVisible);
+  }, [room]);
+
+  return (
+    <>
+      <header class="room-header">
+        <div class="room-title">
+          {room.kind === 'channel' ? (
+            <span class="room-icon big" aria-hidden="true">
+              <HashIcon size={20} />
+            </span>
+          ) : (
+            <Avatar name={room.name} />
+          )}
+          <div>
+            <h1 id="room-title">{room.name}</h1>
+            <p class="room-sub">
+              {room.kind === 'dm'
+                ? online.has(room.name)
+                  ? 'Direct message · online'
+                  : 'Direct message · offline'
+                : `${members.length} ${members.length === 1 ? 'member' : 'members'} · ${here} online`}
+            </p>
+          </div>
+        </div>
+        {canLeave && (
+          <button type="button" class="btn small ghost" onClick={() => setConfirmLeave(true)}>
+            <DoorIcon /> Leave<span class="sr-only"> #{room.name}</span>
+          </button>
+        )}
+      </header>
+      <MessageList room={room} />
+      <Composer room={room} />
+      {canLeave && (
+        <ConfirmDialog
+          open={confirmLeave}
+          title={`Leave #${room.name}?`}
+          confirmLabel="Leave channel"
+          busy={busy}
+          error={error}
+          onCancel={() => {
+            setConfirmLeave(false);
+            setError(null);
+          }}
+          onConfirm={async () => {
+            setBusy(true);
+            try {
+              await chat.leave(room.id);
+            } catch (err) {
+              setError(describeError(err));
+              setBusy(false);
+            }
+          }}
+        >
+          <p>You stop receiving its messages. You can join again at any time, and your messages stay.</p>
+        </ConfirmDialog>
+      )}
+    </>
+  );
+}

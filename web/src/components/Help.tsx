@@ -1,0 +1,122 @@
+// The help panel (answers and shortcuts, open at any time) and the first-run guide.
+import { useState } from 'preact/hooks';
+import { Dialog } from './Dialog.js';
+import { useChat } from './context.js';
+
+const FAQ: Array<[string, string]> = [
+  ['How do I start or join a channel?', 'In the sidebar, under Channels, choose "Join or create a channel" and type a name such as book-club. If it does not exist yet, it is created and you are its first member.'],
+  ['How do I send a direct message?', 'Choose a person in the People list, or "Message someone by name" under Direct messages. Only the two of you can read the conversation.'],
+  ['Can I write on several lines, or add emoji?', 'Shift+Enter starts a new line; Enter sends. The smiley button next to the message box opens the emoji picker.'],
+  ['What happens if my connection drops?', 'The dot at the top turns grey and the app reconnects by itself, waiting a little longer after each try. When it is back, everything sent in the meantime appears in order, and messages you wrote while offline go out.'],
+  ['How do I leave a channel?', 'Open it and choose Leave at the top right. Everyone stays in #general, and direct messages cannot be left.'],
+  ['Can I delete what I wrote?', 'Yes: "Delete my messages" at the bottom of the sidebar removes every message you have sent, for everyone, at once. It cannot be undone.'],
+  ['Why am I asked for a code?', 'We email a 6-digit code to confirm your address when you sign up. It works once and only for a few minutes; "Send a new code" gets a fresh one.'],
+  ['Why was I logged out?', 'Logging out in one tab ends that session everywhere it was open. Sessions also end after 30 days.'],
+  ['Is my password safe?', 'It is stored only as a slow, salted hash (scrypt), never as text. Messages are shown exactly as written: nothing anyone sends can run code in your browser.'],
+];
+
+const SHORTCUTS: Array<[string, string]> = [
+  ['Enter', 'Send the message'],
+  ['Shift + Enter', 'New line'],
+  ['Alt + ↑ / Alt + ↓', 'Previous / next room'],
+  ['Tab / Shift + Tab', 'Move between controls'],
+  ['Escape', 'Close a panel or the emoji picker'],
+];
+
+export function HelpDialog() {
+  const chat = useChat();
+  const loggedIn = chat.screen.value === 'chat';
+  return (
+    <Dialog open={chat.helpOpen.value} onClose={() => (chat.helpOpen.value = false)} title="Help" wide>
+      <h3>Questions and answers</h3>
+      <div class="faq">
+        {FAQ.map(([q, a]) => (
+          <details key={q}>
+            <summary>{q}</summary>
+            <p>{a}</p>
+          </details>
+        ))}
+      </div>
+      <h3>Keyboard</h3>
+      <table class="shortcuts">
+        <caption class="sr-only">Keyboard shortcuts</caption>
+        <tbody>
+          {SHORTCUTS.map(([k, what]) => (
+            <tr key={k}>
+              <th scope="row">
+                <kbd>{k}</kbd>
+              </th>
+              <td>{what}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {loggedIn && (
+        <p>
+          <button
+            type="button"
+            class="btn ghost"
+            onClick={() => {
+              chat.helpOpen.value = false;
+              chat.guideOpen.value = true;
+            }}
+          >
+            Show the welcome tour again
+          </button>
+        </p>
+      )}
+    </Dialog>
+  );
+}
+
+const STEPS: Array<{ title: string; body: string }> = [
+  { title: 'Welcome to Wild Whispers', body: 'You are in #general, where everyone meets. Say hello! Your messages appear for everyone at once.' },
+  { title: 'Channels for every topic', body: 'Under Channels in the sidebar, join a channel or create one just by typing its name.' },
+  { title: 'Whisper to one person', body: 'Pick anyone from the People list to open a private conversation. A green dot means they are online now.' },
+  { title: 'Write the way you like', body: 'Enter sends, Shift+Enter starts a new line, and the smiley button opens the emoji picker. Help is always behind the ? button at the top.' },
+];
+
+export function GuideDialog() {
+  const chat = useChat();
+  const [step, setStep] = useState(0);
+  const open = chat.guideOpen.value && chat.screen.value === 'chat';
+  const s = STEPS[step]!;
+  const last = step === STEPS.length - 1;
+  const done = () => {
+    chat.finishGuide();
+    setStep(0);
+  };
+  return (
+    <Dialog
+      open={open}
+      onClose={done}
+      title={s.title}
+      footer={
+        <>
+          <span class="steps" aria-hidden="true">
+            {STEPS.map((_, i) => (
+              <span key={i} class={i === step ? 'step on' : 'step'} />
+            ))}
+          </span>
+          <span class="sr-only">
+            Step {step + 1} of {STEPS.length}
+          </span>
+          {step > 0 ? (
+            <button type="button" class="btn ghost" onClick={() => setStep(step - 1)}>
+              Back
+            </button>
+          ) : (
+            <button type="button" class="btn ghost" onClick={done}>
+              Skip the tour
+            </button>
+          )}
+          <button type="button" class="btn primary" onClick={() => (last ? done() : setStep(step + 1))}>
+            {last ? 'Start chatting' : 'Next'}
+          </button>
+        </>
+      }
+    >
+      <p class="guide-body">{s.body}</p>
+    </Dialog>
+  );
+}

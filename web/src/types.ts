@@ -1,0 +1,53 @@
+// The wire protocol as the browser sees it (PROTOCOL.md and PROTOCOL-EXTENSIONS.md).
+
+export interface Message {
+  id: string;
+  room: string;
+  from: string;
+  text: string;
+  at: string;
+  clientId: string;
+}
+
+export interface RoomInfo {
+  id: string;
+  kind: 'channel' | 'dm';
+  name: string;
+  lastMessageId: string | null;
+}
+
+export interface User {
+  username: string;
+  displayName: string;
+}
+
+export interface Member {
+  username: string;
+  online: boolean;
+}
+
+/** Any server-to-client frame. */
+export interface ServerFrame {
+  type: string;
+  re?: string;
+  [field: string]: unknown;
+}
+
+/** The server answered with an `error` frame. */
+export class ServerError extends Error {
+  override readonly name = 'ServerError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The socket closed (or never opened) before the reply came. */
+export class ConnectionLost extends Error {
+  override readonly name = 'ConnectionLost';
+  constructor(message = 'Not connected. Your message will go out when the connection is back.') {
+    super(message);
+  }
+}
