@@ -1,0 +1,125 @@
+// The network and the database: a VPC whose function subnets reach AWS's public
+// APIs through one NAT gateway, PostgreSQL in isolated subnets (encrypted, not
+// public, credentials generated into Secrets Manager), and RDS Proxy in front so
+// a burst of Lambda sandboxes does not become a burst of database backends.
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import {
+  FlowLogDestination,
+  FlowLogTrafficType,
+  InstanceType,
+  IpAddresses,
+  Port,
+  SecurityGroup,
+  SubnetType,
+  Vpc,
+} from 'aws-cdk-lib/aws-ec2';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import {
+  Credentials,
+  DatabaseInstance,
+  DatabaseInstanceEngine,
+  DatabaseProxy,
+  PostgresEngineVersion,
+  ProxyTarget,
+} from 'aws-cdk-lib/aws-rds';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+
+export const DATABASE_NAME = 'chat';
+const POSTGRES_PORT = 5432;
+
+export interface ChatDatabaseProps {
+  /** e.g. t4g.micro (the default), t4g.small, m7g.large */
+  instanceType: string;
+  multiAz: boolean;
+  /** keep the database (and a final snapshot) when the stack is deleted */
+  protect: boolean;
+}
+
+export class ChatDatabase extends Construct {
+  readonly vpc: Vpc;
+  readonly instance: DatabaseInstance;
+  readonly proxy: DatabaseProxy;
+  readonly secret: ISecret;
+  /** every function runs in this group; only it may open the proxy's port */
+  readonly functionsSecurityGroup: SecurityGroup;
+
+  constructor(scope: Construct, id: string, props: ChatDatabaseProps) {
+    super(scope, id);
+
+    const flowLogs = new LogGroup(this, 'RejectedFlows', { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    this.vpc = new Vpc(this, 'Network', {
+      ipAddresses: IpAddresses.cidr('10.40.0.0/16'),
+      maxAzs: 2,
+      // One NAT gateway: the functions call API Gateway's management API, SES and
+      // Secrets Manager over their public endpoints (docs/DEPLOY.md says why).
+      natGateways: 1,
+      subnetConfiguration: [
+        { name: 'public', subnetType: SubnetType.PUBLIC, cidrMask: 24 },
+        { name: 'functions', subnetType: SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },
+        { name: 'database', subnetType: SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
+      ],
+      flowLogs: {
+        rejected: { trafficType: FlowLogTrafficType.REJECT, destination: FlowLogDestination.toCloudWatchLogs(flowLogs) },
+      },
+    });
+
+    this.functionsSecurityGroup = new SecurityGroup(this, 'Functions', {
+      vpc: this.vpc,
+      description: 'Wild Whispers functions: out to the proxy and to AWS APIs over HTTPS',
+      allowAllOutbound: true,
+    });
+    const proxySecurityGroup = new SecurityGroup(this, 'ProxyGroup', {
+      vpc: this.vpc,
+      description: 'RDS Proxy: in from the functions only',
+      allowAllOutbound: false,
+    });
+    const databaseSecurityGroup = new SecurityGroup(this, 'DatabaseGroup', {
+      vpc: this.vpc,
+      description: 'PostgreSQL: in from the proxy only',
+      allowAllOutbound: false,
+    });
+
+    this.instance = new DatabaseInstance(this, 'Postgres', {
+      // RDS Proxy supports PostgreSQL 16; RDS applies its minor versions.
+      engine: DatabaseInstanceEngine.postgres({ version: PostgresEngineVersion.VER_16 }),
+      instanceType: new InstanceType(props.instanceType),
+      vpc: this.vpc,
+      vpcSubnets: { subnetType: SubnetType.PRIVATE_ISOLATED },
+      securityGroups: [databaseSecurityGroup],
+      publiclyAccessible: false,
+      credentials: Credentials.fromGeneratedSecret('chat_admin'),
+      databaseName: DATABASE_NAME,
+      storageEncrypted: true,
+      allocatedStorage: 20,
+      maxAllocatedStorage: 100,
+      multiAz: props.multiAz,
+      autoMinorVersionUpgrade: true,
+      backupRetention: Duration.days(7),
+      deletionProtection: props.protect,
+      removalPolicy: props.protect ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY,
+      cloudwatchLogsExports: ['postgresql'],
+      cloudwatchLogsRetention: RetentionDays.ONE_MONTH,
+      enablePerformanceInsights: false,
+    });
+    this.secret = this.instance.secret!;
+
+    this.proxy = new DatabaseProxy(this, 'Proxy', {
+      proxyTarget: ProxyTarget.fromInstance(this.instance),
+      secrets: [this.secret],
+      vpc: this.vpc,
+      vpcSubnets: { subnetType: SubnetType.PRIVATE_ISOLATED },
+      securityGroups: [proxySecurityGroup],
+      requireTLS: true,
+      iamAuth: false,
+      // A Lambda sandbox keeps its one connection while warm; the proxy multiplexes
+      // transactions over far fewer database backends.
+      idleClientTimeout: Duration.minutes(15),
+      borrowTimeout: Duration.seconds(20),
+      maxConnectionsPercent: 90,
+    });
+
+    this.proxy.connections.allowFrom(this.functionsSecurityGroup, Port.tcp(POSTGRES_PORT), 'functions to the proxy');
+    this.instance.connections.allowDefaultPortFrom(proxySecurityGroup, 'proxy to PostgreSQL');
+  }
+}
