@@ -193,7 +193,8 @@ export class ChatStack extends Stack {
       resourceType: 'Custom::SchemaMigrations',
       properties: { fingerprint: migrationsFingerprint(), database: this.database.instance.instanceIdentifier },
     });
-    migrations.node.addDependency(proxy, functionsSecurityGroup);
+    // The whole data tier first: instance, proxy and its target, security group rules, NAT route.
+    migrations.node.addDependency(this.database);
     // Clients arrive only once the schema is there.
     this.stage.node.addDependency(migrations);
 

@@ -1,0 +1,61 @@
+// `npm run synth` as CI runs it: the real CDK CLI, offline, no Docker. Every
+// function is bundled by esbuild on this machine, cdk-nag runs, and each bundle
+// must load in a fresh Node process.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleReport, type BundleInfo } from '../../infra/bundle-report.js';
+
+const run = promisify(execFile);
+const ROOT = new URL('../../', import.meta.url).pathname;
+const FUNCTIONS = ['AuthFunction', 'ConnectFunction', 'DefaultFunction', 'DisconnectFunction', 'HistoryFunction', 'JoinFunction', 'LeaveFunction', 'MigrateFunction', 'SendFunction', 'SweepFunction'];
+
+let outdir: string;
+let output: { stdout: string; stderr: string };
+let bundles: BundleInfo[];
+
+beforeAll(async () => {
+  outdir = await mkdtemp(join(tmpdir(), 'ww-cdk-out-'));
+  // The same command as `npm run synth`, into a private output folder; the web
+  // client is built by its own tests, so it is not rebuilt in the shared tree here.
+  output = await run('npx', ['cdk', 'synth', '--quiet', '--output', outdir, '-c', 'skipWebBuild=true', '-c', 'senderEmail=chat@example.org'], {
+    cwd: ROOT,
+    env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1', AWS_REGION: '', AWS_DEFAULT_REGION: '', AWS_PROFILE: '' },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  bundles = bundleReport(outdir, 'WildWhispers', 1);
+}, 120_000);
+
+afterAll(async () => {
+  if (outdir) await rm(outdir, { recursive: true, force: true });
+});
+
+describe('cdk synth', () => {
+  it('writes the stack with no nag finding and no warning', async () => {
+    const report = JSON.parse(await readFile(join(outdir, 'validation-report.json'), 'utf8').catch(() => '{}')) as { pluginReports?: Array<{ summary?: { status?: string } }> };
+    for (const plugin of report.pluginReports ?? []) expect(plugin.summary?.status).not.toBe('failure');
+    expect(output.stderr).not.toMatch(/\b(ERROR|WARNING)\b/);
+    expect(await readdir(outdir)).toContain('WildWhispers.template.json');
+  });
+
+  it('bundles every function as one minified ESM file with a source map, and each loads', () => {
+    expect(bundles.map((b) => b.name)).toEqual(FUNCTIONS);
+    for (const b of bundles) {
+      expect(b.bytes, b.name).toBeGreaterThan(10_000);
+      expect(b.bytes, b.name).toBeLessThan(1_500_000);
+      expect(b.mapBytes, b.name).toBeGreaterThan(0);
+      expect(Number.isFinite(b.initMs), b.name).toBe(true);
+    }
+  });
+
+  it('puts the migrations beside the migration function', async () => {
+    const migrate = bundles.find((b) => b.name === 'MigrateFunction')!;
+    const shipped = (await readdir(join(migrate.dir, 'schema'))).sort();
+    const source = (await readdir(join(ROOT, 'schema'))).filter((f) => f.endsWith('.sql')).sort();
+    expect(shipped).toEqual(source);
+    for (const f of source) expect(await readFile(join(migrate.dir, 'schema', f), 'utf8')).toBe(await readFile(join(ROOT, 'schema', f), 'utf8'));
+  });
+});
