@@ -27,6 +27,7 @@ const stack = new ChatStack(app, context('stackName') ?? 'WildWhispers', {
   dbInstanceType: context('dbInstanceType'),
   dbMultiAz: flag('dbMultiAz', false),
   protectData: flag('protectData', true),
+  natGateways: Number(context('natGateways') ?? 1),
   alarmEmail: context('alarmEmail'),
 });
 if (!senderEmail) {

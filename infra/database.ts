@@ -32,8 +32,10 @@ export interface ChatDatabaseProps {
   /** e.g. t4g.micro (the default), t4g.small, m7g.large */
   instanceType: string;
   multiAz: boolean;
-  /** keep the database (and a final snapshot) when the stack is deleted */
+  /** deletion protection, and a final snapshot when the stack is deleted */
   protect: boolean;
+  /** 1 (one AZ) or 2 (zone-redundant egress) */
+  natGateways: number;
 }
 
 export class ChatDatabase extends Construct {
@@ -53,7 +55,7 @@ export class ChatDatabase extends Construct {
       maxAzs: 2,
       // One NAT gateway: the functions call API Gateway's management API, SES and
       // Secrets Manager over their public endpoints (docs/DEPLOY.md says why).
-      natGateways: 1,
+      natGateways: props.natGateways,
       subnetConfiguration: [
         { name: 'public', subnetType: SubnetType.PUBLIC, cidrMask: 24 },
         { name: 'functions', subnetType: SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },

@@ -33,6 +33,8 @@ export interface ChatStackProps extends StackProps {
   dbMultiAz?: boolean;
   /** deletion protection and a final snapshot; default true */
   protectData?: boolean;
+  /** NAT gateways for the functions' egress: 1 (default) or 2 for zone redundancy */
+  natGateways?: number;
   /** alarms notify this address (an SNS email subscription) */
   alarmEmail?: string;
   /** the built web client; default web/dist */
@@ -68,6 +70,7 @@ export class ChatStack extends Stack {
       instanceType: props.dbInstanceType ?? 't4g.micro',
       multiAz: props.dbMultiAz ?? false,
       protect: props.protectData ?? true,
+      natGateways: props.natGateways ?? 1,
     });
     const { vpc, proxy, secret, functionsSecurityGroup } = this.database;
 
