@@ -26,6 +26,8 @@ export interface ChatFunctionProps {
   memorySize?: number;
   timeout?: Duration;
   alarmTopic?: ITopic;
+  /** packages left out of the bundle (loaded from the runtime if ever imported) */
+  externalModules?: string[];
   /** extra files for the bundle (the migrations' SQL) */
   commandHooks?: ICommandHooks;
 }
@@ -99,7 +101,7 @@ export class ChatFunction extends NodejsFunction {
         mainFields: ['module', 'main'],
         // Bundle the SDK too: the versions tested here are the versions that run,
         // and one minified file loads faster than the runtime's node_modules.
-        externalModules: [],
+        externalModules: props.externalModules ?? [],
         // Some CommonJS dependencies call require(); give the ESM bundle one.
         banner: "import { createRequire as __ww_createRequire } from 'node:module'; const require = __ww_createRequire(import.meta.url);",
         forceDockerBundling: false,

@@ -105,16 +105,35 @@ export class ChatStack extends Stack {
       GATEWAY_ENDPOINT: this.stage.callbackUrl,
       LOG_LEVEL: 'info',
     };
-    const fn = (source: string, extra: Partial<ChatFunctionProps> = {}) => {
+    // SES: the sender identity, and SendEmail from that address for the function that mails.
+    new EmailIdentity(this, 'Sender', { identity: Identity.email(props.senderEmail) });
+    const mailEnvironment = {
+      MAIL_TRANSPORT: 'ses',
+      MAIL_FROM: `${props.senderName ?? 'Wild Whispers'} <${props.senderEmail}>`,
+      SES_REGION: this.region,
+    };
+    const sendEmailFromSender = new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ['ses:SendEmail'],
+      // In the SES sandbox the recipient's identity is authorized too, hence the
+      // account's identities; the condition pins the From address.
+      resources: [`arn:${this.partition}:ses:${this.region}:${this.account}:identity/*`],
+      conditions: { StringEquals: { 'ses:FromAddress': props.senderEmail } },
+    });
+    type FunctionOptions = Partial<ChatFunctionProps> & { mail?: boolean };
+    const fn = (source: string, { mail = false, ...extra }: FunctionOptions = {}) => {
       const f = new ChatFunction(this, `${source[0]!.toUpperCase()}${source.slice(1)}Function`, {
         source,
         vpc,
         securityGroup: functionsSecurityGroup,
         alarmTopic: alarms,
+        // Only a function that mails carries the SES client.
+        externalModules: mail ? [] : ['@aws-sdk/client-ses'],
         ...extra,
-        environment: { ...shared, ...extra.environment },
+        environment: { ...shared, ...(mail ? mailEnvironment : {}), ...extra.environment },
       });
       secret.grantRead(f);
+      if (mail) f.addToRolePolicy(sendEmailFromSender);
       this.functions[source] = f;
       return f;
     };
@@ -125,7 +144,7 @@ export class ChatStack extends Stack {
     const grantManageConnections = (f: ChatFunction) =>
       f.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['execute-api:ManageConnections'], resources: connectionsArns }));
     /** A route: its key, its function; `posts` grants ManageConnections. */
-    const route = (key: string, source: string, options: Partial<ChatFunctionProps> & { posts?: boolean } = {}) => {
+    const route = (key: string, source: string, options: FunctionOptions & { posts?: boolean } = {}) => {
       const { posts = true, ...extra } = options;
       const f = fn(source, extra);
       this.api.addRoute(key, { integration: new WebSocketLambdaIntegration(`${source}Integration`, f) });
@@ -140,34 +159,13 @@ export class ChatStack extends Stack {
     });
     route('$disconnect', 'disconnect');
     route('$default', 'default');
-    const auth = route('auth', 'auth', {
-      // scrypt at OWASP's cost needs 128 MiB and a good share of a vCPU
-      memorySize: 1024,
-      environment: {
-        MAIL_TRANSPORT: 'ses',
-        MAIL_FROM: `${props.senderName ?? 'Wild Whispers'} <${props.senderEmail}>`,
-        SES_REGION: this.region,
-        ...(props.inviteCode ? { INVITE_CODE: props.inviteCode } : {}),
-      },
-    });
+    // scrypt at OWASP's cost needs 128 MiB and a good share of a vCPU
+    route('auth', 'auth', { memorySize: 1024, mail: true, environment: props.inviteCode ? { INVITE_CODE: props.inviteCode } : {} });
     route('join', 'join');
     route('send', 'send');
     route('history', 'history');
     route('leave', 'leave');
     // ─────────────────────────────────────────────────────────────────────────
-
-    // SES: the sender identity, and SendEmail from that address for `auth` only.
-    const sender = new EmailIdentity(this, 'Sender', { identity: Identity.email(props.senderEmail) });
-    auth.addToRolePolicy(
-      new PolicyStatement({
-        effect: Effect.ALLOW,
-        actions: ['ses:SendEmail'],
-        // In the SES sandbox the recipient's identity is authorized too, hence the
-        // account's identities; the condition pins the From address.
-        resources: [`arn:${this.partition}:ses:${this.region}:${this.account}:identity/*`],
-        conditions: { StringEquals: { 'ses:FromAddress': props.senderEmail } },
-      }),
-    );
 
     // Connection rows outlive sockets when $disconnect is missed: sweep every minute.
     const sweep = fn('sweep', { timeout: Duration.seconds(60) });

@@ -1,18 +1,35 @@
-// The mailer port on AWS: SES's SendEmail, plain text, UTF-8.
-import { SendEmailCommand, type SESClient } from '@aws-sdk/client-ses';
+// The mailer port on AWS: SES's SendEmail, plain text, UTF-8. The SDK client is
+// loaded on first use: only the `auth` function sends mail, and only its bundle
+// carries the SES client (the others mark it external and never load it).
+import type { SESClient } from '@aws-sdk/client-ses';
 import type { Mail, Mailer } from '../core/ports.js';
 
+export interface SesMailerOptions {
+  /** a verified SES identity, e.g. "Wild Whispers <no-reply@example.com>" */
+  from: string;
+  region?: string;
+  /** only to point the SDK at a stand-in (tests) */
+  endpoint?: string;
+}
+
 export class SesMailer implements Mailer {
-  constructor(
-    private readonly client: SESClient,
-    /** a verified SES identity, e.g. "Wild Whispers <no-reply@example.com>" */
-    private readonly from: string,
-  ) {}
+  private client?: Promise<{ client: SESClient; SendEmailCommand: typeof import('@aws-sdk/client-ses').SendEmailCommand }>;
+
+  constructor(private readonly options: SesMailerOptions) {}
+
+  private sdk() {
+    this.client ??= import('@aws-sdk/client-ses').then(({ SESClient, SendEmailCommand }) => ({
+      client: new SESClient({ region: this.options.region, ...(this.options.endpoint ? { endpoint: this.options.endpoint } : {}) }),
+      SendEmailCommand,
+    }));
+    return this.client;
+  }
 
   async send(mail: Mail): Promise<void> {
-    await this.client.send(
+    const { client, SendEmailCommand } = await this.sdk();
+    await client.send(
       new SendEmailCommand({
-        Source: this.from,
+        Source: this.options.from,
         Destination: { ToAddresses: [mail.to] },
         Message: {
           Subject: { Data: mail.subject, Charset: 'UTF-8' },

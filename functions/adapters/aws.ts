@@ -2,7 +2,6 @@
 // SES. Built once per sandbox by runtime.getDeps().
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SESClient } from '@aws-sdk/client-ses';
 import type { Deps } from '../core/ports.js';
 import { ApiGatewayGateway } from './aws-gateway.js';
 import { createProxySql, readDbCredentials } from './aws-db.js';
@@ -24,7 +23,7 @@ export async function createAwsDeps(config: Config = loadConfig()): Promise<Deps
   const management = new ApiGatewayManagementApiClient({ region: aws.region, endpoint: aws.gatewayEndpoint, maxAttempts: 1 });
   const mailer =
     mail.transport === 'ses'
-      ? new SesMailer(new SESClient({ region: mail.sesRegion ?? aws.region, ...(mail.sesEndpoint ? { endpoint: mail.sesEndpoint } : {}) }), mail.from)
+      ? new SesMailer({ from: mail.from, region: mail.sesRegion ?? aws.region, endpoint: mail.sesEndpoint })
       : new RefusingMailer();
 
   return {

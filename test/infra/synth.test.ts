@@ -51,6 +51,13 @@ describe('cdk synth', () => {
     }
   });
 
+  it('only the auth bundle carries the SES client', async () => {
+    for (const b of bundles) {
+      const code = await readFile(join(b.dir, 'index.mjs'), 'utf8');
+      expect(code.includes('"SendEmail"'), b.name).toBe(b.name === 'AuthFunction');
+    }
+  });
+
   it('puts the migrations beside the migration function', async () => {
     const migrate = bundles.find((b) => b.name === 'MigrateFunction')!;
     const shipped = (await readdir(join(migrate.dir, 'schema'))).sort();
