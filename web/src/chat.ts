@@ -48,6 +48,15 @@ export class RoomState {
   readonly loadingOlder = signal(false);
   readonly synced = signal(false);
   readonly unread: ReadonlySignal<number>;
+  /**
+   * The catch-up cursor: every message up to this id is here. Live frames carry
+   * `prev` (the room's id before theirs), so when two fan-outs arrive out of order
+   * the cursor waits at the gap instead of jumping over the missing message.
+   */
+  cursor: string | null = null;
+  /** prev → id of live messages that arrived ahead of the cursor */
+  readonly ahead = new Map<string, string>();
+  gapTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     readonly id: string,
@@ -61,6 +70,28 @@ export class RoomState {
 
   get label(): string {
     return this.kind === 'channel' ? `#${this.name}` : this.name;
+  }
+
+  /** Moves the cursor to `id` if that is further, then along any chain of early arrivals. */
+  advanceCursor(id: string | null): void {
+    if (id !== null && (this.cursor === null || compareIds(id, this.cursor) > 0)) this.cursor = id;
+    if (this.cursor === null) return;
+    for (let next = this.ahead.get(this.cursor); next !== undefined; next = this.ahead.get(this.cursor)) {
+      this.ahead.delete(this.cursor);
+      this.cursor = next;
+    }
+    for (const [prev, later] of this.ahead) if (compareIds(later, this.cursor) <= 0) this.ahead.delete(prev);
+  }
+
+  /** A live message with its `prev`: returns true if it leaves a gap behind the cursor. */
+  noteLive(id: string, prev: string | null): boolean {
+    if (this.cursor !== null && compareIds(id, this.cursor) <= 0) return false;
+    if (prev === this.cursor || (prev !== null && this.cursor !== null && compareIds(prev, this.cursor) < 0)) {
+      this.advanceCursor(id);
+      return false;
+    }
+    if (prev !== null) this.ahead.set(prev, id);
+    return this.ahead.size > 0;
   }
 }
 
@@ -228,8 +259,8 @@ export class Chat {
     const knownThrough = lastId(room.messages.peek());
     let missed: Message[] = [];
     let gap = false;
-    if (knownThrough) {
-      let after = knownThrough;
+    if (room.cursor !== null) {
+      let after = room.cursor;
       for (let page = 0; ; page++) {
         if (page === MAX_CATCH_UP_PAGES) {
           gap = true; // too much to page through: start again from the latest
@@ -249,6 +280,13 @@ export class Chat {
       let messages = gap ? [] : mergeMessages(room.messages.peek(), missed);
       messages = reconcileDeletions(messages, latest, JOIN_PAGE, gap ? null : knownThrough);
       room.messages.value = mergeMessages(messages, latest);
+      if (gap) {
+        room.cursor = null;
+        room.ahead.clear();
+      }
+      // history after the cursor and then the latest page: together, gap-free
+      room.advanceCursor(lastId(missed));
+      room.advanceCursor(lastId(latest));
       if (!knownThrough || gap) room.hasOlder.value = latest.length >= JOIN_PAGE;
       // a room seen for the first time starts read: no wall of old "unread" messages
       if (room.readThrough.peek() === null) this.markRead(room);
@@ -275,7 +313,7 @@ export class Chat {
     if (!this.authed) return;
     switch (frame.type) {
       case 'message':
-        return this.onMessage(frame.message as Message);
+        return this.onMessage(frame.message as Message, frame.prev as string | null | undefined);
       case 'presence':
         return this.onPresence(frame as ServerFrame & { room: string; user: string; online?: boolean; member?: boolean });
       case 'deleted':
@@ -283,7 +321,7 @@ export class Chat {
     }
   }
 
-  private onMessage(message: Message): void {
+  private onMessage(message: Message, prev: string | null | undefined): void {
     const me = this.me.peek()!.username;
     let room = this.room(message.room);
     if (!room) {
@@ -292,6 +330,8 @@ export class Chat {
       void this.syncRoom(room).catch((err) => this.reportSyncError(room!, err));
     }
     room.messages.value = mergeMessages(room.messages.peek(), [message]);
+    // a repeat (no prev) is a message we were sent before
+    if (prev !== undefined && room.noteLive(message.id, prev) && room.synced.peek()) this.scheduleGapFill(room);
     if (message.from === me) {
       room.pending.value = room.pending.peek().filter((p) => p.clientId !== message.clientId);
     } else if (this.isWatching(room)) {
@@ -302,16 +342,38 @@ export class Chat {
     if (this.isWatching(room)) this.markRead(room);
   }
 
+  /** A gap that does not close by itself within a few seconds is filled from history. */
+  private scheduleGapFill(room: RoomState): void {
+    if (room.gapTimer) return;
+    room.gapTimer = setTimeout(async () => {
+      room.gapTimer = undefined;
+      if (room.ahead.size === 0 || !this.authed) return;
+      try {
+        // without a cursor (the room looked empty), the latest page is the place to start
+        const after = room.cursor === null ? {} : { after: room.cursor };
+        const h = await this.conn.request({ action: 'history', room: room.id, ...after, limit: HISTORY_PAGE });
+        const messages = h.messages as Message[];
+        room.messages.value = mergeMessages(room.messages.peek(), messages);
+        room.advanceCursor(lastId(messages));
+        if (room.ahead.size > 0) this.scheduleGapFill(room);
+      } catch {
+        // a reconnect catches up from the cursor anyway
+      }
+    }, 3000);
+  }
+
   private onPresence(p: { room: string; user: string; online?: boolean; member?: boolean }): void {
     const me = this.me.peek()!.username;
+    let room = this.room(p.room);
     if (p.online !== undefined) {
       const online = new Set(this.online.peek());
       if (p.online) online.add(p.user);
       else online.delete(p.user);
       this.online.value = online;
+      // presence in a room is news of a member: someone who signed up since we joined
+      if (room && !room.members.peek().includes(p.user)) room.members.value = [...room.members.peek(), p.user].sort();
     }
     if (p.member === undefined) return;
-    let room = this.room(p.room);
     if (p.user === me) {
       // another tab of ours joined or left
       if (p.member && !room) {
@@ -404,6 +466,7 @@ export class Chat {
       this.noteMembers(room, joined.members as Member[]);
       room.messages.value = mergeMessages(room.messages.peek(), messages);
       room.hasOlder.value = messages.length >= JOIN_PAGE;
+      room.advanceCursor(lastId(messages));
       room.synced.value = true;
       this.open(room.id);
     });

@@ -143,12 +143,16 @@ function RoomButton({ room, onPick }: { room: RoomState; onPick: (id: string) =>
   const active = chat.activeId.value === room.id;
   const unread = room.unread.value;
   const online = room.kind === 'dm' && chat.online.value.has(room.name);
+  const label = [room.name, room.kind === 'dm' ? (online ? 'online' : 'offline') : '', unread ? `${unread} unread` : '']
+    .filter(Boolean)
+    .join(', ');
   return (
     <li>
       <button
         type="button"
         class={`room-btn${active ? ' active' : ''}${unread ? ' has-unread' : ''}`}
         aria-current={active ? 'page' : undefined}
+        aria-label={label}
         onClick={() => onPick(room.id)}
       >
         {room.kind === 'channel' ? (
@@ -162,12 +166,8 @@ function RoomButton({ room, onPick }: { room: RoomState; onPick: (id: string) =>
           </span>
         )}
         <span class="room-name">{room.name}</span>
-        {room.kind === 'dm' && <span class="sr-only">{online ? ', online' : ', offline'}</span>}
         {unread > 0 && (
-          <span class="badge">
-            {unread > 99 ? '99+' : unread}
-            <span class="sr-only"> unread</span>
-          </span>
+          <span class="badge" data-count={unread > 99 ? '99+' : String(unread)} aria-hidden="true" />
         )}
       </button>
     </li>
@@ -322,6 +322,7 @@ function Sidebar({ onPick, onClose }: { onPick: (id: string) => void; onClose: (
                   <button
                     type="button"
                     class="person"
+                    aria-label={`${u}, ${online.has(u) ? 'online' : 'offline'}. Send a direct message`}
                     onClick={() => void openDm(u).catch((err) => chat.showToast(describeError(err), true))}
                   >
                     <span class="presence-wrap" aria-hidden="true">
@@ -329,7 +330,6 @@ function Sidebar({ onPick, onClose }: { onPick: (id: string) => void; onClose: (
                       <span class={`presence${online.has(u) ? ' on' : ''}`} />
                     </span>
                     <span class="person-name">{u}</span>
-                    <span class="sr-only">{online.has(u) ? ', online.' : ', offline.'} Send a direct message</span>
                   </button>
                 </li>
               ))}

@@ -20,9 +20,13 @@ export function hue(name: string): number {
 
 export function Avatar({ name, size = 'md' }: { name: string; size?: 'sm' | 'md' }) {
   return (
-    <span class={`avatar ${size}`} style={{ '--hue': String(hue(name)) }} aria-hidden="true">
-      {[...name][0]?.toUpperCase()}
-    </span>
+    // the initial is CSS content: decoration, not part of any button's name
+    <span
+      class={`avatar ${size}`}
+      style={{ '--hue': String(hue(name)) }}
+      data-initial={[...name][0]?.toUpperCase()}
+      aria-hidden="true"
+    />
   );
 }
 
