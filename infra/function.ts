@@ -10,12 +10,19 @@ import { SubnetType } from 'aws-cdk-lib/aws-ec2';
 import { Effect, PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { type ICommandHooks, LogLevel, NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { FilterPattern, LogGroup, MetricFilter, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * Handlers catch their errors and answer with an `internal` error frame, so the
+ * Lambda Errors metric misses them; every function counts its `"level":"error"`
+ * log lines into this one metric instead (one custom metric, one alarm).
+ */
+export const LOGGED_ERRORS = { namespace: 'WildWhispers', metricName: 'LoggedErrors' } as const;
 
 export interface ChatFunctionProps {
   /** the handler file under functions/, without .ts: 'send', 'auth', ... */
@@ -108,6 +115,14 @@ export class ChatFunction extends NodejsFunction {
         logLevel: LogLevel.WARNING,
         ...(props.commandHooks ? { commandHooks: props.commandHooks } : {}),
       },
+    });
+
+    new MetricFilter(this, 'LoggedErrors', {
+      logGroup,
+      filterPattern: FilterPattern.stringValue('$.level', '=', 'error'),
+      metricNamespace: LOGGED_ERRORS.namespace,
+      metricName: LOGGED_ERRORS.metricName,
+      metricValue: '1',
     });
 
     for (const [name, metric] of [

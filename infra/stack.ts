@@ -5,6 +5,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { ArnFormat, CfnOutput, CustomResource, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { LogGroupLogDestination, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -15,7 +17,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { ChatDatabase, DATABASE_NAME } from './database.js';
-import { ChatFunction, type ChatFunctionProps, PROJECT_ROOT } from './function.js';
+import { ChatFunction, type ChatFunctionProps, LOGGED_ERRORS, PROJECT_ROOT } from './function.js';
 import { suppressReviewedFindings } from './nag.js';
 import { WebSite } from './web.js';
 
@@ -198,6 +200,15 @@ export class ChatStack extends Stack {
     migrations.node.addDependency(this.database);
     // Clients arrive only once the schema is there.
     this.stage.node.addDependency(migrations);
+
+    new Alarm(this, 'LoggedErrorsAlarm', {
+      metric: new Metric({ ...LOGGED_ERRORS, statistic: 'Sum', period: Duration.minutes(5) }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: 'A function logged an error (an internal error answered to a client, a failed post)',
+    }).addAlarmAction(new SnsAction(alarms));
 
     new CfnOutput(this, 'WebUrl', { value: this.web.url, description: 'The web client' });
     new CfnOutput(this, 'WebSocketUrl', { value: this.stage.url, description: 'The WebSocket endpoint (wss://…/prod)' });

@@ -130,6 +130,18 @@ describe('the functions', () => {
       }
     }
   });
+
+  it('count logged errors of every function into one metric, with its own alarm', () => {
+    for (const id of ALL_FUNCTIONS) {
+      const fn = resources[logicalId(id)]!.Properties!;
+      template.hasResourceProperties('AWS::Logs::MetricFilter', {
+        LogGroupName: { Ref: fn.LoggingConfig.LogGroup.Ref },
+        FilterPattern: '{ $.level = "error" }',
+        MetricTransformations: [{ MetricNamespace: 'WildWhispers', MetricName: 'LoggedErrors', MetricValue: '1' }],
+      });
+    }
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'WildWhispers', MetricName: 'LoggedErrors', AlarmActions: [Match.anyValue()] });
+  });
 });
 
 describe('least-privilege IAM', () => {
