@@ -261,7 +261,10 @@ describe.sequential('the web client in Chromium', () => {
     expect(alice.requests.filter((u) => u.includes('emoji'))).toEqual([]);
     await page.getByRole('button', { name: 'Insert emoji' }).click();
     const firstEmoji = page.locator('emoji-picker').getByRole('menuitem').first();
-    await firstEmoji.waitFor();
+    // the picker lists only the emoji the system can draw: it needs a colour emoji font
+    await firstEmoji.waitFor().catch((err) => {
+      throw new Error(`The emoji picker shows no emoji; is an emoji font installed (apt-get install fonts-noto-color-emoji)? ${err}`);
+    });
     await shot(page, '06-emoji');
     const emoji = (await firstEmoji.textContent())!.trim();
     await firstEmoji.click();
