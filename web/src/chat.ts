@@ -24,6 +24,8 @@ export interface PendingSend {
   text: string;
   state: 'sending' | 'failed';
   error?: string;
+  /** automatic retries after `rate_limited` */
+  attempts?: number;
 }
 
 export interface CodeStep {
@@ -522,6 +524,13 @@ export class Chat {
       });
     } catch (err) {
       if (err instanceof ConnectionLost) return; // still pending; re-sent on reconnect
+      if (err instanceof ServerError && err.code === 'rate_limited' && (p.attempts ?? 0) < 3) {
+        // many messages at once (a backlog after a reconnect): slow down, then go on
+        const again = { ...p, attempts: (p.attempts ?? 0) + 1 };
+        room.pending.value = room.pending.peek().map((x) => (x.clientId === p.clientId ? again : x));
+        setTimeout(() => void this.deliver(again), 2000 * again.attempts);
+        return;
+      }
       const message = err instanceof Error ? err.message : 'Not sent.';
       room.pending.value = room.pending.peek().map((x) => (x.clientId === p.clientId ? { ...x, state: 'failed', error: message } : x));
       this.announce(`Not sent: ${message}`);
@@ -531,7 +540,7 @@ export class Chat {
   retry(p: PendingSend): void {
     const room = this.room(p.room);
     if (!room) return;
-    const again: PendingSend = { ...p, state: 'sending', error: undefined };
+    const again: PendingSend = { ...p, state: 'sending', error: undefined, attempts: 0 };
     room.pending.value = room.pending.peek().map((x) => (x.clientId === p.clientId ? again : x));
     void this.deliver(again);
   }
