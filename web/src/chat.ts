@@ -192,8 +192,12 @@ export class Chat {
       const authed = await this.conn.request({ action: 'auth', op: 'resume', token });
       await this.onAuthed(authed);
     } catch (err) {
-      if (err instanceof ServerError) {
-        this.endSession(err.code === 'unauthorized' ? 'Your session has ended. Please log in again.' : err.message);
+      if (err instanceof ServerError && err.code === 'unauthorized') {
+        this.endSession('Your session has ended. Please log in again.');
+      } else if (err instanceof ServerError) {
+        // the server is struggling (internal, rate_limited): keep the token and try again
+        if (this.screen.peek() === 'chat') this.showToast(err.message, true);
+        setTimeout(() => this.conn.isOpen && !this.authed && void this.onOpen(), 5000);
       }
       // ConnectionLost: the next connection tries again.
     }
@@ -326,11 +330,8 @@ export class Chat {
   private onMessage(message: Message, prev: string | null | undefined): void {
     const me = this.me.peek()!.username;
     let room = this.room(message.room);
-    if (!room) {
-      // someone opened a DM with us, or another tab of ours joined a channel
-      room = this.addRoom(roomFromId(message.room, me));
-      void this.syncRoom(room).catch((err) => this.reportSyncError(room!, err));
-    }
+    // someone opened a DM with us, or another tab of ours joined a channel
+    room ??= this.adoptRoom(message.room, message.from !== me);
     room.messages.value = mergeMessages(room.messages.peek(), [message]);
     // a repeat (no prev) is a message we were sent before
     if (prev !== undefined && room.noteLive(message.id, prev) && room.synced.peek()) this.scheduleGapFill(room);
@@ -378,17 +379,12 @@ export class Chat {
     if (p.member === undefined) return;
     if (p.user === me) {
       // another tab of ours joined or left
-      if (p.member && !room) {
-        room = this.addRoom(roomFromId(p.room, me));
-        void this.syncRoom(room).catch((err) => this.reportSyncError(room!, err));
-      } else if (!p.member && room) this.removeRoom(room.id);
+      if (p.member && !room) this.adoptRoom(p.room, false);
+      else if (!p.member && room) this.removeRoom(room.id);
       return;
     }
     if (!room) {
-      if (p.member && p.room.startsWith('dm:')) {
-        room = this.addRoom(roomFromId(p.room, me));
-        void this.syncRoom(room).catch((err) => this.reportSyncError(room!, err));
-      }
+      if (p.member && p.room.startsWith('dm:')) this.adoptRoom(p.room, true);
       return;
     }
     const members = room.members.peek().filter((u) => u !== p.user);
@@ -401,6 +397,20 @@ export class Chat {
   }
 
   // ---- rooms ----------------------------------------------------------------
+
+  /**
+   * A room we learn of from a live frame: added and synced. One someone else
+   * opened with us starts unread (its first message is news); one our other tab
+   * joined starts read.
+   */
+  private adoptRoom(id: string, unread: boolean): RoomState {
+    const existing = this.room(id);
+    if (existing) return existing;
+    const room = this.addRoom(roomFromId(id, this.me.peek()!.username));
+    if (unread) room.readThrough.value = '0';
+    void this.syncRoom(room).catch((err) => this.reportSyncError(room, err));
+    return room;
+  }
 
   private addRoom(room: RoomState): RoomState {
     const existing = this.room(room.id);
