@@ -244,6 +244,13 @@ describe.sequential('the web client in Chromium', () => {
     const dm = alice.page.getByRole('button', { name: /^bob, online, 1 unread/ });
     await dm.waitFor();
     expect(await alice.page.title()).toBe('(1) Wild Whispers');
+    // and screen readers hear of it
+    expect(
+      await eventually(
+        () => alice.page.getByTestId('announcer').textContent(),
+        (t) => t === 'New direct message from bob',
+      ),
+    ).toBe('New direct message from bob');
     await shot(alice.page, '04-chat');
     await checkA11y(alice.page, 'chat');
 
@@ -347,8 +354,16 @@ describe.sequential('the web client in Chromium', () => {
     await roomButton(bob.page, 'general').click();
   }, 60_000);
 
-  it('joins, creates and leaves a channel', async () => {
+  it('joins, creates and leaves a channel; opens a DM by name', async () => {
     const page = alice.page;
+    await page.getByText('Message someone by name').click();
+    await page.getByLabel('Their username').fill('nobody-here');
+    await page.getByRole('button', { name: 'Open', exact: true }).click();
+    await page.getByText('There is nobody called nobody-here.').waitFor();
+    await page.getByLabel('Their username').fill('Bob');
+    await page.getByRole('button', { name: 'Open', exact: true }).click();
+    await page.getByRole('heading', { name: 'bob', level: 1 }).waitFor();
+
     await page.getByText('Join or create a channel').click();
     await page.getByLabel('Channel name').fill('Book Club');
     await page.getByRole('button', { name: 'Join', exact: true }).click();

@@ -340,7 +340,7 @@ export class Chat {
     } else if (this.isWatching(room)) {
       this.announce(`${message.from}: ${message.text}`);
     } else {
-      this.announce(`New message in ${room.label} from ${message.from}`);
+      this.announce(room.kind === 'dm' ? `New direct message from ${message.from}` : `New message in ${room.label} from ${message.from}`);
     }
     if (this.isWatching(room)) this.markRead(room);
   }

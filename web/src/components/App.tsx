@@ -16,7 +16,7 @@ export function App() {
       {screen === 'chat' && <ChatScreen />}
       <HelpDialog />
       <GuideDialog />
-      <div class="sr-only" aria-live="polite" aria-atomic="true">
+      <div class="sr-only" aria-live="polite" aria-atomic="true" data-testid="announcer">
         {chat.announcement.value}
       </div>
       <div class="toast-area" role="status">
