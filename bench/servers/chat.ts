@@ -1,0 +1,53 @@
+// The Wild Whispers server under test: the real local hosting (server/server.ts),
+// on embedded PGlite (a fresh data dir) or on the PostgreSQL in DATABASE_URL.
+// Passwords are hashed at SCRYPT_N=1024 here (set by the parent) so signing up
+// thousands of bench users takes seconds; production keeps OWASP's 2^17.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../../functions/adapters/config.js';
+import type { Mail, Mailer } from '../../functions/core/ports.js';
+import { startServer } from '../../server/server.js';
+import { serveParent } from './child.js';
+
+/** Writes each one-time code to CODES_DIR/<address>, where the load generator reads it. */
+class CodeFileMailer implements Mailer {
+  constructor(private readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+  }
+  async send(mail: Mail): Promise<void> {
+    const code = /^(\d{6}) /.exec(mail.subject)?.[1];
+    if (code) writeFileSync(join(this.dir, mail.to.toLowerCase()), code);
+  }
+}
+
+const config = loadConfig({ ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
+const server = await startServer({
+  config,
+  mailer: new CodeFileMailer(process.env.CODES_DIR!),
+  webRoot: join(config.dataDir, 'no-web'),
+});
+const { sql } = server.deps;
+
+serveParent(server.port, () => server.close(), {
+  /** A channel with `count` messages from `username`, inserted by SQL in one statement. */
+  seedHistory: async (c) => {
+    const room = String(c.room);
+    const count = Number(c.count);
+    const [user] = await sql<{ id: string }[]>`select id from users where username = ${String(c.username)}`;
+    if (!user) throw new Error(`no user ${c.username}`);
+    await sql`insert into rooms (id, kind) values (${room}, 'channel') on conflict do nothing`;
+    await sql`insert into memberships (room_id, user_id) values (${room}, ${user.id}) on conflict do nothing`;
+    await sql`
+      insert into messages (id, room_id, sender_id, client_id, body, created_at)
+      select nextval('message_ids'), ${room}, ${user.id}, 'seed-' || g, 'history message number ' || g,
+             now() - (${count} - g) * interval '1 second'
+      from generate_series(1, ${count}::int) g`;
+    await sql`update rooms set last_message_id = (select max(id) from messages where room_id = ${room}) where id = ${room}`;
+    await sql`analyze messages`;
+    return true;
+  },
+  lastMessageId: async (c) => {
+    const [row] = await sql<{ id: string }[]>`select last_message_id as id from rooms where id = ${String(c.room)}`;
+    return row?.id;
+  },
+});

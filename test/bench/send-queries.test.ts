@@ -1,0 +1,70 @@
+// The send path's budget: one SQL round trip before the fan-out. Every statement
+// the server sends to the database is counted through postgres.js's `debug` hook
+// on the server's own connection pool.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../functions/adapters/config.js';
+import type { Sql } from '../../functions/core/ports.js';
+import { startServer, type RunningServer } from '../../server/server.js';
+import { signUp, type TestClient } from '../helpers/client.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { RecordingMailer } from '../helpers/fakes.js';
+import { TEST_ENV, type TestServer } from '../helpers/server.js';
+
+describe('send', () => {
+  let db: TestDatabase;
+  let sql: Sql;
+  let server: RunningServer;
+  let dataDir: string;
+  const statements: string[] = [];
+  const mail = new RecordingMailer();
+  let alice: TestClient;
+  let bob: TestClient;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    // The test database's own pool gives way to one that reports each statement
+    // (PGlite serves a single connection).
+    await db.sql.end();
+    sql = postgres(db.url, { max: db.real ? 5 : 1, onnotice: () => {}, debug: (_connection, query) => statements.push(query) });
+    dataDir = await mkdtemp(join(tmpdir(), 'ww-queries-'));
+    server = await startServer({ config: loadConfig({ ...TEST_ENV, DATA_DIR: dataDir }), sql, mailer: mail, webRoot: join(dataDir, 'web') });
+    const target = { wsUrl: server.wsUrl, mail } as unknown as TestServer;
+    alice = await signUp(target);
+    bob = await signUp(target);
+  });
+
+  afterAll(async () => {
+    await alice?.close();
+    await bob?.close();
+    await server?.close();
+    await sql?.end({ timeout: 1 });
+    await db?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  async function countSend(clientId: string): Promise<string[]> {
+    // Presence and sign-up work settle first; then only the send runs.
+    await bob.quiet('presence', 100);
+    statements.length = 0;
+    const sent = await alice.request({ action: 'send', room: 'general', text: 'counted', clientId });
+    expect(sent.type).toBe('sent');
+    await bob.next((f) => f.type === 'message' && (f.message as { clientId: string }).clientId === clientId);
+    return [...statements];
+  }
+
+  it('takes one statement from frame to fan-out', async () => {
+    const first = await countSend('q-1');
+    expect(first).toHaveLength(1);
+    expect(first[0]).toMatch(/insert into messages/);
+    expect(await countSend('q-2')).toHaveLength(1);
+  });
+
+  it('takes one statement for a repeat of the same clientId too', async () => {
+    const repeat = await countSend('q-1');
+    expect(repeat).toHaveLength(1);
+  });
+});
