@@ -77,6 +77,7 @@ export function Composer({ room }: { room: RoomState }) {
           ref={input}
           rows={1}
           spellcheck={true}
+          dir="auto"
           autocomplete="off"
           placeholder={`Message ${room.label}`}
           aria-describedby="composer-hint"

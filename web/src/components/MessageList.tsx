@@ -32,7 +32,7 @@ export function Avatar({ name, size = 'md' }: { name: string; size?: 'sm' | 'md'
 
 function MessageText({ text }: { text: string }) {
   return (
-    <p class="msg-text">
+    <p class="msg-text" dir="auto">
       {linkify(text).map((s, i) =>
         'href' in s ? (
           <a key={i} href={s.href} target="_blank" rel="noopener noreferrer nofollow">

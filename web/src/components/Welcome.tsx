@@ -8,6 +8,9 @@ import { BrandMark } from './icons.js';
 
 type Mode = 'signup' | 'login';
 
+/** A development server on this machine, where codes usually land in the outbox. */
+const LOCAL = ['localhost', '127.0.0.1', '[::1]'].includes(location.hostname);
+
 export function Welcome() {
   const chat = useChat();
   const note = chat.sessionNote.value;
@@ -333,6 +336,12 @@ export function CodeScreen() {
             {busy ? 'Checking…' : 'Verify and continue'}
           </button>
         </form>
+        {LOCAL && (
+          <p class="hint">
+            Running the server on this computer without mail set up? The email is in its outbox folder (
+            <code>.data/outbox</code>), and the code is printed in its console.
+          </p>
+        )}
         <div class="row-actions">
           <button type="button" class="btn link" onClick={resend} disabled={busy}>
             Send a new code
