@@ -17,6 +17,8 @@ if (context('skipWebBuild') !== 'true') {
   await buildWeb({ quiet: true });
 }
 
+const natGateways = Number(context('natGateways') ?? 1);
+if (![1, 2, 3].includes(natGateways)) throw new Error(`natGateways must be 1, 2 or 3, not "${context('natGateways')}"`);
 const senderEmail = context('senderEmail');
 const stack = new ChatStack(app, context('stackName') ?? 'WildWhispers', {
   description: 'Wild Whispers: real-time chat on API Gateway WebSockets, Lambda, RDS PostgreSQL',
@@ -27,7 +29,7 @@ const stack = new ChatStack(app, context('stackName') ?? 'WildWhispers', {
   dbInstanceType: context('dbInstanceType'),
   dbMultiAz: flag('dbMultiAz', false),
   protectData: flag('protectData', true),
-  natGateways: Number(context('natGateways') ?? 1),
+  natGateways,
   alarmEmail: context('alarmEmail'),
 });
 if (!senderEmail) {
