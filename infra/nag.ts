@@ -17,13 +17,15 @@ function cdkSingletons(stack: Stack, prefix: string): IConstruct[] {
 
 export function suppressReviewedFindings(stack: ChatStack, options: { multiAz: boolean }): void {
   const { api, database, web } = stack;
+  const apiId = stack.getLogicalId(api.node.defaultChild as never);
+  const connections = (method: string) => `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiId}>/prod/${method}/@connections/*]`;
 
   for (const [source, fn] of Object.entries(stack.functions)) {
     ack(fn, 'AwsSolutions-L1', 'Pinned to Node.js 22, the runtime the bundles target (esbuild node22) and are tested on; upgraded deliberately.');
     ack(fn.role!, 'AwsSolutions-IAM5[Resource::*]', "Lambda's VPC networking actions (ec2:CreateNetworkInterface and friends) do not support resource-level permissions.");
     if (source !== 'migrate' && source !== 'connect') {
-      ack(fn.role!, `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${stack.getLogicalId(api.node.defaultChild as never)}>/prod/POST/@connections/*]`, 'Connection ids exist only at run time; the grant is this stage, POST (PostToConnection) only.');
-      ack(fn.role!, `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${stack.getLogicalId(api.node.defaultChild as never)}>/prod/DELETE/@connections/*]`, 'Connection ids exist only at run time; the grant is this stage, DELETE (DeleteConnection) only.');
+      ack(fn.role!, connections('POST'), 'Connection ids exist only at run time; the grant is this stage, POST (PostToConnection) only.');
+      ack(fn.role!, connections('DELETE'), 'Connection ids exist only at run time; the grant is this stage, DELETE (DeleteConnection) only.');
     }
   }
   ack(
