@@ -195,6 +195,11 @@ describe.sequential('the web client in Chromium', () => {
     await alice.page.getByRole('heading', { name: 'Create your account' }).waitFor();
     await shot(alice.page, '01-welcome');
     await checkA11y(alice.page, 'welcome screen');
+    // help is there before signing up too
+    await alice.page.getByRole('button', { name: 'Help and answers' }).click();
+    await alice.page.getByRole('dialog', { name: 'Help' }).waitFor();
+    await alice.page.keyboard.press('Escape');
+    await alice.page.getByRole('dialog', { name: 'Help' }).waitFor({ state: 'hidden' });
 
     await signUp(alice, { tour: 'walk', shots: true });
     bob = await openBrowser('bob');
@@ -292,6 +297,12 @@ describe.sequential('the web client in Chromium', () => {
     await help.getByText('Can I delete what I wrote?').click();
     await shot(page, '07-help');
     await checkA11y(page, 'help panel');
+    await page.keyboard.press('Escape');
+    await help.waitFor({ state: 'hidden' });
+    // and from the keyboard, outside the message box
+    await page.getByRole('button', { name: 'Help' }).focus();
+    await page.keyboard.press('?');
+    await help.waitFor();
     await page.keyboard.press('Escape');
     await help.waitFor({ state: 'hidden' });
   }, 60_000);

@@ -1,3 +1,4 @@
+import { useEffect } from 'preact/hooks';
 import { ChatScreen } from './ChatScreen.js';
 import { useChat } from './context.js';
 import { GuideDialog, HelpDialog } from './Help.js';
@@ -6,6 +7,19 @@ import { CodeScreen, Welcome } from './Welcome.js';
 
 export function App() {
   const chat = useChat();
+  // "?" opens the help from anywhere, unless someone is typing
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const target = e.target as HTMLElement | null;
+      const typing = target?.closest('input, textarea, [contenteditable="true"], emoji-picker');
+      if (e.key === '?' && !typing && !e.ctrlKey && !e.metaKey && !e.altKey) {
+        e.preventDefault();
+        chat.helpOpen.value = true;
+      }
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, []);
   const screen = chat.screen.value;
   const toast = chat.toast.value;
   return (

@@ -19,6 +19,7 @@ const SHORTCUTS: Array<[string, string]> = [
   ['Enter', 'Send the message'],
   ['Shift + Enter', 'New line'],
   ['Alt + ↑ / Alt + ↓', 'Previous / next room'],
+  ['?', 'Open this help (outside the message box)'],
   ['Tab / Shift + Tab', 'Move between controls'],
   ['Escape', 'Close a panel or the emoji picker'],
 ];

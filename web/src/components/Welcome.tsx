@@ -51,8 +51,21 @@ export function Welcome() {
           </button>
         </div>
         {mode === 'signup' ? <SignUpForm /> : <LoginForm />}
+        <HelpLink />
       </main>
     </div>
+  );
+}
+
+function HelpLink() {
+  const chat = useChat();
+  return (
+    <p class="help-link">
+      Questions?{' '}
+      <button type="button" class="btn link" onClick={() => (chat.helpOpen.value = true)}>
+        Help and answers
+      </button>
+    </p>
   );
 }
 
@@ -350,6 +363,7 @@ export function CodeScreen() {
             Use another account
           </button>
         </div>
+        <HelpLink />
       </main>
     </div>
   );
