@@ -1,0 +1,79 @@
+// A postgres.js `sql` that replaces its pool after a connection failure.
+//
+// Why: in postgres.js 3.4.9, a query given to a connection whose socket was reset
+// (between the reset and the close event, or on a connection that failed a query
+// before) is neither sent nor failed: closing with an error rejects nothing, and
+// the request hangs for good, even after the database is back.
+// test/delivery/database-outage.test.ts reproduces it. A fresh pool has no such
+// state, and pools open connections lazily. So on any close, or a query failing
+// for a reason other than a server error, the pool is replaced at once; the old
+// one is ended with a short grace, which lets healthy queries finish and fails
+// the stranded ones (CONNECTION_DESTROYED, an `internal` error to the client).
+import postgres from 'postgres';
+import type { Sql } from '../core/ports.js';
+
+/** Errors from the server (SQLSTATE) leave the connection sound; anything else may not. */
+function isConnectionFailure(err: unknown): boolean {
+  return !(err instanceof postgres.PostgresError);
+}
+
+const GRACE_SECONDS = 2;
+
+export function healingSql(open: (onclose: () => void) => Sql): Sql {
+  let stale = false;
+  const markStale = () => {
+    if (stale) return;
+    stale = true;
+    // Not inside postgres.js's own close handling: on the next turn.
+    setTimeout(live, 0).unref();
+  };
+  const openCurrent = (): Sql => {
+    const pool: Sql = open(() => {
+      // Closes of a pool already replaced (its ending) change nothing.
+      if (pool === current) markStale();
+    });
+    return pool;
+  };
+  let current: Sql = openCurrent();
+  const live = (): Sql => {
+    if (stale) {
+      stale = false;
+      const old = current;
+      current = openCurrent();
+      void old.end({ timeout: GRACE_SECONDS }).catch(() => {});
+    }
+    return current;
+  };
+  const watch = (pool: Sql) => (err: unknown) => {
+    if (pool === current && isConnectionFailure(err)) markStale();
+  };
+  const target = function () {} as unknown as Sql;
+  return new Proxy(target, {
+    apply: (_t, _this, args: unknown[]) => {
+      const pool = live();
+      const query = (pool as unknown as (...a: unknown[]) => { reject?: (e: unknown) => void })(...args);
+      // A query rejects through this hook before any caller sees the error.
+      const reject = query?.reject;
+      if (typeof reject === 'function') {
+        const noticed = watch(pool);
+        query.reject = (err: unknown) => (noticed(err), reject(err));
+      }
+      return query;
+    },
+    get: (_t, prop) => {
+      // end() ends the pool in use, not a fresh one.
+      const pool = prop === 'end' ? current : live();
+      const value = (pool as unknown as Record<PropertyKey, unknown>)[prop];
+      if (typeof value !== 'function') return value;
+      if (prop === 'begin' || prop === 'reserve') {
+        const noticed = watch(pool);
+        return (...args: unknown[]) =>
+          (value as (...a: unknown[]) => Promise<unknown>).apply(pool, args).catch((err: unknown) => {
+            noticed(err);
+            throw err;
+          });
+      }
+      return value.bind(pool);
+    },
+  });
+}
