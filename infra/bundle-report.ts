@@ -2,7 +2,7 @@
 // assembly: `npx tsx infra/bundle-report.ts [cdk.out]` after `npm run synth`.
 // Each bundle is imported in a fresh Node process, as a Lambda cold start would.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -36,6 +36,10 @@ export function bundleReport(outdir: string, stackName = 'WildWhispers', runs = 
   const template = JSON.parse(readFileSync(join(outdir, `${stackName}.template.json`), 'utf8')) as {
     Resources: Record<string, { Type: string; Properties?: { Code?: { S3Key?: string }; Handler?: string }; Metadata?: Record<string, string> }>;
   };
+  // The runtime provides @aws-sdk/*, which the bundles leave out; here the
+  // project's node_modules stands in for it.
+  const runtimeModules = join(outdir, 'node_modules');
+  if (!existsSync(runtimeModules)) symlinkSync(fileURLToPath(new URL('../node_modules', import.meta.url)), runtimeModules, 'dir');
   const out: BundleInfo[] = [];
   for (const resource of Object.values(template.Resources)) {
     if (resource.Type !== 'AWS::Lambda::Function' || resource.Properties?.Handler !== 'index.handler') continue;

@@ -129,8 +129,6 @@ export class ChatStack extends Stack {
         vpc,
         securityGroup: functionsSecurityGroup,
         alarmTopic: alarms,
-        // Only a function that mails carries the SES client.
-        externalModules: mail ? [] : ['@aws-sdk/client-ses'],
         ...extra,
         environment: { ...shared, ...(mail ? mailEnvironment : {}), ...extra.environment },
       });
