@@ -11,7 +11,7 @@ import {
   type RoomName,
 } from './names.js';
 
-const requestId = v.optional(v.pipe(v.string('id must be a string'), v.maxLength(64, 'id is at most 64 characters')));
+export const requestId = v.optional(v.pipe(v.string('id must be a string'), v.maxLength(64, 'id is at most 64 characters')));
 
 const username = v.pipe(
   v.string('username must be a string'),
@@ -19,7 +19,8 @@ const username = v.pipe(
   v.regex(USERNAME, 'A username is 3 to 32 characters of a-z, 0-9, _ . and -.'),
 );
 
-const room = v.pipe(
+/** A room name, parsed into its canonical id and kind. */
+export const room = v.pipe(
   v.string('room must be a string'),
   v.maxLength(100, 'That is not a room name.'),
   v.rawTransform(({ dataset, addIssue, NEVER }) => {

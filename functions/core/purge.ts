@@ -3,29 +3,12 @@
 // clients drop the messages without a reload.
 import * as v from 'valibot';
 import { requireCaller } from './identity.js';
-import { parseRoom, type RoomName } from './names.js';
 import type { Broadcast, Outcome } from './outcome.js';
 import type { Deps, Sql } from './ports.js';
+import { requestId, room } from './protocol.js';
 
 /** `{"action":"purge","id"?,"room"?}`: routed through `$default`, as API Gateway's routes are fixed. */
-export const PurgeFrame = v.object({
-  action: v.literal('purge'),
-  id: v.optional(v.pipe(v.string('id must be a string'), v.maxLength(64, 'id is at most 64 characters'))),
-  room: v.optional(
-    v.pipe(
-      v.string('room must be a string'),
-      v.maxLength(100, 'That is not a room name.'),
-      v.rawTransform(({ dataset, addIssue, NEVER }) => {
-        const parsed = parseRoom(dataset.value);
-        if (!parsed) {
-          addIssue({ message: 'A room is a channel name of 1 to 32 characters of a-z, 0-9, _ and -, or dm:user1:user2.' });
-          return NEVER;
-        }
-        return parsed as RoomName;
-      }),
-    ),
-  ),
-});
+export const PurgeFrame = v.object({ action: v.literal('purge'), id: requestId, room: v.optional(room) });
 export type PurgeFrame = v.InferOutput<typeof PurgeFrame>;
 
 /**
