@@ -221,7 +221,7 @@ async function command(line: string) {
       if (r.type !== 'joined') return out(describeError(r));
       room = r.room.id;
       myRooms.add(room);
-      out(`* now in ${r.room.kind === 'dm' ? `a conversation with ${r.room.name}` : `#${r.room.name}`} (${r.members.length} members)`);
+      out(`* now in ${r.room.kind === 'dm' ? `a conversation with ${r.room.name}` : `#${r.room.name}`} (${r.members.length} ${r.members.length === 1 ? 'member' : 'members'})`);
       for (const m of r.messages) show(m);
       return;
     }
