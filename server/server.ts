@@ -81,7 +81,8 @@ function selectRoute(data: string): WsHandler {
   try {
     const body = JSON.parse(data);
     const action = body?.action;
-    return (typeof action === 'string' && ROUTES[action]) || onDefault;
+    // Own keys only: "constructor" or "__proto__" must not reach Object's members.
+    return (typeof action === 'string' && Object.hasOwn(ROUTES, action) && ROUTES[action]) || onDefault;
   } catch {
     return onDefault;
   }
