@@ -10,8 +10,14 @@ import { FuzzSocket, fuzzCases, newStats, reauthenticate, runCase, type FuzzCase
 const seconds = Number(process.env.FUZZ_SECONDS ?? 60);
 const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 
-// Rate limits would answer most frames with rate_limited; the code behind them is under test.
-const t = await startTestServer({ MESSAGE_BURST: '1000000', AUTH_ATTEMPTS_PER_CONNECTION: '1000000', LOGIN_FAILURES_PER_ACCOUNT: '1000000' });
+// Rate limits would answer most frames with rate_limited, and the grace period
+// would close the anonymous socket; both are tested on their own.
+const t = await startTestServer({
+  MESSAGE_BURST: '1000000',
+  AUTH_ATTEMPTS_PER_CONNECTION: '1000000',
+  LOGIN_FAILURES_PER_ACCOUNT: '1000000',
+  UNAUTHENTICATED_GRACE_SECONDS: '86400',
+});
 const alice = await signUp(t);
 const sockets: Record<FuzzCase['socket'], FuzzSocket> = { authed: await FuzzSocket.open(t.wsUrl), anonymous: await FuzzSocket.open(t.wsUrl) };
 await sockets.authed.request({ action: 'auth', op: 'resume', token: alice.token });
