@@ -5,6 +5,7 @@ import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/clien
 import postgres from 'postgres';
 import type { Sql } from '../core/ports.js';
 import type { AwsConfig } from './config.js';
+import { healingSql } from './healing-sql.js';
 
 export interface DbCredentials {
   username: string;
@@ -29,8 +30,11 @@ export async function readDbCredentials(client: SecretsManagerClient, secretArn:
 
 export function createProxySql(aws: AwsConfig, credentials: DbCredentials): Sql {
   if (!aws.dbHost) throw new Error('DB_HOST must name the database (RDS Proxy) endpoint');
-  return postgres({
-    host: aws.dbHost,
+  const host = aws.dbHost;
+  // A new pool after a connection failure: see healing-sql.ts (a reset mid-query
+  // would otherwise strand the sandbox's later queries).
+  return healingSql((onclose) => postgres({
+    host,
     port: aws.dbPort,
     database: aws.dbName,
     username: credentials.username,
@@ -46,5 +50,6 @@ export function createProxySql(aws: AwsConfig, credentials: DbCredentials): Sql 
     max_lifetime: 60 * 30,
     connect_timeout: 10,
     onnotice: () => {},
-  });
+    onclose,
+  }));
 }
