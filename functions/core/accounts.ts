@@ -299,7 +299,9 @@ async function logout(deps: Deps, connectionId: string): Promise<Outcome> {
         select id from connections where session_id = ${caller.sessionId} and id <> ${connectionId}`
     : [];
   await sql`
-    update connections set user_id = null, session_id = null, authed_at = null
+    update connections set user_id = null, session_id = null, authed_at = null,
+      -- a fresh grace period to log in again before the sweep closes the socket
+      connected_at = case when id = ${connectionId} then ${clock.now()} else connected_at end
     where id = ${connectionId} or session_id = ${caller.sessionId}`;
   const lastConnection = (await countUserConnections(sql, caller.userId)) === 0;
   return {

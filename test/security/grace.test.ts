@@ -28,3 +28,13 @@ it('closes a socket that never authenticates, drops its row, and keeps logged-in
   expect((await alice.request({ action: 'history', room: 'general' })).type).toBe('history');
   await alice.close();
 });
+
+it('gives a socket that logs out a fresh grace period to log in again', async () => {
+  const alice = await signUp(t);
+  await new Promise((r) => setTimeout(r, 3500)); // older than the grace period
+  expect((await alice.request({ action: 'auth', op: 'logout' })).type).toBe('logged_out');
+  await new Promise((r) => setTimeout(r, 1500)); // a sweep or two, within the new grace
+  const again = await alice.request({ action: 'auth', op: 'login', username: alice.username, password: alice.password });
+  expect(again.type).toBe('authed');
+  await alice.close();
+});
