@@ -427,7 +427,7 @@ const commands: Record<string, (c: any) => Promise<unknown>> = {
   },
 
   /** Opens authenticated connections in waves until `target` or the first failure. */
-  async ramp(c: { pool?: string; url: string; tokens: string[]; target: number; concurrency: number }) {
+  async ramp(c: { pool?: string; url: string; tokens: string[]; target: number; concurrency: number; maxSeconds: number }) {
     const clients = poolOf(c.pool);
     const t0 = performance.now();
     const base = clients.length;
@@ -437,6 +437,10 @@ const commands: Record<string, (c: any) => Promise<unknown>> = {
     await Promise.all(
       Array.from({ length: c.concurrency }, async () => {
         while (!failed && next < c.target) {
+          if (performance.now() - t0 > c.maxSeconds * 1000) {
+            failed ??= `time budget of ${c.maxSeconds} s`;
+            break;
+          }
           const k = next++;
           try {
             const client = await WsClient.open(c.url);

@@ -13,7 +13,8 @@
 // --pg=URL (an admin URL of the PostgreSQL server; the bench creates `ww_bench`),
 // --out=FILE (default bench/results/<date>-<mode>.json), --only=ws,socket,chat (the
 // servers whose names contain these), --scenarios=a,b (the scenarios whose names
-// contain these), --profile=DIR (a CPU profile of the server in each scenario).
+// contain these), --profile=DIR (a CPU profile of the server in each scenario),
+// --rounds=N (runs of each scenario per server, interleaved; the best is reported).
 import { execSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -21,6 +22,7 @@ import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
+import { plotLatency } from './plot.js';
 import { pinning, startChild, type Child } from './proc.js';
 import { evaluateTargets, renderTable } from './report.js';
 
@@ -33,7 +35,7 @@ const BENCH_DB = 'ww_bench';
 const PROFILE = args.get('--profile');
 const DATA = fileURLToPath(new URL('./.data/', import.meta.url));
 /** Bump when the bench users or rooms change: older saved databases are rebuilt. */
-const DATA_VERSION = 1;
+const DATA_VERSION = 2;
 
 export interface Scenario {
   name: string;
@@ -43,7 +45,7 @@ export interface Scenario {
   senders: number;
 }
 
-const timing = FULL ? { warmupMs: 1000, durationMs: 5000 } : { warmupMs: 1000, durationMs: 3000 };
+const timing = FULL ? { warmupMs: 1000, durationMs: 5000 } : { warmupMs: 500, durationMs: 2500 };
 const S = (size: number, rate?: number): Scenario => ({
   name: `room ${size}, ${rate ? `${rate} msg/s` : 'as fast as acks'}`,
   size,
@@ -52,17 +54,23 @@ const S = (size: number, rate?: number): Scenario => ({
   senders: Math.min(size, 10),
 });
 const SCENARIOS: Scenario[] = FULL
-  ? [S(10), S(10, 100), S(100), S(100, 100), S(1000), S(1000, 10), S(1000, 20), S(1000, 50), S(1000, 100), S(5000, 5), S(5000, 10), S(5000, 20), S(5000)]
+  ? [S(10), S(100), S(100, 100), S(1000), S(1000, 10), S(1000, 20), S(1000, 50), S(5000, 5), S(5000, 20), S(5000)]
   : [S(1000), S(1000, 20), S(5000, 5)];
 
-/** Distinct members per room; the 5,000-connection room is these 1,000 members with 5 connections each (README). */
+/**
+ * Distinct members per room. The 1,000-member room is #general (every user is a
+ * member; only these 1,000 are online during the room scenarios), so coming online
+ * costs one presence frame per online roommate, not two. The 5,000-connection room
+ * is these 1,000 members with 5 connections each (README).
+ */
 const ROOM_USERS = 1000;
-const roomOf = (size: number) => (size >= 1000 ? 'bench-1k' : `bench-${size}`);
+const roomOf = (size: number) => (size >= 1000 ? 'general' : `bench-${size}`);
 const ROOMS = [
   { name: 'bench-10', upTo: 10 },
   { name: 'bench-100', upTo: 100 },
-  { name: 'bench-1k', upTo: ROOM_USERS },
 ];
+/** Each scenario runs this many times per server, interleaved; the report keeps the best round (see best()). */
+const ROUNDS = Number(args.get('--rounds') ?? (FULL ? 2 : 1));
 /** Users in no bench room: the connection ramp and the DM storm. */
 const LONE_USERS = 1000;
 const RAMP_TARGET = 19_000;
@@ -95,13 +103,13 @@ async function benchDatabaseUrl(fresh: boolean): Promise<string> {
   return url.toString();
 }
 
-async function startServer(name: string, kind: Kind, script: string, db?: string): Promise<Server> {
+async function startServer(name: string, kind: Kind, script: string, db?: string, extraEnv: Record<string, string> = {}): Promise<Server> {
   const dir = join(DATA, db ?? kind);
   const usersFile = join(dir, 'users.json');
   let saved: { version: number; tokens: string[]; loneTokens: string[] } | undefined;
   if (db && !args.has('--fresh') && existsSync(usersFile)) {
     saved = JSON.parse(await readFile(usersFile, 'utf8'));
-    if (saved?.version !== DATA_VERSION) saved = undefined;
+    if (saved?.version !== DATA_VERSION && saved?.version !== 1) saved = undefined;
   }
   if (db && !saved) await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
@@ -115,11 +123,17 @@ async function startServer(name: string, kind: Kind, script: string, db?: string
     MESSAGES_PER_MINUTE: '6000000',
     MESSAGE_BURST: '100000',
   };
+  Object.assign(env, extraEnv);
   if (db === 'postgres') env.DATABASE_URL = await benchDatabaseUrl(!saved);
   const child = await startChild(script, 0, env);
   const url = kind === 'chat' ? `ws://127.0.0.1:${child.port}/ws` : `ws://127.0.0.1:${child.port}`;
   const server: Server = { name, kind, db, child, url, tokens: [], loneTokens: [], codesDir, extra: {} };
   if (kind === 'chat') {
+    if (saved?.version === 1) {
+      // Version 1 had the 1,000-member room apart from #general.
+      await child.call('dropRoom', { room: 'bench-1k' });
+      await writeFile(usersFile, JSON.stringify({ ...saved, version: DATA_VERSION }));
+    }
     if (saved) Object.assign(server, { tokens: saved.tokens, loneTokens: saved.loneTokens });
     else {
       log(`${name}: signing up ${ROOM_USERS + LONE_USERS} users (once; the database is kept in ${dir})`);
@@ -190,11 +204,28 @@ async function chatExtras(loadgen: Child, s: Server) {
   await loadgen.call('quiet', { ms: 300 });
 
   // Authenticated sockets up to the file-descriptor limit.
-  const ramp = await loadgen.call('ramp', { pool: 'ramp', url: s.url, tokens: s.loneTokens, target: RAMP_TARGET, concurrency: 64 });
+  const ramp = await loadgen.call('ramp', { pool: 'ramp', url: s.url, tokens: s.loneTokens, target: RAMP_TARGET, concurrency: 64, maxSeconds: 300 });
   const usage = await s.child.call('usage');
   x.ramp = { ...ramp, serverRssMB: usage.rssMB };
   log(`${s.name}: ramp ${ramp.connections} authenticated connections (${ramp.alive} answering) in ${ramp.seconds.toFixed(1)} s, server RSS ${usage.rssMB} MB${ramp.failed ? `, stopped by: ${ramp.failed}` : ''}`);
   await loadgen.call('closeAll', { pool: 'ramp' });
+}
+
+/**
+ * The best of the rounds for each server and scenario: the most deliveries when
+ * sending as fast as acks, the lowest p99 at a fixed rate. Another tenant on the
+ * machine only ever makes a run slower, so the best round is the closest to what
+ * the server itself can do; every round is kept in the results file.
+ */
+function best(results: any[]): any[] {
+  const out = new Map<string, any>();
+  for (const r of results) {
+    const key = `${r.server}|${r.scenario}`;
+    const b = out.get(key);
+    const better = !b || (r.mode === 'acks' ? r.deliveriesPerSecond > b.deliveriesPerSecond : r.latencyMs.p99 < b.latencyMs.p99);
+    if (better) out.set(key, r);
+  }
+  return [...out.values()];
 }
 
 function machine() {
@@ -229,13 +260,14 @@ async function main() {
   const servers: Server[] = [];
   const loadAtStart = machine().loadAverage;
   try {
-    const wanted: [string, Kind, string, string?][] = [
+    const wanted: [string, Kind, string, string?, Record<string, string>?][] = [
       ['bare ws', 'ws', './servers/bare-ws.ts'],
+      ...(FULL ? [['bare ws, corked', 'ws', './servers/bare-ws.ts', undefined, { BARE_WS_WRITES: 'corked' }] as [string, Kind, string, undefined, Record<string, string>]] : []),
       ['socket.io', 'sio', './servers/socketio.ts'],
       ...DBS.map((db): [string, Kind, string, string] => [`chat (${db})`, 'chat', './servers/chat.ts', db]),
     ];
-    for (const [name, kind, script, db] of wanted) {
-      if (!only || only.some((o) => name.includes(o))) servers.push(await startServer(name, kind, script, db));
+    for (const [name, kind, script, db, env] of wanted) {
+      if (!only || only.some((o) => name.includes(o))) servers.push(await startServer(name, kind, script, db, env));
     }
     // Scenario by scenario, every server in turn; connections stay open within a room size.
     const sizes = [...new Set(scenarios.map((s) => s.size))];
@@ -256,7 +288,7 @@ async function main() {
           await openRoom(loadgen, s, size, open.get(s.name) ?? 0);
           open.set(s.name, size);
         }
-        for (const sc of group) for (const s of batch) await runScenario(loadgen, s, sc, results);
+        for (const sc of group) for (let round = 0; round < ROUNDS; round++) for (const s of batch) await runScenario(loadgen, s, sc, results);
         if (size >= 5000) for (const s of batch) {
           await loadgen.call('closeAll', { pool: s.name });
           open.set(s.name, 0);
@@ -272,20 +304,24 @@ async function main() {
   const extras = Object.fromEntries(servers.map((s) => [s.name, s.extra]));
   const report = {
     mode: FULL ? 'full' : 'quick',
+    rounds: ROUNDS,
     startedAt: started.toISOString(),
     seconds: (Date.now() - started.getTime()) / 1000,
     machine: { ...machine(), loadAverageAtStart: loadAtStart },
     method: { ...timing, scrypt: 'SCRYPT_N=1024 on the bench server', roomUsers: ROOM_USERS },
-    results,
+    results: best(results),
+    runs: ROUNDS > 1 ? results : undefined,
     extras,
-    targets: evaluateTargets(results, extras),
+    targets: evaluateTargets(best(results), extras),
   };
   const dir = fileURLToPath(new URL('./results/', import.meta.url));
   await mkdir(dir, { recursive: true });
   const out = args.get('--out') ?? join(dir, `${started.toISOString().slice(0, 16).replace(/[:T]/g, '-')}-${report.mode}.json`);
   await writeFile(out, JSON.stringify(report, null, 2) + '\n');
+  const svg = out.replace(/\.json$/, '') + '.svg';
+  await writeFile(svg, plotLatency(report.results, `${report.mode} run, ${report.startedAt.slice(0, 16)} UTC, ${report.machine.cores} cores`));
   console.log(renderTable(report));
-  console.log(`\nresults: ${out}  (${report.seconds.toFixed(0)} s)`);
+  console.log(`\nresults: ${out}, plot: ${svg}  (${report.seconds.toFixed(0)} s)`);
 }
 
 await main();

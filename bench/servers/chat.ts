@@ -5,7 +5,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../functions/adapters/config.js';
-import type { Mail, Mailer } from '../../functions/core/ports.js';
+import { createLogger } from '../../functions/adapters/logger.js';
+import type { Logger, Mail, Mailer } from '../../functions/core/ports.js';
 import { startServer } from '../../server/server.js';
 import { serveParent } from './child.js';
 
@@ -21,14 +22,24 @@ class CodeFileMailer implements Mailer {
 }
 
 const config = loadConfig({ ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
+// Stopping cuts thousands of sockets at once; the $disconnect runs that find the
+// database already closed are expected then, and not worth a line each.
+let stopping = false;
+const logger = createLogger(config.logLevel);
+const log: Logger = {
+  info: (m, f) => stopping || logger.info(m, f),
+  warn: (m, f) => stopping || logger.warn(m, f),
+  error: (m, f) => stopping || logger.error(m, f),
+};
 const server = await startServer({
   config,
+  log,
   mailer: new CodeFileMailer(process.env.CODES_DIR!),
   webRoot: join(config.dataDir, 'no-web'),
 });
 const { sql } = server.deps;
 
-serveParent(server.port, () => server.close(), {
+serveParent(server.port, () => ((stopping = true), server.close()), {
   /** A channel with `count` messages from `username`, inserted by SQL in one statement. */
   seedHistory: async (c) => {
     const room = String(c.room);
@@ -44,6 +55,11 @@ serveParent(server.port, () => server.close(), {
       from generate_series(1, ${count}::int) g`;
     await sql`update rooms set last_message_id = (select max(id) from messages where room_id = ${room}) where id = ${room}`;
     await sql`analyze messages`;
+    return true;
+  },
+  /** Bench data layout changes: a room and its memberships go. */
+  dropRoom: async (c) => {
+    await sql`delete from rooms where id = ${String(c.room)}`;
     return true;
   },
   lastMessageId: async (c) => {
