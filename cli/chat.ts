@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 
 type Frame = { type: string; re?: string; [k: string]: any };
 interface Message { id: string; room: string; from: string; text: string; at: string }
+type Cursor = string | null;
 
 const url = process.argv[2] ?? process.env.CHAT_URL ?? 'ws://localhost:8080/ws';
 const interactive = process.stdin.isTTY === true;
@@ -36,7 +37,11 @@ let seq = 0;
 let attempt = 0;
 let quitting = false;
 const myRooms = new Set<string>();
-const lastSeen = new Map<string, string>(); // room -> newest message id shown
+// Per room, the id up to which this client holds every message (docs/DELIVERY.md):
+// advanced by a live message whose `prev` is the cursor, and by catch-up pages.
+// Catching up from "the highest id seen" could skip a message overtaken in flight.
+const cursors = new Map<string, Cursor>();
+const heldBack = new Map<string, Map<Cursor, string>>(); // room -> prev -> id
 const seen = new Set<string>();
 const waiting = new Map<string, (f: Frame) => void>();
 
@@ -54,10 +59,54 @@ const safe = (s: string) => s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\
 function show(m: Message) {
   if (seen.has(m.id)) return;
   seen.add(m.id);
-  const prev = lastSeen.get(m.room);
-  if (!prev || BigInt(m.id) > BigInt(prev)) lastSeen.set(m.room, m.id);
   const where = m.room === room ? '' : `[${m.room}] `;
   out(`${where}${time(m.at)} ${safe(m.from)}: ${safe(m.text)}`);
+}
+
+function advance(roomId: string, prev: Cursor, id: string) {
+  if (!cursors.has(roomId)) return;
+  if (!heldBack.has(roomId)) heldBack.set(roomId, new Map());
+  heldBack.get(roomId)!.set(prev, id);
+  follow(roomId);
+}
+
+/** Moves the cursor along the chain of live messages as far as it goes. */
+function follow(roomId: string) {
+  const held = heldBack.get(roomId);
+  if (!held) return;
+  for (let next = held.get(cursors.get(roomId)!); next !== undefined; next = held.get(cursors.get(roomId)!)) {
+    held.delete(cursors.get(roomId)!);
+    cursors.set(roomId, next);
+  }
+}
+
+async function historyPage(roomId: string, cursor: { after?: string; before?: string }) {
+  const page = await request({ action: 'history', room: roomId, limit: 100, ...cursor });
+  return page.type === 'history' ? { messages: page.messages as Message[], hasMore: page.hasMore as boolean } : undefined;
+}
+
+async function catchUp(roomId: string) {
+  const after = cursors.get(roomId);
+  const got: Message[] = [];
+  if (after) {
+    // forward from the cursor
+    for (let page = await historyPage(roomId, { after }); page; ) {
+      got.push(...page.messages);
+      const last = page.messages.at(-1);
+      page = page.hasMore && last ? await historyPage(roomId, { after: last.id }) : undefined;
+    }
+  } else {
+    // the room was empty when we came: everything, read backwards from the end
+    for (let page = await historyPage(roomId, {}); page; ) {
+      got.unshift(...page.messages);
+      const first = page.messages[0];
+      page = page.hasMore && first ? await historyPage(roomId, { before: first.id }) : undefined;
+    }
+  }
+  for (const m of got) show(m);
+  const last = got.at(-1);
+  if (last) cursors.set(roomId, last.id);
+  follow(roomId);
 }
 
 function request(frame: Record<string, unknown>): Promise<Frame> {
@@ -86,11 +135,10 @@ async function onAuthed(f: Frame) {
   const rooms = (f.rooms as { id: string; name: string }[]).map((r) => r.id);
   for (const r of rooms) myRooms.add(r);
   out(`* logged in as ${me}; rooms: ${rooms.join(', ')}`);
-  // Catch up on every room we had seen before a reconnect.
-  for (const [r, after] of lastSeen) {
-    const h = await request({ action: 'history', room: r, after, limit: 100 });
-    for (const m of h.messages ?? []) show(m);
-  }
+  const known = [...cursors.keys()];
+  for (const r of f.rooms as { id: string; lastMessageId: Cursor }[]) if (!cursors.has(r.id)) cursors.set(r.id, r.lastMessageId);
+  // After a reconnect, everything sent while away, in order, once.
+  for (const r of known) await catchUp(r);
 }
 
 function onFrame(f: Frame) {
@@ -101,6 +149,7 @@ function onFrame(f: Frame) {
   }
   switch (f.type) {
     case 'message':
+      if (f.prev !== undefined) advance(f.message.room, f.prev, f.message.id);
       return show(f.message);
     case 'presence':
       if (f.online !== undefined) out(`* ${f.user} is ${f.online ? 'online' : 'offline'}`);
@@ -221,6 +270,7 @@ async function command(line: string) {
       if (r.type !== 'joined') return out(describeError(r));
       room = r.room.id;
       myRooms.add(room);
+      if (!cursors.has(room)) cursors.set(room, r.room.lastMessageId);
       out(`* now in ${r.room.kind === 'dm' ? `a conversation with ${r.room.name}` : `#${r.room.name}`} (${r.members.length} ${r.members.length === 1 ? 'member' : 'members'})`);
       for (const m of r.messages) show(m);
       return;

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { signUp } from '../helpers/client.js';
+import { resumeAs, signUp } from '../helpers/client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 let t: TestServer;
@@ -65,4 +65,30 @@ it('signs up, verifies, joins, talks, sees others, and resumes with the saved to
   again.child.stdin.end('/quit\n');
   await new Promise((r) => again.child.on('exit', r));
   await friend.close();
+});
+
+it('after the server restarts, reconnects, resumes and shows what was said meanwhile, once', async () => {
+  const friend = await signUp(t);
+  const cli = startCli();
+  await cli.waitFor(/logged in as casey/);
+  await friend.request({ action: 'send', room: 'general', text: 'before the restart', clientId: 'r0' });
+  await cli.waitFor(/before the restart/);
+
+  // Down long enough for two failed retries, so the next one is a second or more away.
+  await t.stop();
+  await new Promise((r) => setTimeout(r, 1600));
+  await t.restart();
+  const back = await resumeAs(t, friend.token!);
+  for (let i = 1; i <= 3; i++) await back.request({ action: 'send', room: 'general', text: `while away ${i}`, clientId: `r${i}` });
+  await cli.waitFor(/while away 3/);
+  // They were stored before the terminal was back: they came by catch-up, not live.
+  const [timing] = await t.db.sql`
+    select (select max(created_at) from messages where client_id like 'r_') < (select min(c.connected_at) from connections c join users u on u.id = c.user_id where u.username = 'casey') as caught_up`;
+  expect(timing).toEqual({ caught_up: true });
+  const shown = cli.output().match(/while away \d/g);
+  expect(shown).toEqual(['while away 1', 'while away 2', 'while away 3']);
+  expect(cli.output().match(/before the restart/g)).toHaveLength(1);
+  cli.child.stdin.end('/quit\n');
+  await new Promise((r) => cli.child.on('exit', r));
+  await back.close();
 });
