@@ -29,6 +29,7 @@ import { handler as onLeave } from '../functions/leave.js';
 import { handler as onSend } from '../functions/send.js';
 import { deliver, reportError, type WsEvent, type WsHandler } from '../functions/route.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-db.js';
+import { apiGatewayEvent } from './events.js';
 import { securityHeaders, serveStatic } from './static.js';
 
 /** The route table: API Gateway's route keys, selected by `body.action`. */
@@ -76,38 +77,16 @@ interface Client {
   alive: boolean;
 }
 
-function selectRoute(data: string): WsHandler {
-  if (data.length > MAX_FRAME_BYTES) return onDefault;
+/** API Gateway's route selection, `$request.body.action`: a route key, or `$default`. */
+function selectRoute(data: string): string {
+  if (data.length > MAX_FRAME_BYTES) return '$default';
   try {
-    const body = JSON.parse(data);
-    const action = body?.action;
+    const action = JSON.parse(data)?.action;
     // Own keys only: "constructor" or "__proto__" must not reach Object's members.
-    return (typeof action === 'string' && Object.hasOwn(ROUTES, action) && ROUTES[action]) || onDefault;
+    return typeof action === 'string' && Object.hasOwn(ROUTES, action) ? action : '$default';
   } catch {
-    return onDefault;
+    return '$default';
   }
-}
-
-function baseEvent(connectionId: string, routeKey: string, eventType: 'CONNECT' | 'MESSAGE' | 'DISCONNECT', host: string) {
-  const now = Date.now();
-  return {
-    requestContext: {
-      routeKey,
-      eventType,
-      connectionId,
-      requestTimeEpoch: now,
-      requestTime: new Date(now).toUTCString(),
-      messageId: randomBytes(8).toString('base64url'),
-      extendedRequestId: randomBytes(8).toString('base64url'),
-      requestId: randomBytes(8).toString('base64url'),
-      messageDirection: 'IN',
-      connectedAt: now,
-      domainName: host,
-      stage: 'local',
-      apiId: 'local',
-    },
-    isBase64Encoded: false,
-  } as unknown as WsEvent;
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
@@ -187,9 +166,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (!originAllowed(req.headers.origin, req.headers.host, config.allowedOrigins)) return refuse(403, 'Forbidden');
     const connectionId = randomBytes(12).toString('base64url');
     const host = req.headers.host ?? 'localhost';
-    const event = baseEvent(connectionId, '$connect', 'CONNECT', host);
-    event.headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]));
-    const result = await onConnect(event);
+    const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]));
+    const result = await onConnect(apiGatewayEvent('$connect', connectionId, { host, headers }));
     const status = typeof result === 'object' && result && 'statusCode' in result ? result.statusCode : 200;
     if (status !== 200) return refuse(status === 403 ? 403 : 500, status === 403 ? 'Forbidden' : 'Internal Server Error');
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -198,17 +176,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       gateway.add(connectionId, ws);
       ws.on('pong', () => (client.alive = true));
       ws.on('message', (data: RawData, isBinary: boolean) => {
-        const event = baseEvent(connectionId, '$default', 'MESSAGE', host);
         if (isBinary) {
-          event.body = Buffer.from(data as Buffer).toString('base64');
-          event.isBase64Encoded = true;
-          return run(client, connectionId, onDefault, event);
+          const body = Buffer.from(data as Buffer).toString('base64');
+          return run(client, connectionId, onDefault, apiGatewayEvent('$default', connectionId, { host, body, isBase64Encoded: true }));
         }
-        const text = data.toString();
-        const handler = selectRoute(text);
-        event.body = text;
-        event.requestContext.routeKey = Object.keys(ROUTES).find((k) => ROUTES[k] === handler) ?? '$default';
-        run(client, connectionId, handler, event);
+        const body = data.toString();
+        const routeKey = selectRoute(body);
+        run(client, connectionId, ROUTES[routeKey] ?? onDefault, apiGatewayEvent(routeKey, connectionId, { host, body }));
       });
       ws.on('error', (err) => log.warn('socket error', { connectionId, error: err.message }));
       ws.on('close', () => {
@@ -216,7 +190,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         clients.delete(connectionId);
         // After the frames already queued, like API Gateway's $disconnect.
         client.queue = client.queue.then(async () => {
-          await onDisconnect(baseEvent(connectionId, '$disconnect', 'DISCONNECT', host));
+          await onDisconnect(apiGatewayEvent('$disconnect', connectionId, { host }));
         });
       });
     });

@@ -1,30 +1,16 @@
 // API Gateway WebSocket events, built by small factories rather than pasted JSON.
-import { randomBytes } from 'node:crypto';
 import type { WsEvent } from '../../functions/route.js';
+import { apiGatewayEvent } from '../../server/events.js';
+
+const host = 'abc123.execute-api.eu-west-1.amazonaws.com';
 
 export function wsEvent(routeKey: string, connectionId: string, body?: Record<string, unknown>): WsEvent {
-  const now = Date.now();
-  const eventType = routeKey === '$connect' ? 'CONNECT' : routeKey === '$disconnect' ? 'DISCONNECT' : 'MESSAGE';
-  return {
-    requestContext: {
-      routeKey,
-      eventType,
-      connectionId,
-      requestTimeEpoch: now,
-      requestTime: new Date(now).toUTCString(),
-      messageId: randomBytes(8).toString('base64url'),
-      extendedRequestId: randomBytes(8).toString('base64url'),
-      requestId: randomBytes(8).toString('base64url'),
-      messageDirection: 'IN',
-      connectedAt: now,
-      domainName: 'abc123.execute-api.eu-west-1.amazonaws.com',
-      stage: 'prod',
-      apiId: 'abc123',
-    },
-    isBase64Encoded: false,
+  return apiGatewayEvent(routeKey, connectionId, {
+    host,
+    stage: 'prod',
     ...(body ? { body: JSON.stringify(body) } : {}),
-    ...(routeKey === '$connect' ? { headers: { Host: 'abc123.execute-api.eu-west-1.amazonaws.com' } } : {}),
-  } as unknown as WsEvent;
+    ...(routeKey === '$connect' ? { headers: { Host: host } } : {}),
+  });
 }
 
 /** The environment a deployed function sees, pointed at local stand-ins. */

@@ -1,20 +1,7 @@
 // The wire protocol as the browser sees it (PROTOCOL.md and PROTOCOL-EXTENSIONS.md).
 
-export interface Message {
-  id: string;
-  room: string;
-  from: string;
-  text: string;
-  at: string;
-  clientId: string;
-}
-
-export interface RoomInfo {
-  id: string;
-  kind: 'channel' | 'dm';
-  name: string;
-  lastMessageId: string | null;
-}
+// The server's own definitions; a type-only import, erased from the bundle.
+export type { Message, RoomInfo } from '../../functions/core/protocol.js';
 
 export interface User {
   username: string;

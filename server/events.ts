@@ -1,0 +1,41 @@
+// API Gateway WebSocket events, shaped as the Lambda runtime delivers them: the
+// local server builds one per socket event, and tests build them the same way.
+import { randomBytes } from 'node:crypto';
+import type { WsEvent } from '../functions/route.js';
+
+export interface EventOptions {
+  /** the API's domain name, as in the management endpoint */
+  host?: string;
+  stage?: string;
+  body?: string;
+  isBase64Encoded?: boolean;
+  /** $connect only: the handshake's headers */
+  headers?: Record<string, string | undefined>;
+}
+
+const EVENT_TYPES: Record<string, 'CONNECT' | 'DISCONNECT'> = { $connect: 'CONNECT', $disconnect: 'DISCONNECT' };
+
+export function apiGatewayEvent(routeKey: string, connectionId: string, options: EventOptions = {}): WsEvent {
+  const now = Date.now();
+  const id = () => randomBytes(8).toString('base64url');
+  return {
+    requestContext: {
+      routeKey,
+      eventType: EVENT_TYPES[routeKey] ?? 'MESSAGE',
+      connectionId,
+      requestTimeEpoch: now,
+      requestTime: new Date(now).toUTCString(),
+      messageId: id(),
+      extendedRequestId: id(),
+      requestId: id(),
+      messageDirection: 'IN',
+      connectedAt: now,
+      domainName: options.host ?? 'localhost',
+      stage: options.stage ?? 'local',
+      apiId: 'local',
+    },
+    isBase64Encoded: options.isBase64Encoded ?? false,
+    ...(options.body !== undefined ? { body: options.body } : {}),
+    ...(options.headers ? { headers: options.headers } : {}),
+  } as unknown as WsEvent;
+}
