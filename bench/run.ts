@@ -109,7 +109,7 @@ async function startServer(name: string, kind: Kind, script: string, db?: string
   let saved: { version: number; tokens: string[]; loneTokens: string[] } | undefined;
   if (db && !args.has('--fresh') && existsSync(usersFile)) {
     saved = JSON.parse(await readFile(usersFile, 'utf8'));
-    if (saved?.version !== DATA_VERSION && saved?.version !== 1) saved = undefined;
+    if (saved?.version !== DATA_VERSION) saved = undefined;
   }
   if (db && !saved) await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
@@ -129,19 +129,19 @@ async function startServer(name: string, kind: Kind, script: string, db?: string
   const url = kind === 'chat' ? `ws://127.0.0.1:${child.port}/ws` : `ws://127.0.0.1:${child.port}`;
   const server: Server = { name, kind, db, child, url, tokens: [], loneTokens: [], codesDir, extra: {} };
   if (kind === 'chat') {
-    if (saved?.version === 1) {
-      // Version 1 had the 1,000-member room apart from #general.
-      await child.call('dropRoom', { room: 'bench-1k' });
-      await writeFile(usersFile, JSON.stringify({ ...saved, version: DATA_VERSION }));
-    }
     if (saved) Object.assign(server, { tokens: saved.tokens, loneTokens: saved.loneTokens });
     else {
-      log(`${name}: signing up ${ROOM_USERS + LONE_USERS} users (once; the database is kept in ${dir})`);
+      log(`${name}: signing up ${ROOM_USERS} users (once; the database is kept in ${dir})`);
       const a = await loadgenRef!.call('signup', { url, codesDir, from: 0, to: ROOM_USERS, rooms: ROOMS, concurrency: 16 });
-      const b = await loadgenRef!.call('signup', { url, codesDir, from: ROOM_USERS, to: ROOM_USERS + LONE_USERS, rooms: [], concurrency: 16 });
-      Object.assign(server, { tokens: a.tokens, loneTokens: b.tokens });
-      await writeFile(usersFile, JSON.stringify({ version: DATA_VERSION, tokens: a.tokens, loneTokens: b.tokens }));
+      server.tokens = a.tokens;
     }
+    // The users of the DM storm and the ramp, signed up the first time a full run needs them.
+    if (FULL && server.loneTokens.length === 0) {
+      log(`${name}: signing up ${LONE_USERS} more users (once)`);
+      const b = await loadgenRef!.call('signup', { url, codesDir, from: ROOM_USERS, to: ROOM_USERS + LONE_USERS, rooms: [], concurrency: 16 });
+      server.loneTokens = b.tokens;
+    }
+    await writeFile(usersFile, JSON.stringify({ version: DATA_VERSION, tokens: server.tokens, loneTokens: server.loneTokens }));
   }
   log(`${name}: ready`);
   return server;

@@ -57,11 +57,6 @@ serveParent(server.port, () => ((stopping = true), server.close()), {
     await sql`analyze messages`;
     return true;
   },
-  /** Bench data layout changes: a room and its memberships go. */
-  dropRoom: async (c) => {
-    await sql`delete from rooms where id = ${String(c.room)}`;
-    return true;
-  },
   lastMessageId: async (c) => {
     const [row] = await sql<{ id: string }[]>`select last_message_id as id from rooms where id = ${String(c.room)}`;
     return row?.id;
