@@ -118,6 +118,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const webRoot = options.webRoot ?? WEB_ROOT;
   const clients = new Map<string, Client>();
+  let closing: Promise<void> | undefined;
   const http = createServer((req, res) => {
     const host = req.headers.host ?? `localhost:${config.port}`;
     const wsUrl = `ws://${host}${WS_PATH}`;
@@ -188,6 +189,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ws.on('close', () => {
         gateway.remove(connectionId);
         clients.delete(connectionId);
+        // On shutdown every row goes in one statement instead, and nobody is left to tell.
+        if (closing) return;
         // After the frames already queued, like API Gateway's $disconnect.
         client.queue = client.queue.then(async () => {
           await onDisconnect(apiGatewayEvent('$disconnect', connectionId, { host }));
@@ -232,7 +235,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const port = (http.address() as AddressInfo).port;
 
-  let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       clearInterval(heartbeat);
@@ -243,7 +245,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         c.socket.close(1001, 'Server shutting down');
         return c.queue;
       });
-      // Give $disconnect a moment per socket, then drop what is left.
+      // Let requests already in flight finish (a moment at most), then drop what is left.
       await Promise.race([Promise.all(queues), new Promise((r) => setTimeout(r, 3000))]);
       for (const c of clients.values()) c.socket.terminate();
       wss.close();
