@@ -11,6 +11,8 @@ type Mode = 'signup' | 'login';
 /** A development server on this machine, where codes usually land in the outbox. */
 const LOCAL = ['localhost', '127.0.0.1', '[::1]'].includes(location.hostname);
 
+const PASSWORD_TOO_SHORT = 'Use at least 8 characters.';
+
 export function Welcome() {
   const chat = useChat();
   const note = chat.sessionNote.value;
@@ -92,7 +94,7 @@ function SignUpForm() {
     const found: Errors = {};
     if (!USERNAME.test(username.trim().toLowerCase())) found.username = 'Use 3 to 32 characters: letters, digits, _ . and -.';
     if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email.trim())) found.email = 'Enter an email address like name@example.com.';
-    if ([...password].length < 8) found.password = 'Use at least 8 characters.';
+    if ([...password].length < 8) found.password = PASSWORD_TOO_SHORT;
     if (needInvite && !invite.trim()) found.invite = 'Enter the invite code you were given.';
     setErrors(found);
     if (Object.keys(found).length) {
