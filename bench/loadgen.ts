@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
+import { answerParent } from './proc.js';
 import WebSocket from 'ws';
 
 export type Kind = 'chat' | 'ws' | 'sio';
@@ -475,14 +476,4 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-process.on('message', (c: { cmd: string; id: number }) => {
-  const h = commands[c.cmd];
-  Promise.resolve()
-    .then(() => (h ? h(c) : Promise.reject(new Error(`unknown command ${c.cmd}`))))
-    .then(
-      (result) => process.send!({ id: c.id, result }),
-      (err) => process.send!({ id: c.id, error: String(err?.stack ?? err) }),
-    );
-});
-process.on('disconnect', () => process.exit(0));
-process.send!({ ready: true });
+answerParent(commands, {});

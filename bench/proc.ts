@@ -69,3 +69,21 @@ export function startChild(script: string, core: number | undefined, env: Record
 }
 
 export const pinning = hasTaskset && CORES > 1 ? 'server on core 0, load generator on core 1 (taskset)' : 'not pinned';
+
+/**
+ * The child's side of the IPC: answer each `{cmd, id}` from the parent with its
+ * handler's result or error, exit when the parent goes, and say `ready`.
+ */
+export function answerParent(handlers: Record<string, (c: any) => unknown>, ready: Record<string, unknown>): void {
+  process.on('message', (c: { cmd: string; id: number }) => {
+    const h = handlers[c.cmd];
+    Promise.resolve()
+      .then(() => (h ? h(c) : Promise.reject(new Error(`unknown command ${c.cmd}`))))
+      .then(
+        (result) => process.send!({ id: c.id, result }),
+        (err) => process.send!({ id: c.id, error: String(err?.stack ?? err) }),
+      );
+  });
+  process.on('disconnect', () => process.exit(0));
+  process.send!({ ready: true, ...ready });
+}

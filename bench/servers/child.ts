@@ -2,6 +2,7 @@
 // IPC, answer its requests (CPU and memory use, extra commands), stop on request.
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
+import { answerParent } from '../proc.js';
 
 export type Command = { cmd: string; id: number; [k: string]: unknown };
 export type CommandHandler = (c: Command) => Promise<unknown> | unknown;
@@ -40,15 +41,5 @@ export function serveParent(port: number, stop: () => Promise<void>, handlers: R
       return true;
     },
   };
-  process.on('message', (c: Command) => {
-    const h = all[c.cmd];
-    Promise.resolve()
-      .then(() => (h ? h(c) : Promise.reject(new Error(`unknown command ${c.cmd}`))))
-      .then(
-        (result) => process.send!({ id: c.id, result }),
-        (err) => process.send!({ id: c.id, error: String(err?.stack ?? err) }),
-      );
-  });
-  process.on('disconnect', () => process.exit(0));
-  process.send!({ ready: true, port });
+  answerParent(all, { port });
 }
