@@ -140,7 +140,14 @@ export async function send(deps: Deps, connectionId: string, frame: SendFrame): 
     [row] = await insert();
     if (!row?.id) throw new Forbidden(`You are not a member of ${describeRoom(room)}.`);
   }
-  const message = toMessage({ ...(row as Required<SendRow> & MessageRow), username: row.username! });
+  const message = toMessage({
+    id: row.id,
+    room_id: row.room_id!,
+    username: row.username!,
+    body: row.body!,
+    created_at: row.created_at!,
+    client_id: row.client_id!,
+  });
   // A repeat gets the same reply and is delivered again: if the first attempt died
   // between commit and fan-out, members still receive it live (clients drop
   // duplicates by id).
