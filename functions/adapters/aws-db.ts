@@ -2,10 +2,9 @@
 // that RDS generated. One connection per Lambda sandbox (a sandbox runs one
 // invocation at a time; the proxy does the pooling).
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import postgres from 'postgres';
 import type { Sql } from '../core/ports.js';
 import type { AwsConfig } from './config.js';
-import { healingSql } from './healing-sql.js';
+import { createSql } from './db.js';
 
 export interface DbCredentials {
   username: string;
@@ -30,26 +29,14 @@ export async function readDbCredentials(client: SecretsManagerClient, secretArn:
 
 export function createProxySql(aws: AwsConfig, credentials: DbCredentials): Sql {
   if (!aws.dbHost) throw new Error('DB_HOST must name the database (RDS Proxy) endpoint');
-  const host = aws.dbHost;
-  // A new pool after a connection failure: see healing-sql.ts (a reset mid-query
-  // would otherwise strand the sandbox's later queries).
-  return healingSql((onclose) => postgres({
-    host,
+  return createSql(undefined, {
+    host: aws.dbHost,
     port: aws.dbPort,
     database: aws.dbName,
-    username: credentials.username,
-    password: credentials.password,
+    ...credentials,
     ssl: aws.dbSsl === 'disable' ? false : aws.dbSsl,
     max: 1,
-    // Unnamed statements only. postgres.js names and caches prepared statements by
-    // default, and a named Parse pins the client's session to one database
-    // connection in RDS Proxy, which would defeat the proxy's multiplexing.
-    prepare: false,
-    // A frozen sandbox's socket is long dead when it thaws; recycle idle ones.
-    idle_timeout: 60,
-    max_lifetime: 60 * 30,
-    connect_timeout: 10,
-    onnotice: () => {},
-    onclose,
-  }));
+    prepare: false, // a named statement would pin the proxy session
+    maxLifetimeSeconds: 30 * 60,
+  });
 }
