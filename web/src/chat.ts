@@ -2,6 +2,7 @@
 // read, and the actions they call. Messages live in memory, per room, sorted by
 // id; a reload resumes the session with the stored token and fetches them again.
 import { batch, computed, signal, type ReadonlySignal } from '@preact/signals';
+import { CHANNEL as CHANNEL_NAME, USERNAME, dmRoomId } from '../../functions/core/names.js';
 import { Connection } from './connection.js';
 import { compareIds, countUnread, dropDeleted, lastId, mergeMessages, reconcileDeletions } from './messages.js';
 import { storage } from './storage.js';
@@ -15,8 +16,8 @@ const HISTORY_PAGE = 100;
 /** Catch-up pages after a reconnect before we give up on filling the gap and start from the latest. */
 const MAX_CATCH_UP_PAGES = 5;
 
-export const CHANNEL_NAME = /^[a-z0-9_-]{1,32}$/;
-export const USERNAME = /^[a-z0-9_.-]{3,32}$/;
+// The protocol's names, from the server's own pure module.
+export { CHANNEL as CHANNEL_NAME, USERNAME, dmRoomId } from '../../functions/core/names.js';
 
 export interface PendingSend {
   clientId: string;
@@ -95,11 +96,6 @@ export class RoomState {
     if (prev !== null) this.ahead.set(prev, id);
     return this.ahead.size > 0;
   }
-}
-
-/** The canonical DM room id of two people. */
-export function dmRoomId(a: string, b: string): string {
-  return `dm:${[a, b].sort().join(':')}`;
 }
 
 /** A channel name as people type it ("#Book Club") in the server's form ("book-club"). */

@@ -1,21 +1,15 @@
 // The message box: Enter sends, Shift+Enter breaks the line, the browser checks
 // spelling, and an emoji picker opens on demand (its code loads only then).
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { MAX_TEXT, codePoints } from '../../../functions/core/names.js';
 import type { RoomState } from '../chat.js';
 import { createPicker } from '../emoji.js';
 import { effectiveTheme } from '../theme.js';
 import { useChat } from './context.js';
 import { SendIcon, SmileIcon } from './icons.js';
 
-const MAX_TEXT = 4000;
 /** Unsent text per room, kept while the person looks at another room. */
 const drafts = new Map<string, string>();
-
-function codePoints(s: string): number {
-  let n = 0;
-  for (const _ of s) n++;
-  return n;
-}
 
 export function Composer({ room }: { room: RoomState }) {
   const chat = useChat();
