@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { dmRoomId } from '../../functions/core/names.js';
 import type { Message } from '../../functions/core/protocol.js';
-import { TestClient } from '../helpers/client.js';
+import { signUp } from '../helpers/client.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { ServerProcess } from './process.js';
 import { ReliableClient, sleep } from './reliable-client.js';
@@ -58,12 +58,8 @@ async function signUpAll(): Promise<Array<{ username: string; token: string }>> 
   const users = [];
   for (let i = 0; i < CLIENTS; i++) {
     const username = `chaos${i}`;
-    const email = `${username}@example.com`;
-    const c = await TestClient.connect(server.wsUrl);
-    expect((await c.request({ action: 'auth', op: 'register', username, email, password: 'chaos monkey password' })).type).toBe('otp_sent');
-    const authed = await c.request({ action: 'auth', op: 'verify', username, code: await server.codeFor(email) });
-    expect(authed.type).toBe('authed');
-    users.push({ username, token: authed.token as string, client: c });
+    const c = await signUp(server, { username, email: `${username}@example.com`, password: 'chaos monkey password' });
+    users.push({ username, token: c.token!, client: c });
   }
   // Memberships before the storm: half join #chaos, each DM pair opens its room.
   for (let i = 0; i < CLIENTS / 2; i++) expect((await users[i]!.client.request({ action: 'join', room: 'chaos' })).type).toBe('joined');

@@ -75,11 +75,8 @@ describe('across a hard kill', () => {
   });
 
   async function register(username: string): Promise<{ client: TestClient; token: string }> {
-    const client = await TestClient.connect(server.wsUrl);
-    await client.request({ action: 'auth', op: 'register', username, email: `${username}@example.com`, password: 'presence password' });
-    const authed = await client.request({ action: 'auth', op: 'verify', username, code: await server.codeFor(`${username}@example.com`) });
-    expect(authed.type).toBe('authed');
-    return { client, token: authed.token as string };
+    const client = await signUp(server, { username, email: `${username}@example.com`, password: 'presence password' });
+    return { client, token: client.token! };
   }
 
   it('shows nobody online after SIGKILL and a restart until they reconnect', async () => {

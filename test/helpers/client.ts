@@ -2,7 +2,6 @@
 // the reply to a request or the next frame of a type.
 import WebSocket from 'ws';
 import type { Frame } from '../../functions/core/ports.js';
-import type { TestServer } from './server.js';
 
 type Pred = (f: Frame) => boolean;
 
@@ -94,12 +93,18 @@ export function newAccount(prefix = 'user'): Account {
   return { username, email: `${username}@example.com`, password: 'correct horse battery' };
 }
 
+/** A server a test can sign up on: its socket URL and a way to read the mailed code. */
+export interface SignUpTarget {
+  wsUrl: string;
+  codeFor(email: string): Promise<string>;
+}
+
 /** Registers and verifies a new account; returns a client logged in as it. */
-export async function signUp(server: TestServer, account: Account = newAccount()): Promise<TestClient & Account> {
+export async function signUp(server: SignUpTarget, account: Account = newAccount()): Promise<TestClient & Account> {
   const client = await TestClient.connect(server.wsUrl);
   const sent = await client.request({ action: 'auth', op: 'register', ...account });
   if (sent.type !== 'otp_sent') throw new Error(`register failed: ${JSON.stringify(sent)}`);
-  const code = await server.mail.codeFor(account.email);
+  const code = await server.codeFor(account.email);
   const authed = await client.request({ action: 'auth', op: 'verify', username: account.username, code });
   if (authed.type !== 'authed') throw new Error(`verify failed: ${JSON.stringify(authed)}`);
   client.username = account.username.toLowerCase();
@@ -108,7 +113,7 @@ export async function signUp(server: TestServer, account: Account = newAccount()
 }
 
 /** A second connection for an existing account, by token. */
-export async function resumeAs(server: TestServer, token: string): Promise<TestClient> {
+export async function resumeAs(server: { wsUrl: string }, token: string): Promise<TestClient> {
   const client = await TestClient.connect(server.wsUrl);
   const authed = await client.request({ action: 'auth', op: 'resume', token });
   if (authed.type !== 'authed') throw new Error(`resume failed: ${JSON.stringify(authed)}`);

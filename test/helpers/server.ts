@@ -16,6 +16,8 @@ export interface TestServer {
   config: Config;
   wsUrl: string;
   url: string;
+  /** the code of the newest email to this address */
+  codeFor(email: string): Promise<string>;
   /** stops the server but keeps the database (for restart tests) */
   stop(): Promise<void>;
   /** starts again over the same database, on the same port */
@@ -49,6 +51,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     get url() {
       return server.url;
     },
+    codeFor: (email) => mail.codeFor(email),
     stop: () => server.close(),
     async restart() {
       await server.close();
