@@ -1,6 +1,5 @@
 // API Gateway WebSocket events, shaped as the Lambda runtime delivers them: the
 // local server builds one per socket event, and tests build them the same way.
-import { randomBytes } from 'node:crypto';
 import type { WsEvent } from '../functions/route.js';
 
 export interface EventOptions {
@@ -13,11 +12,15 @@ export interface EventOptions {
   headers?: Record<string, string | undefined>;
 }
 
+// Request ids only need to be unique in this process: a counter, not the CSPRNG,
+// as one event is built for every frame.
+let seq = 0;
+const nextId = () => (++seq).toString(36);
+
 const EVENT_TYPES: Record<string, 'CONNECT' | 'DISCONNECT'> = { $connect: 'CONNECT', $disconnect: 'DISCONNECT' };
 
 export function apiGatewayEvent(routeKey: string, connectionId: string, options: EventOptions = {}): WsEvent {
   const now = Date.now();
-  const id = () => randomBytes(8).toString('base64url');
   return {
     requestContext: {
       routeKey,
@@ -25,9 +28,9 @@ export function apiGatewayEvent(routeKey: string, connectionId: string, options:
       connectionId,
       requestTimeEpoch: now,
       requestTime: new Date(now).toUTCString(),
-      messageId: id(),
-      extendedRequestId: id(),
-      requestId: id(),
+      messageId: nextId(),
+      extendedRequestId: nextId(),
+      requestId: nextId(),
       messageDirection: 'IN',
       connectedAt: now,
       domainName: options.host ?? 'localhost',
