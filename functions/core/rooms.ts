@@ -94,18 +94,28 @@ export async function joinRoom(deps: Deps, connectionId: string, { room }: JoinF
   };
 }
 
+/**
+ * Deletes the membership and returns who hears of it: the main query reads the
+ * room as it was before the delete, so the remaining members and the leaver's
+ * other connections, in one round trip.
+ */
+function removeMembership(sql: Sql, roomId: string, userId: string, exceptConnection: string) {
+  return sql<{ removed: boolean; recipients: string[] }[]>`
+    with removed as (
+      delete from memberships where room_id = ${roomId} and user_id = ${userId} returning user_id
+    )
+    select exists (select 1 from removed) as removed, array(
+      select c.id from memberships m join connections c on c.user_id = m.user_id
+      where m.room_id = ${roomId} and c.id <> ${exceptConnection}
+    ) as recipients`;
+}
+
 export async function leaveRoom(deps: Deps, connectionId: string, { room }: LeaveFrame): Promise<Outcome> {
   const { sql } = deps;
   const caller = await requireCaller(sql, connectionId);
   if (room.kind === 'dm') throw new BadRequest('A direct-message room cannot be left.');
   if (room.id === GENERAL) throw new BadRequest('Everyone stays in #general.');
-  const removed = await sql`
-    delete from memberships where room_id = ${room.id} and user_id = ${caller.userId} returning room_id`;
-  if (removed.length === 0) throw new NotFound(`You are not in #${room.id}.`);
-  // Remaining members and the leaver's other connections hear of it.
-  const to = [
-    ...(await listRoomConnections(sql, room.id)),
-    ...(await sql<{ id: string }[]>`select id from connections where user_id = ${caller.userId} and id <> ${caller.connectionId}`).map((r) => r.id),
-  ];
-  return { reply: { type: 'left', room: room.id }, broadcasts: membershipPresence(to, room.id, caller.username, false) };
+  const [result] = await removeMembership(sql, room.id, caller.userId, caller.connectionId);
+  if (!result?.removed) throw new NotFound(`You are not in #${room.id}.`);
+  return { reply: { type: 'left', room: room.id }, broadcasts: membershipPresence(result.recipients, room.id, caller.username, false) };
 }
