@@ -12,7 +12,7 @@ import { startServer, type RunningServer } from '../../server/server.js';
 import { signUp, type TestClient } from '../helpers/client.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { RecordingMailer } from '../helpers/fakes.js';
-import { TEST_ENV, type TestServer } from '../helpers/server.js';
+import { TEST_ENV } from '../helpers/server.js';
 
 describe('send', () => {
   let db: TestDatabase;
@@ -34,7 +34,7 @@ describe('send', () => {
     // No sweep tick may land inside a counted send.
     const config = loadConfig({ ...TEST_ENV, DATA_DIR: dataDir, SWEEP_INTERVAL_SECONDS: '3600' });
     server = await startServer({ config, sql, mailer: mail, webRoot: join(dataDir, 'web') });
-    const target = { wsUrl: server.wsUrl, mail } as unknown as TestServer;
+    const target = { wsUrl: server.wsUrl, codeFor: (email: string) => mail.codeFor(email) };
     alice = await signUp(target);
     bob = await signUp(target);
   });
