@@ -10,6 +10,8 @@ export interface EventOptions {
   isBase64Encoded?: boolean;
   /** $connect only: the handshake's headers */
   headers?: Record<string, string | undefined>;
+  /** the client's address, as API Gateway's `identity.sourceIp` */
+  sourceIp?: string;
 }
 
 // Request ids only need to be unique in this process: a counter, not the CSPRNG,
@@ -36,6 +38,7 @@ export function apiGatewayEvent(routeKey: string, connectionId: string, options:
       domainName: options.host ?? 'localhost',
       stage: options.stage ?? 'local',
       apiId: 'local',
+      identity: { sourceIp: options.sourceIp ?? '127.0.0.1' },
     },
     isBase64Encoded: options.isBase64Encoded ?? false,
     ...(options.body !== undefined ? { body: options.body } : {}),

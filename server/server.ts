@@ -168,7 +168,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const connectionId = randomBytes(12).toString('base64url');
     const host = req.headers.host ?? 'localhost';
     const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]));
-    const result = await onConnect(apiGatewayEvent('$connect', connectionId, { host, headers }));
+    const result = await onConnect(apiGatewayEvent('$connect', connectionId, { host, headers, sourceIp: req.socket.remoteAddress }));
     const status = typeof result === 'object' && result && 'statusCode' in result ? result.statusCode : 200;
     if (status !== 200) return refuse(status === 403 ? 403 : 500, status === 403 ? 'Forbidden' : 'Internal Server Error');
     wss.handleUpgrade(req, socket, head, (ws) => {

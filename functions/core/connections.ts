@@ -4,8 +4,11 @@ import type { Broadcast, Outcome } from './outcome.js';
 import type { Deps, Sql } from './ports.js';
 import { onlinePresence } from './presence.js';
 
-export async function openConnection(sql: Sql, connectionId: string, at: Date): Promise<void> {
-  await sql`insert into connections (id, connected_at) values (${connectionId}, ${at}) on conflict (id) do nothing`;
+/** Records a new anonymous socket and the address it came from (for per-address budgets). */
+export async function openConnection(sql: Sql, connectionId: string, at: Date, sourceIp?: string): Promise<void> {
+  await sql`
+    insert into connections (id, connected_at, source_ip) values (${connectionId}, ${at}, ${sourceIp ?? null})
+    on conflict (id) do nothing`;
 }
 
 /** Deletes connection rows; returns presence for users left with no connection. */

@@ -1,0 +1,55 @@
+// Budgets: a token bucket per key, in one statement, shared by every process.
+// Keys name the action and who pays: 'join:user:42', 'auth:ip:203.0.113.9',
+// 'mail:global'. A bucket holds `burst` tokens and refills at `perSecond`.
+import { RateLimited } from './errors.js';
+import type { Sql } from './ports.js';
+
+export interface Budget {
+  burst: number;
+  perSecond: number;
+}
+
+/** A budget of `count` per `seconds`, all of it usable at once. */
+export function perWindow(count: number, seconds: number): Budget {
+  return { burst: count, perSecond: count / seconds };
+}
+
+/**
+ * Takes `cost` tokens from the bucket at `key`, or none when fewer are left.
+ * Returns 0 when taken, else the seconds until enough have refilled.
+ */
+export async function takeBudget(sql: Sql, key: string, budget: Budget, now: Date, cost = 1): Promise<number> {
+  const refilled = sql`least(${budget.burst}::float8,
+    b.tokens + ${budget.perSecond}::float8 * greatest(0, extract(epoch from (${now}::timestamptz - b.updated_at)))::float8)`;
+  const [row] = await sql<{ taken: boolean; tokens: number }[]>`
+    with taken as (
+      insert into rate_budgets as b (key, tokens, updated_at)
+      values (${key}, ${budget.burst - cost}::float8, ${now})
+      on conflict (key) do update set tokens = ${refilled} - ${cost}::float8, updated_at = ${now}
+        where ${refilled} >= ${cost}::float8
+      returning b.tokens
+    )
+    select true as taken, tokens from taken
+    union all
+    select false, ${refilled} from rate_budgets b where b.key = ${key} and not exists (select 1 from taken)`;
+  if (!row || row.taken) return 0;
+  return Math.max(1, Math.ceil((cost - row.tokens) / budget.perSecond));
+}
+
+/** Takes from the budget or throws `rate_limited` with `message` and the wait. */
+export async function spendBudget(
+  sql: Sql,
+  key: string,
+  budget: Budget,
+  now: Date,
+  message: (waitSeconds: number) => string,
+  cost = 1,
+): Promise<void> {
+  const wait = await takeBudget(sql, key, budget, now, cost);
+  if (wait > 0) throw new RateLimited(message(wait), wait);
+}
+
+/** Deletes buckets untouched for a day: they are full again, the same as absent. */
+export async function pruneBudgets(sql: Sql, now: Date): Promise<void> {
+  await sql`delete from rate_budgets where updated_at < ${new Date(now.getTime() - 24 * 60 * 60 * 1000)}`;
+}

@@ -1,0 +1,57 @@
+// Token buckets in PostgreSQL, with a clock the test moves.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { perWindow, pruneBudgets, spendBudget, takeBudget } from '../../functions/core/budgets.js';
+import { RateLimited } from '../../functions/core/errors.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(() => db?.close());
+
+const t0 = new Date('2026-01-01T12:00:00Z');
+const at = (seconds: number) => new Date(t0.getTime() + seconds * 1000);
+
+describe('takeBudget', () => {
+  it('gives the burst, then refuses with the wait, then refills at the rate', async () => {
+    const budget = perWindow(3, 60); // 3 a minute: one token every 20 s
+    for (let i = 0; i < 3; i++) expect(await takeBudget(db.sql, 'k1', budget, t0)).toBe(0);
+    expect(await takeBudget(db.sql, 'k1', budget, t0)).toBe(20);
+    expect(await takeBudget(db.sql, 'k1', budget, at(10))).toBe(10);
+    expect(await takeBudget(db.sql, 'k1', budget, at(20))).toBe(0);
+    expect(await takeBudget(db.sql, 'k1', budget, at(21))).toBeGreaterThan(0);
+    // a long pause refills only up to the burst
+    for (let i = 0; i < 3; i++) expect(await takeBudget(db.sql, 'k1', budget, at(3600))).toBe(0);
+    expect(await takeBudget(db.sql, 'k1', budget, at(3600))).toBeGreaterThan(0);
+  });
+
+  it('keeps keys apart and charges a cost', async () => {
+    const budget = perWindow(10, 10);
+    expect(await takeBudget(db.sql, 'a', budget, t0, 10)).toBe(0);
+    expect(await takeBudget(db.sql, 'a', budget, t0, 1)).toBe(1);
+    expect(await takeBudget(db.sql, 'b', budget, t0, 1)).toBe(0);
+  });
+
+  it('holds under parallel spending: never more than the burst', async () => {
+    const budget = perWindow(5, 3600);
+    const results = await Promise.all(Array.from({ length: 20 }, () => takeBudget(db.sql, 'race', budget, t0)));
+    expect(results.filter((w) => w === 0)).toHaveLength(5);
+  });
+
+  it('spendBudget throws rate_limited with the wait', async () => {
+    const budget = perWindow(1, 60);
+    await spendBudget(db.sql, 'spend', budget, t0, () => 'no');
+    const err = await spendBudget(db.sql, 'spend', budget, t0, (s) => `wait ${s} s`).catch((e) => e);
+    expect(err).toBeInstanceOf(RateLimited);
+    expect(err.message).toBe('wait 60 s');
+    expect(err.retryAfter).toBe(60);
+  });
+
+  it('prunes buckets untouched for a day', async () => {
+    await takeBudget(db.sql, 'old', perWindow(2, 60), t0);
+    await pruneBudgets(db.sql, at(2 * 24 * 3600));
+    const rows = await db.sql`select key from rate_budgets where key = 'old'`;
+    expect(rows).toHaveLength(0);
+  });
+});
