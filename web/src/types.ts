@@ -1,4 +1,4 @@
-// The wire protocol as the browser sees it (PROTOCOL.md and PROTOCOL-EXTENSIONS.md).
+// The wire protocol as the browser sees it (docs/PROTOCOL.md).
 
 // The server's own definitions; a type-only import, erased from the bundle.
 export type { Message, RoomInfo } from '../../functions/core/protocol.js';
