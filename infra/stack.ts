@@ -311,6 +311,9 @@ export class ChatStack extends Stack {
     // Clients arrive, and the sweep starts, only once the schema and the app role are there.
     this.stage.node.addDependency(migrations);
     sweepSchedule.node.addDependency(migrations);
+    // A stack deployed before the app role existed: its functions switch to the
+    // app secret only after the migration has created the role, never before.
+    for (const f of Object.values(this.functions)) if (f !== migrate) f.node.addDependency(migrations);
 
     new Alarm(this, 'LoggedErrorsAlarm', {
       metric: new Metric({ ...LOGGED_ERRORS, statistic: 'Sum', period: Duration.minutes(5) }),

@@ -346,6 +346,8 @@ describe('the database logins', () => {
     template.hasResourceProperties('Custom::SchemaMigrations', { appSecret: { Ref: Match.stringLikeRegexp('^DataAppSecret') }, appRole: grants });
     // and the sweep, which logs in as the app role, starts only after it
     template.hasResource('AWS::Events::Rule', { DependsOn: Match.arrayWith(['Migrations']) });
+    // and on an upgrade no function switches to the app secret before the role exists
+    for (const id of APP_FUNCTIONS) expect(resources[logicalId(id)]!.DependsOn, id).toContain('Migrations');
   });
 });
 
