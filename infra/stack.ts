@@ -70,7 +70,7 @@ export const DEFAULT_API_THROTTLE: Throttle = { rateLimit: 1000, burstLimit: 500
 
 /**
  * Tighter limits where a request costs more than a lookup: a connect writes a row,
- * an auth runs scrypt (a second of CPU at 1 GB) and may send mail, a send posts to
+ * an auth runs scrypt (hundreds of milliseconds of CPU) and may send mail, a send posts to
  * every member. $default only answers an error. $disconnect keeps the stage
  * default: throttling it would only leave rows for the sweep.
  */
