@@ -2,12 +2,16 @@
 // APIs through one NAT gateway, PostgreSQL in isolated subnets (encrypted, not
 // public, credentials generated into Secrets Manager), and RDS Proxy in front so
 // a burst of Lambda sandboxes does not become a burst of database backends.
+// Two logins, each its own generated secret: the master (RDS's), used only by the
+// migration function, and the app role the route functions log in as, which may
+// read and write the app's rows but change no schema (functions/adapters/app-role.ts).
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import {
   FlowLogDestination,
   FlowLogTrafficType,
   InstanceType,
   IpAddresses,
+  Peer,
   Port,
   SecurityGroup,
   SubnetType,
@@ -19,6 +23,7 @@ import {
   DatabaseInstance,
   DatabaseInstanceEngine,
   DatabaseProxy,
+  DatabaseSecret,
   PostgresEngineVersion,
   ProxyTarget,
 } from 'aws-cdk-lib/aws-rds';
@@ -26,7 +31,10 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 
 export const DATABASE_NAME = 'chat';
+/** the login of the route functions; created and granted by the migration function */
+export const APP_ROLE = 'chat_app';
 const POSTGRES_PORT = 5432;
+const HTTPS_PORT = 443;
 
 export interface ChatDatabaseProps {
   /** e.g. t4g.micro (the default), t4g.small, m7g.large */
@@ -42,7 +50,10 @@ export class ChatDatabase extends Construct {
   readonly vpc: Vpc;
   readonly instance: DatabaseInstance;
   readonly proxy: DatabaseProxy;
+  /** the master login: only the migration function reads it */
   readonly secret: ISecret;
+  /** the app role's login: every other function reads this one */
+  readonly appSecret: ISecret;
   /** every function runs in this group; only it may open the proxy's port */
   readonly functionsSecurityGroup: SecurityGroup;
 
@@ -69,8 +80,12 @@ export class ChatDatabase extends Construct {
     this.functionsSecurityGroup = new SecurityGroup(this, 'Functions', {
       vpc: this.vpc,
       description: 'Wild Whispers functions: out to the proxy and to AWS APIs over HTTPS',
-      allowAllOutbound: true,
+      // Out only where they go: the proxy's port (added below, to the proxy's group)
+      // and HTTPS for the management API, SES and Secrets Manager. Those public
+      // endpoints have no fixed addresses or AWS prefix list, hence any IPv4 on 443.
+      allowAllOutbound: false,
     });
+    this.functionsSecurityGroup.addEgressRule(Peer.anyIpv4(), Port.tcp(HTTPS_PORT), 'AWS APIs over HTTPS, through the NAT gateway');
     const proxySecurityGroup = new SecurityGroup(this, 'ProxyGroup', {
       vpc: this.vpc,
       description: 'RDS Proxy: in from the functions only',
@@ -105,10 +120,14 @@ export class ChatDatabase extends Construct {
       enablePerformanceInsights: false,
     });
     this.secret = this.instance.secret!;
+    // Generated like RDS's own (same character set); the role itself is created
+    // in PostgreSQL by the migration function, from this secret.
+    this.appSecret = new DatabaseSecret(this, 'AppSecret', { username: APP_ROLE, dbname: DATABASE_NAME });
 
     this.proxy = new DatabaseProxy(this, 'Proxy', {
       proxyTarget: ProxyTarget.fromInstance(this.instance),
-      secrets: [this.secret],
+      // The proxy logs in as whichever of these a client names.
+      secrets: [this.secret, this.appSecret],
       vpc: this.vpc,
       vpcSubnets: { subnetType: SubnetType.PRIVATE_ISOLATED },
       securityGroups: [proxySecurityGroup],

@@ -1,7 +1,8 @@
 // One construct carries what every function shares: Node 22 on arm64, an ESM
 // bundle made by esbuild on this machine (never Docker), minified with source
-// maps, its own log group with a retention, the VPC's function subnets, and
-// alarms on errors and throttles.
+// maps, its own log group with a retention, the VPC's function subnets, a cap
+// on its concurrency, alarms on errors and throttles, and its logged errors and
+// security events counted into metrics.
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -24,6 +25,14 @@ export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
  */
 export const LOGGED_ERRORS = { namespace: 'WildWhispers', metricName: 'LoggedErrors' } as const;
 
+/**
+ * Every line with a `security` field (functions/core/audit.ts: failed logins, limits
+ * hit, refused origins, oversized replies...) counts once into this metric, and
+ * once more into the same name with an `Event` dimension naming the event. The
+ * event names are a fixed list in the code, so the dimension stays small.
+ */
+export const SECURITY_EVENTS = { namespace: 'WildWhispers', metricName: 'SecurityEvents', dimension: 'Event' } as const;
+
 export interface ChatFunctionProps {
   /** the handler file under functions/, without .ts: 'send', 'auth', ... */
   source: string;
@@ -33,6 +42,12 @@ export interface ChatFunctionProps {
   memorySize?: number;
   timeout?: Duration;
   alarmTopic?: ITopic;
+  /**
+   * At most this many invocations at once (Lambda reserved concurrency): one
+   * route's flood cannot take the account's whole pool, nor open more than this
+   * many database sessions. Unset: the account's unreserved pool.
+   */
+  reservedConcurrency?: number;
   /** packages left out of the bundle (loaded from the runtime if ever imported) */
   externalModules?: string[];
   /** extra files for the bundle (the migrations' SQL) */
@@ -89,6 +104,7 @@ export class ChatFunction extends NodejsFunction {
       memorySize: props.memorySize ?? 512,
       // API Gateway gives an integration 29 s; a function should answer well within it.
       timeout: props.timeout ?? Duration.seconds(20),
+      ...(props.reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrency }),
       logGroup,
       vpc: props.vpc,
       vpcSubnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS },
@@ -123,6 +139,21 @@ export class ChatFunction extends NodejsFunction {
       metricNamespace: LOGGED_ERRORS.namespace,
       metricName: LOGGED_ERRORS.metricName,
       metricValue: '1',
+    });
+    new MetricFilter(this, 'SecurityEvents', {
+      logGroup,
+      filterPattern: FilterPattern.exists('$.security'),
+      metricNamespace: SECURITY_EVENTS.namespace,
+      metricName: SECURITY_EVENTS.metricName,
+      metricValue: '1',
+    });
+    new MetricFilter(this, 'SecurityEventsByEvent', {
+      logGroup,
+      filterPattern: FilterPattern.exists('$.security'),
+      metricNamespace: SECURITY_EVENTS.namespace,
+      metricName: SECURITY_EVENTS.metricName,
+      metricValue: '1',
+      dimensions: { [SECURITY_EVENTS.dimension]: '$.security' },
     });
 
     for (const [name, metric] of [

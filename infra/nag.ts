@@ -37,8 +37,18 @@ export function suppressReviewedFindings(stack: ChatStack, options: { multiAz: b
   ack(api, 'AwsSolutions-APIG4', 'WebSocket clients authenticate in-band with the auth action (PROTOCOL.md); $connect checks the Origin, and every other route refuses a connection that has not authenticated.');
 
   ack(database.instance.node.findChild('Secret'), 'AwsSolutions-SMG4', 'Functions read the secret once per sandbox and keep their connection; a rotation would fail their next login. Rotate by redeploying, or move the functions to IAM auth on the proxy first.');
+  ack(database.appSecret, 'AwsSolutions-SMG4', "The functions keep their proxy connection for a sandbox's life, and the migration function sets the role's password from this secret when it runs; a rotation would leave the two apart. Replace the secret and redeploy instead.");
   ack(database.instance, 'AwsSolutions-RDS11', 'The database accepts connections only from the proxy security group in isolated subnets; a non-standard port adds nothing.');
   if (!options.multiAz) ack(database.instance, 'AwsSolutions-RDS3', 'Single-AZ by default to keep the idle cost low; deploy with -c dbMultiAz=true for a standby.');
+
+  const apiGatewayLogsRole = stack.node.tryFindChild('ApiGatewayLogsRole');
+  if (apiGatewayLogsRole) {
+    ack(
+      apiGatewayLogsRole,
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      "API Gateway's one account-wide logging role; AWS's managed policy is the documented one and follows the log groups API Gateway creates.",
+    );
+  }
 
   ack(web.bucket, 'AwsSolutions-S1', 'Only CloudFront reads this bucket (origin access control); it holds the public, rebuilt-on-deploy web client.');
   ack(web.distribution, 'AwsSolutions-CFR1', 'A chat open to anyone with an account: no country is excluded.');

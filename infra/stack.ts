@@ -1,15 +1,17 @@
 // The whole service in one stack. Read it as a route table: one line a route, each
-// route its own function; then the database, the schedule, the web client.
+// route its own function with its throttle and concurrency; then the database,
+// the schedule, the alarms, the web client.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { ArnFormat, CfnOutput, CustomResource, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import { LogGroupLogDestination, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CfnAccount } from 'aws-cdk-lib/aws-apigateway';
+import { type CfnStage, LogGroupLogDestination, type WebSocketRoute, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Effect, ManagedPolicy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { EmailIdentity, Identity } from 'aws-cdk-lib/aws-ses';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -17,7 +19,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { ChatDatabase, DATABASE_NAME } from './database.js';
-import { ChatFunction, type ChatFunctionProps, LOGGED_ERRORS, PROJECT_ROOT } from './function.js';
+import { ChatFunction, type ChatFunctionProps, LOGGED_ERRORS, PROJECT_ROOT, SECURITY_EVENTS } from './function.js';
 import { suppressReviewedFindings } from './nag.js';
 import { WebSite } from './web.js';
 
@@ -41,10 +43,76 @@ export interface ChatStackProps extends StackProps {
   alarmEmail?: string;
   /** the built web client; default web/dist */
   webDist?: string;
+  /** every route's throttle unless `routeThrottles` names it; default DEFAULT_API_THROTTLE */
+  apiThrottle?: Throttle;
+  /** per-route throttles (by route key), over ROUTE_THROTTLES */
+  routeThrottles?: Record<string, Throttle>;
+  /** reserved concurrency per function (by source name), over RESERVED_CONCURRENCY; false for none */
+  reservedConcurrency?: Record<string, number> | false;
+  /** security events in five minutes that raise the alarm; default 50 */
+  securityAlarmThreshold?: number;
+  /**
+   * Give API Gateway its account-level role for CloudWatch Logs (the stage's access
+   * logs need it; a fresh account has none). Default true; false where the
+   * account and region already have one set.
+   */
+  apiGatewayCloudWatchRole?: boolean;
 }
+
+/** API Gateway's steady rate (requests a second) and burst (requests at once). */
+export interface Throttle {
+  rateLimit: number;
+  burstLimit: number;
+}
+
+/** The stage's default for every route (API Gateway's own account limit is 10,000/s). */
+export const DEFAULT_API_THROTTLE: Throttle = { rateLimit: 1000, burstLimit: 500 };
+
+/**
+ * Tighter limits where a request costs more than a lookup: a connect writes a row,
+ * an auth runs scrypt (hundreds of milliseconds of CPU) and may send mail, a send posts to
+ * every member. $default only answers an error. $disconnect keeps the stage
+ * default: throttling it would only leave rows for the sweep.
+ */
+export const ROUTE_THROTTLES: Record<string, Throttle> = {
+  $connect: { rateLimit: 50, burstLimit: 100 },
+  $default: { rateLimit: 10, burstLimit: 20 },
+  auth: { rateLimit: 20, burstLimit: 40 },
+  join: { rateLimit: 50, burstLimit: 100 },
+  send: { rateLimit: 200, burstLimit: 400 },
+  history: { rateLimit: 100, burstLimit: 200 },
+  leave: { rateLimit: 50, burstLimit: 100 },
+};
+
+/**
+ * Invocations at once per function: one route's flood cannot take the account's
+ * Lambda pool from the others, and the sum (147) bounds the sessions open on RDS
+ * Proxy. Lambda keeps 100 of the account's concurrency unreserved, so this needs
+ * an account limit of at least 247 (the default is 1,000); see docs/DEPLOY.md.
+ */
+export const RESERVED_CONCURRENCY: Record<string, number> = {
+  connect: 30,
+  disconnect: 10,
+  default: 5,
+  auth: 10,
+  join: 10,
+  send: 50,
+  history: 20,
+  leave: 10,
+  sweep: 1,
+  migrate: 1,
+};
+
+/** Security events in five minutes that raise the alarm, unless the props say otherwise. */
+export const DEFAULT_SECURITY_ALARM_THRESHOLD = 50;
 
 const STAGE = 'prod';
 const SCHEMA_DIR = `${PROJECT_ROOT}schema`;
+
+/** Changes with the app role's grants, so a deploy that changes them re-runs the runner. */
+function appRoleFingerprint(): string {
+  return createHash('sha256').update(readFileSync(`${PROJECT_ROOT}functions/adapters/app-role.ts`)).digest('hex');
+}
 
 /** Changes whenever a migration file is added or edited, so the deploy re-runs the runner. */
 function migrationsFingerprint(): string {
@@ -74,7 +142,7 @@ export class ChatStack extends Stack {
       protect: props.protectData ?? true,
       natGateways: props.natGateways ?? 1,
     });
-    const { vpc, proxy, secret, functionsSecurityGroup } = this.database;
+    const { vpc, proxy, secret, appSecret, functionsSecurityGroup } = this.database;
 
     this.api = new WebSocketApi(this, 'Api', {
       apiName: 'wild-whispers',
@@ -85,7 +153,7 @@ export class ChatStack extends Stack {
       webSocketApi: this.api,
       stageName: STAGE,
       autoDeploy: true,
-      throttle: { rateLimit: 1000, burstLimit: 500 },
+      throttle: props.apiThrottle ?? DEFAULT_API_THROTTLE,
       accessLogSettings: {
         destination: new LogGroupLogDestination(
           new LogGroup(this, 'ApiAccessLogs', { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
@@ -100,8 +168,25 @@ export class ChatStack extends Stack {
       webSocketOrigin,
     });
 
+    if (props.apiGatewayCloudWatchRole ?? true) {
+      // API Gateway writes access logs with one role per account and region; a fresh
+      // account has none and the stage fails to deploy. Kept when the stack goes:
+      // other APIs in the account may log through it by then.
+      const role = new Role(this, 'ApiGatewayLogsRole', {
+        assumedBy: new ServicePrincipal('apigateway.amazonaws.com'),
+        description: 'API Gateway (account-wide): writes access and execution logs to CloudWatch Logs',
+        managedPolicies: [ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs')],
+      });
+      role.applyRemovalPolicy(RemovalPolicy.RETAIN);
+      const account = new CfnAccount(this, 'ApiGatewayAccount', { cloudWatchRoleArn: role.roleArn });
+      account.applyRemovalPolicy(RemovalPolicy.RETAIN);
+      this.stage.node.addDependency(account);
+    }
+
+    // Every function but the migration logs in as the app role (no DDL); only the
+    // migration function reads the master secret.
     const shared: Record<string, string> = {
-      DB_SECRET_ARN: secret.secretArn,
+      DB_SECRET_ARN: appSecret.secretArn,
       DB_HOST: proxy.endpoint,
       DB_NAME: DATABASE_NAME,
       GATEWAY_ENDPOINT: this.stage.callbackUrl,
@@ -122,6 +207,10 @@ export class ChatStack extends Stack {
       resources: [`arn:${this.partition}:ses:${this.region}:${this.account}:identity/*`],
       conditions: { StringEquals: { 'ses:FromAddress': props.senderEmail } },
     });
+    const concurrency: Record<string, number> = props.reservedConcurrency === false ? {} : { ...RESERVED_CONCURRENCY, ...props.reservedConcurrency };
+    for (const source of Object.keys(props.reservedConcurrency || {})) {
+      if (!(source in RESERVED_CONCURRENCY)) throw new Error(`reservedConcurrency names "${source}", which is not a function (${Object.keys(RESERVED_CONCURRENCY).join(', ')})`);
+    }
     type FunctionOptions = Partial<ChatFunctionProps> & { mail?: boolean };
     const fn = (source: string, { mail = false, ...extra }: FunctionOptions = {}) => {
       const f = new ChatFunction(this, `${source[0]!.toUpperCase()}${source.slice(1)}Function`, {
@@ -129,10 +218,11 @@ export class ChatStack extends Stack {
         vpc,
         securityGroup: functionsSecurityGroup,
         alarmTopic: alarms,
+        reservedConcurrency: concurrency[source],
         ...extra,
         environment: { ...shared, ...(mail ? mailEnvironment : {}), ...extra.environment },
       });
-      secret.grantRead(f);
+      appSecret.grantRead(f);
       if (mail) f.addToRolePolicy(sendEmailFromSender);
       this.functions[source] = f;
       return f;
@@ -143,11 +233,12 @@ export class ChatStack extends Stack {
     );
     const grantManageConnections = (f: ChatFunction) =>
       f.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['execute-api:ManageConnections'], resources: connectionsArns }));
+    const routes: WebSocketRoute[] = [];
     /** A route: its key, its function; `posts` grants ManageConnections. */
     const route = (key: string, source: string, options: FunctionOptions & { posts?: boolean } = {}) => {
       const { posts = true, ...extra } = options;
       const f = fn(source, extra);
-      this.api.addRoute(key, { integration: new WebSocketLambdaIntegration(`${source}Integration`, f) });
+      routes.push(this.api.addRoute(key, { integration: new WebSocketLambdaIntegration(`${source}Integration`, f) }));
       if (posts) grantManageConnections(f);
       return f;
     };
@@ -167,18 +258,32 @@ export class ChatStack extends Stack {
     route('leave', 'leave');
     // ─────────────────────────────────────────────────────────────────────────
 
+    // Per-route throttles, over the stage default. A setting for a route key the
+    // API lacks fails the deploy, so they are checked here and the stage waits
+    // for the routes.
+    const throttles = { ...ROUTE_THROTTLES, ...props.routeThrottles };
+    const keys = new Set(routes.map((r) => r.routeKey));
+    for (const key of Object.keys(throttles)) if (!keys.has(key)) throw new Error(`routeThrottles names "${key}", which is not a route (${[...keys].join(', ')})`);
+    (this.stage.node.defaultChild as CfnStage).routeSettings = Object.fromEntries(
+      Object.entries(throttles).map(([key, t]) => [key, { ThrottlingRateLimit: t.rateLimit, ThrottlingBurstLimit: t.burstLimit }]),
+    );
+    this.stage.node.addDependency(...routes);
+
     // Connection rows outlive sockets when $disconnect is missed: sweep every minute.
     const sweep = fn('sweep', { timeout: Duration.seconds(60) });
     grantManageConnections(sweep);
-    new Rule(this, 'SweepSchedule', {
+    const sweepSchedule = new Rule(this, 'SweepSchedule', {
       description: 'Delete connection rows API Gateway no longer holds',
       schedule: Schedule.rate(Duration.minutes(1)),
       targets: [new LambdaFunction(sweep, { retryAttempts: 0 })],
     });
 
     // The schema: schema/*.sql beside the bundle, applied by the same runner as `npm start`.
+    // It alone reads the master secret: it migrates as the owner, then creates or
+    // updates the app role from the app secret and grants it the app's tables.
     const migrate = fn('migrate', {
       timeout: Duration.minutes(5),
+      environment: { DB_SECRET_ARN: secret.secretArn, APP_DB_SECRET_ARN: appSecret.secretArn },
       commandHooks: {
         beforeBundling: () => [],
         beforeInstall: () => [],
@@ -192,12 +297,23 @@ export class ChatStack extends Stack {
     const migrations = new CustomResource(this, 'Migrations', {
       serviceToken: provider.serviceToken,
       resourceType: 'Custom::SchemaMigrations',
-      properties: { fingerprint: migrationsFingerprint(), database: this.database.instance.instanceIdentifier },
+      properties: {
+        fingerprint: migrationsFingerprint(),
+        database: this.database.instance.instanceIdentifier,
+        // a new app secret or new grants re-run it too
+        appSecret: appSecret.secretArn,
+        appRole: appRoleFingerprint(),
+      },
     });
+    secret.grantRead(migrate);
     // The whole data tier first: instance, proxy and its target, security group rules, NAT route.
     migrations.node.addDependency(this.database);
-    // Clients arrive only once the schema is there.
+    // Clients arrive, and the sweep starts, only once the schema and the app role are there.
     this.stage.node.addDependency(migrations);
+    sweepSchedule.node.addDependency(migrations);
+    // A stack deployed before the app role existed: its functions switch to the
+    // app secret only after the migration has created the role, never before.
+    for (const f of Object.values(this.functions)) if (f !== migrate) f.node.addDependency(migrations);
 
     new Alarm(this, 'LoggedErrorsAlarm', {
       metric: new Metric({ ...LOGGED_ERRORS, statistic: 'Sum', period: Duration.minutes(5) }),
@@ -206,6 +322,32 @@ export class ChatStack extends Stack {
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
       alarmDescription: 'A function logged an error (an internal error answered to a client, a failed post)',
+    }).addAlarmAction(new SnsAction(alarms));
+
+    // Attack signals (functions/core/audit.ts), counted by every function's log group.
+    new Alarm(this, 'SecurityEventsAlarm', {
+      metric: new Metric({ namespace: SECURITY_EVENTS.namespace, metricName: SECURITY_EVENTS.metricName, statistic: 'Sum', period: Duration.minutes(5) }),
+      threshold: props.securityAlarmThreshold ?? DEFAULT_SECURITY_ALARM_THRESHOLD,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: 'A burst of security events (failed logins, bad codes, limits hit, refused origins): see the SecurityEvents metric by Event, and the functions\' logs',
+    }).addAlarmAction(new SnsAction(alarms));
+    // API Gateway refuses a frame over 128 KB (413): a reply the server built too big,
+    // or input that made one. Either is worth a look at once.
+    new Alarm(this, 'RepliesTooLargeAlarm', {
+      metric: new Metric({
+        namespace: SECURITY_EVENTS.namespace,
+        metricName: SECURITY_EVENTS.metricName,
+        dimensionsMap: { [SECURITY_EVENTS.dimension]: 'reply_too_large' },
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: 'API Gateway refused a reply as too large (PayloadTooLargeException, 413)',
     }).addAlarmAction(new SnsAction(alarms));
 
     new CfnOutput(this, 'WebUrl', { value: this.web.url, description: 'The web client' });

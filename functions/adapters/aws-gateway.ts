@@ -1,12 +1,15 @@
 // The gateway port on AWS: API Gateway's management API (PostToConnection,
 // DeleteConnection). A room's fan-out is one call per connection, so calls run
 // a bounded number at a time; a 410 names a connection that is gone (its row is
-// then dropped by the caller), and throttling is retried with backoff.
+// then dropped by the caller), and throttling is retried with backoff. A 413
+// (a frame over API Gateway's 128 KB) is the reply's fault, not the reader's: it
+// is logged as a security event with its size, and the connection stays.
 import {
   type ApiGatewayManagementApiClient,
   DeleteConnectionCommand,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
+import { securityEvent } from '../core/audit.js';
 import type { Frame, Gateway, Logger } from '../core/ports.js';
 
 export interface ApiGatewayGatewayOptions {
@@ -21,7 +24,7 @@ export interface ApiGatewayGatewayOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-type Classified = 'gone' | 'retry' | 'fail';
+type Classified = 'gone' | 'too_large' | 'retry' | 'fail';
 
 interface SdkError {
   name?: string;
@@ -34,6 +37,8 @@ export function classify(err: unknown): Classified {
   const e = (err ?? {}) as SdkError;
   const status = e.$metadata?.httpStatusCode;
   if (e.name === 'GoneException' || status === 410) return 'gone';
+  // The same bytes would be refused again: no retry, and the connection is alive.
+  if (e.name === 'PayloadTooLargeException' || status === 413) return 'too_large';
   if (e.name === 'LimitExceededException' || e.name === 'ThrottlingException' || e.name === 'TooManyRequestsException') return 'retry';
   if (status === 429 || (status !== undefined && status >= 500)) return 'retry';
   // No HTTP answer at all (reset socket, timeout): worth another try.
@@ -41,7 +46,7 @@ export function classify(err: unknown): Classified {
   return 'fail';
 }
 
-type CallOutcome = { kind: 'ok' } | { kind: 'gone' } | { kind: 'error'; error: unknown };
+type CallOutcome = { kind: 'ok' } | { kind: 'gone' } | { kind: 'too_large' } | { kind: 'error'; error: unknown };
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -80,12 +85,21 @@ export class ApiGatewayGateway implements Gateway {
     // Encode once; every call sends the same bytes.
     const data = Buffer.from(JSON.stringify(frame));
     const gone: string[] = [];
+    const refused: string[] = [];
     await eachLimited(connectionIds, this.concurrency, async (id) => {
+      // Every call carries the same bytes: once one is refused as too large, the rest would be too.
+      if (refused.length) return void refused.push(id);
       const outcome = await this.call(() => this.client.send(new PostToConnectionCommand({ ConnectionId: id, Data: data })));
       if (outcome.kind === 'gone') gone.push(id);
+      else if (outcome.kind === 'too_large') refused.push(id);
       // The message is committed already; one unreachable reader must not fail the send.
       else if (outcome.kind === 'error') this.options.log?.error('could not post to a connection', { connectionId: id, frame: frame.type, error: String(outcome.error) });
     });
+    // A reply the server built too big, or input that made one: one line per frame,
+    // however many readers, counted and alarmed on AWS (infra/stack.ts).
+    if (refused.length && this.options.log) {
+      securityEvent(this.options.log, 'reply_too_large', { frame: frame.type, bytes: data.length, connections: refused.length, connectionId: refused[0] });
+    }
     return gone;
   }
 
@@ -105,7 +119,7 @@ export class ApiGatewayGateway implements Gateway {
         return { kind: 'ok' };
       } catch (err) {
         const kind = classify(err);
-        if (kind === 'gone') return { kind: 'gone' };
+        if (kind === 'gone' || kind === 'too_large') return { kind };
         if (kind === 'fail' || n >= this.maxAttempts) return { kind: 'error', error: err };
         const cap = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (n - 1));
         await this.sleep(Math.random() * cap);

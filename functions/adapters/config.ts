@@ -22,8 +22,10 @@ export interface Config {
 }
 
 export interface AwsConfig {
-  /** Secrets Manager secret holding {username, password} (RDS's generated JSON) */
+  /** Secrets Manager secret holding {username, password} (RDS's generated JSON): the login this function uses */
   dbSecretArn?: string;
+  /** the migration function only: the app role's secret, which it creates the role from */
+  appDbSecretArn?: string;
   /** the RDS Proxy endpoint; the secret's own host (the instance) is not used */
   dbHost?: string;
   dbPort: number;
@@ -78,6 +80,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     aws: {
       dbSecretArn: env.DB_SECRET_ARN || undefined,
+      appDbSecretArn: env.APP_DB_SECRET_ARN || undefined,
       dbHost: env.DB_HOST || undefined,
       dbPort: int(env, 'DB_PORT', 5432, 1),
       dbName: env.DB_NAME || 'postgres',

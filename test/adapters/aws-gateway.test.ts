@@ -29,13 +29,15 @@ beforeEach(() => {
   fake.throttle.clear();
   fake.deleted.length = 0;
   fake.latencyMs = 0;
+  fake.maxPayloadBytes = 128 * 1024;
   fake.maxInFlight = 0;
   fake.postCount = 0;
 });
 
-function recordingLog(): Logger & { errors: string[] } {
+function recordingLog(): Logger & { errors: string[]; warnings: Array<Record<string, unknown>> } {
   const errors: string[] = [];
-  return { errors, info: () => {}, warn: () => {}, error: (m) => void errors.push(m) };
+  const warnings: Array<Record<string, unknown>> = [];
+  return { errors, warnings, info: () => {}, warn: (message, fields) => void warnings.push({ message, ...fields }), error: (m) => void errors.push(m) };
 }
 
 describe('ApiGatewayGateway', () => {
@@ -96,6 +98,32 @@ describe('ApiGatewayGateway', () => {
     expect(gone).toEqual([]);
     expect(fake.postCount).toBe(3);
     expect(log.errors).toEqual(['could not post to a connection']);
+  });
+
+  it('the SDK raises PayloadTooLargeException, by name and status, for a frame over 128 KB', async () => {
+    fake.open('reader');
+    const err = await client.send(new PostToConnectionCommand({ ConnectionId: 'reader', Data: Buffer.alloc(128 * 1024 + 1, 'x') })).catch((e: unknown) => e);
+
+    expect(err).toMatchObject({ name: 'PayloadTooLargeException', $metadata: { httpStatusCode: 413 } });
+  });
+
+  it('a reply refused as too large (413) is one security event with its size; the readers are not gone and the rest are spared', async () => {
+    const ids = ['big-1', 'big-2', 'big-3', 'big-4'];
+    ids.forEach((id) => fake.open(id));
+    const log = recordingLog();
+    const gateway = new ApiGatewayGateway(client, { concurrency: 1, baseDelayMs: 1, log });
+    const frame = { type: 'history', messages: ['y'.repeat(140 * 1024)] };
+    const bytes = Buffer.byteLength(JSON.stringify(frame));
+
+    const gone = await gateway.post(ids, frame);
+
+    expect(gone).toEqual([]);
+    expect(fake.postCount).toBe(1); // not retried, and the same bytes are not offered to the others
+    expect(log.warnings).toEqual([
+      expect.objectContaining({ security: 'reply_too_large', frame: 'history', bytes, connections: 4, connectionId: 'big-1' }),
+    ]);
+    expect(log.errors).toEqual([]);
+    for (const id of ids) expect(fake.connections.has(id), id).toBe(true);
   });
 
   it('disconnect deletes the connection, and a gone one is not an error', async () => {

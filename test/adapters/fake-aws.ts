@@ -1,7 +1,8 @@
 // A local HTTP server that answers the three AWS APIs the Lambda functions call,
 // the way AWS does on the wire, so the real SDK clients can be pointed at it:
 // - API Gateway's management API: POST/GET/DELETE /{stage}/@connections/{id},
-//   410 + `x-amzn-errortype: GoneException` for ids it does not hold;
+//   410 + `x-amzn-errortype: GoneException` for ids it does not hold, 413 +
+//   `PayloadTooLargeException` for a body over `maxPayloadBytes` (128 KB, AWS's limit);
 // - SES (query protocol): POST / with Action=SendEmail, answered in XML;
 // - Secrets Manager (JSON 1.1): POST / with X-Amz-Target GetSecretValue.
 import { randomUUID } from 'node:crypto';
@@ -28,6 +29,8 @@ export interface FakeAws {
   readonly throttle: Map<string, number>;
   /** milliseconds each management call takes */
   latencyMs: number;
+  /** a POST body larger than this is refused with 413 PayloadTooLargeException */
+  maxPayloadBytes: number;
   /** most management calls seen in flight at once */
   maxInFlight: number;
   postCount: number;
@@ -61,6 +64,7 @@ export async function startFakeAws(stage = 'prod'): Promise<FakeAws> {
     secrets: new Map<string, string>(),
     throttle: new Map<string, number>(),
     latencyMs: 0,
+    maxPayloadBytes: 128 * 1024,
     maxInFlight: 0,
     postCount: 0,
   };
@@ -79,6 +83,9 @@ export async function startFakeAws(stage = 'prod'): Promise<FakeAws> {
         return json(res, 429, { message: 'Rate exceeded' }, { 'x-amzn-errortype': 'LimitExceededException' });
       }
       if (!frames) return json(res, 410, { message: null }, { 'x-amzn-errortype': 'GoneException' });
+      if (req.method === 'POST' && body.length > fake.maxPayloadBytes) {
+        return json(res, 413, { message: 'Request entity too large' }, { 'x-amzn-errortype': 'PayloadTooLargeException' });
+      }
       if (req.method === 'POST') {
         frames.push(body.toString('utf8'));
         res.writeHead(200, { 'x-amzn-requestid': randomUUID() }).end();

@@ -20,8 +20,13 @@ const ROUTES = {
   history: 'HistoryFunction',
   leave: 'LeaveFunction',
 } as const;
+const ROUTE_KEYS = Object.keys(ROUTES);
 const POSTING = ['DisconnectFunction', 'DefaultFunction', 'AuthFunction', 'JoinFunction', 'SendFunction', 'HistoryFunction', 'LeaveFunction', 'SweepFunction'];
 const ALL_FUNCTIONS = [...Object.values(ROUTES), 'SweepFunction', 'MigrateFunction'];
+/** every function but the migration: they log in as the app role */
+const APP_FUNCTIONS = ALL_FUNCTIONS.filter((f) => f !== 'MigrateFunction');
+const MASTER_SECRET = /^DataPostgresSecretAttachment/;
+const APP_SECRET = /^DataAppSecret/;
 
 let app: App;
 let stack: ChatStack;
@@ -75,6 +80,42 @@ describe('the WebSocket API', () => {
     });
   });
 
+  it('throttles each costly route below the stage default, and deploys the stage after its routes', () => {
+    const [, stage] = ofType('AWS::ApiGatewayV2::Stage')[0]!;
+    const throttle = (rate: number, burst: number) => ({ ThrottlingRateLimit: rate, ThrottlingBurstLimit: burst });
+    expect(stage.Properties!.RouteSettings).toEqual({
+      $connect: throttle(50, 100),
+      $default: throttle(10, 20),
+      auth: throttle(20, 40),
+      join: throttle(50, 100),
+      send: throttle(200, 400),
+      history: throttle(100, 200),
+      leave: throttle(50, 100),
+    });
+    // every per-route setting is below the stage's default, and names a real route
+    for (const [key, t] of Object.entries<any>(stage.Properties!.RouteSettings)) {
+      expect(ROUTE_KEYS, key).toContain(key);
+      expect(t.ThrottlingRateLimit, key).toBeLessThan(stage.Properties!.DefaultRouteSettings.ThrottlingRateLimit);
+    }
+    // A route setting for a route not yet created fails the deploy.
+    const routeIds = ofType('AWS::ApiGatewayV2::Route').map(([id]) => id);
+    expect(stage.DependsOn).toEqual(expect.arrayContaining(routeIds));
+  });
+
+  it("gives API Gateway its account's CloudWatch Logs role before the logged stage deploys, and keeps it", () => {
+    const [accountId, account] = ofType('AWS::ApiGateway::Account')[0]!;
+    const roleId = account.Properties!.CloudWatchRoleArn['Fn::GetAtt'][0] as string;
+    expect(account.Properties!.CloudWatchRoleArn).toEqual({ 'Fn::GetAtt': [roleId, 'Arn'] });
+    const role = resources[roleId]! as Resource & { DeletionPolicy?: string };
+    expect(role.Properties!.AssumeRolePolicyDocument.Statement).toEqual([
+      expect.objectContaining({ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'apigateway.amazonaws.com' } }),
+    ]);
+    expect(json(role.Properties!.ManagedPolicyArns)).toContain(':iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs');
+    // Other APIs in the account may log through it by the time this stack goes.
+    expect(role.DeletionPolicy).toBe('Retain');
+    template.hasResource('AWS::ApiGatewayV2::Stage', { DependsOn: Match.arrayWith([accountId]) });
+  });
+
   it('prints WebUrl and WebSocketUrl', () => {
     template.hasOutput('WebUrl', { Value: { 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [Match.anyValue(), 'DomainName'] }]] } });
     template.hasOutput('WebSocketUrl', { Value: { 'Fn::Join': ['', Match.arrayWith(['wss://', '/prod'])] } });
@@ -93,11 +134,38 @@ describe('the functions', () => {
     }
   });
 
-  it('reach the database through the proxy with the secret, and the API through its stage', () => {
-    const env = resources[logicalId('SendFunction')]!.Properties!.Environment.Variables;
+  it('reach the database through the proxy as the app role, and the API through its stage; only migrate logs in as the master', () => {
+    const envOf = (id: string) => resources[logicalId(id)]!.Properties!.Environment.Variables;
+    const env = envOf('SendFunction');
     expect(env.DB_HOST).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^DataProxy/), 'Endpoint'] });
-    expect(env.DB_SECRET_ARN).toEqual({ Ref: expect.stringMatching(/^DataPostgresSecretAttachment/) });
     expect(json(env.GATEWAY_ENDPOINT)).toMatch(/"https:\/\/".*execute-api.*"\/prod"/);
+    for (const id of APP_FUNCTIONS) {
+      expect(envOf(id).DB_SECRET_ARN, id).toEqual({ Ref: expect.stringMatching(APP_SECRET) });
+      expect(envOf(id), id).not.toHaveProperty('APP_DB_SECRET_ARN');
+    }
+    expect(envOf('MigrateFunction')).toMatchObject({
+      DB_SECRET_ARN: { Ref: expect.stringMatching(MASTER_SECRET) },
+      APP_DB_SECRET_ARN: { Ref: expect.stringMatching(APP_SECRET) },
+    });
+  });
+
+  it('each has a reserved concurrency, the sweep and the migration one at a time, within an account of 1,000', () => {
+    const reserved = Object.fromEntries(ALL_FUNCTIONS.map((id) => [id, resources[logicalId(id)]!.Properties!.ReservedConcurrentExecutions]));
+    expect(reserved).toEqual({
+      ConnectFunction: 30,
+      DisconnectFunction: 10,
+      DefaultFunction: 5,
+      AuthFunction: 10,
+      JoinFunction: 10,
+      SendFunction: 50,
+      HistoryFunction: 20,
+      LeaveFunction: 10,
+      SweepFunction: 1,
+      MigrateFunction: 1,
+    });
+    // Lambda keeps 100 of the account's concurrency unreserved; the default account limit is 1,000.
+    const total = Object.values(reserved).reduce((a: number, b) => a + (b as number), 0);
+    expect(total).toBeLessThanOrEqual(1000 - 100);
   });
 
   it('take their settings from props: sender and invite code on auth only, origins on connect', () => {
@@ -129,6 +197,40 @@ describe('the functions', () => {
         });
       }
     }
+  });
+
+  it('count security events of every function, in total and by event, with an alarm on a burst and one on any oversized reply', () => {
+    for (const id of ALL_FUNCTIONS) {
+      const logGroup = { Ref: resources[logicalId(id)]!.Properties!.LoggingConfig.LogGroup.Ref };
+      const filters = ofType('AWS::Logs::MetricFilter')
+        .map(([, f]) => f.Properties!)
+        .filter((f) => json(f.LogGroupName) === json(logGroup) && f.FilterPattern === '{ $.security = "*" }');
+      expect(filters.map((f) => f.MetricTransformations), id).toEqual(
+        expect.arrayContaining([
+          [{ MetricNamespace: 'WildWhispers', MetricName: 'SecurityEvents', MetricValue: '1' }],
+          [{ MetricNamespace: 'WildWhispers', MetricName: 'SecurityEvents', MetricValue: '1', Dimensions: [{ Key: 'Event', Value: '$.security' }] }],
+        ]),
+      );
+      expect(filters, id).toHaveLength(2);
+    }
+    const toTopic = [{ Ref: Match.stringLikeRegexp('^Alarms') }];
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'WildWhispers',
+      MetricName: 'SecurityEvents',
+      Dimensions: Match.absent(),
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 50,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: toTopic,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'WildWhispers',
+      MetricName: 'SecurityEvents',
+      Dimensions: [{ Name: 'Event', Value: 'reply_too_large' }],
+      Threshold: 1,
+      AlarmActions: toTopic,
+    });
   });
 
   it('count logged errors of every function into one metric, with its own alarm', () => {
@@ -186,16 +288,18 @@ describe('least-privilege IAM', () => {
     }
   });
 
-  it('every function reads the database secret and nothing else in Secrets Manager; no wildcard actions', () => {
+  it('every function reads the app secret, migrate the master secret too, and nothing else in Secrets Manager; no wildcard actions', () => {
+    const readsSecret = (pattern: RegExp) =>
+      expect.objectContaining({
+        Action: expect.toSatisfy((a: string[]) => [...a].sort().join() === 'secretsmanager:DescribeSecret,secretsmanager:GetSecretValue'),
+        Resource: { Ref: expect.stringMatching(pattern) },
+      });
     for (const id of ALL_FUNCTIONS) {
       const statements = statementsOf(id);
       const secrets = statements.filter((s) => json(s.Action).includes('secretsmanager:'));
-      expect(secrets, id).toEqual([
-        expect.objectContaining({
-          Action: expect.toSatisfy((a: string[]) => [...a].sort().join() === 'secretsmanager:DescribeSecret,secretsmanager:GetSecretValue'),
-          Resource: { Ref: expect.stringMatching(/^DataPostgresSecretAttachment/) },
-        }),
-      ]);
+      if (id === 'MigrateFunction') expect(secrets, id).toEqual(expect.arrayContaining([readsSecret(APP_SECRET), readsSecret(MASTER_SECRET)]));
+      else expect(secrets, id).toEqual([readsSecret(APP_SECRET)]);
+      expect(secrets, id).toHaveLength(id === 'MigrateFunction' ? 2 : 1);
       expect(actionsOf(id).filter((a) => a.includes('*')), id).toEqual([]);
       // The only Resource "*" is Lambda's VPC networking, which has no resource-level permissions.
       for (const s of statements.filter((s) => s.Resource === '*')) expect(s.Action.every((a: string) => a.startsWith('ec2:')), id).toBe(true);
@@ -203,6 +307,47 @@ describe('least-privilege IAM', () => {
       const logs = statements.find((s) => json(s.Action).includes('logs:PutLogEvents'));
       expect(logs.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(new RegExp(`^${id}Logs`)), 'Arn'] });
     }
+  });
+});
+
+describe('the database logins', () => {
+  /** Roles whose policies (inline or attached) name the secret `pattern` matches. */
+  function rolesReading(pattern: RegExp): string[] {
+    const names = (statement: any) => json(statement.Resource).match(new RegExp(`"Ref":"${pattern.source.slice(1)}[A-Za-z0-9]*"`)) !== null;
+    const roles = new Set<string>();
+    for (const [roleId, role] of ofType('AWS::IAM::Role')) {
+      for (const p of role.Properties!.Policies ?? []) if (p.PolicyDocument.Statement.some(names)) roles.add(roleId);
+    }
+    for (const [, policy] of ofType('AWS::IAM::Policy')) {
+      if (!policy.Properties!.PolicyDocument.Statement.some(names)) continue;
+      for (const r of policy.Properties!.Roles) roles.add(r.Ref);
+    }
+    return [...roles].sort();
+  }
+  const roleOf = (id: string) => resources[logicalId(id)]!.Properties!.Role['Fn::GetAtt'][0] as string;
+  const proxyRole = () => resources[ofType('AWS::RDS::DBProxy')[0]![0]]!.Properties!.RoleArn['Fn::GetAtt'][0] as string;
+
+  it('only the migration function (and the proxy) can read the master secret', () => {
+    expect(rolesReading(MASTER_SECRET)).toEqual([roleOf('MigrateFunction'), proxyRole()].sort());
+  });
+
+  it('every function and the proxy read the app secret, a generated password for chat_app', () => {
+    expect(rolesReading(APP_SECRET)).toEqual([...ALL_FUNCTIONS.map(roleOf), proxyRole()].sort());
+    const [, appSecret] = ofType('AWS::SecretsManager::Secret').find(([id]) => APP_SECRET.test(id))!;
+    expect(appSecret.Properties!.GenerateSecretString).toMatchObject({
+      GenerateStringKey: 'password',
+      SecretStringTemplate: json({ username: 'chat_app', dbname: 'chat' }),
+      PasswordLength: 30,
+    });
+  });
+
+  it('the migration re-runs, creating or updating the app role, when the app secret or its grants change', () => {
+    const grants = createHash('sha256').update(readFileSync(new URL('../../functions/adapters/app-role.ts', import.meta.url))).digest('hex');
+    template.hasResourceProperties('Custom::SchemaMigrations', { appSecret: { Ref: Match.stringLikeRegexp('^DataAppSecret') }, appRole: grants });
+    // and the sweep, which logs in as the app role, starts only after it
+    template.hasResource('AWS::Events::Rule', { DependsOn: Match.arrayWith(['Migrations']) });
+    // and on an upgrade no function switches to the app secret before the role exists
+    for (const id of APP_FUNCTIONS) expect(resources[logicalId(id)]!.DependsOn, id).toContain('Migrations');
   });
 });
 
@@ -223,11 +368,14 @@ describe('the database', () => {
     template.hasResourceProperties('AWS::SecretsManager::Secret', { GenerateSecretString: Match.objectLike({ GenerateStringKey: 'password' }) });
   });
 
-  it('sits behind RDS Proxy, which requires TLS and takes the generated secret', () => {
+  it('sits behind RDS Proxy, which requires TLS and takes the master and the app secrets', () => {
     template.hasResourceProperties('AWS::RDS::DBProxy', {
       EngineFamily: 'POSTGRESQL',
       RequireTLS: true,
-      Auth: [Match.objectLike({ AuthScheme: 'SECRETS', SecretArn: { Ref: Match.stringLikeRegexp('^DataPostgresSecretAttachment') } })],
+      Auth: [
+        Match.objectLike({ AuthScheme: 'SECRETS', SecretArn: { Ref: Match.stringLikeRegexp('^DataPostgresSecretAttachment') } }),
+        Match.objectLike({ AuthScheme: 'SECRETS', SecretArn: { Ref: Match.stringLikeRegexp('^DataAppSecret') } }),
+      ],
       VpcSubnetIds: [{ Ref: Match.stringLikeRegexp('databaseSubnet1') }, { Ref: Match.stringLikeRegexp('databaseSubnet2') }],
     });
     template.resourceCountIs('AWS::RDS::DBProxyTargetGroup', 1);
@@ -255,6 +403,26 @@ describe('the database', () => {
 });
 
 describe('egress', () => {
+  it("the functions' security group goes out only to HTTPS and to the proxy's port on the proxy's group", () => {
+    const [groupId, group] = ofType('AWS::EC2::SecurityGroup').find(([id]) => id.startsWith('DataFunctions'))!;
+    // No allow-all rule (IpProtocol "-1"): inline, only HTTPS.
+    expect(group.Properties!.SecurityGroupEgress).toEqual([expect.objectContaining({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIp: '0.0.0.0/0' })]);
+    const separate = ofType('AWS::EC2::SecurityGroupEgress')
+      .map(([, r]) => r.Properties!)
+      .filter((r) => json(r.GroupId) === json({ 'Fn::GetAtt': [groupId, 'GroupId'] }));
+    expect(separate).toEqual([
+      expect.objectContaining({
+        IpProtocol: 'tcp',
+        FromPort: 5432,
+        ToPort: 5432,
+        DestinationSecurityGroupId: { 'Fn::GetAtt': [expect.stringMatching(/^DataProxyGroup/), 'GroupId'] },
+      }),
+    ]);
+    for (const id of ALL_FUNCTIONS) {
+      expect(resources[logicalId(id)]!.Properties!.VpcConfig.SecurityGroupIds, id).toEqual([{ 'Fn::GetAtt': [groupId, 'GroupId'] }]);
+    }
+  });
+
   it('one NAT gateway serves the function subnets; the database subnets have no route out', () => {
     template.resourceCountIs('AWS::EC2::NatGateway', 1);
     const routes = ofType('AWS::EC2::Route').map(([, r]) => r.Properties!);
