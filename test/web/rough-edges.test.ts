@@ -127,7 +127,7 @@ describe.sequential('rough edges of the web client', () => {
     expect(await second.getByRole('dialog').count()).toBe(0);
 
     await first.getByRole('button', { name: 'Log out' }).click();
-    await first.getByRole('heading', { name: 'Welcome back' }).waitFor();
+    await first.getByRole('textbox', { name: 'Username' }).waitFor();
     // the other tab does not stay "Connected" on a chat that sends nothing
     const note = second.getByRole('status').filter({ hasText: 'You were logged out in another tab.' });
     await note.waitFor();

@@ -113,7 +113,6 @@ export function MessageList({ room }: { room: RoomState }) {
   const prevCount = useRef(0);
   const prevFirst = useRef<string | undefined>(undefined);
   const prevHeight = useRef(0);
-  const prevTop = useRef(0);
   const sentinel = useRef<HTMLDivElement>(null);
   const [newBelow, setNewBelow] = useState(false);
   useOlderOnScrollUp(scroller, sentinel, room, () => void chat.loadOlder(room));
@@ -137,9 +136,8 @@ export function MessageList({ room }: { room: RoomState }) {
     const count = messages.length + pending.length;
     const first = messages[0]?.id;
     if (first !== prevFirst.current && prevFirst.current !== undefined && messages.length > 0 && !atBottom.current) {
-      // older messages were added above: keep what the reader was looking at in place.
-      // Set, not added to: the browser's own scroll anchoring may have moved it already.
-      el.scrollTop = prevTop.current + el.scrollHeight - prevHeight.current;
+      // older messages were added above: keep what the reader was looking at in place
+      el.scrollTop += el.scrollHeight - prevHeight.current;
     } else if (count > prevCount.current) {
       if (atBottom.current || pending.length > 0) scrollToBottom();
       else setNewBelow(true);
@@ -147,14 +145,12 @@ export function MessageList({ room }: { room: RoomState }) {
     prevCount.current = count;
     prevFirst.current = first;
     prevHeight.current = el.scrollHeight;
-    prevTop.current = el.scrollTop;
   }, [messages, pending]);
 
   const onScroll = () => {
     const el = scroller.current!;
     atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 48;
     prevHeight.current = el.scrollHeight;
-    prevTop.current = el.scrollTop;
     if (atBottom.current) {
       setNewBelow(false);
       chat.markRead(room);
