@@ -1,10 +1,12 @@
 // $default: whatever matched no route: a malformed frame, an unknown action, the
-// heartbeat `ping` (answered without touching the database), and `purge` (delete
-// my own messages), which has no route of its own because API Gateway's are fixed.
+// heartbeat `ping` (answered without touching the database), `purge` (delete my own
+// messages) and `tour_seen` (the welcome tour, once per account), which have no
+// route of their own because API Gateway's are fixed.
 import * as v from 'valibot';
 import { BadRequest } from './core/errors.js';
-import { Envelope, describeIssues } from './core/protocol.js';
+import { Envelope, TourSeenFrame, describeIssues } from './core/protocol.js';
 import { PurgeFrame, purgeMyMessages } from './core/purge.js';
+import { markTourSeen } from './core/tour.js';
 import { messageRoute } from './route.js';
 
 // Loose, so an action's own fields survive for its schema below.
@@ -16,6 +18,11 @@ export const handler = messageRoute(DefaultFrame, async (deps, connectionId, fra
     const parsed = v.safeParse(PurgeFrame, frame);
     if (!parsed.success) throw new BadRequest(describeIssues(parsed.issues));
     return purgeMyMessages(deps, connectionId, parsed.output);
+  }
+  if (frame.action === 'tour_seen') {
+    const parsed = v.safeParse(TourSeenFrame, frame);
+    if (!parsed.success) throw new BadRequest(describeIssues(parsed.issues));
+    return markTourSeen(deps, connectionId, parsed.output);
   }
   throw new BadRequest(`Unknown action "${frame.action}".`);
 });

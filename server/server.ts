@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -77,6 +78,12 @@ interface Client {
   alive: boolean;
 }
 
+/** A request from this machine: only such a visitor is told where the outbox is. */
+function fromLoopback(req: IncomingMessage): boolean {
+  const address = req.socket.remoteAddress ?? '';
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+}
+
 /** API Gateway's route selection, `$request.body.action`: a route key, or `$default`. */
 function selectRoute(data: string): string {
   if (data.length > MAX_FRAME_BYTES) return '$default';
@@ -117,6 +124,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   installDeps(deps);
 
   const webRoot = options.webRoot ?? WEB_ROOT;
+  // Where code emails land when there is no mail service, for the code screen's hint.
+  const outboxDir = config.mail.transport === 'outbox' ? resolve(config.mail.outboxDir) : undefined;
   const clients = new Map<string, Client>();
   let closing: Promise<void> | undefined;
   const http = createServer((req, res) => {
@@ -124,7 +133,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const wsUrl = `ws://${host}${WS_PATH}`;
     if (req.url === '/config.json') {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify({ websocketUrl: wsUrl }));
+      const outbox = outboxDir && fromLoopback(req) ? { outboxDir } : {};
+      res.end(JSON.stringify({ websocketUrl: wsUrl, ...outbox }));
       return;
     }
     if (req.url === '/healthz') {

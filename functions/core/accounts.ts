@@ -9,6 +9,7 @@ import type { Deps, Sql } from './ports.js';
 import { countUserConnections, onlinePresence } from './presence.js';
 import type { AuthOp } from './protocol.js';
 import { listUserRooms } from './rooms.js';
+import { hasSeenTour } from './tour.js';
 import {
   burnPasswordCheck,
   codeMatches,
@@ -196,7 +197,7 @@ async function sendCode(deps: Deps, userId: string, email: string): Promise<void
 async function verify(deps: Deps, connectionId: string, op: Op<'verify'>): Promise<Outcome> {
   const { sql, settings, clock } = deps;
   const now = clock.now();
-  const wrong = new InvalidCode('That code is not valid. Check the email, or log in to get a new code.');
+  const wrong = new InvalidCode('That code is not valid. Check the email, or ask for a new code.');
   const [user] = await findUserByName(sql, op.username);
   if (!user) throw wrong;
   // Count the try before comparing, atomically, so parallel guesses cannot exceed the limit.
@@ -277,7 +278,7 @@ async function bindConnection(
   return {
     reply: {
       type: 'authed',
-      user: { username: user.username, displayName: user.display_name },
+      user: { username: user.username, displayName: user.display_name, tourSeen: await hasSeenTour(sql, user.id) },
       token: session.token,
       expiresAt: session.expiresAt.toISOString(),
       rooms,

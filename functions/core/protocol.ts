@@ -163,3 +163,7 @@ export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string 
   if (first.kind === 'schema' && first.received === 'undefined' && path) return `${path} is required.`;
   return first.message.endsWith('.') ? first.message : `${first.message}.`;
 }
+
+/** `{"action":"tour_seen","id"?}` (docs/PROTOCOL.md), routed through `$default`. */
+export const TourSeenFrame = v.object({ action: v.literal('tour_seen'), id: requestId });
+export type TourSeenFrame = v.InferOutput<typeof TourSeenFrame>;

@@ -1,11 +1,11 @@
 // The client's state and what it does with the server: signals the components
 // read, and the actions they call. Messages live in memory, per room, sorted by
 // id; a reload resumes the session with the stored token and fetches them again.
-import { batch, computed, signal, type ReadonlySignal } from '@preact/signals';
+import { batch, computed, effect, signal, type ReadonlySignal } from '@preact/signals';
 import { CHANNEL as CHANNEL_NAME, USERNAME, dmRoomId } from '../../functions/core/names.js';
 import { Connection } from './connection.js';
 import { compareIds, countUnread, dropDeleted, lastId, mergeMessages, reconcileDeletions } from './messages.js';
-import { storage } from './storage.js';
+import { session, storage } from './storage.js';
 import { ConnectionLost, ServerError, type Member, type Message, type RoomInfo, type ServerFrame, type User } from './types.js';
 
 export type Screen = 'loading' | 'welcome' | 'code' | 'chat';
@@ -15,6 +15,10 @@ const JOIN_PAGE = 50;
 const HISTORY_PAGE = 100;
 /** Catch-up pages after a reconnect before we give up on filling the gap and start from the latest. */
 const MAX_CATCH_UP_PAGES = 5;
+
+const LOGGED_OUT = 'You are logged out.';
+const LOGGED_OUT_ELSEWHERE = 'You were logged out in another tab.';
+const SESSION_ENDED = 'Your session has ended. Please log in again.';
 
 // The protocol's names, from the server's own pure module.
 export { CHANNEL as CHANNEL_NAME, USERNAME, dmRoomId } from '../../functions/core/names.js';
@@ -134,8 +138,14 @@ export class Chat {
   readonly rooms = signal<RoomState[]>([]);
   readonly activeId = signal('general');
   readonly online = signal<ReadonlySet<string>>(new Set());
+  /**
+   * False while offline and until the catch-up after a reconnect is done: `online`
+   * is then out of date (nobody hears of people who left meanwhile), so the UI
+   * shows presence as unknown instead of a stale green.
+   */
+  readonly presenceKnown = signal(false);
   readonly codeStep = signal<CodeStep | null>(null);
-  /** why the person is back at the welcome screen, if not by choice */
+  /** why the person is back at the welcome screen (logged out, here or in another tab; session over) */
   readonly sessionNote = signal<string | null>(null);
   /** for screen readers, via an aria-live region */
   readonly announcement = signal('');
@@ -144,6 +154,8 @@ export class Chat {
   readonly helpOpen = signal(false);
   readonly guideOpen = signal(false);
   readonly conn: Connection;
+  /** where a local server without mail writes the code emails (its config.json says, to this machine only) */
+  readonly outboxDir: string | null;
 
   readonly activeRoom = computed(() => this.rooms.value.find((r) => r.id === this.activeId.value) ?? this.rooms.value[0]);
   readonly totalUnread = computed(() => this.rooms.value.reduce((n, r) => n + r.unread.value, 0));
@@ -158,17 +170,31 @@ export class Chat {
   });
 
   private authed = false;
+  /** the token this tab's session uses */
+  private token: string | null = null;
+  /** false where localStorage refuses to keep it: the token then lives in memory only */
+  private tokenStored = false;
   private toastTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(websocketUrl: string) {
+  constructor(websocketUrl: string, options: { outboxDir?: string } = {}) {
+    this.outboxDir = options.outboxDir ?? null;
     this.conn = new Connection(websocketUrl, {
       onOpen: () => void this.onOpen(),
       onFrame: (f) => this.onFrame(f),
       onClose: () => this.onClose(),
     });
+    // The open room survives a reload (per tab: two tabs may look at two rooms).
+    effect(() => {
+      const me = this.me.value;
+      if (me) session.set(`room.${me.username}`, this.activeId.value);
+    });
   }
 
   start(): void {
+    // Logging out in one tab forgets the shared token: every other tab of ours ends too.
+    storage.watch('token', (token) => {
+      if (token === null && this.me.peek() && this.tokenStored) this.loggedOutElsewhere();
+    });
     this.conn.start();
   }
 
@@ -179,17 +205,21 @@ export class Chat {
   // ---- connection lifecycle -------------------------------------------------
 
   private async onOpen(): Promise<void> {
-    const token = storage.get('token');
+    const token = this.tokenStored || !this.token ? storage.get('token') : this.token;
     if (!token) {
-      if (this.screen.peek() === 'loading') this.screen.value = 'welcome';
+      // Logged in, but the token is gone: another tab logged out while this one
+      // was away (a missed storage event); staying here would look connected and send nothing.
+      if (this.me.peek()) this.endSession(LOGGED_OUT_ELSEWHERE, true);
+      else if (this.screen.peek() === 'loading') this.screen.value = 'welcome';
       return;
     }
+    this.token = token;
     try {
       const authed = await this.conn.request({ action: 'auth', op: 'resume', token });
       await this.onAuthed(authed);
     } catch (err) {
       if (err instanceof ServerError && err.code === 'unauthorized') {
-        this.endSession('Your session has ended. Please log in again.');
+        this.endSession(SESSION_ENDED);
       } else if (err instanceof ServerError) {
         // the server is struggling (internal, rate_limited): keep the token and try again
         if (this.screen.peek() === 'chat') this.showToast(err.message, true);
@@ -201,16 +231,35 @@ export class Chat {
 
   private onClose(): void {
     this.authed = false;
+    this.presenceKnown.value = false;
     if (this.screen.peek() === 'chat') this.announce('Connection lost. Reconnecting…');
   }
 
-  private endSession(note: string | null): void {
-    storage.remove('token');
+  /** Another tab logged out: if it could not tell the server, this one does, then ends too. */
+  private loggedOutElsewhere(): void {
+    if (this.authed) void this.conn.request({ action: 'auth', op: 'logout' }).catch(() => {});
+    this.endSession(LOGGED_OUT_ELSEWHERE, true);
+  }
+
+  /**
+   * Back to the welcome screen with `note` saying why. `forget`: the person logged
+   * out, so this tab's drafts and open room go too (a shared computer).
+   */
+  private endSession(note: string, forget = false): void {
+    // only our own token: another tab may have logged in since
+    if (this.token !== null && storage.get('token') === this.token) storage.remove('token');
+    this.token = null;
+    const me = this.me.peek()?.username;
+    if (forget && me) {
+      session.remove(`drafts.${me}`);
+      session.remove(`room.${me}`);
+    }
     this.authed = false;
     batch(() => {
       this.me.value = null;
       this.rooms.value = [];
       this.online.value = new Set();
+      this.presenceKnown.value = false;
       this.activeId.value = 'general';
       this.codeStep.value = null;
       this.sessionNote.value = note;
@@ -222,9 +271,14 @@ export class Chat {
     const user = frame.user as User;
     const infos = frame.rooms as RoomInfo[];
     const wasChat = this.screen.peek() === 'chat';
-    if (this.me.peek()?.username !== user.username) this.rooms.value = [];
-    storage.set('token', String(frame.token));
+    const sameUser = this.me.peek()?.username === user.username;
+    if (!sameUser) this.rooms.value = [];
+    this.token = String(frame.token);
+    storage.set('token', this.token);
+    this.tokenStored = storage.get('token') === this.token;
     this.authed = true;
+    // after a reload or a new login: the room this tab had open
+    const wanted = sameUser ? this.activeId.peek() : session.get(`room.${user.username}`);
     const reads = storage.getJson<Record<string, string>>(`read.${user.username}`) ?? {};
     batch(() => {
       this.me.value = user;
@@ -235,15 +289,21 @@ export class Chat {
         return room;
       });
       this.rooms.value = sortRooms(rooms);
-      if (!rooms.some((r) => r.id === this.activeId.peek())) this.activeId.value = 'general';
+      this.activeId.value = wanted && rooms.some((r) => r.id === wanted) ? wanted : 'general';
       this.codeStep.value = null;
       this.sessionNote.value = null;
       this.screen.value = 'chat';
     });
-    if (!storage.get('guide.done')) this.guideOpen.value = true;
+    // The tour, once per account: the server remembers (user.tourSeen); a mark made
+    // here while the server could not hear of it is passed on now.
+    const seenHere = storage.get(`tour.${user.username}`) !== null;
+    if (user.tourSeen === false && seenHere) void this.tellTourSeen();
+    if (!user.tourSeen && !seenHere) this.guideOpen.value = true;
     if (wasChat) this.announce('Reconnected.');
     await Promise.all(this.rooms.peek().map((r) => this.syncRoom(r).catch((err) => this.reportSyncError(r, err))));
     if (!this.authed) return;
+    // every room's members are fresh: who is online is known again
+    this.presenceKnown.value = true;
     this.conn.markHealthy();
     for (const room of this.rooms.peek()) for (const p of room.pending.peek()) if (p.state === 'sending') void this.deliver(p);
   }
@@ -615,15 +675,45 @@ export class Chat {
     try {
       await this.conn.request({ action: 'auth', op: 'logout' });
     } catch {
-      // Offline: the token is forgotten here all the same; it expires on the server.
+      // Offline: the token is forgotten here all the same (another tab of ours that
+      // is online revokes it); otherwise it expires on the server.
     }
-    this.endSession(null);
-    this.announce('You are logged out.');
+    this.endSession(LOGGED_OUT, true);
+    this.announce(LOGGED_OUT);
   }
 
   finishGuide(): void {
-    storage.set('guide.done', '1');
     this.guideOpen.value = false;
+    const me = this.me.peek()?.username;
+    if (!me) return;
+    storage.set(`tour.${me}`, '1');
+    void this.tellTourSeen();
+  }
+
+  /** `tour_seen` (docs/PROTOCOL.md): a new browser does not show the tour again. */
+  private async tellTourSeen(): Promise<void> {
+    try {
+      await this.conn.request({ action: 'tour_seen' });
+    } catch {
+      // offline, or an older server: the mark kept here is passed on at the next login
+    }
+  }
+
+  // ---- drafts ---------------------------------------------------------------
+
+  /** The unsent text of a room, kept per tab and per person across reloads. */
+  draft(roomId: string): string {
+    const me = this.me.peek()?.username;
+    return (me && session.getJson<Record<string, string>>(`drafts.${me}`)?.[roomId]) || '';
+  }
+
+  saveDraft(roomId: string, text: string): void {
+    const me = this.me.peek()?.username;
+    if (!me) return;
+    const drafts = session.getJson<Record<string, string>>(`drafts.${me}`) ?? {};
+    if (text) drafts[roomId] = text;
+    else delete drafts[roomId];
+    session.setJson(`drafts.${me}`, drafts);
   }
 
   // ---- feedback -------------------------------------------------------------

@@ -10,6 +10,8 @@ import { applyTheme } from './theme.js';
 
 interface ClientConfig {
   websocketUrl: string;
+  /** the local server's mail outbox folder, told only to a page on the same machine */
+  outboxDir?: string;
 }
 
 async function loadConfig(): Promise<ClientConfig> {
@@ -29,7 +31,7 @@ async function loadConfig(): Promise<ClientConfig> {
 
 applyTheme();
 const config = await loadConfig();
-const chat = new Chat(config.websocketUrl);
+const chat = new Chat(config.websocketUrl, { outboxDir: typeof config.outboxDir === 'string' ? config.outboxDir : undefined });
 
 effect(() => {
   const n = chat.totalUnread.value;

@@ -6,6 +6,8 @@ export type { Message, RoomInfo } from '../../functions/core/protocol.js';
 export interface User {
   username: string;
   displayName: string;
+  /** this account has finished or skipped the welcome tour (docs/PROTOCOL.md; absent from older servers) */
+  tourSeen?: boolean;
 }
 
 export interface Member {

@@ -142,8 +142,10 @@ function RoomButton({ room, onPick }: { room: RoomState; onPick: (id: string) =>
   const chat = useChat();
   const active = chat.activeId.value === room.id;
   const unread = room.unread.value;
-  const online = room.kind === 'dm' && chat.online.value.has(room.name);
-  const label = [room.name, room.kind === 'dm' ? (online ? 'online' : 'offline') : '', unread ? `${unread} unread` : '']
+  const known = chat.presenceKnown.value;
+  const online = room.kind === 'dm' && known && chat.online.value.has(room.name);
+  const presence = room.kind !== 'dm' ? '' : !known ? 'presence unknown' : online ? 'online' : 'offline';
+  const label = [room.name, presence, unread ? `${unread} unread` : '']
     .filter(Boolean)
     .join(', ');
   return (
@@ -162,7 +164,7 @@ function RoomButton({ room, onPick }: { room: RoomState; onPick: (id: string) =>
         ) : (
           <span class="presence-wrap" aria-hidden="true">
             <Avatar name={room.name} size="sm" />
-            <span class={`presence${online ? ' on' : ''}`} />
+            <PresenceDot online={online} known={known} />
           </span>
         )}
         <span class="room-name">{room.name}</span>
@@ -172,6 +174,11 @@ function RoomButton({ room, onPick }: { room: RoomState; onPick: (id: string) =>
       </button>
     </li>
   );
+}
+
+/** Green online, grey offline, a hollow ring while unknown (offline, or catching up). */
+function PresenceDot({ online, known }: { online: boolean; known: boolean }) {
+  return <span class={`presence${!known ? ' unknown' : online ? ' on' : ''}`} />;
 }
 
 function InlineForm({
@@ -196,12 +203,15 @@ function InlineForm({
       noValidate
       onSubmit={async (e) => {
         e.preventDefault();
+        const form = e.currentTarget;
         if (!value.trim()) return;
         setBusy(true);
         setError(null);
         try {
           await action(value);
           setValue('');
+          // done: fold the box away again (the <details> it sits in)
+          form.closest('details')?.removeAttribute('open');
         } catch (err) {
           setError(describeError(err));
         } finally {
@@ -242,6 +252,7 @@ function Sidebar({ onPick, onClose }: { onPick: (id: string) => void; onClose: (
   const channels = rooms.filter((r) => r.kind === 'channel');
   const dms = rooms.filter((r) => r.kind === 'dm');
   const online = chat.online.value;
+  const known = chat.presenceKnown.value;
   const people = chat.people.value;
   const onlineCount = people.filter((p) => online.has(p)).length;
   const [confirm, setConfirm] = useState<null | 'purge'>(null);
@@ -311,7 +322,17 @@ function Sidebar({ onPick, onClose }: { onPick: (id: string) => void; onClose: (
         </section>
         <section aria-labelledby="people-title">
           <h2 id="people-title">
-            People <span class="count">{onlineCount} online</span>
+            People{' '}
+            <span class="count">
+              {known ? (
+                `${onlineCount} online`
+              ) : (
+                <>
+                  <span aria-hidden="true">—</span>
+                  <span class="sr-only">presence unknown while offline</span>
+                </>
+              )}
+            </span>
           </h2>
           {people.length === 0 ? (
             <p class="side-note">Nobody else is here yet. Invite a friend!</p>
@@ -322,12 +343,12 @@ function Sidebar({ onPick, onClose }: { onPick: (id: string) => void; onClose: (
                   <button
                     type="button"
                     class="person"
-                    aria-label={`${u}, ${online.has(u) ? 'online' : 'offline'}. Send a direct message`}
+                    aria-label={`${u}, ${!known ? 'presence unknown while offline' : online.has(u) ? 'online' : 'offline'}. Send a direct message`}
                     onClick={() => void openDm(u).catch((err) => chat.showToast(describeError(err), true))}
                   >
                     <span class="presence-wrap" aria-hidden="true">
                       <Avatar name={u} size="sm" />
-                      <span class={`presence${online.has(u) ? ' on' : ''}`} />
+                      <PresenceDot online={online.has(u)} known={known} />
                     </span>
                     <span class="person-name">{u}</span>
                   </button>
@@ -390,6 +411,7 @@ function Sidebar({ onPick, onClose }: { onPick: (id: string) => void; onClose: (
 function RoomView({ room }: { room: RoomState }) {
   const chat = useChat();
   const online = chat.online.value;
+  const known = chat.presenceKnown.value;
   const members = room.members.value;
   const here = members.filter((m) => online.has(m)).length;
   const [confirmLeave, setConfirmLeave] = useState(false);
@@ -419,10 +441,8 @@ function RoomView({ room }: { room: RoomState }) {
             <h1 id="room-title">{room.name}</h1>
             <p class="room-sub">
               {room.kind === 'dm'
-                ? online.has(room.name)
-                  ? 'Direct message · online'
-                  : 'Direct message · offline'
-                : `${members.length} ${members.length === 1 ? 'member' : 'members'} · ${here} online`}
+                ? `Direct message · ${!known ? 'presence unknown' : online.has(room.name) ? 'online' : 'offline'}`
+                : `${members.length} ${members.length === 1 ? 'member' : 'members'} · ${known ? `${here} online` : 'presence unknown'}`}
             </p>
           </div>
         </div>

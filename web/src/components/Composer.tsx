@@ -8,16 +8,14 @@ import { effectiveTheme } from '../theme.js';
 import { useChat } from './context.js';
 import { SendIcon, SmileIcon } from './icons.js';
 
-/** Unsent text per room, kept while the person looks at another room. */
-const drafts = new Map<string, string>();
-
 export function Composer({ room }: { room: RoomState }) {
   const chat = useChat();
-  const [text, setText] = useState(drafts.get(room.id) ?? '');
+  // unsent text per room, kept while the person looks at another room or reloads
+  const [text, setText] = useState(() => chat.draft(room.id));
   const input = useRef<HTMLTextAreaElement>(null);
 
   useEffect(() => {
-    setText(drafts.get(room.id) ?? '');
+    setText(chat.draft(room.id));
     // on a phone, focusing would pop the keyboard over the messages on every switch
     if (matchMedia('(min-width: 761px)').matches) input.current?.focus();
   }, [room.id]);
@@ -31,7 +29,7 @@ export function Composer({ room }: { room: RoomState }) {
 
   const update = (value: string) => {
     setText(value);
-    drafts.set(room.id, value);
+    chat.saveDraft(room.id, value);
   };
 
   const length = codePoints(text.trim());

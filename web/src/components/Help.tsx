@@ -7,12 +7,15 @@ const FAQ: Array<[string, string]> = [
   ['How do I start or join a channel?', 'In the sidebar, under Channels, choose "Join or create a channel" and type a name such as book-club. If it does not exist yet, it is created and you are its first member.'],
   ['How do I send a direct message?', 'Choose a person in the People list, or "Message someone by name" under Direct messages. Only the two of you can read the conversation.'],
   ['Can I write on several lines, or add emoji?', 'Shift+Enter starts a new line; Enter sends. The smiley button next to the message box opens the emoji picker.'],
-  ['What happens if my connection drops?', 'The dot at the top turns grey and the app reconnects by itself, waiting a little longer after each try. When it is back, everything sent in the meantime appears in order, and messages you wrote while offline go out.'],
+  ['What happens if my connection drops?', 'The dot at the top turns grey and the app reconnects by itself, waiting a little longer after each try. Meanwhile nobody shows as online (a hollow dot and a dash: it is unknown who is). When it is back, everything sent in the meantime appears in order, and messages you wrote while offline go out.'],
+  ['What if I reload the page?', 'You stay logged in, in the room you had open, and what you had typed but not sent is still in the message box (in the same tab).'],
+  ['How do I see older messages?', 'Scroll up: earlier messages load as you go, and what you were reading stays in place. The "Load earlier messages" button at the top does the same.'],
   ['How do I leave a channel?', 'Open it and choose Leave at the top right. Everyone stays in #general, and direct messages cannot be left.'],
   ['Can I delete what I wrote?', 'Yes: "Delete my messages" at the bottom of the sidebar removes every message you have sent, for everyone, at once. It cannot be undone.'],
   ['Why am I asked for a code?', 'We email a 6-digit code to confirm your address when you sign up. It works once and only for a few minutes; "Send a new code" gets a fresh one.'],
-  ['Why was I logged out?', 'Logging out in one tab ends that session everywhere it was open. Sessions also end after 30 days.'],
-  ['Is my password safe?', 'It is stored only as a slow, salted hash (scrypt), never as text. Messages are shown exactly as written: nothing anyone sends can run code in your browser.'],
+  ['Why was I logged out?', 'Logging out in one tab logs out every other tab of this browser too: they go back to the welcome screen and say so. Sessions also end after 30 days.'],
+  ['Why do some words show as stars?', 'A word filter replaces common swear words with stars (****) before a message is stored, so everyone sees the masked version. Whoever runs the server can set it to refuse such messages instead, or turn it off.'],
+  ['Is my password safe?', 'It is stored only as a slow, salted hash (scrypt), never as text. Messages are shown as plain text: nothing anyone sends can run code in your browser.'],
 ];
 
 const SHORTCUTS: Array<[string, string]> = [

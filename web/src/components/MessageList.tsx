@@ -8,6 +8,7 @@ import { dayKey, dayLabel, fullTimeLabel, timeLabel } from '../time.js';
 import type { Message } from '../types.js';
 import { useChat } from './context.js';
 import { ArrowDownIcon } from './icons.js';
+import { useOlderOnScrollUp } from './older.js';
 
 /** Within this gap, a person's messages share one header. */
 const GROUP_MS = 5 * 60_000;
@@ -112,7 +113,9 @@ export function MessageList({ room }: { room: RoomState }) {
   const prevCount = useRef(0);
   const prevFirst = useRef<string | undefined>(undefined);
   const prevHeight = useRef(0);
+  const sentinel = useRef<HTMLDivElement>(null);
   const [newBelow, setNewBelow] = useState(false);
+  useOlderOnScrollUp(scroller, sentinel, room, () => void chat.loadOlder(room));
 
   const scrollToBottom = () => {
     const el = scroller.current;
@@ -178,6 +181,7 @@ export function MessageList({ room }: { room: RoomState }) {
         role="region"
         aria-label={`Messages in ${room.label}`}
       >
+        <div ref={sentinel} class="older-sentinel" aria-hidden="true" />
         {room.hasOlder.value && (
           <div class="older">
             <button type="button" class="btn small ghost" onClick={() => chat.loadOlder(room)} disabled={room.loadingOlder.value}>

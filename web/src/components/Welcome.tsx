@@ -8,7 +8,7 @@ import { BrandMark } from './icons.js';
 
 type Mode = 'signup' | 'login';
 
-/** A development server on this machine, where codes usually land in the outbox. */
+/** A page from this machine: only then is the server's outbox folder worth showing. */
 const LOCAL = ['localhost', '127.0.0.1', '[::1]'].includes(location.hostname);
 
 const PASSWORD_TOO_SHORT = 'Use at least 8 characters.';
@@ -351,10 +351,10 @@ export function CodeScreen() {
             {busy ? 'Checking…' : 'Verify and continue'}
           </button>
         </form>
-        {LOCAL && (
-          <p class="hint">
-            Running the server on this computer without mail set up? The email is in its outbox folder (
-            <code>.data/outbox</code>), and the code is printed in its console.
+        {LOCAL && chat.outboxDir && (
+          <p class="hint outbox-hint">
+            Running the server on this computer without mail set up? The email is in its outbox folder,{' '}
+            <code>{chat.outboxDir}</code>, and the code is printed in its console.
           </p>
         )}
         <div class="row-actions">
