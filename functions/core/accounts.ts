@@ -96,34 +96,43 @@ function waitText(seconds: number): string {
   return seconds < 90 ? `${seconds} seconds` : `${Math.ceil(seconds / 60)} minutes`;
 }
 
-/**
- * Takes `cost` from a budget, or logs the refusal as a security event and throws
- * rate_limited. `limit` names the budget in the log; `fields` add to it (never a
- * secret, never a whole address).
- */
-async function spend(
-  deps: Deps,
-  sql: Queryable,
-  source: Source,
-  limit: string,
-  key: string,
-  budget: Budget,
-  message: (wait: string) => string,
-  options: { cost?: number; fields?: Record<string, unknown> } = {},
-): Promise<void> {
-  const wait = await takeBudget(sql, key, budget, deps.clock.now(), options.cost);
+interface Limit {
+  /** the budget's name in the security log */
+  limit: string;
+  key: string;
+  budget: Budget;
+  /** the sentence for people, given how long to wait */
+  message: (wait: string) => string;
+  cost?: number;
+  /** more for the log: never a secret, never a whole email address */
+  fields?: Record<string, unknown>;
+}
+
+/** Takes from a budget, or logs the refusal as a security event and throws rate_limited. */
+async function spend(deps: Deps, sql: Queryable, source: Source, l: Limit): Promise<void> {
+  const wait = await takeBudget(sql, l.key, l.budget, deps.clock.now(), l.cost);
   if (wait === 0) return;
-  securityEvent(deps.log, 'rate_limited', { limit, connection: source.connectionId, ip: source.ip, ...options.fields });
-  throw new RateLimited(message(waitText(wait)), wait);
+  securityEvent(deps.log, 'rate_limited', { limit: l.limit, connection: source.connectionId, ip: source.ip, ...l.fields });
+  throw new RateLimited(l.message(waitText(wait)), wait);
 }
 
 /** Per source network, then server-wide: one network's flood stops at its own budget. */
 async function spendAuthBudgets(deps: Deps, source: Source, cost: number): Promise<void> {
   const { sql, settings } = deps;
-  await spend(deps, sql, source, 'auth_per_ip', `auth:ip:${source.net}`, perWindow(settings.authPerIpPerMinute, 60),
-    (wait) => `Too many sign-in requests from your network; try again in ${wait}.`, { cost });
-  await spend(deps, sql, source, 'auth_global', 'auth:global', perWindow(settings.authPerMinute, 60),
-    (wait) => `Too many people are signing in right now; try again in ${wait}.`, { cost });
+  await spend(deps, sql, source, {
+    limit: 'auth_per_ip',
+    key: `auth:ip:${source.net}`,
+    budget: perWindow(settings.authPerIpPerMinute, 60),
+    message: (wait) => `Too many sign-in requests from your network; try again in ${wait}.`,
+    cost,
+  });
+  await spend(deps, sql, source, {
+    limit: 'auth_global',
+    key: 'auth:global',
+    budget: perWindow(settings.authPerMinute, 60),
+    message: (wait) => `Too many people are signing in right now; try again in ${wait}.`,
+    cost,
+  });
 }
 
 // One gate per settings object, that is per process and configuration: the core
@@ -186,8 +195,13 @@ function sameSecret(a: string, b: string): boolean {
 async function checkInvite(deps: Deps, source: Source, invite: string | undefined, expected: string): Promise<void> {
   const { sql, settings } = deps;
   const message = (wait: string) => `Too many invite codes were tried; try again in ${wait}.`;
-  await spend(deps, sql, source, 'invite_per_ip', `invite:ip:${source.net}`, perWindow(settings.inviteTriesPerIpPerHour, HOUR), message);
-  await spend(deps, sql, source, 'invite_global', 'invite:global', perWindow(settings.inviteTriesPerHour, HOUR), message);
+  await spend(deps, sql, source, {
+    limit: 'invite_per_ip',
+    key: `invite:ip:${source.net}`,
+    budget: perWindow(settings.inviteTriesPerIpPerHour, HOUR),
+    message,
+  });
+  await spend(deps, sql, source, { limit: 'invite_global', key: 'invite:global', budget: perWindow(settings.inviteTriesPerHour, HOUR), message });
   if (!sameSecret(invite ?? '', expected)) {
     securityEvent(deps.log, 'invite_refused', { connection: source.connectionId, ip: source.ip });
     throw new Forbidden('Signing up here needs a valid invite code.');
@@ -202,10 +216,18 @@ async function checkInvite(deps: Deps, source: Source, invite: string | undefine
  */
 async function spendMailBudgets(deps: Deps, source: Source): Promise<void> {
   const { sql, settings } = deps;
-  await spend(deps, sql, source, 'mail_per_ip', `mail:ip:${source.net}`, perWindow(settings.mailPerIpPerHour, HOUR),
-    (wait) => `Too many emails were asked for from your network; try again in ${wait}.`);
-  await spend(deps, sql, source, 'mail_global', 'mail:global', perWindow(settings.mailPerHour, HOUR),
-    (wait) => `We are sending too many emails right now; try again in ${wait}.`);
+  await spend(deps, sql, source, {
+    limit: 'mail_per_ip',
+    key: `mail:ip:${source.net}`,
+    budget: perWindow(settings.mailPerIpPerHour, HOUR),
+    message: (wait) => `Too many emails were asked for from your network; try again in ${wait}.`,
+  });
+  await spend(deps, sql, source, {
+    limit: 'mail_global',
+    key: 'mail:global',
+    budget: perWindow(settings.mailPerHour, HOUR),
+    message: (wait) => `We are sending too many emails right now; try again in ${wait}.`,
+  });
 }
 
 /**
@@ -230,9 +252,20 @@ async function spendRecipientBudgets(deps: Deps, tx: Queryable, source: Source, 
   const recipient = hashToken(email.toLowerCase()).slice(0, 22);
   const message = (wait: string) => `Too many emails were sent to that address; wait ${wait} before asking for another.`;
   const fields = { email: maskEmail(email) };
-  await spend(deps, tx, source, 'mail_per_recipient_and_ip', `mail:to:${recipient}:${source.net}`,
-    perWindow(settings.otpSendsPerWindow, settings.otpSendWindowSeconds), message, { fields });
-  await spend(deps, tx, source, 'mail_per_recipient', `mail:to:${recipient}`, perWindow(settings.mailPerRecipientPerHour, HOUR), message, { fields });
+  await spend(deps, tx, source, {
+    limit: 'mail_per_recipient_and_ip',
+    key: `mail:to:${recipient}:${source.net}`,
+    budget: perWindow(settings.otpSendsPerWindow, settings.otpSendWindowSeconds),
+    message,
+    fields,
+  });
+  await spend(deps, tx, source, {
+    limit: 'mail_per_recipient',
+    key: `mail:to:${recipient}`,
+    budget: perWindow(settings.mailPerRecipientPerHour, HOUR),
+    message,
+    fields,
+  });
 }
 
 function accountCodeBudget(settings: ChatSettings): Budget {
@@ -441,8 +474,13 @@ async function resendCode(deps: Deps, source: Source, user: UserRow): Promise<Ou
     // A sign-up that took the lapsed name over since the check has its own password.
     if (!row || row.password_hash !== user.password_hash) return { kind: 'changed' as const };
     if (row.verified_at) return { kind: 'verified' as const, row }; // a parallel verify
-    await spend(deps, tx, source, 'mail_per_account', `mail:user:${user.id}`, accountCodeBudget(settings),
-      (wait) => `Too many codes were sent for this account; wait ${wait} before asking for another.`, { fields: { user: user.username } });
+    await spend(deps, tx, source, {
+      limit: 'mail_per_account',
+      key: `mail:user:${user.id}`,
+      budget: accountCodeBudget(settings),
+      message: (wait) => `Too many codes were sent for this account; wait ${wait} before asking for another.`,
+      fields: { user: user.username },
+    });
     await spendRecipientBudgets(deps, tx, source, row.email);
     // Only the newest code is valid.
     await tx`update otp_challenges set used_at = ${now} where user_id = ${user.id} and used_at is null`;
