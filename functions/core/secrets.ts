@@ -39,7 +39,7 @@ export async function verifyPassword(password: string, stored: string): Promise<
 
 /**
  * A semaphore around scrypt: at most `concurrency` hashes run at once (each holds
- * a libuv thread and 16 MiB at N=2^17), and at most `queueLength` wait; past that
+ * a libuv thread and 128 MiB at N=2^17), and at most `queueLength` wait; past that
  * the request is refused with rate_limited at once instead of queueing without
  * bound behind a flood. Per process: on Lambda each sandbox serves one request at
  * a time anyway, the local server shares one gate between all its sockets.
