@@ -114,6 +114,20 @@ export function loadConfig(env: Env = process.env): Config {
       loginFailuresPerAccount: int(env, 'LOGIN_FAILURES_PER_ACCOUNT', 10, 1),
       loginFailureWindowSeconds: int(env, 'LOGIN_FAILURE_WINDOW_SECONDS', 15 * 60, 1),
       profanityFilter: oneOf(env, 'PROFANITY_FILTER', PROFANITY_POLICIES, 'mask'),
+      // Unauthenticated auth per source network: enough for a household or an
+      // office signing in (a resume costs a tenth, so a reconnect storm after a
+      // restart passes), far too few to grind passwords or keep scrypt busy.
+      authPerIpPerMinute: int(env, 'AUTH_PER_IP_PER_MINUTE', 30, 1),
+      authPerMinute: int(env, 'AUTH_PER_MINUTE', 3000, 1),
+      // Two scrypts at once leave the rest of libuv's four threads for the server;
+      // sixteen waiting is a few seconds at OWASP's cost, then rate_limited.
+      hashConcurrency: int(env, 'HASH_CONCURRENCY', 2, 1),
+      hashQueue: int(env, 'HASH_QUEUE', 16, 0),
+      mailPerIpPerHour: int(env, 'MAIL_PER_IP_PER_HOUR', 20, 1),
+      mailPerHour: int(env, 'MAIL_PER_HOUR', 500, 1),
+      mailPerRecipientPerHour: int(env, 'MAIL_PER_RECIPIENT_PER_HOUR', 10, 1),
+      inviteTriesPerIpPerHour: int(env, 'INVITE_TRIES_PER_IP_PER_HOUR', 10, 1),
+      inviteTriesPerHour: int(env, 'INVITE_TRIES_PER_HOUR', 1000, 1),
     },
   };
 }

@@ -1,16 +1,25 @@
 // Accounts: sign-up with an emailed one-time code, log in, resume, log out.
 // Registration and login answer the same way whether an account exists or not.
+//
+// Everything expensive has a cheap check in front of it. Each unauthenticated op
+// first pays per connection, per source network and server-wide (one statement
+// each); scrypt then runs behind a per-process gate; and every email pays per
+// source network and server-wide before the hash, then per recipient (and per
+// account for codes) in the same transaction that records what it sends.
 import { timingSafeEqual } from 'node:crypto';
+import { securityEvent } from './audit.js';
+import { perWindow, takeBudget, type Budget } from './budgets.js';
 import { Conflict, Forbidden, InvalidCode, RateLimited, Unauthorized } from './errors.js';
 import { findCaller } from './identity.js';
-import { GENERAL, maskEmail } from './names.js';
+import { GENERAL, maskEmail, networkOf } from './names.js';
 import type { Outcome } from './outcome.js';
-import type { Deps, Sql } from './ports.js';
+import type { ChatSettings, Deps, Queryable, Sql } from './ports.js';
 import { countUserConnections, onlinePresence } from './presence.js';
 import type { AuthOp } from './protocol.js';
 import { listUserRooms } from './rooms.js';
 import { hasSeenTour } from './tour.js';
 import {
+  HashGate,
   burnPasswordCheck,
   codeMatches,
   hashCode,
@@ -32,17 +41,35 @@ interface UserRow {
   verified_at: Date | null;
 }
 
+/** Who is asking: the socket and the network it came from, for budgets and the log. */
+interface Source {
+  connectionId: string;
+  ip: string | null;
+  /** the budget key of the address: an IPv4 address or an IPv6 /64 */
+  net: string;
+}
+
+const HOUR = 60 * 60;
+
+/**
+ * A resume costs a tenth of a token: it hashes nothing and a token cannot be
+ * guessed, and after a restart every socket behind one office's address resumes
+ * at once. Register, verify and login cost a whole one.
+ */
+const RESUME_COST = 0.1;
+
 export async function auth(deps: Deps, connectionId: string, op: AuthOp): Promise<Outcome> {
   if (op.op === 'logout') return logout(deps, connectionId);
-  await countAuthAttempt(deps, connectionId);
+  const source = await countAuthAttempt(deps, connectionId);
+  await spendAuthBudgets(deps, source, op.op === 'resume' ? RESUME_COST : 1);
   if (await findCaller(deps.sql, connectionId)) throw new Conflict('This connection is already logged in; log out first.');
   switch (op.op) {
     case 'register':
-      return register(deps, op);
+      return register(deps, source, op);
     case 'verify':
-      return verify(deps, connectionId, op);
+      return verify(deps, source, op);
     case 'login':
-      return login(deps, connectionId, op);
+      return login(deps, source, op);
     case 'resume':
       return resume(deps, connectionId, op);
   }
@@ -53,12 +80,80 @@ export async function auth(deps: Deps, connectionId: string, op: AuthOp): Promis
  * so one socket cannot grind through passwords, codes or tokens; a new socket
  * starts afresh but must log in within the unauthenticated grace period.
  */
-async function countAuthAttempt(deps: Deps, connectionId: string): Promise<void> {
+async function countAuthAttempt(deps: Deps, connectionId: string): Promise<Source> {
   const limit = deps.settings.authAttemptsPerConnection;
-  const [row] = await deps.sql<{ auth_attempts: number }[]>`
-    update connections set auth_attempts = auth_attempts + 1 where id = ${connectionId} returning auth_attempts`;
+  const [row] = await deps.sql<{ auth_attempts: number; source_ip: string | null }[]>`
+    update connections set auth_attempts = auth_attempts + 1 where id = ${connectionId} returning auth_attempts, source_ip`;
+  const source = { connectionId, ip: row?.source_ip ?? null, net: networkOf(row?.source_ip ?? undefined) };
   if (row && row.auth_attempts > limit) {
+    securityEvent(deps.log, 'rate_limited', { limit: 'auth_per_connection', connection: connectionId, ip: source.ip });
     throw new RateLimited(`Too many sign-in attempts on this connection (at most ${limit}); reconnect and try again.`);
+  }
+  return source;
+}
+
+/** "30 seconds", "4 minutes": how long to wait, for people. */
+function waitText(seconds: number): string {
+  return seconds < 90 ? `${seconds} seconds` : `${Math.ceil(seconds / 60)} minutes`;
+}
+
+interface Limit {
+  /** the budget's name in the security log */
+  limit: string;
+  key: string;
+  budget: Budget;
+  /** the sentence for people, given how long to wait */
+  message: (wait: string) => string;
+  cost?: number;
+  /** more for the log: never a secret, never a whole email address */
+  fields?: Record<string, unknown>;
+}
+
+/** Takes from a budget, or logs the refusal as a security event and throws rate_limited. */
+async function spend(deps: Deps, sql: Queryable, source: Source, l: Limit): Promise<void> {
+  const wait = await takeBudget(sql, l.key, l.budget, deps.clock.now(), l.cost);
+  if (wait === 0) return;
+  securityEvent(deps.log, 'rate_limited', { limit: l.limit, connection: source.connectionId, ip: source.ip, ...l.fields });
+  throw new RateLimited(l.message(waitText(wait)), wait);
+}
+
+/** Per source network, then server-wide: one network's flood stops at its own budget. */
+async function spendAuthBudgets(deps: Deps, source: Source, cost: number): Promise<void> {
+  const { sql, settings } = deps;
+  await spend(deps, sql, source, {
+    limit: 'auth_per_ip',
+    key: `auth:ip:${source.net}`,
+    budget: perWindow(settings.authPerIpPerMinute, 60),
+    message: (wait) => `Too many sign-in requests from your network; try again in ${wait}.`,
+    cost,
+  });
+  await spend(deps, sql, source, {
+    limit: 'auth_global',
+    key: 'auth:global',
+    budget: perWindow(settings.authPerMinute, 60),
+    message: (wait) => `Too many people are signing in right now; try again in ${wait}.`,
+    cost,
+  });
+}
+
+// One gate per settings object, that is per process and configuration: the core
+// keeps no other state, but a semaphore only means something within one process.
+const gates = new WeakMap<ChatSettings, HashGate>();
+
+/** The gate scrypt runs behind for these settings (exported for tests). */
+export function hashGate(settings: ChatSettings): HashGate {
+  let gate = gates.get(settings);
+  if (!gate) gates.set(settings, (gate = new HashGate(settings.hashConcurrency, settings.hashQueue)));
+  return gate;
+}
+
+/** Runs password work behind the gate; a full queue is logged and answered rate_limited. */
+async function hashing<T>(deps: Deps, source: Source, work: () => Promise<T>): Promise<T> {
+  try {
+    return await hashGate(deps.settings).run(work);
+  } catch (err) {
+    if (err instanceof RateLimited) securityEvent(deps.log, 'rate_limited', { limit: 'hash_queue', connection: source.connectionId, ip: source.ip });
+    throw err;
   }
 }
 
@@ -97,50 +192,153 @@ function sameSecret(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-async function register(deps: Deps, op: Op<'register'>): Promise<Outcome> {
-  const { sql, settings, clock } = deps;
-  if (settings.inviteCode && !sameSecret(op.invite ?? '', settings.inviteCode)) {
+/** Invite tries pay per network and server-wide before the comparison, so guessing is slow and seen. */
+async function checkInvite(deps: Deps, source: Source, invite: string | undefined, expected: string): Promise<void> {
+  const { sql, settings } = deps;
+  const message = (wait: string) => `Too many invite codes were tried; try again in ${wait}.`;
+  await spend(deps, sql, source, {
+    limit: 'invite_per_ip',
+    key: `invite:ip:${source.net}`,
+    budget: perWindow(settings.inviteTriesPerIpPerHour, HOUR),
+    message,
+  });
+  await spend(deps, sql, source, { limit: 'invite_global', key: 'invite:global', budget: perWindow(settings.inviteTriesPerHour, HOUR), message });
+  if (!sameSecret(invite ?? '', expected)) {
+    securityEvent(deps.log, 'invite_refused', { connection: source.connectionId, ip: source.ip });
     throw new Forbidden('Signing up here needs a valid invite code.');
   }
-  const passwordHash = await hashPassword(op.password, settings.scryptN);
-  const displayName = op.username;
-  op = { ...op, username: op.username.toLowerCase() };
+}
+
+/**
+ * Every email an auth request may cause pays here first, before any hashing:
+ * per source network (one client cannot mail the world) and server-wide (the
+ * sending reputation and the bill). These are the caller's budgets, so they are
+ * spent even if a later check refuses.
+ */
+async function spendMailBudgets(deps: Deps, source: Source): Promise<void> {
+  const { sql, settings } = deps;
+  await spend(deps, sql, source, {
+    limit: 'mail_per_ip',
+    key: `mail:ip:${source.net}`,
+    budget: perWindow(settings.mailPerIpPerHour, HOUR),
+    message: (wait) => `Too many emails were asked for from your network; try again in ${wait}.`,
+  });
+  await spend(deps, sql, source, {
+    limit: 'mail_global',
+    key: 'mail:global',
+    budget: perWindow(settings.mailPerHour, HOUR),
+    message: (wait) => `We are sending too many emails right now; try again in ${wait}.`,
+  });
+}
+
+/**
+ * The recipient's budgets, spent inside the transaction that records the mail,
+ * so that only mails actually sent count: a refusal rolls the whole transaction
+ * back, this budget included.
+ *
+ * Why two: the limit exists so that nobody can mail-bomb an address through us,
+ * but a plain per-address limit lets anyone lock the owner out of signing up, by
+ * spending it from elsewhere, hour after hour. So the tight limit
+ * (`otpSendsPerWindow`) is per address AND source network: an attacker fills only
+ * their own, and the owner, signing up from their own network, is not refused.
+ * The per-address total (`mailPerRecipientPerHour`) still bounds what the owner
+ * receives; to hold it full an attacker needs several networks, each bounded by
+ * its own mail budget, and must keep sending: the owner's refused tries spend
+ * nothing, so the block ends as the attacker's last mails age out. And a refusal
+ * never touches a code already sent: the owner can still verify with the last one.
+ */
+async function spendRecipientBudgets(deps: Deps, tx: Queryable, source: Source, email: string): Promise<void> {
+  const { settings } = deps;
+  // The address is kept in rate_budgets only as a hash.
+  const recipient = hashToken(email.toLowerCase()).slice(0, 22);
+  const message = (wait: string) => `Too many emails were sent to that address; wait ${wait} before asking for another.`;
+  const fields = { email: maskEmail(email) };
+  await spend(deps, tx, source, {
+    limit: 'mail_per_recipient_and_ip',
+    key: `mail:to:${recipient}:${source.net}`,
+    budget: perWindow(settings.otpSendsPerWindow, settings.otpSendWindowSeconds),
+    message,
+    fields,
+  });
+  await spend(deps, tx, source, {
+    limit: 'mail_per_recipient',
+    key: `mail:to:${recipient}`,
+    budget: perWindow(settings.mailPerRecipientPerHour, HOUR),
+    message,
+    fields,
+  });
+}
+
+function accountCodeBudget(settings: ChatSettings): Budget {
+  return perWindow(settings.otpSendsPerWindow, settings.otpSendWindowSeconds);
+}
+
+function insertChallenge(
+  tx: Queryable,
+  challenge: { userId: string; email: string; code: string; passwordHash: string; now: Date; expiresAt: Date },
+) {
+  return tx`
+    insert into otp_challenges (user_id, email_lower, code_hash, password_hash, expires_at, created_at)
+    values (${challenge.userId}, ${challenge.email.toLowerCase()}, ${hashCode(challenge.code)}, ${challenge.passwordHash},
+            ${challenge.expiresAt}, ${challenge.now})`;
+}
+
+async function hasLiveChallenge(tx: Queryable, userId: string, now: Date): Promise<boolean> {
+  const [row] = await tx<{ live: boolean }[]>`
+    select exists (
+      select 1 from otp_challenges where user_id = ${userId} and used_at is null and expires_at > ${now}
+    ) as live`;
+  return Boolean(row?.live);
+}
+
+async function register(deps: Deps, source: Source, op: Op<'register'>): Promise<Outcome> {
+  const { sql, settings, clock } = deps;
+  if (settings.inviteCode) await checkInvite(deps, source, op.invite, settings.inviteCode);
+  await spendMailBudgets(deps, source);
+  const passwordHash = await hashing(deps, source, () => hashPassword(op.password, settings.scryptN));
+  const username = op.username.toLowerCase();
   const emailLower = op.email.toLowerCase();
-  await assertCodeSendAllowed(deps, undefined, emailLower);
+  const code = await newOneTimeCode();
+  const now = clock.now();
+  const expiresAt = new Date(now.getTime() + settings.otpTtlSeconds * 1000);
 
-  const [created] = await sql<{ id: string }[]>`
-    insert into users (username, display_name, email, email_lower, password_hash)
-    values (${op.username}, ${displayName}, ${op.email}, ${emailLower}, ${passwordHash})
-    on conflict (username) do nothing
-    returning id`;
-  if (created) {
-    await sendCode(deps, created.id, op.email);
-    return otpSent(deps, op.email);
-  }
+  // One transaction decides, under the name's row lock, whether this sign-up gets
+  // a code: two sign-ups for one name at once serialise here, and the second sees
+  // the first one's live code. Every branch sends exactly one email.
+  const outcome = await sql.begin(async (tx) => {
+    await spendRecipientBudgets(deps, tx, source, op.email);
+    const [created] = await tx<{ id: string }[]>`
+      insert into users (username, display_name, email, email_lower, password_hash)
+      values (${username}, ${op.username}, ${op.email}, ${emailLower}, ${passwordHash})
+      on conflict (username) do nothing
+      returning id`;
+    let userId = created?.id;
+    if (!userId) {
+      const [user] = await tx<{ id: string; verified_at: Date | null }[]>`
+        select id, verified_at from users where username = ${username} for update`;
+      // A verified name, or a pending sign-up whose code is still live: this
+      // sign-up changes nothing, so that code keeps activating its own password.
+      if (!user || user.verified_at || (await hasLiveChallenge(tx, user.id, now))) return 'taken' as const;
+      // A pending sign-up whose codes have all lapsed never proved its address:
+      // this one may take the name over, with its own password and address.
+      await tx`
+        update users set display_name = ${op.username}, email = ${op.email}, email_lower = ${emailLower}, password_hash = ${passwordHash}
+        where id = ${user.id}`;
+      await tx`update otp_challenges set used_at = ${now} where user_id = ${user.id} and used_at is null`;
+      userId = user.id;
+    }
+    // The sign-up's code counts against the account's budget for later resends,
+    // but never refuses here: a refusal would tell that the name exists.
+    await takeBudget(tx, `mail:user:${userId}`, accountCodeBudget(settings), now);
+    await insertChallenge(tx, { userId, email: op.email, code, passwordHash, now, expiresAt });
+    return 'code' as const;
+  });
 
-  // The name exists. An unverified account whose code has lapsed never proved its
-  // address, so a new sign-up may take the name over; otherwise the address owner
-  // is told by email (and nobody else learns whether the name exists).
-  const [taken] = await sql<{ id: string }[]>`
-    update users u
-    set email = ${op.email}, email_lower = ${emailLower}, password_hash = ${passwordHash}
-    where u.username = ${op.username} and u.verified_at is null
-      and (u.email_lower = ${emailLower} or not exists (
-        select 1 from otp_challenges o
-        where o.user_id = u.id and o.used_at is null and o.expires_at > ${clock.now()}
-      ))
-    returning id`;
-  if (taken) {
-    await sendCode(deps, taken.id, op.email);
+  if (outcome === 'code') {
+    await mailCode(deps, op.email, code);
   } else {
-    await recordCodeSend(sql, undefined, emailLower, clock.now());
-    await deps.mailer.send({
-      to: op.email,
-      subject: `Sign-up attempt at ${settings.appName}`,
-      text:
-        `Someone, perhaps you, tried to sign up at ${settings.appName} as "${op.username}" with this address.\n` +
-        `That username is already taken. If it is yours, log in; otherwise choose another name.\n`,
-    });
+    securityEvent(deps.log, 'signup_conflict', { username, connection: source.connectionId, ip: source.ip, email: maskEmail(op.email) });
+    await mailNameTaken(deps, op.email);
   }
   return otpSent(deps, op.email);
 }
@@ -149,40 +347,8 @@ function otpSent(deps: Deps, email: string): Outcome {
   return { reply: { type: 'otp_sent', email: maskEmail(email), expiresIn: deps.settings.otpTtlSeconds } };
 }
 
-async function assertCodeSendAllowed(deps: Deps, userId: string | undefined, emailLower: string): Promise<void> {
-  const { sql, settings, clock } = deps;
-  const since = new Date(clock.now().getTime() - settings.otpSendWindowSeconds * 1000);
-  const [row] = await sql<{ by_user: number; by_address: number }[]>`
-    select
-      count(*) filter (where user_id = ${userId ?? null})::int as by_user,
-      count(*) filter (where email_lower = ${emailLower})::int as by_address
-    from otp_challenges
-    where created_at > ${since} and (user_id = ${userId ?? null} or email_lower = ${emailLower})`;
-  if (row && Math.max(row.by_user, row.by_address) >= settings.otpSendsPerWindow) {
-    throw new RateLimited('Too many codes were sent; wait a while before asking for another.', settings.otpSendWindowSeconds);
-  }
-}
-
-/** A burned placeholder so refused or "name taken" sends still count against the address. */
-async function recordCodeSend(sql: Sql, userId: string | undefined, emailLower: string, now: Date): Promise<void> {
-  await sql`
-    insert into otp_challenges (user_id, email_lower, code_hash, expires_at, used_at, created_at)
-    values (${userId ?? null}, ${emailLower}, '', ${now}, ${now}, ${now})`;
-}
-
-async function sendCode(deps: Deps, userId: string, email: string): Promise<void> {
-  const { sql, settings, clock, mailer } = deps;
-  await assertCodeSendAllowed(deps, userId, email.toLowerCase());
-  const code = await newOneTimeCode();
-  const now = clock.now();
-  const expiresAt = new Date(now.getTime() + settings.otpTtlSeconds * 1000);
-  await sql.begin(async (tx) => {
-    // Only the newest code is valid.
-    await tx`update otp_challenges set used_at = ${now} where user_id = ${userId} and used_at is null`;
-    await tx`
-      insert into otp_challenges (user_id, email_lower, code_hash, expires_at, created_at)
-      values (${userId}, ${email.toLowerCase()}, ${hashCode(code)}, ${expiresAt}, ${now})`;
-  });
+async function mailCode(deps: Deps, email: string, code: string): Promise<void> {
+  const { settings, mailer } = deps;
   const minutes = Math.round(settings.otpTtlSeconds / 60);
   await mailer.send({
     to: email,
@@ -194,51 +360,138 @@ async function sendCode(deps: Deps, userId: string, email: string): Promise<void
   });
 }
 
-async function verify(deps: Deps, connectionId: string, op: Op<'verify'>): Promise<Outcome> {
+/**
+ * The answer to a sign-up for a name that is taken or has a sign-up waiting for
+ * its code, told only to the address given. Nothing in it comes from the request
+ * (not even the username), so nobody can send their own words through us.
+ */
+async function mailNameTaken(deps: Deps, email: string): Promise<void> {
+  const { settings, mailer } = deps;
+  await mailer.send({
+    to: email,
+    subject: `Sign-up attempt at ${settings.appName}`,
+    text:
+      `Someone, perhaps you, tried to sign up at ${settings.appName} with this address.\n` +
+      `The username they chose is taken, or a sign-up for it is waiting for its code.\n\n` +
+      `If you signed up a moment ago, use the code from the earlier email.\n` +
+      `If you already have an account, log in. Otherwise, choose another username.\n` +
+      `If it was not you, ignore this email.\n`,
+  });
+}
+
+async function verify(deps: Deps, source: Source, op: Op<'verify'>): Promise<Outcome> {
   const { sql, settings, clock } = deps;
   const now = clock.now();
   const wrong = new InvalidCode('That code is not valid. Check the email, or ask for a new code.');
+  const failed = (reason: string) =>
+    securityEvent(deps.log, 'code_failed', { user: op.username, reason, connection: source.connectionId, ip: source.ip });
   const [user] = await findUserByName(sql, op.username);
-  if (!user) throw wrong;
+  if (!user) {
+    failed('no such user');
+    throw wrong;
+  }
   // Count the try before comparing, atomically, so parallel guesses cannot exceed the limit.
-  const [challenge] = await sql<{ id: string; code_hash: string }[]>`
+  const [challenge] = await sql<{ id: string; code_hash: string; attempts: number }[]>`
     update otp_challenges set attempts = attempts + 1
     where id = (
       select id from otp_challenges
       where user_id = ${user.id} and used_at is null and expires_at > ${now}
       order by id desc limit 1
     ) and attempts < ${settings.otpMaxAttempts}
-    returning id, code_hash`;
-  if (!challenge || !codeMatches(op.code, challenge.code_hash)) throw wrong;
-  const [used] = await sql`
-    update otp_challenges set used_at = ${now} where id = ${challenge.id} and used_at is null returning id`;
-  if (!used) throw wrong; // spent by a parallel verify
-  await sql.begin(async (tx) => {
-    await tx`update users set verified_at = coalesce(verified_at, ${now}) where id = ${user.id}`;
+    returning id, code_hash, attempts`;
+  if (!challenge) {
+    failed('no live code');
+    throw wrong;
+  }
+  if (!codeMatches(op.code, challenge.code_hash)) {
+    failed('wrong code');
+    if (challenge.attempts >= settings.otpMaxAttempts) {
+      securityEvent(deps.log, 'code_burned', { user: user.username, connection: source.connectionId, ip: source.ip });
+    }
+    throw wrong;
+  }
+  const activated = await sql.begin(async (tx) => {
+    const [used] = await tx<{ password_hash: string | null }[]>`
+      update otp_challenges set used_at = ${now} where id = ${challenge.id} and used_at is null returning password_hash`;
+    if (!used) return undefined; // spent by a parallel verify
+    // The code activates the password given with the request that produced it,
+    // whatever else was written meanwhile; any other live code for the account dies.
+    const [row] = await tx<UserRow[]>`
+      update users set verified_at = coalesce(verified_at, ${now}), password_hash = coalesce(${used.password_hash}, password_hash)
+      where id = ${user.id}
+      returning id, username, display_name, email, password_hash, verified_at`;
+    await tx`update otp_challenges set used_at = ${now} where user_id = ${user.id} and used_at is null`;
     await tx`insert into memberships (room_id, user_id) values (${GENERAL}, ${user.id}) on conflict do nothing`;
+    return row;
   });
-  return startSession(deps, connectionId, user);
+  if (!activated) {
+    failed('code already used');
+    throw wrong;
+  }
+  return startSession(deps, source.connectionId, activated);
 }
 
-async function login(deps: Deps, connectionId: string, op: Op<'login'>): Promise<Outcome> {
+async function login(deps: Deps, source: Source, op: Op<'login'>): Promise<Outcome> {
   const { sql, settings } = deps;
   const refused = new Unauthorized('Wrong username or password.');
+  const event = { connection: source.connectionId, ip: source.ip };
   const [user] = await findUserByName(sql, op.username);
   if (!user) {
-    await burnPasswordCheck(op.password, settings.scryptN);
+    // Still one scrypt, behind the same gate, so that timing does not tell.
+    await hashing(deps, source, () => burnPasswordCheck(op.password, settings.scryptN));
+    securityEvent(deps.log, 'login_failed', { user: op.username, known: false, ...event });
     throw refused;
   }
-  if (!(await claimLoginTry(deps, user.id))) {
+  // The try is claimed once the gate has let us in, so that a full queue (which
+  // says nothing about the password) never counts towards the account's lockout.
+  const result = await hashing(deps, source, async () => {
+    if (!(await claimLoginTry(deps, user.id))) return 'locked' as const;
+    return (await verifyPassword(op.password, user.password_hash)) ? ('right' as const) : ('wrong' as const);
+  });
+  if (result === 'locked') {
+    securityEvent(deps.log, 'login_locked', { user: user.username, ...event });
     const minutes = Math.ceil(settings.loginFailureWindowSeconds / 60);
     throw new RateLimited(`Too many failed logins for this account; try again within ${minutes} minutes.`, settings.loginFailureWindowSeconds);
   }
-  if (!(await verifyPassword(op.password, user.password_hash))) throw refused;
-  await resetLoginFailures(sql, user.id);
-  if (!user.verified_at) {
-    await sendCode(deps, user.id, user.email);
-    return otpSent(deps, user.email);
+  if (result === 'wrong') {
+    securityEvent(deps.log, 'login_failed', { user: user.username, known: true, ...event });
+    throw refused;
   }
-  return startSession(deps, connectionId, user);
+  await resetLoginFailures(sql, user.id);
+  if (!user.verified_at) return resendCode(deps, source, user);
+  return startSession(deps, source.connectionId, user);
+}
+
+/** A login to a pending account: a new code for the password just proved. */
+async function resendCode(deps: Deps, source: Source, user: UserRow): Promise<Outcome> {
+  const { sql, settings, clock } = deps;
+  await spendMailBudgets(deps, source);
+  const code = await newOneTimeCode();
+  const now = clock.now();
+  const expiresAt = new Date(now.getTime() + settings.otpTtlSeconds * 1000);
+  const outcome = await sql.begin(async (tx) => {
+    const [row] = await tx<UserRow[]>`
+      select id, username, display_name, email, password_hash, verified_at from users where id = ${user.id} for update`;
+    // A sign-up that took the lapsed name over since the check has its own password.
+    if (!row || row.password_hash !== user.password_hash) return { kind: 'changed' as const };
+    if (row.verified_at) return { kind: 'verified' as const, row }; // a parallel verify
+    await spend(deps, tx, source, {
+      limit: 'mail_per_account',
+      key: `mail:user:${user.id}`,
+      budget: accountCodeBudget(settings),
+      message: (wait) => `Too many codes were sent for this account; wait ${wait} before asking for another.`,
+      fields: { user: user.username },
+    });
+    await spendRecipientBudgets(deps, tx, source, row.email);
+    // Only the newest code is valid.
+    await tx`update otp_challenges set used_at = ${now} where user_id = ${user.id} and used_at is null`;
+    await insertChallenge(tx, { userId: user.id, email: row.email, code, passwordHash: row.password_hash, now, expiresAt });
+    return { kind: 'sent' as const, email: row.email };
+  });
+  if (outcome.kind === 'changed') throw new Unauthorized('Wrong username or password.');
+  if (outcome.kind === 'verified') return startSession(deps, source.connectionId, outcome.row);
+  await mailCode(deps, outcome.email, code);
+  return otpSent(deps, outcome.email);
 }
 
 async function resume(deps: Deps, connectionId: string, op: Op<'resume'>): Promise<Outcome> {

@@ -2,7 +2,7 @@
 // Keys name the action and who pays: 'join:user:42', 'auth:ip:203.0.113.9',
 // 'mail:global'. A bucket holds `burst` tokens and refills at `perSecond`.
 import { RateLimited } from './errors.js';
-import type { Sql } from './ports.js';
+import type { Queryable, Sql } from './ports.js';
 
 export interface Budget {
   burst: number;
@@ -18,7 +18,7 @@ export function perWindow(count: number, seconds: number): Budget {
  * Takes `cost` tokens from the bucket at `key`, or none when fewer are left.
  * Returns 0 when taken, else the seconds until enough have refilled.
  */
-export async function takeBudget(sql: Sql, key: string, budget: Budget, now: Date, cost = 1): Promise<number> {
+export async function takeBudget(sql: Queryable, key: string, budget: Budget, now: Date, cost = 1): Promise<number> {
   const refilled = sql`least(${budget.burst}::float8,
     b.tokens + ${budget.perSecond}::float8 * greatest(0, extract(epoch from (${now}::timestamptz - b.updated_at)))::float8)`;
   const [row] = await sql<{ taken: boolean; tokens: number }[]>`
@@ -38,7 +38,7 @@ export async function takeBudget(sql: Sql, key: string, budget: Budget, now: Dat
 
 /** Takes from the budget or throws `rate_limited` with `message` and the wait. */
 export async function spendBudget(
-  sql: Sql,
+  sql: Queryable,
   key: string,
   budget: Budget,
   now: Date,

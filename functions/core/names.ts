@@ -16,6 +16,55 @@ export function hasForbiddenControls(text: string): boolean {
   return CONTROL.test(text);
 }
 
+// Names that would read as the service or its staff speaking, or as a mention of
+// everyone. Compared without punctuation and trailing digits, so "a.d.m.i.n" and
+// "admin_1" are the same name. Only new sign-ups are checked: an account that
+// already has such a name keeps it.
+const RESERVED_USERNAMES = new Set([
+  'admin',
+  'administrator',
+  'root',
+  'system',
+  'moderator',
+  'mod',
+  'staff',
+  'support',
+  'help',
+  'security',
+  'official',
+  'wildwhispers',
+  'everyone',
+  'here',
+  'channel',
+  'all',
+  'postmaster',
+  'abuse',
+  'noreply',
+  'webmaster',
+]);
+
+/** Why a new username cannot be had, or undefined when it can. */
+export function usernameProblem(name: string): string | undefined {
+  const lower = name.toLowerCase();
+  if (!/[a-z0-9]/.test(lower)) return 'A username needs at least one letter or digit.';
+  const skeleton = lower.replace(/[_.-]/g, '').replace(/[0-9]+$/, '');
+  if (RESERVED_USERNAMES.has(skeleton)) return 'That username is reserved; please choose another.';
+  return undefined;
+}
+
+// Characters that show nothing: white space, controls and format characters
+// (zero-width spaces and joiners, bidi marks, BOM), unassigned and private code
+// points, default-ignorables (Hangul fillers, variation selectors) and the blank
+// braille pattern, which renders as a space.
+const INVISIBLE = /[\p{White_Space}\p{C}\p{Default_Ignorable_Code_Point}\u2800]/u;
+
+/** Code points that show something: a password needs 8 of them, spaces aside. */
+export function visibleCharacters(text: string): number {
+  let n = 0;
+  for (const ch of text) if (!INVISIBLE.test(ch)) n++;
+  return n;
+}
+
 /** Length in Unicode code points, the unit of the 4000 limit. */
 export function codePoints(text: string): number {
   let n = 0;
@@ -66,4 +115,26 @@ export function maskEmail(email: string): string {
   const local = email.slice(0, at);
   const shown = local.length <= 2 ? local[0] + '*' : local[0] + '***' + local[local.length - 1];
   return shown + email.slice(at);
+}
+
+/**
+ * The network a source address speaks for, as a budget key: an IPv4 address as
+ * it is (an IPv4-mapped IPv6 address too), an IPv6 address by its /64, since one
+ * host is routinely given a whole /64 and could otherwise rotate through it.
+ */
+export function networkOf(ip: string | undefined): string {
+  if (!ip) return 'unknown';
+  const address = ip.trim().toLowerCase().split('%')[0]!;
+  const v4 = /^(?:::ffff:)?(\d{1,3}(?:\.\d{1,3}){3})$/.exec(address);
+  if (v4) return v4[1]!;
+  const halves = address.split('::');
+  if (!address.includes(':') || halves.length > 2) return address.slice(0, 64);
+  const groups = (part: string | undefined) => (part ? part.split(':') : []);
+  const head = groups(halves[0]);
+  const tail = groups(halves[1]);
+  // an embedded IPv4 tail (::ffff:1.2.3.4 aside) fills two groups of the low half
+  const tailGroups = tail.length + (tail.at(-1)?.includes('.') ? 1 : 0);
+  const full = halves.length === 2 ? [...head, ...Array<string>(Math.max(0, 8 - head.length - tailGroups)).fill('0'), ...tail] : head;
+  const prefix = full.slice(0, 4).map((g) => (/^[0-9a-f]{1,4}$/.test(g) ? parseInt(g, 16).toString(16) : g));
+  return `${prefix.join(':')}::/64`;
 }

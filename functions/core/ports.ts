@@ -1,9 +1,12 @@
 // The ports the core takes as arguments. Adapters implement them; the core never
 // imports an SDK, a socket or process.env.
+import type postgres from 'postgres';
 import type { Sql } from 'postgres';
 import type { ProfanityPolicy } from './profanity.js';
 
 export type { Sql };
+/** A pool or an open transaction: whatever runs a tagged-template query. */
+export type Queryable = postgres.ISql;
 
 /** A server-to-client frame: a JSON object with a `type`. */
 export type Frame = { type: string; [field: string]: unknown };
@@ -43,7 +46,7 @@ export interface ChatSettings {
   sessionTtlSeconds: number;
   otpTtlSeconds: number;
   otpMaxAttempts: number;
-  /** code emails per account and per address in `otpSendWindowSeconds` */
+  /** code emails per account, and emails to one address from one source network, in `otpSendWindowSeconds` */
   otpSendsPerWindow: number;
   otpSendWindowSeconds: number;
   /** scrypt cost; tests lower it, production keeps OWASP's N=2^17 */
@@ -57,6 +60,24 @@ export interface ChatSettings {
   loginFailuresPerAccount: number;
   loginFailureWindowSeconds: number;
   profanityFilter: ProfanityPolicy;
+  // Before any hashing or mail, the unauthenticated ops (register, verify, login,
+  // resume) have budgets per source network and server-wide; see accounts.ts.
+  /** auth requests per source network: a burst of this many, refilled each minute */
+  authPerIpPerMinute: number;
+  /** auth requests server-wide per minute */
+  authPerMinute: number;
+  /** scrypt hashes running at once in one process, and how many may wait */
+  hashConcurrency: number;
+  hashQueue: number;
+  /** emails that requests from one source network may cause per hour */
+  mailPerIpPerHour: number;
+  /** emails server-wide per hour */
+  mailPerHour: number;
+  /** emails to one address per hour from all sources (from one source: `otpSendsPerWindow`) */
+  mailPerRecipientPerHour: number;
+  /** invite-code tries per source network and server-wide per hour, where an invite is required */
+  inviteTriesPerIpPerHour: number;
+  inviteTriesPerHour: number;
 }
 
 export interface Deps {

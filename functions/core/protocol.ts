@@ -8,6 +8,8 @@ import {
   codePoints,
   hasForbiddenControls,
   parseRoom,
+  usernameProblem,
+  visibleCharacters,
   type RoomName,
 } from './names.js';
 
@@ -59,6 +61,20 @@ const password = v.pipe(
   v.string('password must be a string'),
   v.check((s) => codePoints(s) >= 8 && codePoints(s) <= 256, 'A password is 8 to 256 characters.'),
   v.check((s) => s.isWellFormed(), 'The password contains characters that cannot be used.'),
+  // Eight spaces or eight zero-width characters pass a length rule and are
+  // guessed first; a passphrase with spaces between its words is fine.
+  v.check((s) => visibleCharacters(s) >= 8, 'A password needs at least 8 visible characters; spaces and invisible characters do not count.'),
+);
+
+/** A new username: the login and verify ops take any existing one. */
+const newUsername = v.pipe(
+  v.string('username must be a string'),
+  v.regex(/^[A-Za-z0-9_.-]{3,32}$/, 'A username is 3 to 32 characters of a-z, 0-9, _ . and -.'),
+  v.rawCheck(({ dataset, addIssue }) => {
+    // only a well-formed name is worth a second reason
+    const problem = dataset.typed && !dataset.issues ? usernameProblem(dataset.value) : undefined;
+    if (problem) addIssue({ message: problem });
+  }),
 );
 
 const email = v.pipe(
@@ -74,10 +90,7 @@ export const AuthOp = v.variant(
     v.object({
       op: v.literal('register'),
       // kept as typed: it becomes the display name; the core lower-cases the username
-      username: v.pipe(
-        v.string('username must be a string'),
-        v.regex(/^[A-Za-z0-9_.-]{3,32}$/, 'A username is 3 to 32 characters of a-z, 0-9, _ . and -.'),
-      ),
+      username: newUsername,
       email,
       password,
       invite: v.optional(v.pipe(v.string('invite must be a string'), v.maxLength(256))),

@@ -2,6 +2,7 @@
 // as a hash, and compared in constant time.
 import { createHash, createHmac, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { generate, generateSecret } from 'otplib';
+import { RateLimited } from './errors.js';
 
 function scrypt(password: string, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) =>
@@ -34,6 +35,40 @@ export async function verifyPassword(password: string, stored: string): Promise<
     maxmem: 256 * N * Number(r),
   });
   return timingSafeEqual(actual, expected);
+}
+
+/**
+ * A semaphore around scrypt: at most `concurrency` hashes run at once (each holds
+ * a libuv thread and 128 MiB at N=2^17), and at most `queueLength` wait; past that
+ * the request is refused with rate_limited at once instead of queueing without
+ * bound behind a flood. Per process: on Lambda each sandbox serves one request at
+ * a time anyway, the local server shares one gate between all its sockets.
+ */
+export class HashGate {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+  /** hashes let through so far (tests read it to prove a refusal came first) */
+  started = 0;
+
+  constructor(
+    readonly concurrency: number,
+    readonly queueLength: number,
+  ) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.running < this.concurrency) this.running++;
+    else if (this.waiting.length < this.queueLength) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else throw new RateLimited('The server is busy signing people in; try again in a few seconds.', 5);
+    // A slot is ours: taken above, or handed over by the one that finished.
+    this.started++;
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
 }
 
 // A login for an unknown user still pays for one scrypt, so timing does not tell
