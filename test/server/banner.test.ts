@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeServerCert, writePem } from '../helpers/certs.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { smtpUrl } from '../helpers/smtp.js';
 
 const SMTP_PASSWORD = 'smtp-pw-Zq81';
 const DB_PASSWORD = 'db-pw-Xk42';
@@ -86,7 +87,7 @@ describe.sequential('the startup banner', () => {
         HOST: '127.0.0.1',
         DATA_DIR: join(dir, 'pg'),
         DATABASE_URL: databaseUrl.toString(),
-        SMTP_URL: `smtp://chat:${SMTP_PASSWORD}@127.0.0.1:2525`,
+        SMTP_URL: smtpUrl('127.0.0.1', 2525, { user: 'chat', password: SMTP_PASSWORD }),
         MAIL_FROM: 'Chat <chat@corp.lan>',
         INVITE_CODE: INVITE,
         TLS_CERT: files.certFile,

@@ -16,7 +16,7 @@ import { buildWeb } from '../../web/build.js';
 import { makeCa, makeServerCert, spkiHash, writePem, type Pem } from '../helpers/certs.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { TEST_ENV } from '../helpers/server.js';
-import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
+import { smtpUrl, startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -56,7 +56,7 @@ beforeAll(async () => {
     DATA_DIR: dir,
     TLS_CERT: site.certFile,
     TLS_KEY: site.keyFile,
-    SMTP_URL: `smtp://chat:${encodeURIComponent('mail secret')}@127.0.0.1:${smtp.port}`,
+    SMTP_URL: smtpUrl('127.0.0.1', smtp.port, { user: 'chat', password: 'mail secret' }),
     SMTP_REQUIRE_TLS: 'true',
     SMTP_CA: caFile,
     MAIL_FROM: 'Team chat <chat@team.lan>',
