@@ -51,7 +51,7 @@ const MAX_PENDING = 64;
 /** Above this the socket is closed (1009); between 32 KiB and this, `too_large`. */
 const MAX_PAYLOAD = 1024 * 1024;
 
-/** Two years, as browsers' preload lists ask; only ever sent over HTTPS. */
+/** Two years. Sent only over HTTPS: over plain HTTP browsers ignore it, and it would be untrue. */
 const HSTS = 'max-age=63072000';
 
 /** 'https' when the server has a certificate (TLS_CERT, TLS_KEY): its pages, and its socket as wss://. */
