@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
+import { parseRoom, roomDisplayName } from '../functions/core/names.js';
 
 type Frame = { type: string; re?: string; [k: string]: any };
 interface Message { id: string; room: string; from: string; text: string; at: string }
@@ -16,7 +17,9 @@ const interactive = process.stdin.isTTY === true;
 const tokenFile = join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'wild-whispers', `${new URL(url).host.replace(/[^\w.-]/g, '_')}.token`);
 
 const HELP = `Commands:
-  /register USER EMAIL     sign up (asks for a password), then /verify CODE
+  /register USER EMAIL [INVITE]
+                           sign up (asks for a password; and for the invite code
+                           when the server is invite-only), then /verify CODE
   /verify CODE             the 6-digit code from the email
   /login USER              log in (asks for a password)
   /logout                  end this session everywhere it is used
@@ -46,21 +49,36 @@ const seen = new Set<string>();
 const waiting = new Map<string, (f: Frame) => void>();
 
 const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: interactive });
+/** The question on screen while a secret is typed (readline's prompt is not in use then). */
+let secretPrompt: string | undefined;
 const out = (line: string) => {
   if (interactive) {
     process.stdout.write('\r\x1b[K' + line + '\n');
-    rl.prompt(true);
+    // A message arriving mid-password must not take the question off the screen.
+    if (secretPrompt !== undefined) process.stdout.write(secretPrompt);
+    else rl.prompt(true);
   } else console.log(line);
 };
 const time = (iso: string) => new Date(iso).toTimeString().slice(0, 5);
 // Control characters from other people must not drive this terminal.
 const safe = (s: string) => s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '�');
 
+/** `#general`, or `DM with erin` for `dm:bob:erin` when I am bob: never the internal id. */
+function roomLabel(id: string): string {
+  const parsed = parseRoom(id);
+  if (parsed?.kind === 'dm') return `DM with ${safe(roomDisplayName(parsed, me ?? ''))}`;
+  return `#${safe(parsed?.id ?? id)}`;
+}
+
 function show(m: Message) {
   if (seen.has(m.id)) return;
   seen.add(m.id);
-  const where = m.room === room ? '' : `[${m.room}] `;
-  out(`${where}${time(m.at)} ${safe(m.from)}: ${safe(m.text)}`);
+  const where = m.room === room ? '' : `[${roomLabel(m.room)}] `;
+  const head = `${where}${time(m.at)} ${safe(m.from)}: `;
+  // Continuation lines start under the first line's text, so they read as the
+  // same message rather than as lines of their own.
+  const [first, ...rest] = safe(m.text).split('\n');
+  out([head + first, ...rest.map((l) => ' '.repeat(head.length) + l)].join('\n'));
 }
 
 function advance(roomId: string, prev: Cursor, id: string) {
@@ -122,6 +140,19 @@ function describeError(f: Frame): string {
   return `! ${f.message} (${f.code})`;
 }
 
+/**
+ * Seconds to wait after a `rate_limited` error: the frame's `retryAfter`
+ * (docs/PROTOCOL.md), else the "in N s" of the sentence from a server
+ * without it, else a few seconds.
+ */
+function retryAfterSeconds(f: Frame): number {
+  if (typeof f.retryAfter === 'number' && Number.isFinite(f.retryAfter) && f.retryAfter > 0) return f.retryAfter;
+  const said = /\bin (\d+) s\b/.exec(String(f.message ?? ''));
+  return said ? Number(said[1]) : 5;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 async function saveToken(token: string | undefined) {
   if (token) {
     await mkdir(join(tokenFile, '..'), { recursive: true, mode: 0o700 });
@@ -134,7 +165,7 @@ async function onAuthed(f: Frame) {
   await saveToken(f.token);
   const rooms = (f.rooms as { id: string; name: string }[]).map((r) => r.id);
   for (const r of rooms) myRooms.add(r);
-  out(`* logged in as ${me}; rooms: ${rooms.join(', ')}`);
+  out(`* logged in as ${me}; rooms: ${rooms.map(roomLabel).join(', ')}`);
   const known = [...cursors.keys()];
   for (const r of f.rooms as { id: string; lastMessageId: Cursor }[]) if (!cursors.has(r.id)) cursors.set(r.id, r.lastMessageId);
   // After a reconnect, everything sent while away, in order, once.
@@ -154,10 +185,10 @@ function onFrame(f: Frame) {
     case 'presence':
       if (f.online !== undefined) out(`* ${f.user} is ${f.online ? 'online' : 'offline'}`);
       if (f.member !== undefined && f.user === me) f.member ? myRooms.add(f.room) : myRooms.delete(f.room);
-      if (f.member !== undefined) out(`* ${f.user} ${f.member ? 'joined' : 'left'} ${f.room}`);
+      if (f.member !== undefined) out(`* ${f.user} ${f.member ? 'joined' : 'left'} ${roomLabel(f.room)}`);
       return;
     case 'deleted':
-      return out(`* ${f.user ?? 'someone'} deleted ${f.ids?.length ?? 'their'} messages in ${f.room}`);
+      return out(`* ${f.user ?? f.from ?? 'someone'} deleted ${f.ids?.length ?? 'their'} messages in ${roomLabel(f.room)}`);
     case 'error':
       return out(describeError(f));
   }
@@ -202,18 +233,47 @@ function connect(): Promise<void> {
 }
 
 const lines = rl[Symbol.asyncIterator]();
+async function nextLine(): Promise<string> {
+  return ((await lines.next()).value as string | undefined) ?? '';
+}
+
+/** A question answered in plain sight (piped: the next line). */
 async function ask(question: string): Promise<string> {
-  if (!interactive) return ((await lines.next()).value as string | undefined) ?? '';
+  if (!interactive) return nextLine();
+  return new Promise((resolve) => rl.question(question, resolve));
+}
+
+/**
+ * A question whose answer is not shown: the question stays on screen, the typing
+ * does not (not even as stars). Readline is set aside meanwhile: its keypress
+ * listener is detached, so it neither echoes nor redraws (a redraw would wipe the
+ * question), and put back after Enter. Resolves undefined on Ctrl-C or Ctrl-D.
+ */
+async function askSecret(question: string): Promise<string | undefined> {
+  if (!interactive) return nextLine();
+  const input = process.stdin;
+  const readlineKeys = input.listeners('keypress') as Array<(...args: unknown[]) => void>;
+  for (const l of readlineKeys) input.removeListener('keypress', l);
+  secretPrompt = question;
+  process.stdout.write('\r\x1b[K' + question);
   return new Promise((resolve) => {
-    // Hide what is typed: a password must not stay on the screen.
-    const write = (rl as any)._writeToOutput;
-    (rl as any)._writeToOutput = () => {};
-    process.stdout.write(question);
-    rl.question('', (answer) => {
-      (rl as any)._writeToOutput = write;
-      process.stdout.write('\n');
+    let typed = '';
+    const done = (answer: string | undefined, echo: string) => {
+      input.removeListener('keypress', onKey);
+      for (const l of readlineKeys) input.on('keypress', l);
+      secretPrompt = undefined;
+      process.stdout.write(echo + '\r\n');
       resolve(answer);
-    });
+    };
+    const onKey = (s: string | undefined, key: { name?: string; ctrl?: boolean; meta?: boolean; sequence?: string } = {}) => {
+      if (key.name === 'return' || key.name === 'enter') return done(typed, '');
+      if (key.ctrl && (key.name === 'c' || (key.name === 'd' && typed === ''))) return done(undefined, '^C');
+      if (key.name === 'backspace') typed = [...typed].slice(0, -1).join('');
+      else if (key.ctrl && key.name === 'u') typed = '';
+      // Printable text only: arrows, function keys and other escapes are not part of a password.
+      else if (s && !key.ctrl && !key.meta && !/[\u0000-\u001f\u007f]/.test(s)) typed += s;
+    };
+    input.on('keypress', onKey);
   });
 }
 
@@ -229,10 +289,20 @@ async function command(line: string) {
       rl.close();
       return;
     case '/register': {
-      const [username, email] = args;
-      if (!username || !email) return out('usage: /register USER EMAIL');
-      const password = await ask('password (8 or more characters): ');
-      const r = await request({ action: 'auth', op: 'register', username, email, password });
+      const [username, email, invite] = args;
+      if (!username || !email) return out('usage: /register USER EMAIL [INVITE]');
+      const password = await askSecret('password (8 or more characters): ');
+      if (password === undefined) return out('* cancelled');
+      const register = (code?: string) => request({ action: 'auth', op: 'register', username, email, password, ...(code ? { invite: code } : {}) });
+      let r = await register(invite);
+      // On registration `forbidden` means one thing: this server wants an invite
+      // code (the web client reads it the same way).
+      if (r.type === 'error' && r.code === 'forbidden' && interactive) {
+        const code = (await ask(invite ? 'that invite code is not valid; invite code: ' : 'this server is invite-only; invite code: ')).trim();
+        if (!code) return out('* cancelled');
+        r = await register(code);
+      }
+      if (r.type === 'error' && r.code === 'forbidden') return out(`${describeError(r)}\n  usage: /register ${username} ${email} INVITE`);
       if (r.type !== 'otp_sent') return out(describeError(r));
       pendingUser = username;
       return out(`* a code was mailed to ${r.email}; type /verify CODE within ${Math.round(r.expiresIn / 60)} minutes`);
@@ -246,7 +316,8 @@ async function command(line: string) {
     case '/login': {
       const [username] = args;
       if (!username) return out('usage: /login USER');
-      const password = await ask('password: ');
+      const password = await askSecret('password: ');
+      if (password === undefined) return out('* cancelled');
       const r = await request({ action: 'auth', op: 'login', username, password });
       if (r.type === 'otp_sent') {
         pendingUser = username;
@@ -271,12 +342,12 @@ async function command(line: string) {
       room = r.room.id;
       myRooms.add(room);
       if (!cursors.has(room)) cursors.set(room, r.room.lastMessageId);
-      out(`* now in ${r.room.kind === 'dm' ? `a conversation with ${r.room.name}` : `#${r.room.name}`} (${r.members.length} ${r.members.length === 1 ? 'member' : 'members'})`);
+      out(`* now in ${roomLabel(room)} (${r.members.length} ${r.members.length === 1 ? 'member' : 'members'})`);
       for (const m of r.messages) show(m);
       return;
     }
     case '/rooms':
-      return out(`* rooms: ${[...myRooms].join(', ')}; current: ${room}`);
+      return out(`* rooms: ${[...myRooms].map(roomLabel).join(', ')}; current: ${roomLabel(room)}`);
     case '/history': {
       const limit = Math.min(100, Math.max(1, Number(args[0] ?? 20) || 20));
       const r = await request({ action: 'history', room, limit });
@@ -298,15 +369,23 @@ async function command(line: string) {
       if (r.type !== 'left') return out(describeError(r));
       myRooms.delete(r.room);
       if (r.room === room) room = 'general';
-      return out(`* left ${target}; now in #${room}`);
+      return out(`* left ${roomLabel(r.room)}; now in ${roomLabel(room)}`);
     }
     default:
       if (line.startsWith('/')) return out(`unknown command ${cmd}; /help lists them`);
       if (!line.trim()) return;
       {
-        const r = await request({ action: 'send', room, text: line, clientId: `cli-${Date.now()}-${seq}` });
-        if (r.type === 'sent') show(r.message);
-        else out(describeError(r));
+        // One clientId for every try: the server stores the line once however
+        // often it is sent, and a line refused for speed is sent again, never dropped.
+        const clientId = `cli-${Date.now()}-${seq}`;
+        for (;;) {
+          const r = await request({ action: 'send', room, text: line, clientId });
+          if (r.type === 'sent') return show(r.message);
+          if (r.code !== 'rate_limited') return out(describeError(r));
+          const wait = retryAfterSeconds(r);
+          if (interactive) out(`* sending too fast; this line goes out in ${wait} s`);
+          await sleep(wait * 1000);
+        }
       }
   }
 }

@@ -4,7 +4,7 @@
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import * as v from 'valibot';
 import { dropConnections } from './core/connections.js';
-import { BadRequest, ChatError, TooLarge } from './core/errors.js';
+import { BadRequest, ChatError, RateLimited, TooLarge } from './core/errors.js';
 import { MAX_FRAME_BYTES } from './core/names.js';
 import type { Outcome } from './core/outcome.js';
 import type { Deps, Frame } from './core/ports.js';
@@ -39,6 +39,11 @@ function requestIdOf(body: Record<string, unknown> | undefined): string | undefi
 
 export function errorFrame(err: unknown, re: string | undefined, deps: Pick<Deps, 'log'>): Frame {
   const base = re === undefined ? { type: 'error' } : { type: 'error', re };
+  // retryAfter (docs/PROTOCOL.md): the wait in seconds, so a program
+  // can retry on time without reading the sentence meant for people.
+  if (err instanceof RateLimited && err.retryAfter !== undefined) {
+    return { ...base, code: err.code, message: err.message, retryAfter: Math.max(1, Math.ceil(err.retryAfter)) };
+  }
   if (err instanceof ChatError) return { ...base, code: err.code, message: err.message };
   deps.log.error('request failed', { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   return { ...base, code: 'internal', message: 'Something went wrong on our side. Please try again.' };

@@ -1,11 +1,20 @@
 // `npm start`: Wild Whispers in one process.
 import { networkInterfaces } from 'node:os';
-import { loadConfig } from '../functions/adapters/config.js';
-import { startServer } from './server.js';
+import { loadConfig, type Config } from '../functions/adapters/config.js';
+import { startupBanner } from './banner.js';
 import { buildWeb } from '../web/build.js';
 
 const started = performance.now();
-const config = loadConfig();
+let config: Config;
+try {
+  config = loadConfig();
+} catch (err) {
+  // A setting with a bad value: its name and what is wrong, not a stack trace.
+  console.error(`Cannot start: ${(err as Error).message}`);
+  process.exit(1);
+}
+// Loaded after the check: some handlers read their settings when their module loads.
+const { startServer } = await import('./server.js');
 await buildWeb({ quiet: true }).catch((err) => {
   console.error(`The web client did not build (${err.message}); the chat still runs at /ws.`);
 });
@@ -16,17 +25,9 @@ const server = await startServer({ config }).catch((err: NodeJS.ErrnoException) 
   process.exit(1);
 });
 
-const ms = Math.round(performance.now() - started);
-const addresses = Object.values(networkInterfaces())
-  .flat()
-  .filter((a) => a && a.family === 'IPv4' && !a.internal)
-  .map((a) => `http://${a!.address}:${server.port}/`);
-console.log(`\n  Wild Whispers ready in ${ms} ms\n`);
-console.log(`  ➜  Local:   http://localhost:${server.port}/`);
-if (config.host === '0.0.0.0' || config.host === '::') for (const a of addresses) console.log(`  ➜  Network: ${a}`);
-else console.log('  ➜  Network: use HOST=0.0.0.0 to expose');
-console.log(`  ➜  Database: ${config.databaseUrl ? 'DATABASE_URL' : `embedded PostgreSQL in ${config.dataDir}/pgdata`}`);
-console.log(`  ➜  Mail:     ${config.mail.transport === 'outbox' ? `${config.mail.outboxDir}/ (codes are printed here too)` : config.mail.transport}\n`);
+console.log(
+  startupBanner({ config, port: server.port, scheme: server.scheme, readyMs: Math.round(performance.now() - started), interfaces: networkInterfaces() }).join('\n'),
+);
 
 let stopping = false;
 const stop = (signal: string) => {

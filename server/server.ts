@@ -2,8 +2,9 @@
 // WebSocket at /ws. Every socket event becomes an API Gateway-shaped event for the
 // very same exported Lambda handlers, so local runs exercise the Lambda code.
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { createServer, type IncomingMessage } from 'node:http';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type RequestListener } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -15,6 +16,8 @@ import { LocalGateway } from '../functions/adapters/local-gateway.js';
 import { createLogger } from '../functions/adapters/logger.js';
 import { migrate } from '../functions/adapters/migrate.js';
 import { OutboxMailer } from '../functions/adapters/outbox-mailer.js';
+import { SesMailer } from '../functions/adapters/aws-mailer.js';
+import { SmtpMailer } from '../functions/adapters/smtp-mailer.js';
 import { installDeps } from '../functions/adapters/runtime.js';
 import { originAllowed, sweepConnections } from '../functions/core/connections.js';
 import { RateLimited } from '../functions/core/errors.js';
@@ -49,9 +52,30 @@ const MAX_PENDING = 64;
 /** Above this the socket is closed (1009); between 32 KiB and this, `too_large`. */
 const MAX_PAYLOAD = 1024 * 1024;
 
+/** Two years. Sent only over HTTPS: over plain HTTP browsers ignore it, and it would be untrue. */
+const HSTS = 'max-age=63072000';
+
+/** 'https' when the server has a certificate (TLS_CERT, TLS_KEY): its pages, and its socket as wss://. */
+export function serverScheme(config: Pick<Config, 'tls'>): 'http' | 'https' {
+  return config.tls ? 'https' : 'http';
+}
+
+/** The mail transport MAIL_TRANSPORT names (config validated its settings). */
+export function createMailer(config: Config): Mailer {
+  const { mail } = config;
+  switch (mail.transport) {
+    case 'smtp':
+      return new SmtpMailer({ from: mail.from, smtp: mail.smtp! });
+    case 'ses':
+      return new SesMailer({ from: mail.from, region: mail.sesRegion, endpoint: mail.sesEndpoint });
+    case 'outbox':
+      return new OutboxMailer(mail.outboxDir, mail.from);
+  }
+}
+
 export interface ServerOptions {
   config: Config;
-  /** defaults: the outbox under config.dataDir */
+  /** defaults: the transport config.mail names (the outbox under config.dataDir unless set) */
   mailer?: Mailer;
   log?: Logger;
   webRoot?: string;
@@ -63,6 +87,8 @@ export interface ServerOptions {
 
 export interface RunningServer {
   port: number;
+  /** 'https' (with wss:// at /ws) when given a certificate */
+  scheme: 'http' | 'https';
   url: string;
   wsUrl: string;
   deps: Deps;
@@ -116,7 +142,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const deps: Deps = {
     sql,
     gateway,
-    mailer: options.mailer ?? new OutboxMailer(config.mail.outboxDir, config.mail.from),
+    mailer: options.mailer ?? createMailer(config),
     clock: { now: () => new Date() },
     log,
     settings: config.settings,
@@ -128,9 +154,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const outboxDir = config.mail.transport === 'outbox' ? resolve(config.mail.outboxDir) : undefined;
   const clients = new Map<string, Client>();
   let closing: Promise<void> | undefined;
-  const http = createServer((req, res) => {
+  const scheme = serverScheme(config);
+  const wsScheme = scheme === 'https' ? 'wss' : 'ws';
+  const onRequest: RequestListener = (req, res) => {
     const host = req.headers.host ?? `localhost:${config.port}`;
-    const wsUrl = `ws://${host}${WS_PATH}`;
+    const wsUrl = `${wsScheme}://${host}${WS_PATH}`;
+    // Browsers remember it and never try plain HTTP again: only true of a TLS server.
+    if (scheme === 'https') res.setHeader('strict-transport-security', HSTS);
     if (req.url === '/config.json') {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       const outbox = outboxDir && fromLoopback(req) ? { outboxDir } : {};
@@ -146,11 +176,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       res.end('The web client is not built yet: run `npm run build`.');
       return;
     }
-    serveStatic(webRoot, req, res, securityHeaders(`ws://${host} wss://${host}`)).catch((err) => {
+    serveStatic(webRoot, req, res, securityHeaders(scheme === 'https' ? `wss://${host}` : `ws://${host} wss://${host}`)).catch((err) => {
       log.error('static file failed', { error: String(err) });
       if (!res.headersSent) res.writeHead(500).end();
     });
-  });
+  };
+  // Read at start: a renewed certificate takes a restart.
+  const http = config.tls
+    ? createHttpsServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile), minVersion: 'TLSv1.2' }, onRequest)
+    : createHttpServer(onRequest);
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD, perMessageDeflate: false });
 
@@ -266,5 +300,5 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       installDeps(undefined);
     })());
 
-  return { port, url: `http://localhost:${port}/`, wsUrl: `ws://localhost:${port}${WS_PATH}`, deps, gateway, close };
+  return { port, scheme, url: `${scheme}://localhost:${port}/`, wsUrl: `${wsScheme}://localhost:${port}${WS_PATH}`, deps, gateway, close };
 }

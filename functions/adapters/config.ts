@@ -1,5 +1,6 @@
 // The one place that reads the environment. Read once, validated at start-up:
 // a bad value fails with its name rather than surfacing later as odd behaviour.
+import { accessSync, constants } from 'node:fs';
 import type { ChatSettings } from '../core/ports.js';
 import { PROFANITY_POLICIES } from '../core/profanity.js';
 import { OWASP_SCRYPT_N } from '../core/secrets.js';
@@ -13,12 +14,37 @@ export interface Config {
   dataDir: string;
   /** browser origins allowed to open a socket, besides the server's own */
   allowedOrigins: string[];
-  mail: { transport: 'outbox' | 'ses'; from: string; outboxDir: string; sesRegion?: string; sesEndpoint?: string };
+  /** certificate and key files: with them the local server speaks HTTPS and wss:// */
+  tls?: { certFile: string; keyFile: string };
+  mail: MailConfig;
   /** AWS: the database credentials' secret, the proxy host, the management API endpoint */
   aws: AwsConfig;
   sweep: { intervalSeconds: number; maxAgeSeconds: number; unauthenticatedSeconds: number };
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   settings: ChatSettings;
+}
+
+export interface MailConfig {
+  transport: 'outbox' | 'ses' | 'smtp';
+  from: string;
+  outboxDir: string;
+  sesRegion?: string;
+  sesEndpoint?: string;
+  /** set when transport is 'smtp' */
+  smtp?: SmtpConfig;
+}
+
+export interface SmtpConfig {
+  host: string;
+  port: number;
+  /** implicit TLS from the first byte (smtps://, usually port 465); otherwise STARTTLS when offered */
+  secure: boolean;
+  /** refuse to send unless the server offers STARTTLS (no effect with `secure`) */
+  requireTls: boolean;
+  user?: string;
+  password?: string;
+  /** a PEM file of certificates to trust besides the system's (an internal CA) */
+  caFile?: string;
 }
 
 export interface AwsConfig {
@@ -60,6 +86,93 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   return raw as T;
 }
 
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new Error(`${name} must be true or false, not "${raw}"`);
+}
+
+/** A path to a file this process can read, or undefined when unset. */
+function readableFile(env: Env, name: string): string | undefined {
+  const path = env[name];
+  if (!path) return undefined;
+  try {
+    accessSync(path, constants.R_OK);
+  } catch {
+    throw new Error(`${name} names a file that cannot be read: "${path}"`);
+  }
+  return path;
+}
+
+function tlsConfig(env: Env): Config['tls'] {
+  const certFile = readableFile(env, 'TLS_CERT');
+  const keyFile = readableFile(env, 'TLS_KEY');
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile) throw new Error('TLS_CERT and TLS_KEY go together: set both (PEM files) or neither');
+  return { certFile, keyFile };
+}
+
+/**
+ * SMTP_URL (smtp://user@host:587 with the password after "user:", or smtps://…:465)
+ * or the SMTP_HOST family. SMTP_USER and SMTP_PASSWORD fill in what the URL leaves
+ * out, so the password can stay out of the URL. The error messages name the
+ * variable but never repeat a value that may hold the password.
+ */
+function smtpConfig(env: Env): SmtpConfig {
+  const requireTls = bool(env, 'SMTP_REQUIRE_TLS', false);
+  const caFile = readableFile(env, 'SMTP_CA');
+  if (env.SMTP_URL) {
+    let url: URL;
+    try {
+      url = new URL(env.SMTP_URL);
+    } catch {
+      throw new Error('SMTP_URL must look like smtp://user@host:587 or smtps://user@host:465 (a password goes after "user:", percent-encoded)');
+    }
+    if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new Error(`SMTP_URL must start with smtp:// or smtps://, not ${url.protocol}//`);
+    if (!url.hostname) throw new Error('SMTP_URL has no host');
+    const secure = url.protocol === 'smtps:';
+    return {
+      host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: url.port ? Number(url.port) : secure ? 465 : 587,
+      secure,
+      requireTls,
+      user: url.username ? decodeURIComponent(url.username) : env.SMTP_USER || undefined,
+      password: url.password ? decodeURIComponent(url.password) : env.SMTP_PASSWORD || undefined,
+      caFile,
+    };
+  }
+  if (!env.SMTP_HOST) throw new Error('MAIL_TRANSPORT=smtp needs SMTP_URL or SMTP_HOST');
+  const secure = bool(env, 'SMTP_SECURE', false);
+  const port = int(env, 'SMTP_PORT', secure ? 465 : 587, 1);
+  if (port > 65535) throw new Error(`SMTP_PORT must be a port number (1 to 65535), not "${port}"`);
+  if (env.SMTP_PASSWORD && !env.SMTP_USER) throw new Error('SMTP_PASSWORD is set without SMTP_USER');
+  return {
+    host: env.SMTP_HOST,
+    port,
+    secure,
+    requireTls,
+    user: env.SMTP_USER || undefined,
+    password: env.SMTP_PASSWORD || undefined,
+    caFile,
+  };
+}
+
+function mailConfig(env: Env, dataDir: string): MailConfig {
+  // Setting an SMTP server is enough to use it; MAIL_TRANSPORT says so explicitly.
+  const smtpGiven = Boolean(env.SMTP_URL || env.SMTP_HOST);
+  const transport = oneOf(env, 'MAIL_TRANSPORT', ['outbox', 'ses', 'smtp'] as const, smtpGiven ? 'smtp' : 'outbox');
+  return {
+    transport,
+    from: env.MAIL_FROM || 'Wild Whispers <no-reply@localhost>',
+    outboxDir: env.OUTBOX_DIR || `${dataDir}/outbox`,
+    sesRegion: env.SES_REGION || env.AWS_REGION || undefined,
+    sesEndpoint: env.SES_ENDPOINT || undefined,
+    smtp: transport === 'smtp' ? smtpConfig(env) : undefined,
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = env.DATA_DIR || '.data';
   return {
@@ -71,13 +184,8 @@ export function loadConfig(env: Env = process.env): Config {
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean),
-    mail: {
-      transport: oneOf(env, 'MAIL_TRANSPORT', ['outbox', 'ses'] as const, 'outbox'),
-      from: env.MAIL_FROM || 'Wild Whispers <no-reply@localhost>',
-      outboxDir: env.OUTBOX_DIR || `${dataDir}/outbox`,
-      sesRegion: env.SES_REGION || env.AWS_REGION || undefined,
-      sesEndpoint: env.SES_ENDPOINT || undefined,
-    },
+    tls: tlsConfig(env),
+    mail: mailConfig(env, dataDir),
     aws: {
       dbSecretArn: env.DB_SECRET_ARN || undefined,
       appDbSecretArn: env.APP_DB_SECRET_ARN || undefined,

@@ -46,7 +46,7 @@ it('signs up, verifies, joins, talks, sees others, and resumes with the saved to
   await cli.waitFor(/a code was mailed to c\*\*\*y@example.com/);
   const code = await t.mail.codeFor('casey@example.com');
   cli.child.stdin.write(`/verify ${code}\n`);
-  await cli.waitFor(/logged in as casey; rooms: general/);
+  await cli.waitFor(/logged in as casey; rooms: #general/);
   cli.child.stdin.write('/join lobby\nhello from the terminal\n');
   const got = await friend.next('message');
   expect(got.message).toMatchObject({ room: 'lobby', from: 'casey', text: 'hello from the terminal' });
@@ -61,7 +61,7 @@ it('signs up, verifies, joins, talks, sees others, and resumes with the saved to
 
   // a second run resumes from the saved token
   const again = startCli();
-  await again.waitFor(/logged in as casey; rooms: general, lobby/);
+  await again.waitFor(/logged in as casey; rooms: #general, #lobby/);
   again.child.stdin.end('/quit\n');
   await new Promise((r) => again.child.on('exit', r));
   await friend.close();

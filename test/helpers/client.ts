@@ -22,10 +22,10 @@ export class TestClient {
     this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   }
 
-  /** `localAddress` picks the source address (any of 127.0.0.0/8 on loopback), for per-address budgets. */
-  static connect(url: string, headers: Record<string, string> = {}, options: { localAddress?: string } = {}): Promise<TestClient> {
+  /** `options`: the socket's settings: `ca` for a wss:// server with a test certificate, `localAddress` to pick a source address in 127.0.0.0/8 (per-address budgets) */
+  static connect(url: string, headers: Record<string, string> = {}, options: WebSocket.ClientOptions = {}): Promise<TestClient> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { headers, ...options });
+      const ws = new WebSocket(url, { ...options, headers });
       const client = new TestClient(ws);
       ws.once('open', () => resolve(client));
       ws.once('error', reject);
