@@ -44,6 +44,11 @@ beforeAll(async () => {
     // Delivery is under test here, not the rate limits.
     MESSAGE_BURST: '100000',
     MESSAGES_PER_MINUTE: '6000000',
+    USER_MESSAGE_BURST: '100000',
+    USER_MESSAGES_PER_MINUTE: '6000000',
+    LOGINS_PER_USER_PER_HOUR: '100000',
+    ANONYMOUS_CONNECTIONS_PER_ADDRESS: '100000',
+    CONNECTIONS_PER_ADDRESS_PER_MINUTE: '100000',
   });
   await server.start();
 }, 60_000);
