@@ -1,6 +1,7 @@
-// $connect: check the Origin, then record an anonymous connection.
+// $connect: check the Origin, then record an anonymous connection unless its
+// address has too many sockets open anonymously or opened too many of late.
 import { loadConfig } from './adapters/config.js';
-import { openConnection, originAllowed } from './core/connections.js';
+import { admitConnection, originAllowed } from './core/connections.js';
 import { lifecycleRoute, type WsEvent } from './route.js';
 
 const { allowedOrigins } = loadConfig();
@@ -15,6 +16,6 @@ export const handler = lifecycleRoute(async (deps, event) => {
   const headers = Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
   if (!originAllowed(headers.origin, headers.host, allowedOrigins)) return false;
   const { connectionId, requestTimeEpoch } = event.requestContext;
-  await openConnection(deps.sql, connectionId, new Date(requestTimeEpoch), sourceIpOf(event));
+  if (!(await admitConnection(deps, connectionId, new Date(requestTimeEpoch), sourceIpOf(event)))) return 'rate_limited';
   return {};
 });

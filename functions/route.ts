@@ -95,13 +95,18 @@ export async function reportError(deps: Deps, connectionId: string, re: string |
   }
 }
 
-/** A route driven by the connection's lifecycle ($connect, $disconnect). */
-export function lifecycleRoute(action: (deps: Deps, event: WsEvent) => Promise<Outcome | false>): WsHandler {
+/**
+ * A route driven by the connection's lifecycle ($connect, $disconnect). On
+ * $connect, `false` refuses the handshake (403) and 'rate_limited' refuses it
+ * with 429.
+ */
+export function lifecycleRoute(action: (deps: Deps, event: WsEvent) => Promise<Outcome | false | 'rate_limited'>): WsHandler {
   return async (event) => {
     const deps = await getDeps();
     try {
       const outcome = await action(deps, event);
       if (outcome === false) return { statusCode: 403 };
+      if (outcome === 'rate_limited') return { statusCode: 429 };
       await deliver(deps, event.requestContext.connectionId, undefined, outcome);
       return OK;
     } catch (err) {

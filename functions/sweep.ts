@@ -1,9 +1,11 @@
 // Scheduled (EventBridge, every minute): $disconnect is best-effort on AWS, so rows
 // of connections older than API Gateway's 2-hour limit, and of sockets that never
 // authenticated, are deleted here. Swept sockets still open are closed, and
-// roommates of users who went offline hear presence.
+// roommates of users who went offline hear presence. Budget buckets idle for a
+// day (full again) are deleted.
 import { getDeps } from './adapters/runtime.js';
 import { loadConfig } from './adapters/config.js';
+import { pruneBudgets } from './core/budgets.js';
 import { sweepConnections } from './core/connections.js';
 import { deliver } from './route.js';
 
@@ -14,6 +16,7 @@ export async function handler(): Promise<{ swept: number }> {
   const { swept, broadcasts, close } = await sweepConnections(deps, sweep);
   // No caller to reply to: only the broadcasts and the closes.
   await deliver(deps, '', undefined, { broadcasts, close });
+  await pruneBudgets(deps.sql, deps.clock.now());
   if (swept.length) deps.log.info('swept connections', { count: swept.length });
   return { swept: swept.length };
 }

@@ -19,6 +19,7 @@ import { OutboxMailer } from '../functions/adapters/outbox-mailer.js';
 import { SesMailer } from '../functions/adapters/aws-mailer.js';
 import { SmtpMailer } from '../functions/adapters/smtp-mailer.js';
 import { installDeps } from '../functions/adapters/runtime.js';
+import { pruneBudgets } from '../functions/core/budgets.js';
 import { originAllowed, sweepConnections } from '../functions/core/connections.js';
 import { RateLimited } from '../functions/core/errors.js';
 import { MAX_FRAME_BYTES } from '../functions/core/names.js';
@@ -214,6 +215,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]));
     const result = await onConnect(apiGatewayEvent('$connect', connectionId, { host, headers, sourceIp: req.socket.remoteAddress }));
     const status = typeof result === 'object' && result && 'statusCode' in result ? result.statusCode : 200;
+    if (status === 429) return refuse(429, 'Too Many Requests');
     if (status !== 200) return refuse(status === 403 ? 403 : 500, status === 403 ? 'Forbidden' : 'Internal Server Error');
     wss.handleUpgrade(req, socket, head, (ws) => {
       const client: Client = { socket: ws, pending: 0, queue: Promise.resolve(), alive: true };
@@ -263,6 +265,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const sweep = setInterval(() => {
     sweepConnections(deps, config.sweep)
       .then((outcome) => deliver(deps, '', undefined, outcome))
+      .then(() => pruneBudgets(deps.sql, deps.clock.now()))
       .catch((err) => log.warn('sweep failed', { error: String(err) }));
   }, config.sweep.intervalSeconds * 1000);
   heartbeat.unref();

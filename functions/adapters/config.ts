@@ -218,6 +218,28 @@ export function loadConfig(env: Env = process.env): Config {
       // few lines at once fits the burst.
       messageBurst: int(env, 'MESSAGE_BURST', 20, 1),
       messagesPerMinute: int(env, 'MESSAGES_PER_MINUTE', 60, 1),
+      // Per user, over all their sockets: a person types in one place at a time, so
+      // this is the connection's budget with room for a second tab or device.
+      userMessageBurst: int(env, 'USER_MESSAGE_BURST', 30, 1),
+      userMessagesPerMinute: int(env, 'USER_MESSAGES_PER_MINUTE', 90, 1),
+      // Retries after a lost acknowledgement come within seconds; later, members
+      // catch up by `prev` and history instead.
+      rebroadcastSeconds: int(env, 'REBROADCAST_SECONDS', 60, 0),
+      joinsPerMinute: int(env, 'JOINS_PER_MINUTE', 30, 1),
+      leavesPerMinute: int(env, 'LEAVES_PER_MINUTE', 30, 1),
+      purgesPerHour: int(env, 'PURGES_PER_HOUR', 10, 1),
+      // A reconnecting client syncs every room (a join, and history after its
+      // cursor): the burst covers that for a member of a few hundred rooms.
+      readBurst: int(env, 'READ_BURST', 1000, 1),
+      readsPerMinute: int(env, 'READS_PER_MINUTE', 300, 1),
+      loginsPerUserPerHour: int(env, 'LOGINS_PER_USER_PER_HOUR', 60, 1),
+      connectionsPerUser: int(env, 'CONNECTIONS_PER_USER', 20, 1),
+      roomsCreatedPerDay: int(env, 'ROOMS_CREATED_PER_DAY', 50, 1),
+      roomsPerUser: int(env, 'ROOMS_PER_USER', 500, 1),
+      // Many people can share one address (an office, a campus, carrier NAT);
+      // sockets stay anonymous only until they log in.
+      anonymousConnectionsPerAddress: int(env, 'ANONYMOUS_CONNECTIONS_PER_ADDRESS', 50, 1),
+      connectionsPerAddressPerMinute: int(env, 'CONNECTIONS_PER_ADDRESS_PER_MINUTE', 120, 1),
       authAttemptsPerConnection: int(env, 'AUTH_ATTEMPTS_PER_CONNECTION', 10, 1),
       loginFailuresPerAccount: int(env, 'LOGIN_FAILURES_PER_ACCOUNT', 10, 1),
       loginFailureWindowSeconds: int(env, 'LOGIN_FAILURE_WINDOW_SECONDS', 15 * 60, 1),

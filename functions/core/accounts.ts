@@ -14,6 +14,7 @@ import { findCaller } from './identity.js';
 import { GENERAL, maskEmail, networkOf } from './names.js';
 import type { Outcome } from './outcome.js';
 import type { ChatSettings, Deps, Queryable, Sql } from './ports.js';
+import { admitSignIn } from './connections.js';
 import { countUserConnections, onlinePresence } from './presence.js';
 import type { AuthOp } from './protocol.js';
 import { listUserRooms } from './rooms.js';
@@ -526,8 +527,9 @@ async function bindConnection(
   await sql`
     update connections set user_id = ${user.id}, session_id = ${session.id}, authed_at = ${clock.now()}
     where id = ${connectionId}`;
+  const connections = await admitSignIn(deps, connectionId, user); // or unbinds and throws rate_limited
   const rooms = await listUserRooms(sql, user.id, user.username);
-  const firstConnection = (await countUserConnections(sql, user.id)) === 1;
+  const firstConnection = connections === 1;
   return {
     reply: {
       type: 'authed',

@@ -19,21 +19,45 @@ export function perWindow(count: number, seconds: number): Budget {
  * Returns 0 when taken, else the seconds until enough have refilled.
  */
 export async function takeBudget(sql: Queryable, key: string, budget: Budget, now: Date, cost = 1): Promise<number> {
-  const refilled = sql`least(${budget.burst}::float8,
-    b.tokens + ${budget.perSecond}::float8 * greatest(0, extract(epoch from (${now}::timestamptz - b.updated_at)))::float8)`;
   const [row] = await sql<{ taken: boolean; tokens: number }[]>`
-    with taken as (
-      insert into rate_budgets as b (key, tokens, updated_at)
-      values (${key}, ${budget.burst - cost}::float8, ${now})
-      on conflict (key) do update set tokens = ${refilled} - ${cost}::float8, updated_at = ${now}
-        where ${refilled} >= ${cost}::float8
-      returning b.tokens
-    )
+    with taken as (${chargeBucket(sql, sql`select ${key}::text as key`, budget, now, cost)})
     select true as taken, tokens from taken
     union all
-    select false, ${refilled} from rate_budgets b where b.key = ${key} and not exists (select 1 from taken)`;
+    select false, ${refilledTokens(sql, budget, now)} from rate_budgets b where b.key = ${key} and not exists (select 1 from taken)`;
   if (!row || row.taken) return 0;
-  return Math.max(1, Math.ceil((cost - row.tokens) / budget.perSecond));
+  return waitFor(row.tokens, budget, cost);
+}
+
+/** Seconds until a bucket holding `tokens` has `cost` again. */
+export function waitFor(tokens: number, budget: Budget, cost = 1): number {
+  return Math.max(1, Math.ceil((cost - Math.max(0, tokens)) / budget.perSecond));
+}
+
+/**
+ * SQL for the tokens in the bucket row `b` at `now`: what was left at its last
+ * update plus the refill since, capped at the burst.
+ */
+export function refilledTokens(sql: Queryable, budget: Budget, now: Date) {
+  return sql`least(${budget.burst}::float8,
+    b.tokens + ${budget.perSecond}::float8 * greatest(0, extract(epoch from (${now}::timestamptz - b.updated_at)))::float8)`;
+}
+
+/**
+ * SQL that takes `cost` tokens from the buckets whose keys `keys` selects (a
+ * query with a `key` column; no row, no charge), for use as a CTE inside a larger
+ * statement, so that a budget check costs no round trip of its own. Returns a row
+ * (`key`, `tokens` left) per bucket charged; a bucket short of tokens is left as
+ * it is and returns nothing. The upsert's row lock makes parallel charges of one
+ * key take turns, each seeing the tokens the last one left.
+ */
+export function chargeBucket(sql: Queryable, keys: ReturnType<Queryable>, budget: Budget, now: Date, cost = 1) {
+  const refilled = refilledTokens(sql, budget, now);
+  return sql`
+    insert into rate_budgets as b (key, tokens, updated_at)
+    select k.key, ${budget.burst - cost}::float8, ${now}::timestamptz from (${keys}) k
+    on conflict (key) do update set tokens = ${refilled} - ${cost}::float8, updated_at = ${now}
+      where ${refilled} >= ${cost}::float8
+    returning b.key, b.tokens`;
 }
 
 /** Takes from the budget or throws `rate_limited` with `message` and the wait. */

@@ -1,5 +1,8 @@
 // Connection rows: created on connect, deleted on disconnect, on a 410 from the
 // gateway, and by the sweep. When a user's last connection goes, roommates hear it.
+import { chargeBucket, perWindow, refilledTokens } from './budgets.js';
+import { RateLimited } from './errors.js';
+import { limitHit, userBudget, userKey, userRefusal } from './limits.js';
 import type { Broadcast, Outcome } from './outcome.js';
 import type { Deps, Sql } from './ports.js';
 import { onlinePresence } from './presence.js';
@@ -9,6 +12,88 @@ export async function openConnection(sql: Sql, connectionId: string, at: Date, s
   await sql`
     insert into connections (id, connected_at, source_ip) values (${connectionId}, ${at}, ${sourceIp ?? null})
     on conflict (id) do nothing`;
+}
+
+/**
+ * The key an address's budgets are kept under: an IPv4 address as it is, an
+ * IPv6 address by its /64, the block one subscriber is given (else one host could
+ * take a fresh address for every socket).
+ */
+export function addressKey(address: string): string {
+  const ip = address.replace(/%.*$/, ''); // zone id
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  if (!ip.includes(':')) return ip;
+  const [head = '', tail] = ip.split('::');
+  const groups = (part: string) => (part ? part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : []);
+  const front = groups(head);
+  const back = tail === undefined ? [] : groups(tail);
+  const all = tail === undefined ? front : [...front, ...Array(Math.max(0, 8 - front.length - back.length)).fill('0'), ...back];
+  return `${all
+    .slice(0, 4)
+    .map((g) => (parseInt(g, 16) || 0).toString(16))
+    .join(':')}::/64`;
+}
+
+/**
+ * Records a new anonymous socket unless its address is over a limit: too many of
+ * its sockets open and not logged in, or too many new ones in the last minute.
+ * One statement; a refused socket is not recorded and its handshake is refused.
+ */
+export async function admitConnection(deps: Deps, connectionId: string, at: Date, sourceIp: string | undefined): Promise<boolean> {
+  const { sql, settings } = deps;
+  // Without an address (never on API Gateway or the local server) there is nothing to count by.
+  if (sourceIp === undefined) {
+    await openConnection(sql, connectionId, at);
+    return true;
+  }
+  const cap = settings.anonymousConnectionsPerAddress;
+  const key = `connect:ip:${addressKey(sourceIp)}`;
+  const [row] = await sql<{ anonymous: number; taken: boolean }[]>`
+    with anonymous as (
+      select count(*)::int as n from connections where source_ip = ${sourceIp} and user_id is null
+    ), taken as (
+      ${chargeBucket(sql, sql`select ${key}::text as key from anonymous where n < ${cap}`, perWindow(settings.connectionsPerAddressPerMinute, 60), at)}
+    ), opened as (
+      insert into connections (id, connected_at, source_ip)
+      select ${connectionId}, ${at}, ${sourceIp} where exists (select 1 from taken)
+      on conflict (id) do nothing
+    )
+    select (select n from anonymous) as anonymous, exists (select 1 from taken) as taken`;
+  if (row?.taken) return true;
+  limitHit(deps.log, 'connect', { address: sourceIp }, (row?.anonymous ?? 0) >= cap ? 'anonymous_connections' : 'connection_rate');
+  return false;
+}
+
+/**
+ * Admits a sign-in that has just bound `connectionId` to the user, or unbinds it
+ * and throws `rate_limited`: every login, verify or resume takes a token of the
+ * user's sign-in budget (which also bounds the presence frames that signing in
+ * and out again sends roommates), and the user may hold at most
+ * `connectionsPerUser` connections. Counting after the bind means two parallel
+ * sign-ins cannot both slip under the cap: the later count sees both. Returns the
+ * user's number of connections.
+ */
+export async function admitSignIn(deps: Deps, connectionId: string, user: { id: string; username: string }): Promise<number> {
+  const { sql, settings } = deps;
+  const budget = userBudget(settings, 'bind');
+  const now = deps.clock.now();
+  const key = userKey('bind', user.id);
+  const [row] = await sql<{ n: number; taken: boolean; tokens: number | null }[]>`
+    with taken as (${chargeBucket(sql, sql`select ${key}::text as key`, budget, now)})
+    select (select count(*)::int from connections where user_id = ${user.id}) as n,
+      exists (select 1 from taken) as taken,
+      (select ${refilledTokens(sql, budget, now)} from rate_budgets b where b.key = ${key}) as tokens`;
+  const cap = settings.connectionsPerUser;
+  if (row && row.taken && row.n <= cap) return row.n;
+  await sql`
+    update connections set user_id = null, session_id = null, authed_at = null
+    where id = ${connectionId} and user_id = ${user.id}`;
+  limitHit(deps.log, 'bind', { user: user.username, connection: connectionId }, row?.taken ? 'connections_per_user' : 'sign_ins');
+  if (!row?.taken) throw userRefusal(settings, 'bind', row?.tokens ?? 0);
+  throw new RateLimited(
+    `This account already has ${cap} connections open, the most allowed; close one (another tab or device) and try again.`,
+  );
 }
 
 /** Deletes connection rows; returns presence for users left with no connection. */

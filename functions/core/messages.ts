@@ -1,12 +1,13 @@
 // Messages: idempotent send in one SQL round trip, and history by cursor.
+import { chargeBucket, refilledTokens, waitFor } from './budgets.js';
 import { Forbidden, RateLimited, Unauthorized } from './errors.js';
-import { requireCaller } from './identity.js';
+import { describeWait, limitHit, requireCallerWithin } from './limits.js';
 import type { RoomName } from './names.js';
 import type { Outcome } from './outcome.js';
 import type { ChatSettings, Deps, Sql } from './ports.js';
 import { applyProfanityPolicy } from './profanity.js';
 import type { HistoryFrame, Message, SendFrame } from './protocol.js';
-import { ensureDmRoom, isMember } from './rooms.js';
+import { isMember, openDmRoom } from './rooms.js';
 
 interface MessageRow {
   id: string;
@@ -31,35 +32,49 @@ interface SendRow {
   body: string | null;
   created_at: Date | null;
   client_id: string | null;
+  /** for a fresh message or the one re-broadcast of a repeat: every connection of every member */
   recipients: string[] | null;
   /** for a fresh message, the id of the room's message before it (null: the first) */
   prev: string | null;
-  /** a fresh send refused because the connection's bucket is empty */
+  /** refused because the connection's or the user's bucket is empty */
   limited: boolean;
-  send_tokens: number | null;
+  /** the buckets' tokens now, before this send (null: full) */
+  connection_tokens: number | null;
+  user_tokens: number | null;
 }
 
-/** A connection's send bucket: `burst` tokens, refilled at `perSecond`. */
-interface SendBucket {
+/** A token bucket: `burst` tokens, refilled at `perSecond`. */
+interface Bucket {
   burst: number;
   perSecond: number;
+}
+
+interface SendLimits {
+  connection: Bucket;
+  user: Bucket;
+  /** a repeat this many seconds after the original is re-broadcast, once */
+  rebroadcastSeconds: number;
   now: Date;
 }
 
 /**
  * The whole send as one statement: who the caller is (from the connection row),
- * membership, the idempotency check, the connection's rate limit, the id from the
- * room's counter (its row lock orders ids by commit), the insert, and the
+ * membership, the idempotency check (sender, room and clientId), the connection's
+ * and the user's rate limits, the id from the room's counter (its row lock orders
+ * ids by commit), the insert, the mark on a re-broadcast repeat, and the
  * recipients' connection ids.
  */
-function insertMessage(sql: Sql, connectionId: string, room: string, clientId: string, text: string, bucket: SendBucket) {
-  // Tokens now: what was left at the last send plus the refill since, capped at the burst.
-  const tokens = sql`least(${bucket.burst}::float8,
-    coalesce(c.send_tokens, ${bucket.burst}::float8)
-    + ${bucket.perSecond}::float8 * greatest(0, extract(epoch from (${bucket.now}::timestamptz - coalesce(c.send_tokens_at, ${bucket.now}::timestamptz))))::float8)`;
+function insertMessage(sql: Sql, connectionId: string, room: string, clientId: string, text: string, limits: SendLimits) {
+  const { connection, user, now } = limits;
+  // The connection's tokens now: what was left at its last send plus the refill
+  // since, capped at the burst (null: never sent, a full bucket). The user's
+  // bucket is a row of rate_budgets, `send:user:ID`, charged the same way.
+  const connectionTokens = sql`least(${connection.burst}::float8,
+    coalesce(c.send_tokens, ${connection.burst}::float8)
+    + ${connection.perSecond}::float8 * greatest(0, extract(epoch from (${now}::timestamptz - coalesce(c.send_tokens_at, ${now}::timestamptz))))::float8)`;
   return sql<SendRow[]>`
     with sender as (
-      select c.user_id, u.username, c.send_tokens
+      select c.user_id, u.username, ${connectionTokens} as connection_tokens
       from connections c join users u on u.id = c.user_id
       where c.id = ${connectionId}
     ), member as (
@@ -68,13 +83,28 @@ function insertMessage(sql: Sql, connectionId: string, room: string, clientId: s
     ), previous as (
       select m.id, m.room_id, m.body, m.created_at, m.client_id
       from messages m join sender s on m.sender_id = s.user_id
-      where m.client_id = ${clientId}
+      where m.room_id = ${room} and m.client_id = ${clientId}
+    ), user_bucket as (
+      select ${refilledTokens(sql, user, now)} as tokens from rate_budgets b join sender s on b.key = 'send:user:' || s.user_id
+    ), user_charge as (
+      -- Every send takes a token from the user's bucket, shared by all their
+      -- connections; a repeat too, so repeats cannot be sent without bound. A fresh
+      -- send only when the connection's bucket has one as well (taken below).
+      ${chargeBucket(
+        sql,
+        sql`select 'send:user:' || s.user_id as key from sender s
+          where exists (select 1 from previous) or (exists (select 1 from member) and s.connection_tokens >= 1)`,
+        user,
+        now,
+      )}
     ), charge as (
-      -- A fresh send by a member takes one token, or nothing happens. The row lock
-      -- makes parallel sends on one connection take turns; repeats are free.
-      update connections c set send_tokens = ${tokens} - 1, send_tokens_at = ${bucket.now}
-      where c.id = ${connectionId} and ${tokens} >= 1
-        and exists (select 1 from member) and not exists (select 1 from previous)
+      -- A fresh send by a member takes one token of the connection's, or nothing
+      -- happens. The row lock makes parallel sends on one connection take turns
+      -- (one that finds the bucket emptied meanwhile has still paid the user's
+      -- token: a loss for the sender, never a way past the limit).
+      update connections c set send_tokens = ${connectionTokens} - 1, send_tokens_at = ${now}
+      where c.id = ${connectionId} and ${connectionTokens} >= 1
+        and exists (select 1 from user_charge) and not exists (select 1 from previous)
       returning c.id
     ), bump as (
       -- The right-hand side sees the row as locked, so prev is the message before.
@@ -84,21 +114,30 @@ function insertMessage(sql: Sql, connectionId: string, room: string, clientId: s
     ), inserted as (
       insert into messages (id, room_id, sender_id, client_id, body)
       select b.id, ${room}, m.user_id, ${clientId}, ${text} from bump b cross join member m
-      on conflict (sender_id, client_id) do nothing
+      on conflict (sender_id, room_id, client_id) do nothing
       returning id, room_id, body, created_at, client_id
+    ), rebroadcast as (
+      -- A paid repeat soon after the original goes to the room once more, in case
+      -- the first attempt died between commit and fan-out. Only once: the row
+      -- lock makes parallel repeats take turns, and the later ones find it marked.
+      update messages m set rebroadcast_at = ${now}
+      where m.id = (select id from previous) and m.rebroadcast_at is null
+        and m.created_at > now() - make_interval(secs => ${limits.rebroadcastSeconds})
+        and exists (select 1 from user_charge)
+      returning m.id
     ), result as (
       select true as fresh, * from inserted
       union all
       select false, * from previous
     )
     select
-      s.user_id, s.username, s.send_tokens,
+      s.user_id, s.username, s.connection_tokens, (select tokens from user_bucket) as user_tokens,
       exists (select 1 from member) as member,
-      exists (select 1 from member) and not exists (select 1 from previous)
-        and not exists (select 1 from charge) as limited,
+      (exists (select 1 from previous) and not exists (select 1 from user_charge))
+        or (exists (select 1 from member) and not exists (select 1 from previous) and not exists (select 1 from charge)) as limited,
       r.fresh, r.id, r.room_id, r.body, r.created_at, r.client_id,
       case when r.fresh then (select prev::text from bump) end as prev,
-      case when r.room_id is not null then array(
+      case when r.fresh or exists (select 1 from rebroadcast) then array(
         select c.id from memberships mm join connections c on c.user_id = mm.user_id
         where mm.room_id = r.room_id
       ) end as recipients
@@ -107,17 +146,26 @@ function insertMessage(sql: Sql, connectionId: string, room: string, clientId: s
     left join result r on true`;
 }
 
-function sendBucket(settings: ChatSettings, now: Date): SendBucket {
-  return { burst: settings.messageBurst, perSecond: settings.messagesPerMinute / 60, now };
+function sendLimits(settings: ChatSettings, now: Date): SendLimits {
+  return {
+    connection: { burst: settings.messageBurst, perSecond: settings.messagesPerMinute / 60 },
+    user: { burst: settings.userMessageBurst, perSecond: settings.userMessagesPerMinute / 60 },
+    rebroadcastSeconds: settings.rebroadcastSeconds,
+    now,
+  };
 }
 
-function rateLimited(row: SendRow, settings: ChatSettings): RateLimited {
-  const perSecond = settings.messagesPerMinute / 60;
-  const wait = Math.max(1, Math.ceil((1 - Math.max(0, row.send_tokens ?? 0)) / perSecond));
-  return new RateLimited(
-    `You are sending too fast: at most ${settings.messagesPerMinute} messages a minute. Try again in ${wait} s.`,
-    wait,
-  );
+/** Which bucket ran dry, and how long until it holds a token again. */
+function rateLimited(row: SendRow, limits: SendLimits, settings: ChatSettings): RateLimited {
+  const userTokens = row.user_tokens ?? limits.user.burst;
+  const byUser = userTokens < 1;
+  const bucket = byUser ? limits.user : limits.connection;
+  const tokens = byUser ? userTokens : (row.connection_tokens ?? limits.connection.burst);
+  const wait = waitFor(tokens, bucket);
+  const rule = byUser
+    ? `at most ${settings.userMessagesPerMinute} messages a minute from all your connections together`
+    : `at most ${settings.messagesPerMinute} messages a minute`;
+  return new RateLimited(`You are sending too fast: ${rule}. Try again in ${describeWait(wait)}.`, wait);
 }
 
 export async function send(deps: Deps, connectionId: string, frame: SendFrame): Promise<Outcome> {
@@ -125,15 +173,20 @@ export async function send(deps: Deps, connectionId: string, frame: SendFrame): 
   const room = frame.room;
   // Masking is deterministic, so a repeat stores and returns the same text.
   const text = applyProfanityPolicy(frame.text, settings.profanityFilter);
-  const insert = () => insertMessage(sql, connectionId, room.id, frame.clientId, text, sendBucket(settings, deps.clock.now()));
+  const limits = sendLimits(settings, deps.clock.now());
+  const insert = () => insertMessage(sql, connectionId, room.id, frame.clientId, text, limits);
   let [row] = await insert();
   if (!row?.user_id) throw new Unauthorized('Log in first.');
-  if (!row.id && !row.member && room.kind === 'dm') {
-    // The first message of a conversation opens the DM room for both people.
-    await ensureDmRoom(sql, room, await requireCaller(sql, connectionId));
+  if (!row.id && !row.member && !row.limited && room.kind === 'dm') {
+    // The first message of a conversation opens the DM room for both people
+    // (with the checks and budgets of joining it).
+    await openDmRoom(deps, connectionId, room);
     [row] = await insert();
   }
-  if (row?.limited) throw rateLimited(row, settings);
+  if (row?.limited) {
+    limitHit(deps.log, 'send', { user: row.username ?? undefined, connection: connectionId });
+    throw rateLimited(row, limits, settings);
+  }
   if (!row?.id) {
     if (!row?.member) throw new Forbidden(`You are not a member of ${describeRoom(room)}; join it first.`);
     // Lost a race with a parallel send of the same clientId: that one stored it.
@@ -148,13 +201,17 @@ export async function send(deps: Deps, connectionId: string, frame: SendFrame): 
     created_at: row.created_at!,
     client_id: row.client_id!,
   });
-  // A repeat gets the same reply and is delivered again: if the first attempt died
-  // between commit and fan-out, members still receive it live (clients drop
-  // duplicates by id).
+  // A repeat gets the same reply; the room hears it again only once and only
+  // soon after the original (docs/DELIVERY.md): if the first attempt died between
+  // commit and fan-out, members still receive it live (clients drop duplicates by
+  // id). Otherwise no recipients come back and the sender alone is answered.
+  const recipients = row.recipients ?? [];
   return {
     reply: { type: 'sent', clientId: frame.clientId, message },
     // `prev` chains fresh messages (docs/DELIVERY.md); a repeat has none.
-    broadcasts: [{ to: row.recipients ?? [], frame: row.fresh ? { type: 'message', message, prev: row.prev } : { type: 'message', message } }],
+    broadcasts: recipients.length
+      ? [{ to: recipients, frame: row.fresh ? { type: 'message', message, prev: row.prev } : { type: 'message', message } }]
+      : [],
   };
 }
 
@@ -191,7 +248,7 @@ async function pageMessages(sql: Sql, roomId: string, before: string | undefined
 
 export async function history(deps: Deps, connectionId: string, frame: HistoryFrame): Promise<Outcome> {
   const { sql } = deps;
-  const caller = await requireCaller(sql, connectionId);
+  const caller = await requireCallerWithin(deps, connectionId, 'read');
   if (!(await isMember(sql, frame.room.id, caller.userId))) {
     throw new Forbidden(`You are not a member of ${describeRoom(frame.room)}.`);
   }

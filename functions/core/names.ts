@@ -65,6 +65,40 @@ export function visibleCharacters(text: string): number {
   return n;
 }
 
+/** Combining marks one character may carry: real scripts need few (Vietnamese 2,
+ * Devanagari and Thai 2 or 3, Tibetan stacks 4 or so, a keycap emoji 2); more is
+ * a "Zalgo" tower drawn over the lines around it. */
+export const MAX_MARKS_PER_CHARACTER = 8;
+
+// Nothing a reader can see: white space, controls, format characters (zero
+// widths, bidi controls, tags), marks with no base, default-ignorable code points
+// (variation selectors, Hangul fillers) and the blank braille pattern.
+const UNSEEN = /[\p{White_Space}\p{Cc}\p{Cf}\p{M}\p{Default_Ignorable_Code_Point}\u2800]/u;
+const MARK = /\p{M}/u;
+// Between marks these neither end a stack nor show anything of their own.
+const SEE_THROUGH = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
+
+/** Whether the text has at least one character that shows. */
+export function hasVisibleCharacter(text: string): boolean {
+  for (const ch of text) if (!UNSEEN.test(ch)) return true;
+  return false;
+}
+
+/**
+ * The most combining marks stacked on one character. Zero-width and other
+ * format characters between marks do not start a new stack, so they cannot be
+ * used to build one tower out of many short ones.
+ */
+export function mostMarksOnOneCharacter(text: string): number {
+  let most = 0;
+  let run = 0;
+  for (const ch of text) {
+    if (MARK.test(ch)) most = Math.max(most, ++run);
+    else if (!SEE_THROUGH.test(ch)) run = 0;
+  }
+  return most;
+}
+
 /** Length in Unicode code points, the unit of the 4000 limit. */
 export function codePoints(text: string): number {
   let n = 0;

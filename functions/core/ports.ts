@@ -54,6 +54,29 @@ export interface ChatSettings {
   /** sends per connection: a burst of this many, refilled at `messagesPerMinute` */
   messageBurst: number;
   messagesPerMinute: number;
+  /** sends per user over all their connections, repeats included: a burst, then a rate */
+  userMessageBurst: number;
+  userMessagesPerMinute: number;
+  /** a repeated send this soon after the original is re-broadcast to the room, once */
+  rebroadcastSeconds: number;
+  /** per user: joins that add a membership, leaves, purges */
+  joinsPerMinute: number;
+  leavesPerMinute: number;
+  purgesPerHour: number;
+  /** per user: history pages and joins of rooms one is already in (a client's sync) */
+  readBurst: number;
+  readsPerMinute: number;
+  /** per user: logins, verifies and resumes that bind a connection to the account */
+  loginsPerUserPerHour: number;
+  /** authenticated connections one user may hold open at once */
+  connectionsPerUser: number;
+  /** new rooms (channels and direct conversations) one user may create a day */
+  roomsCreatedPerDay: number;
+  /** rooms one user may be a member of */
+  roomsPerUser: number;
+  /** per source address: sockets not logged in open at once, and new sockets a minute */
+  anonymousConnectionsPerAddress: number;
+  connectionsPerAddressPerMinute: number;
   /** auth requests (all but logout) one connection may make */
   authAttemptsPerConnection: number;
   /** failed logins per account before logins wait out `loginFailureWindowSeconds` */

@@ -2,11 +2,14 @@
 // extra fields are ignored, so clients may send extensions older servers skip.
 import * as v from 'valibot';
 import {
+  MAX_MARKS_PER_CHARACTER,
   MAX_TEXT,
   MESSAGE_ID,
   USERNAME,
   codePoints,
   hasForbiddenControls,
+  hasVisibleCharacter,
+  mostMarksOnOneCharacter,
   parseRoom,
   usernameProblem,
   visibleCharacters,
@@ -55,6 +58,11 @@ const text = v.pipe(
   v.check((s) => s.length > 0, 'A message cannot be empty.'),
   v.check((s) => codePoints(s) <= MAX_TEXT, `A message is at most ${MAX_TEXT} characters.`),
   wellFormed('The message'),
+  v.check(hasVisibleCharacter, 'A message needs at least one visible character, not only spaces or invisible ones.'),
+  v.check(
+    (s) => mostMarksOnOneCharacter(s) <= MAX_MARKS_PER_CHARACTER,
+    `A character may carry at most ${MAX_MARKS_PER_CHARACTER} accent marks; this message stacks more on one.`,
+  ),
 );
 
 const password = v.pipe(

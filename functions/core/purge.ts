@@ -2,7 +2,7 @@
 // one, removed for everyone. Members' open connections are told at once so their
 // clients drop the messages without a reload.
 import * as v from 'valibot';
-import { requireCaller } from './identity.js';
+import { requireCallerWithin } from './limits.js';
 import type { Broadcast, Outcome } from './outcome.js';
 import type { Deps, Sql } from './ports.js';
 import { requestId, room } from './protocol.js';
@@ -33,7 +33,7 @@ function deleteMessagesOf(sql: Sql, userId: string, roomId: string | undefined) 
 }
 
 export async function purgeMyMessages(deps: Deps, connectionId: string, frame: PurgeFrame): Promise<Outcome> {
-  const caller = await requireCaller(deps.sql, connectionId);
+  const caller = await requireCallerWithin(deps, connectionId, 'purge');
   const rows = await deleteMessagesOf(deps.sql, caller.userId, frame.room?.id);
   // One small frame per room whatever the number of messages: clients drop every
   // message from this user up to `through` (later ids are messages sent after).

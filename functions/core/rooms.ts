@@ -1,7 +1,8 @@
 // Rooms: channels (created on first join) and direct-message rooms (`dm:a:b`,
 // created for both users on first use). Everyone is a member of `general`.
-import { BadRequest, Forbidden, NotFound } from './errors.js';
-import { type Caller, requireCaller } from './identity.js';
+import { BadRequest, Forbidden, NotFound, RateLimited, Unauthorized } from './errors.js';
+import type { Caller } from './identity.js';
+import { limitHit, requireCallerWithin, spendUserBudget } from './limits.js';
 import { type RoomName, GENERAL, roomDisplayName, parseRoom } from './names.js';
 import type { Outcome } from './outcome.js';
 import type { Deps, Sql } from './ports.js';
@@ -73,16 +74,122 @@ async function listMembers(sql: Sql, roomId: string) {
     order by u.username`;
 }
 
+/** Where the caller stands with a room they ask to join, in one statement. */
+interface Standing {
+  caller: Caller;
+  member: boolean;
+  roomExists: boolean;
+  /** rooms the caller is a member of */
+  rooms: number;
+  /** for a DM: whether the other person exists, and the rooms they are in */
+  otherExists: boolean;
+  otherRooms: number;
+}
+
+function otherOf(room: RoomName, me: string): string | undefined {
+  if (room.kind !== 'dm' || !room.users) return undefined;
+  return room.users[0] === me ? room.users[1] : room.users[0];
+}
+
+interface StandingRow {
+  user_id: string;
+  username: string;
+  session_id: string | null;
+  member: boolean;
+  room_exists: boolean;
+  rooms: number;
+  other_exists: boolean;
+  other_rooms: number;
+}
+
+async function findStanding(sql: Sql, connectionId: string, room: RoomName): Promise<Standing> {
+  // A DM's other person, as seen by either of its two; for anyone else ensureDmRoom refuses.
+  const others = room.kind === 'dm' ? room.users! : (['', ''] as const);
+  const [row] = await sql<StandingRow[]>`
+    with caller as (
+      select c.user_id, u.username, c.session_id
+      from connections c join users u on u.id = c.user_id
+      where c.id = ${connectionId}
+    ), other as (
+      select o.id from users o, caller c
+      where o.username = case when c.username = ${others[0]} then ${others[1]} else ${others[0]} end
+        and o.verified_at is not null
+    )
+    select c.user_id, c.username, c.session_id,
+      exists (select 1 from memberships m where m.room_id = ${room.id} and m.user_id = c.user_id) as member,
+      exists (select 1 from rooms r where r.id = ${room.id}) as room_exists,
+      (select count(*)::int from memberships m where m.user_id = c.user_id) as rooms,
+      exists (select 1 from other) as other_exists,
+      (select count(*)::int from memberships m join other o on o.id = m.user_id) as other_rooms
+    from caller c`;
+  if (!row) throw new Unauthorized('Log in first.');
+  return {
+    caller: { connectionId, userId: row.user_id, username: row.username, sessionId: row.session_id },
+    member: row.member,
+    roomExists: row.room_exists,
+    rooms: row.rooms,
+    otherExists: row.other_exists,
+    otherRooms: row.other_rooms,
+  };
+}
+
+/**
+ * The checks in front of a new membership: the cap on rooms per person (for a DM,
+ * the other person's too, as a conversation makes them a member), the join
+ * budget, and, when the room is new, the quota on rooms created. Parallel joins
+ * can pass the cap by the few in flight, which the join budget bounds.
+ */
+async function claimNewMembership(deps: Deps, room: RoomName, standing: Standing): Promise<void> {
+  const { settings, log } = deps;
+  const { caller } = standing;
+  const cap = settings.roomsPerUser;
+  if (standing.rooms >= cap) {
+    limitHit(log, 'join', { user: caller.username, connection: caller.connectionId }, 'rooms_per_user');
+    throw new RateLimited(`You are in ${standing.rooms} rooms, the most allowed; leave one before joining another.`);
+  }
+  const other = otherOf(room, caller.username);
+  if (room.kind === 'dm') {
+    if (!room.users!.includes(caller.username)) throw new Forbidden('A direct-message room is only for its two people.');
+    if (!standing.otherExists) throw new NotFound(`There is nobody called ${other}.`);
+    if (standing.otherRooms >= cap) {
+      limitHit(log, 'join', { user: caller.username, connection: caller.connectionId }, 'rooms_per_user');
+      throw new RateLimited(`${other} is in ${cap} rooms, the most allowed, so a new conversation cannot start until they leave one.`);
+    }
+  }
+  await spendUserBudget(deps, caller, 'join');
+  if (!standing.roomExists) await spendUserBudget(deps, caller, 'create');
+}
+
+/**
+ * Opens a DM room for the first message of a conversation: the same checks and
+ * budgets as joining it. Returns the caller.
+ */
+export async function openDmRoom(deps: Deps, connectionId: string, room: RoomName): Promise<Caller> {
+  const standing = await findStanding(deps.sql, connectionId, room);
+  if (!standing.member) {
+    await claimNewMembership(deps, room, standing);
+    await ensureDmRoom(deps.sql, room, standing.caller);
+  }
+  return standing.caller;
+}
+
 export async function joinRoom(deps: Deps, connectionId: string, { room }: JoinFrame): Promise<Outcome> {
   const { sql } = deps;
-  const caller = await requireCaller(sql, connectionId);
-  let added: boolean;
-  if (room.kind === 'dm') {
-    const before = await isMember(sql, room.id, caller.userId);
-    await ensureDmRoom(sql, room, caller);
-    added = !before;
+  const standing = await findStanding(sql, connectionId, room);
+  const { caller } = standing;
+  let added = false;
+  if (standing.member) {
+    // A member joining again (clients sync every room on reconnect) changes
+    // nothing and reads the room's latest page: it costs a read.
+    await spendUserBudget(deps, caller, 'read');
   } else {
-    added = await joinChannel(sql, room, caller);
+    await claimNewMembership(deps, room, standing);
+    if (room.kind === 'dm') {
+      await ensureDmRoom(sql, room, caller);
+      added = true;
+    } else {
+      added = await joinChannel(sql, room, caller);
+    }
   }
   const [members, messages] = await Promise.all([listMembers(sql, room.id), latestMessages(sql, room.id, 50)]);
   const last = messages.at(-1)?.id ?? null;
@@ -112,7 +219,7 @@ function removeMembership(sql: Sql, roomId: string, userId: string, exceptConnec
 
 export async function leaveRoom(deps: Deps, connectionId: string, { room }: LeaveFrame): Promise<Outcome> {
   const { sql } = deps;
-  const caller = await requireCaller(sql, connectionId);
+  const caller = await requireCallerWithin(deps, connectionId, 'leave');
   if (room.kind === 'dm') throw new BadRequest('A direct-message room cannot be left.');
   if (room.id === GENERAL) throw new BadRequest('Everyone stays in #general.');
   const [result] = await removeMembership(sql, room.id, caller.userId, caller.connectionId);

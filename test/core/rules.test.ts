@@ -1,7 +1,16 @@
 // Pure rules: names, rooms, masking, secrets. Plain cases, no mocks.
 import { describe, expect, it } from 'vitest';
 import * as v from 'valibot';
-import { codePoints, dmRoomId, maskEmail, parseRoom, roomDisplayName } from '../../functions/core/names.js';
+import {
+  codePoints,
+  dmRoomId,
+  hasVisibleCharacter,
+  maskEmail,
+  mostMarksOnOneCharacter,
+  parseRoom,
+  roomDisplayName,
+} from '../../functions/core/names.js';
+import { describeWait } from '../../functions/core/limits.js';
 import { AuthOp, HistoryFrame, SendFrame } from '../../functions/core/protocol.js';
 import {
   OWASP_SCRYPT_N,
@@ -14,7 +23,7 @@ import {
   verifyPassword,
 } from '../../functions/core/secrets.js';
 import { loadConfig } from '../../functions/adapters/config.js';
-import { originAllowed } from '../../functions/core/connections.js';
+import { addressKey, originAllowed } from '../../functions/core/connections.js';
 
 describe('rooms', () => {
   it('parses channels and DM rooms into canonical ids', () => {
@@ -107,5 +116,38 @@ describe('config', () => {
   it('fails at start-up with the variable name', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
     expect(() => loadConfig({ MAIL_TRANSPORT: 'pigeon' })).toThrow(/MAIL_TRANSPORT/);
+  });
+});
+
+describe('text that shows', () => {
+  it('needs one visible character', () => {
+    expect(hasVisibleCharacter('\u200B\u200D\uFE0F \u2060')).toBe(false);
+    expect(hasVisibleCharacter('\u200Bx')).toBe(true);
+    expect(hasVisibleCharacter('👍🏽')).toBe(true);
+  });
+
+  it('counts marks stacked on one character, through format characters between them', () => {
+    expect(mostMarksOnOneCharacter('plain')).toBe(0);
+    expect(mostMarksOnOneCharacter('Việt'.normalize('NFD'))).toBe(2);
+    expect(mostMarksOnOneCharacter('e\u0301\u200D\u0302\u2060\u0303')).toBe(3);
+    expect(mostMarksOnOneCharacter('e\u0301\u0302 e\u0301\u0302')).toBe(2);
+  });
+});
+
+describe('limits', () => {
+  it('keeps an address budget per IPv4 address and per IPv6 /64', () => {
+    expect(addressKey('203.0.113.9')).toBe('203.0.113.9');
+    expect(addressKey('::ffff:203.0.113.9')).toBe('203.0.113.9');
+    expect(addressKey('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:DB8:0001:0002::9')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(addressKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+  });
+
+  it('says a wait in seconds, minutes or hours', () => {
+    expect(describeWait(4)).toBe('4 s');
+    expect(describeWait(119)).toBe('119 s');
+    expect(describeWait(360)).toBe('6 min');
+    expect(describeWait(3 * 3600)).toBe('3 h');
   });
 });

@@ -47,6 +47,11 @@ beforeAll(async () => {
     // every client signs up and reconnects from 127.0.0.1
     AUTH_PER_IP_PER_MINUTE: '100000',
     MAIL_PER_IP_PER_HOUR: '100000',
+    USER_MESSAGE_BURST: '100000',
+    USER_MESSAGES_PER_MINUTE: '6000000',
+    LOGINS_PER_USER_PER_HOUR: '100000',
+    ANONYMOUS_CONNECTIONS_PER_ADDRESS: '100000',
+    CONNECTIONS_PER_ADDRESS_PER_MINUTE: '100000',
   });
   await server.start();
 }, 60_000);

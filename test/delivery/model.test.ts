@@ -10,7 +10,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 
 let t: TestServer;
 beforeAll(async () => {
-  t = await startTestServer({ MESSAGE_BURST: '100000' });
+  t = await startTestServer({ MESSAGE_BURST: '100000', USER_MESSAGE_BURST: '100000' });
 });
 afterAll(() => t?.close());
 

@@ -7,6 +7,8 @@ import { handler as onDefault } from '../../functions/default.js';
 import { handler as onDisconnect } from '../../functions/disconnect.js';
 import { handler as onJoin } from '../../functions/join.js';
 import { handler as onSend } from '../../functions/send.js';
+import { handler as onSweep } from '../../functions/sweep.js';
+import { apiGatewayEvent } from '../../server/events.js';
 import { installDeps } from '../../functions/adapters/runtime.js';
 import type { Deps } from '../../functions/core/ports.js';
 import { loadConfig } from '../../functions/adapters/config.js';
@@ -62,6 +64,29 @@ describe('$connect', () => {
     const res = await onConnect(connectEvent('c-evil', { Origin: 'https://evil.example', Host: 'test.execute-api.local' }));
     expect(res).toEqual({ statusCode: 403 });
     expect(await db.sql`select 1 from connections where id = 'c-evil'`).toHaveLength(0);
+  });
+
+  it('refuses with 429 an address over its limit of anonymous sockets, and records nothing', async () => {
+    installDeps({ ...deps, settings: { ...deps.settings, anonymousConnectionsPerAddress: 2 } });
+    const from = (id: string) => apiGatewayEvent('$connect', id, { host: 'test.execute-api.local', sourceIp: '198.51.100.7' });
+    try {
+      expect(await onConnect(from('c-ip-1'))).toEqual({ statusCode: 200 });
+      expect(await onConnect(from('c-ip-2'))).toEqual({ statusCode: 200 });
+      expect(await onConnect(from('c-ip-3'))).toEqual({ statusCode: 429 });
+    } finally {
+      installDeps(deps);
+    }
+    expect(await db.sql`select 1 from connections where id = 'c-ip-3'`).toHaveLength(0);
+    await db.sql`delete from connections where id in ('c-ip-1', 'c-ip-2')`;
+  });
+});
+
+describe('sweep', () => {
+  it('deletes budget buckets idle for more than a day', async () => {
+    const old = new Date(Date.now() - 25 * 60 * 60 * 1000);
+    await db.sql`insert into rate_budgets (key, tokens, updated_at) values ('join:user:old', 0, ${old}), ('join:user:new', 0, now())`;
+    await onSweep();
+    expect((await db.sql`select key from rate_budgets where key like 'join:user:%'`).map((r) => r.key)).toEqual(['join:user:new']);
   });
 });
 

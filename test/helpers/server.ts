@@ -34,6 +34,10 @@ export const TEST_ENV = {
   AUTH_PER_IP_PER_MINUTE: '100000',
   MAIL_PER_IP_PER_HOUR: '100000',
   LOG_LEVEL: 'silent',
+  // Every test socket comes from 127.0.0.1, and suites open hundreds; the
+  // per-address limits are proven in test/security/abuse-limits.test.ts.
+  ANONYMOUS_CONNECTIONS_PER_ADDRESS: '100000',
+  CONNECTIONS_PER_ADDRESS_PER_MINUTE: '100000',
 };
 
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {

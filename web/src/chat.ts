@@ -315,7 +315,8 @@ export class Chat {
   /**
    * Brings one room up to date: what was sent while we were away (history after
    * our last id), then the latest page and the members (join, which a member may
-   * repeat at no cost). Deletions made while away are found by comparing pages.
+   * repeat: it changes nothing, and costs one read of the user's budget).
+   * Deletions made while away are found by comparing pages.
    */
   private async syncRoom(room: RoomState): Promise<void> {
     const knownThrough = lastId(room.messages.peek());

@@ -1,0 +1,114 @@
+// Per-user budgets for the actions a person takes (budgets.ts is the token bucket
+// underneath): how big each is, the key it is kept under, the sentence that
+// refuses it, and the security event logged when one is hit. Sends have their own
+// buckets inside the send statement (messages.ts); connections and sign-ins have
+// caps in connections.ts.
+import { securityEvent } from './audit.js';
+import { type Budget, chargeBucket, perWindow, refilledTokens, takeBudget, waitFor } from './budgets.js';
+import { RateLimited, Unauthorized } from './errors.js';
+import type { Caller } from './identity.js';
+import type { ChatSettings, Deps, Logger } from './ports.js';
+
+/**
+ * `join`: a join that adds a membership; `read`: a history page, or a join of a
+ * room one is already in (it reads the latest page and the members); `create`: a
+ * new channel or direct conversation; `bind`: a login, verify or resume that binds
+ * a connection to the account (and may tell roommates the user came online).
+ */
+export type UserAction = 'join' | 'leave' | 'read' | 'purge' | 'create' | 'bind';
+
+export function userBudget(settings: ChatSettings, action: UserAction): Budget {
+  switch (action) {
+    case 'join':
+      return perWindow(settings.joinsPerMinute, 60);
+    case 'leave':
+      return perWindow(settings.leavesPerMinute, 60);
+    case 'read':
+      return { burst: settings.readBurst, perSecond: settings.readsPerMinute / 60 };
+    case 'purge':
+      return perWindow(settings.purgesPerHour, 60 * 60);
+    case 'create':
+      // A day is the longest window: pruneBudgets drops buckets idle for a day,
+      // which by then are full again.
+      return perWindow(settings.roomsCreatedPerDay, 24 * 60 * 60);
+    case 'bind':
+      return perWindow(settings.loginsPerUserPerHour, 60 * 60);
+  }
+}
+
+/** 'join:user:42': the bucket of one user's budget for one action. */
+export function userKey(action: UserAction | 'send', userId: string): string {
+  return `${action}:user:${userId}`;
+}
+
+/** "4 s", "6 min", "3 h": a wait a person can read. */
+export function describeWait(seconds: number): string {
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 2 * 60 * 60) return `${Math.ceil(seconds / 60)} min`;
+  return `${Math.ceil(seconds / 3600)} h`;
+}
+
+function refusal(settings: ChatSettings, action: UserAction, wait: number): string {
+  const again = `Try again in ${describeWait(wait)}.`;
+  switch (action) {
+    case 'join':
+      return `You are joining rooms too fast: at most ${settings.joinsPerMinute} a minute. ${again}`;
+    case 'leave':
+      return `You are leaving rooms too fast: at most ${settings.leavesPerMinute} a minute. ${again}`;
+    case 'read':
+      return `You are loading history too fast: at most ${settings.readsPerMinute} pages a minute. ${again}`;
+    case 'purge':
+      return `You have deleted your messages too often: at most ${settings.purgesPerHour} times an hour. ${again}`;
+    case 'create':
+      return `You have started too many new rooms: at most ${settings.roomsCreatedPerDay} a day. ${again}`;
+    case 'bind':
+      return `Too many sign-ins to this account: at most ${settings.loginsPerUserPerHour} an hour. ${again}`;
+  }
+}
+
+/** The refusal of `action` for a bucket holding `tokens`, with the wait. */
+export function userRefusal(settings: ChatSettings, action: UserAction, tokens: number): RateLimited {
+  const wait = waitFor(tokens, userBudget(settings, action));
+  return new RateLimited(refusal(settings, action, wait), wait);
+}
+
+/**
+ * Logs a limit hit as a security event: one log line, no database write, so an
+ * attacker hammering a limit costs the server nothing more than the refusal.
+ */
+export function limitHit(log: Logger, action: string, who: { user?: string; connection?: string; address?: string }, reason?: string): void {
+  securityEvent(log, 'rate_limited', { action, ...who, ...(reason ? { reason } : {}) });
+}
+
+/** Takes one token of `action` from the caller's budget, or throws `rate_limited`. */
+export async function spendUserBudget(deps: Deps, caller: Caller, action: UserAction): Promise<void> {
+  const wait = await takeBudget(deps.sql, userKey(action, caller.userId), userBudget(deps.settings, action), deps.clock.now());
+  if (wait === 0) return;
+  limitHit(deps.log, action, { user: caller.username, connection: caller.connectionId });
+  throw new RateLimited(refusal(deps.settings, action, wait), wait);
+}
+
+/**
+ * The caller (from the connection row, as `requireCaller`) and one token of
+ * `action` taken from their budget, in one statement.
+ */
+export async function requireCallerWithin(deps: Deps, connectionId: string, action: UserAction): Promise<Caller> {
+  const { sql, settings } = deps;
+  const budget = userBudget(settings, action);
+  const now = deps.clock.now();
+  const [row] = await sql<{ user_id: string; username: string; session_id: string | null; taken: boolean; tokens: number | null }[]>`
+    with caller as (
+      select c.user_id, u.username, c.session_id, ${`${action}:user:`}::text || c.user_id as key
+      from connections c join users u on u.id = c.user_id
+      where c.id = ${connectionId}
+    ), taken as (${chargeBucket(sql, sql`select key from caller`, budget, now)})
+    select c.user_id, c.username, c.session_id, exists (select 1 from taken) as taken,
+      (select ${refilledTokens(sql, budget, now)} from rate_budgets b where b.key = c.key) as tokens
+    from caller c`;
+  if (!row) throw new Unauthorized('Log in first.');
+  if (!row.taken) {
+    limitHit(deps.log, action, { user: row.username, connection: connectionId });
+    throw userRefusal(settings, action, row.tokens ?? 0);
+  }
+  return { connectionId, userId: row.user_id, username: row.username, sessionId: row.session_id };
+}
