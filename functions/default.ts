@@ -1,9 +1,11 @@
 // $default: whatever matched no route: a malformed frame, an unknown action, the
-// heartbeat `ping` (answered without touching the database), and `purge` (delete
-// my own messages), which has no route of its own because API Gateway's are fixed.
+// heartbeat `ping` (answered without touching the database), `purge` (delete
+// my own messages), and `members` and `rooms` (the rest of a list a reply could
+// not hold), which have no route of their own because API Gateway's are fixed.
 import * as v from 'valibot';
 import { BadRequest } from './core/errors.js';
 import { Envelope, describeIssues } from './core/protocol.js';
+import { MembersFrame, RoomsFrame, membersPage, roomsPage } from './core/listing.js';
 import { PurgeFrame, purgeMyMessages } from './core/purge.js';
 import { messageRoute } from './route.js';
 
@@ -16,6 +18,16 @@ export const handler = messageRoute(DefaultFrame, async (deps, connectionId, fra
     const parsed = v.safeParse(PurgeFrame, frame);
     if (!parsed.success) throw new BadRequest(describeIssues(parsed.issues));
     return purgeMyMessages(deps, connectionId, parsed.output);
+  }
+  if (frame.action === 'members') {
+    const parsed = v.safeParse(MembersFrame, frame);
+    if (!parsed.success) throw new BadRequest(describeIssues(parsed.issues));
+    return membersPage(deps, connectionId, parsed.output);
+  }
+  if (frame.action === 'rooms') {
+    const parsed = v.safeParse(RoomsFrame, frame);
+    if (!parsed.success) throw new BadRequest(describeIssues(parsed.issues));
+    return roomsPage(deps, connectionId, parsed.output);
   }
   throw new BadRequest(`Unknown action "${frame.action}".`);
 });

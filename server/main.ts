@@ -1,6 +1,6 @@
 // `npm start`: Wild Whispers in one process.
-import { networkInterfaces } from 'node:os';
 import { loadConfig } from '../functions/adapters/config.js';
+import { networkAddresses } from './origins.js';
 import { startServer } from './server.js';
 import { buildWeb } from '../web/build.js';
 
@@ -17,14 +17,13 @@ const server = await startServer({ config }).catch((err: NodeJS.ErrnoException) 
 });
 
 const ms = Math.round(performance.now() - started);
-const addresses = Object.values(networkInterfaces())
-  .flat()
-  .filter((a) => a && a.family === 'IPv4' && !a.internal)
-  .map((a) => `http://${a!.address}:${server.port}/`);
+// The same addresses the WebSocket handshake admits as origins (server/origins.ts).
+const addresses = networkAddresses().map((a) => `http://${a}:${server.port}/`);
 console.log(`\n  Wild Whispers ready in ${ms} ms\n`);
 console.log(`  ➜  Local:   http://localhost:${server.port}/`);
 if (config.host === '0.0.0.0' || config.host === '::') for (const a of addresses) console.log(`  ➜  Network: ${a}`);
 else console.log('  ➜  Network: use HOST=0.0.0.0 to expose');
+for (const o of config.publicOrigins) console.log(`  ➜  Public:  ${o}/`);
 console.log(`  ➜  Database: ${config.databaseUrl ? 'DATABASE_URL' : `embedded PostgreSQL in ${config.dataDir}/pgdata`}`);
 console.log(`  ➜  Mail:     ${config.mail.transport === 'outbox' ? `${config.mail.outboxDir}/ (codes are printed here too)` : config.mail.transport}\n`);
 

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -15,12 +15,12 @@ import { createLogger } from '../functions/adapters/logger.js';
 import { migrate } from '../functions/adapters/migrate.js';
 import { OutboxMailer } from '../functions/adapters/outbox-mailer.js';
 import { installDeps } from '../functions/adapters/runtime.js';
-import { originAllowed, sweepConnections } from '../functions/core/connections.js';
+import { sweepConnections } from '../functions/core/connections.js';
 import { RateLimited } from '../functions/core/errors.js';
 import { MAX_FRAME_BYTES } from '../functions/core/names.js';
 import type { Deps, Logger, Mailer, Sql } from '../functions/core/ports.js';
 import { handler as onAuth } from '../functions/auth.js';
-import { handler as onConnect } from '../functions/connect.js';
+import { connectHandler } from '../functions/connect.js';
 import { handler as onDefault } from '../functions/default.js';
 import { handler as onDisconnect } from '../functions/disconnect.js';
 import { handler as onHistory } from '../functions/history.js';
@@ -30,6 +30,8 @@ import { handler as onSend } from '../functions/send.js';
 import { deliver, reportError, type WsEvent, type WsHandler } from '../functions/route.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-db.js';
 import { apiGatewayEvent } from './events.js';
+import { listeningOrigins, originForHost, socketUrl } from './origins.js';
+import { privateDirectory, restrictNewFiles } from './private-files.js';
 import { securityHeaders, serveStatic } from './static.js';
 
 /** The route table: API Gateway's route keys, selected by `body.action`. */
@@ -75,6 +77,8 @@ interface Client {
   pending: number;
   queue: Promise<void>;
   alive: boolean;
+  /** while the client is too far behind on reading: resolves when it has caught up */
+  behind?: Promise<void>;
 }
 
 /** API Gateway's route selection, `$request.body.action`: a route key, or `$default`. */
@@ -94,22 +98,30 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const log = options.log ?? createLogger(config.logLevel);
   let embedded: EmbeddedPostgres | undefined;
   let sql = options.sql;
+  const embeds = !sql && !config.databaseUrl;
+  const mailer = options.mailer ?? new OutboxMailer(config.mail.outboxDir, config.mail.from);
+  if (embeds || mailer instanceof OutboxMailer) {
+    // The database holds every account's email and password hash, the outbox
+    // one-time codes: only this user may read them, old installs included.
+    restrictNewFiles();
+    await privateDirectory(config.dataDir);
+  }
   if (!sql) {
-    if (config.databaseUrl) sql = createSql(config.databaseUrl, { max: 10 });
+    if (config.databaseUrl) sql = createSql(config.databaseUrl, { max: 10, log });
     else {
       embedded = await startEmbeddedPostgres({ dataDir: `${config.dataDir}/pgdata` });
-      sql = createSql(embedded.url, { max: 1 });
+      sql = createSql(embedded.url, { max: 1, path: embedded.path, log });
     }
   }
   await migrate(sql);
   // Sockets of an earlier process are gone; so are their rows.
   if (options.clearConnections ?? true) await sql`delete from connections`;
 
-  const gateway = new LocalGateway();
+  const gateway = new LocalGateway({ maxBufferedBytes: config.maxBufferedBytes, log });
   const deps: Deps = {
     sql,
     gateway,
-    mailer: options.mailer ?? new OutboxMailer(config.mail.outboxDir, config.mail.from),
+    mailer,
     clock: { now: () => new Date() },
     log,
     settings: config.settings,
@@ -119,30 +131,69 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const webRoot = options.webRoot ?? WEB_ROOT;
   const clients = new Map<string, Client>();
   let closing: Promise<void> | undefined;
+  /** the port listened on, once listening (the handshake and pages come after) */
+  let port = config.port;
+  /** Origins of the pages this server serves: PUBLIC_ORIGIN first, then where it listens. */
+  const publicOrigins = () => [...new Set([...config.publicOrigins, ...listeningOrigins(config.host, port)])];
+  // The handshake admits those and ALLOWED_ORIGINS (other sites), never by Host.
+  const onConnect = connectHandler(() => [...publicOrigins(), ...config.allowedOrigins]);
+  /** Past this many unsent bytes a socket's requests wait until it has read its replies. */
+  const pauseReadingAt = Math.floor(config.maxBufferedBytes / 4);
+
   const http = createServer((req, res) => {
-    const host = req.headers.host ?? `localhost:${config.port}`;
-    const wsUrl = `ws://${host}${WS_PATH}`;
+    // The socket on the origin the page was loaded from, if that is one of ours
+    // (the Host header chooses among them; it is never copied).
+    const ws = socketUrl(originForHost(publicOrigins(), req.headers.host), WS_PATH);
+    const headers = securityHeaders(new URL(ws).origin);
     if (req.url === '/config.json') {
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify({ websocketUrl: wsUrl }));
+      res.writeHead(200, { ...headers, 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ websocketUrl: ws }));
       return;
     }
     if (req.url === '/healthz') {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      res.writeHead(200, { ...headers, 'content-type': 'text/plain', 'cache-control': 'no-store' }).end('ok');
       return;
     }
     if (!existsSync(webRoot)) {
-      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' });
+      res.writeHead(503, { ...headers, 'content-type': 'text/plain; charset=utf-8' });
       res.end('The web client is not built yet: run `npm run build`.');
       return;
     }
-    serveStatic(webRoot, req, res, securityHeaders(`ws://${host} wss://${host}`)).catch((err) => {
+    serveStatic(webRoot, req, res, headers, { sourceMaps: config.serveSourceMaps }).catch((err) => {
       log.error('static file failed', { error: String(err) });
       if (!res.headersSent) res.writeHead(500).end();
     });
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD, perMessageDeflate: false });
+
+  /**
+   * Backpressure: a client that does not read its replies would have us buffer
+   * them without bound. Past the mark, stop reading its socket (its requests wait
+   * in its own buffers) until what we sent has drained. Fan-out, which no pause
+   * holds back, is bounded by the gateway, which closes the socket (1008).
+   */
+  const caughtUp = (client: Client): Promise<void> | undefined => {
+    const ws = client.socket;
+    if (client.behind || ws.bufferedAmount <= pauseReadingAt || ws.readyState !== ws.OPEN) return client.behind;
+    const raw = (ws as unknown as { _socket?: Socket })._socket;
+    if (!raw) return undefined;
+    ws.pause();
+    client.behind = new Promise<void>((resolve) => {
+      const done = () => {
+        raw.off('drain', check);
+        raw.off('close', done);
+        client.behind = undefined;
+        ws.resume();
+        resolve();
+      };
+      // 'drain' comes when the socket's buffer is empty again.
+      const check = () => ws.bufferedAmount <= pauseReadingAt && done();
+      raw.on('drain', check);
+      raw.on('close', done);
+    });
+    return client.behind;
+  };
 
   const run = (client: Client, connectionId: string, handler: WsHandler, event: WsEvent) => {
     // One frame at a time per socket, in order, as a person would expect; a
@@ -153,6 +204,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     client.pending++;
     client.queue = client.queue
+      .then(() => caughtUp(client))
       .then(() => handler(event))
       .catch((err) => log.error('handler failed', { error: String(err) }))
       .finally(() => client.pending--) as Promise<void>;
@@ -164,9 +216,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
     if (url.pathname !== WS_PATH) return refuse(404, 'Not Found');
-    if (!originAllowed(req.headers.origin, req.headers.host, config.allowedOrigins)) return refuse(403, 'Forbidden');
     const connectionId = randomBytes(12).toString('base64url');
-    const host = req.headers.host ?? 'localhost';
+    // The events' domainName, as API Gateway fills it with its own: not the Host header.
+    const host = new URL(publicOrigins()[0]!).host;
     const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]));
     const result = await onConnect(apiGatewayEvent('$connect', connectionId, { host, headers, sourceIp: req.socket.remoteAddress }));
     const status = typeof result === 'object' && result && 'statusCode' in result ? result.statusCode : 200;
@@ -233,7 +285,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     http.once('error', reject);
     http.listen(config.port, config.host, () => resolve());
   });
-  const port = (http.address() as AddressInfo).port;
+  port = (http.address() as AddressInfo).port;
 
   const close = () =>
     (closing ??= (async () => {

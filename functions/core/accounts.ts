@@ -8,7 +8,8 @@ import type { Outcome } from './outcome.js';
 import type { Deps, Sql } from './ports.js';
 import { countUserConnections, onlinePresence } from './presence.js';
 import type { AuthOp } from './protocol.js';
-import { listUserRooms } from './rooms.js';
+import { userRoomsPage } from './rooms.js';
+import { REPLY_BUDGET_BYTES } from './sizes.js';
 import {
   burnPasswordCheck,
   codeMatches,
@@ -272,7 +273,8 @@ async function bindConnection(
   await sql`
     update connections set user_id = ${user.id}, session_id = ${session.id}, authed_at = ${clock.now()}
     where id = ${connectionId}`;
-  const rooms = await listUserRooms(sql, user.id, user.username);
+  // Bounded by bytes whatever is stored; `roomsMore` says `rooms` has the rest.
+  const { rooms, more } = await userRoomsPage(sql, user.id, user.username, REPLY_BUDGET_BYTES);
   const firstConnection = (await countUserConnections(sql, user.id)) === 1;
   return {
     reply: {
@@ -281,6 +283,7 @@ async function bindConnection(
       token: session.token,
       expiresAt: session.expiresAt.toISOString(),
       rooms,
+      roomsMore: more,
     },
     broadcasts: firstConnection ? await onlinePresence(sql, user.id, user.username, true) : [],
   };
