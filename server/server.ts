@@ -109,7 +109,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   if (!sql) {
     if (config.databaseUrl) sql = createSql(config.databaseUrl, { max: 10, log });
     else {
-      embedded = await startEmbeddedPostgres({ dataDir: `${config.dataDir}/pgdata` });
+      embedded = await startEmbeddedPostgres({ dataDir: `${config.dataDir}/pgdata`, socketDir: `${config.dataDir}/run` });
       sql = createSql(embedded.url, { max: 1, path: embedded.path, log });
     }
   }
