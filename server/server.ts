@@ -171,7 +171,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
    * Backpressure: a client that does not read its replies would have us buffer
    * them without bound. Past the mark, stop reading its socket (its requests wait
    * in its own buffers) until what we sent has drained. Fan-out, which no pause
-   * holds back, is bounded by the gateway, which closes the socket (1008).
+   * holds back, is bounded by the gateway, which closes the socket (1008). Its
+   * pongs are not read meanwhile either: a client still behind at the next
+   * heartbeat is cut like a dead one.
    */
   const caughtUp = (client: Client): Promise<void> | undefined => {
     const ws = client.socket;
