@@ -160,14 +160,28 @@ async function saveToken(token: string | undefined) {
   } else await rm(tokenFile, { force: true });
 }
 
+/** The rest of a list a reply could not hold: pages of `rooms` or `members` after the last item. */
+async function rest<T>(first: T[], more: unknown, next: (last: T) => Record<string, unknown>, items: (page: Frame) => T[]): Promise<T[]> {
+  const all = [...first];
+  while (more === true && all.length > 0) {
+    const page = await request(next(all.at(-1)!));
+    if (page.type === 'error') break;
+    all.push(...items(page));
+    more = page.hasMore === true && items(page).length > 0;
+  }
+  return all;
+}
+
 async function onAuthed(f: Frame) {
   me = f.user.username;
   await saveToken(f.token);
-  const rooms = (f.rooms as { id: string; name: string }[]).map((r) => r.id);
+  type Room = { id: string; lastMessageId: Cursor };
+  const all = await rest<Room>(f.rooms, f.roomsMore, (last) => ({ action: 'rooms', after: last.id }), (p) => p.rooms);
+  const rooms = all.map((r) => r.id);
   for (const r of rooms) myRooms.add(r);
   out(`* logged in as ${me}; rooms: ${rooms.map(roomLabel).join(', ')}`);
   const known = [...cursors.keys()];
-  for (const r of f.rooms as { id: string; lastMessageId: Cursor }[]) if (!cursors.has(r.id)) cursors.set(r.id, r.lastMessageId);
+  for (const r of all) if (!cursors.has(r.id)) cursors.set(r.id, r.lastMessageId);
   // After a reconnect, everything sent while away, in order, once.
   for (const r of known) await catchUp(r);
 }
@@ -342,7 +356,8 @@ async function command(line: string) {
       room = r.room.id;
       myRooms.add(room);
       if (!cursors.has(room)) cursors.set(room, r.room.lastMessageId);
-      out(`* now in ${roomLabel(room)} (${r.members.length} ${r.members.length === 1 ? 'member' : 'members'})`);
+      const count: number = r.memberCount ?? r.members.length;
+      out(`* now in ${roomLabel(room)} (${count} ${count === 1 ? 'member' : 'members'})`);
       for (const m of r.messages) show(m);
       return;
     }
@@ -361,7 +376,9 @@ async function command(line: string) {
     case '/who': {
       const r = await request({ action: 'join', room });
       if (r.type !== 'joined') return out(describeError(r));
-      return out(r.members.map((m: { username: string; online: boolean }) => `${m.online ? '●' : '○'} ${m.username}`).join('\n'));
+      type Member = { username: string; online: boolean };
+      const members = await rest<Member>(r.members, r.membersMore, (last) => ({ action: 'members', room, after: last.username }), (p) => p.members);
+      return out(members.map((m) => `${m.online ? '●' : '○'} ${m.username}`).join('\n'));
     }
     case '/leave': {
       const target = args[0] ?? room;

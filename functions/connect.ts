@@ -1,8 +1,9 @@
 // $connect: check the Origin, then record an anonymous connection unless its
 // address has too many sockets open anonymously or opened too many of late.
 import { loadConfig } from './adapters/config.js';
+import { securityEvent } from './core/audit.js';
 import { admitConnection, originAllowed } from './core/connections.js';
-import { lifecycleRoute, type WsEvent } from './route.js';
+import { lifecycleRoute, type WsEvent, type WsHandler } from './route.js';
 
 const { allowedOrigins } = loadConfig();
 
@@ -12,10 +13,23 @@ function sourceIpOf(event: WsEvent): string | undefined {
   return typeof identity?.sourceIp === 'string' ? identity.sourceIp : undefined;
 }
 
-export const handler = lifecycleRoute(async (deps, event) => {
-  const headers = Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
-  if (!originAllowed(headers.origin, headers.host, allowedOrigins)) return false;
-  const { connectionId, requestTimeEpoch } = event.requestContext;
-  if (!(await admitConnection(deps, connectionId, new Date(requestTimeEpoch), sourceIpOf(event)))) return 'rate_limited';
-  return {};
-});
+/**
+ * The $connect handler for a hosting whose browser origins `origins` names:
+ * never the Host header, which a page on a rebound name sets as it likes.
+ */
+export function connectHandler(origins: (event: WsEvent) => readonly string[]): WsHandler {
+  return lifecycleRoute(async (deps, event) => {
+    const headers = Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    if (!originAllowed(headers.origin, origins(event))) {
+      securityEvent(deps.log, 'origin_refused', { origin: headers.origin?.slice(0, 200), sourceIp: sourceIpOf(event) });
+      return false;
+    }
+    const { connectionId, requestTimeEpoch } = event.requestContext;
+    if (!(await admitConnection(deps, connectionId, new Date(requestTimeEpoch), sourceIpOf(event)))) return 'rate_limited';
+    return {};
+  });
+}
+
+// On AWS: the deployed site (ALLOWED_ORIGINS, set by the stack) and the API's own
+// domain, which API Gateway fills in (not a header).
+export const handler = connectHandler((event) => [`https://${event.requestContext.domainName}`, ...allowedOrigins]);

@@ -1,10 +1,12 @@
 // $default: whatever matched no route: a malformed frame, an unknown action, the
 // heartbeat `ping` (answered without touching the database), `purge` (delete my own
-// messages) and `tour_seen` (the welcome tour, once per account), which have no
-// route of their own because API Gateway's are fixed.
+// messages), `tour_seen` (the welcome tour, once per account), and `members` and
+// `rooms` (the rest of a list a reply could not hold), which have no route of
+// their own because API Gateway's are fixed.
 import * as v from 'valibot';
 import { BadRequest } from './core/errors.js';
 import { Envelope, TourSeenFrame, describeIssues } from './core/protocol.js';
+import { MembersFrame, RoomsFrame, membersPage, roomsPage } from './core/listing.js';
 import { PurgeFrame, purgeMyMessages } from './core/purge.js';
 import { markTourSeen } from './core/tour.js';
 import { messageRoute } from './route.js';
@@ -23,6 +25,16 @@ export const handler = messageRoute(DefaultFrame, async (deps, connectionId, fra
     const parsed = v.safeParse(TourSeenFrame, frame);
     if (!parsed.success) throw new BadRequest(describeIssues(parsed.issues));
     return markTourSeen(deps, connectionId, parsed.output);
+  }
+  if (frame.action === 'members') {
+    const parsed = v.safeParse(MembersFrame, frame);
+    if (!parsed.success) throw new BadRequest(describeIssues(parsed.issues));
+    return membersPage(deps, connectionId, parsed.output);
+  }
+  if (frame.action === 'rooms') {
+    const parsed = v.safeParse(RoomsFrame, frame);
+    if (!parsed.success) throw new BadRequest(describeIssues(parsed.issues));
+    return roomsPage(deps, connectionId, parsed.output);
   }
   throw new BadRequest(`Unknown action "${frame.action}".`);
 });

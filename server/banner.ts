@@ -59,6 +59,8 @@ export function startupBanner({ config, port, scheme, readyMs, interfaces }: Ban
       .map((a) => a.address);
     for (const a of addresses) lines.push(`  ➜  Network:  ${url(a)}`);
   } else if (loopbackOnly(config.host)) lines.push('  ➜  Network:  use HOST=0.0.0.0 to expose');
+  // PUBLIC_ORIGIN: a name or a proxy in front, admitted by the handshake too.
+  for (const o of config.publicOrigins) lines.push(`  ➜  Public:   ${o}/`);
   lines.push(`  ➜  Database: ${describeDatabase(config)}`);
   lines.push(`  ➜  Mail:     ${describeMail(config)}`);
   lines.push(`  ➜  Sign-up:  ${config.settings.inviteCode ? 'invite-only (INVITE_CODE)' : 'open to anyone who can reach this server'}`);

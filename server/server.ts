@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type RequestListener } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -20,12 +20,12 @@ import { SesMailer } from '../functions/adapters/aws-mailer.js';
 import { SmtpMailer } from '../functions/adapters/smtp-mailer.js';
 import { installDeps } from '../functions/adapters/runtime.js';
 import { pruneBudgets } from '../functions/core/budgets.js';
-import { originAllowed, sweepConnections } from '../functions/core/connections.js';
+import { sweepConnections } from '../functions/core/connections.js';
 import { RateLimited } from '../functions/core/errors.js';
 import { MAX_FRAME_BYTES } from '../functions/core/names.js';
 import type { Deps, Logger, Mailer, Sql } from '../functions/core/ports.js';
 import { handler as onAuth } from '../functions/auth.js';
-import { handler as onConnect } from '../functions/connect.js';
+import { connectHandler } from '../functions/connect.js';
 import { handler as onDefault } from '../functions/default.js';
 import { handler as onDisconnect } from '../functions/disconnect.js';
 import { handler as onHistory } from '../functions/history.js';
@@ -35,6 +35,8 @@ import { handler as onSend } from '../functions/send.js';
 import { deliver, reportError, type WsEvent, type WsHandler } from '../functions/route.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-db.js';
 import { apiGatewayEvent } from './events.js';
+import { listeningOrigins, originForHost, socketUrl } from './origins.js';
+import { privateDirectory, restrictNewFiles } from './private-files.js';
 import { securityHeaders, serveStatic } from './static.js';
 
 /** The route table: API Gateway's route keys, selected by `body.action`. */
@@ -103,6 +105,8 @@ interface Client {
   pending: number;
   queue: Promise<void>;
   alive: boolean;
+  /** while the client is too far behind on reading: resolves when it has caught up */
+  behind?: Promise<void>;
 }
 
 /** A request from this machine: only such a visitor is told where the outbox is. */
@@ -128,22 +132,30 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const log = options.log ?? createLogger(config.logLevel);
   let embedded: EmbeddedPostgres | undefined;
   let sql = options.sql;
+  const embeds = !sql && !config.databaseUrl;
+  const mailer = options.mailer ?? createMailer(config);
+  if (embeds || mailer instanceof OutboxMailer) {
+    // The database holds every account's email and password hash, the outbox
+    // one-time codes: only this user may read them, old installs included.
+    restrictNewFiles();
+    await privateDirectory(config.dataDir);
+  }
   if (!sql) {
-    if (config.databaseUrl) sql = createSql(config.databaseUrl, { max: 10 });
+    if (config.databaseUrl) sql = createSql(config.databaseUrl, { max: 10, log });
     else {
-      embedded = await startEmbeddedPostgres({ dataDir: `${config.dataDir}/pgdata` });
-      sql = createSql(embedded.url, { max: 1 });
+      embedded = await startEmbeddedPostgres({ dataDir: `${config.dataDir}/pgdata`, socketDir: `${config.dataDir}/run` });
+      sql = createSql(embedded.url, { max: 1, path: embedded.path, log });
     }
   }
   await migrate(sql);
   // Sockets of an earlier process are gone; so are their rows.
   if (options.clearConnections ?? true) await sql`delete from connections`;
 
-  const gateway = new LocalGateway();
+  const gateway = new LocalGateway({ maxBufferedBytes: config.maxBufferedBytes, log });
   const deps: Deps = {
     sql,
     gateway,
-    mailer: options.mailer ?? createMailer(config),
+    mailer,
     clock: { now: () => new Date() },
     log,
     settings: config.settings,
@@ -156,28 +168,38 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const clients = new Map<string, Client>();
   let closing: Promise<void> | undefined;
   const scheme = serverScheme(config);
-  const wsScheme = scheme === 'https' ? 'wss' : 'ws';
+  /** the port listened on, once listening (the handshake and pages come after) */
+  let port = config.port;
+  /** Origins of the pages this server serves: PUBLIC_ORIGIN first, then where it listens. */
+  const publicOrigins = () => [...new Set([...config.publicOrigins, ...listeningOrigins(config.host, port, scheme)])];
+  // The handshake admits those and ALLOWED_ORIGINS (other sites), never by Host.
+  const onConnect = connectHandler(() => [...publicOrigins(), ...config.allowedOrigins]);
+  /** Past this many unsent bytes a socket's requests wait until it has read its replies. */
+  const pauseReadingAt = Math.floor(config.maxBufferedBytes / 4);
+
   const onRequest: RequestListener = (req, res) => {
-    const host = req.headers.host ?? `localhost:${config.port}`;
-    const wsUrl = `${wsScheme}://${host}${WS_PATH}`;
+    // The socket on the origin the page was loaded from, if that is one of ours
+    // (the Host header chooses among them; it is never copied).
+    const ws = socketUrl(originForHost(publicOrigins(), req.headers.host), WS_PATH);
+    const headers = securityHeaders(new URL(ws).origin);
     // Browsers remember it and never try plain HTTP again: only true of a TLS server.
     if (scheme === 'https') res.setHeader('strict-transport-security', HSTS);
     if (req.url === '/config.json') {
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.writeHead(200, { ...headers, 'content-type': 'application/json', 'cache-control': 'no-store' });
       const outbox = outboxDir && fromLoopback(req) ? { outboxDir } : {};
-      res.end(JSON.stringify({ websocketUrl: wsUrl, ...outbox }));
+      res.end(JSON.stringify({ websocketUrl: ws, ...outbox }));
       return;
     }
     if (req.url === '/healthz') {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      res.writeHead(200, { ...headers, 'content-type': 'text/plain', 'cache-control': 'no-store' }).end('ok');
       return;
     }
     if (!existsSync(webRoot)) {
-      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' });
+      res.writeHead(503, { ...headers, 'content-type': 'text/plain; charset=utf-8' });
       res.end('The web client is not built yet: run `npm run build`.');
       return;
     }
-    serveStatic(webRoot, req, res, securityHeaders(scheme === 'https' ? `wss://${host}` : `ws://${host} wss://${host}`)).catch((err) => {
+    serveStatic(webRoot, req, res, headers, { sourceMaps: config.serveSourceMaps }).catch((err) => {
       log.error('static file failed', { error: String(err) });
       if (!res.headersSent) res.writeHead(500).end();
     });
@@ -189,6 +211,36 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD, perMessageDeflate: false });
 
+  /**
+   * Backpressure: a client that does not read its replies would have us buffer
+   * them without bound. Past the mark, stop reading its socket (its requests wait
+   * in its own buffers) until what we sent has drained. Fan-out, which no pause
+   * holds back, is bounded by the gateway, which closes the socket (1008). Its
+   * pongs are not read meanwhile either: a client still behind at the next
+   * heartbeat is cut like a dead one.
+   */
+  const caughtUp = (client: Client): Promise<void> | undefined => {
+    const ws = client.socket;
+    if (client.behind || ws.bufferedAmount <= pauseReadingAt || ws.readyState !== ws.OPEN) return client.behind;
+    const raw = (ws as unknown as { _socket?: Socket })._socket;
+    if (!raw) return undefined;
+    ws.pause();
+    client.behind = new Promise<void>((resolve) => {
+      const done = () => {
+        raw.off('drain', check);
+        raw.off('close', done);
+        client.behind = undefined;
+        ws.resume();
+        resolve();
+      };
+      // 'drain' comes when the socket's buffer is empty again.
+      const check = () => ws.bufferedAmount <= pauseReadingAt && done();
+      raw.on('drain', check);
+      raw.on('close', done);
+    });
+    return client.behind;
+  };
+
   const run = (client: Client, connectionId: string, handler: WsHandler, event: WsEvent) => {
     // One frame at a time per socket, in order, as a person would expect; a
     // client that floods is told to slow down instead of queueing without bound.
@@ -198,6 +250,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     client.pending++;
     client.queue = client.queue
+      .then(() => caughtUp(client))
       .then(() => handler(event))
       .catch((err) => log.error('handler failed', { error: String(err) }))
       .finally(() => client.pending--) as Promise<void>;
@@ -209,9 +262,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
     if (url.pathname !== WS_PATH) return refuse(404, 'Not Found');
-    if (!originAllowed(req.headers.origin, req.headers.host, config.allowedOrigins)) return refuse(403, 'Forbidden');
     const connectionId = randomBytes(12).toString('base64url');
-    const host = req.headers.host ?? 'localhost';
+    // The events' domainName, as API Gateway fills it with its own: not the Host header.
+    const host = new URL(publicOrigins()[0]!).host;
     const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]));
     const result = await onConnect(apiGatewayEvent('$connect', connectionId, { host, headers, sourceIp: req.socket.remoteAddress }));
     const status = typeof result === 'object' && result && 'statusCode' in result ? result.statusCode : 200;
@@ -280,7 +333,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     http.once('error', reject);
     http.listen(config.port, config.host, () => resolve());
   });
-  const port = (http.address() as AddressInfo).port;
+  port = (http.address() as AddressInfo).port;
 
   const close = () =>
     (closing ??= (async () => {
@@ -303,5 +356,5 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       installDeps(undefined);
     })());
 
-  return { port, scheme, url: `${scheme}://localhost:${port}/`, wsUrl: `${wsScheme}://localhost:${port}${WS_PATH}`, deps, gateway, close };
+  return { port, scheme, url: `${scheme}://localhost:${port}/`, wsUrl: socketUrl(`${scheme}://localhost:${port}`, WS_PATH), deps, gateway, close };
 }

@@ -1,5 +1,6 @@
 // Serves the built web client. Only files under the root, only GET/HEAD, with
-// the same security headers CloudFront adds on AWS.
+// the same security headers CloudFront adds on AWS. Source maps (the client's
+// sources, paths and comments) only when asked for: in development.
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -20,6 +21,7 @@ const TYPES: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
+/** The headers of every response; `connectSrc` is the socket's origin (ws://… or wss://…). */
 export function securityHeaders(connectSrc: string): Record<string, string> {
   return {
     'content-security-policy':
@@ -31,9 +33,20 @@ export function securityHeaders(connectSrc: string): Record<string, string> {
   };
 }
 
-export async function serveStatic(root: string, req: IncomingMessage, res: ServerResponse, headers: Record<string, string>): Promise<void> {
+export interface StaticOptions {
+  /** serve *.map files (development); otherwise they are not found */
+  sourceMaps?: boolean;
+}
+
+export async function serveStatic(
+  root: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  headers: Record<string, string>,
+  options: StaticOptions = {},
+): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
-    res.writeHead(405, { allow: 'GET, HEAD' }).end();
+    res.writeHead(405, { ...headers, allow: 'GET, HEAD' }).end();
     return;
   }
   const base = resolve(root);
@@ -41,12 +54,12 @@ export async function serveStatic(root: string, req: IncomingMessage, res: Serve
   try {
     pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
   } catch {
-    res.writeHead(400).end();
+    res.writeHead(400, headers).end();
     return;
   }
   let file = normalize(join(base, pathname));
-  if (file !== base && !file.startsWith(base + sep)) {
-    res.writeHead(404).end();
+  if ((file !== base && !file.startsWith(base + sep)) || (!options.sourceMaps && extname(file) === '.map')) {
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', ...headers }).end('Not found');
     return;
   }
   let info = await stat(file).catch(() => undefined);

@@ -12,10 +12,24 @@ export interface Config {
   /** a real PostgreSQL; without it the local server embeds one under dataDir */
   databaseUrl?: string;
   dataDir: string;
-  /** browser origins allowed to open a socket, besides the server's own */
+  /** browser origins allowed to open a socket, besides the server's own ('*': any) */
   allowedOrigins: string[];
   /** certificate and key files: with them the local server speaks HTTPS and wss:// */
   tls?: { certFile: string; keyFile: string };
+  /**
+   * Local server: origins people reach it at besides its listening addresses
+   * (http://localhost:PORT, http://127.0.0.1:PORT, the machine's network
+   * addresses), e.g. a name or a proxy in front; scheme included.
+   */
+  publicOrigins: string[];
+  /** Local server: serve the web client's *.map files (development only) */
+  serveSourceMaps: boolean;
+  /**
+   * Local server: unsent bytes a socket may hold. Past a quarter of it the server
+   * stops reading that socket's requests until it catches up; past all of it the
+   * socket is closed (1008).
+   */
+  maxBufferedBytes: number;
   mail: MailConfig;
   /** AWS: the database credentials' secret, the proxy host, the management API endpoint */
   aws: AwsConfig;
@@ -77,6 +91,31 @@ function int(env: Env, name: string, fallback: number, min = 0): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be a whole number of at least ${min}, not "${raw}"`);
   return n;
+}
+
+/**
+ * A comma-separated list of web origins (`http(s)://host[:port]`), each as a
+ * browser writes it in the Origin header: lower-case, no default port, no path.
+ */
+function origins(env: Env, name: string, allowAny: boolean): string[] {
+  const out: string[] = [];
+  for (const item of (env[name] ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (allowAny && item === '*') {
+      out.push(item);
+      continue;
+    }
+    let url: URL | undefined;
+    try {
+      url = new URL(item);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password || url.search || url.hash || url.pathname !== '/') {
+      throw new Error(`${name} must be origins like https://chat.example.org, comma-separated, not "${item}"`);
+    }
+    out.push(url.origin);
+  }
+  return out;
 }
 
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
@@ -180,10 +219,12 @@ export function loadConfig(env: Env = process.env): Config {
     host: env.HOST || '0.0.0.0',
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir,
-    allowedOrigins: (env.ALLOWED_ORIGINS ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
+    allowedOrigins: origins(env, 'ALLOWED_ORIGINS', true),
+    publicOrigins: origins(env, 'PUBLIC_ORIGIN', false),
+    serveSourceMaps: bool(env, 'SERVE_SOURCE_MAPS', env.NODE_ENV === 'development'),
+    // A few MB: dozens of the largest replies (128 KB), yet a few hundred slow
+    // clients cannot take more than a fraction of a small machine's memory.
+    maxBufferedBytes: int(env, 'MAX_BUFFERED_BYTES', 4 * 1024 * 1024, 256 * 1024),
     tls: tlsConfig(env),
     mail: mailConfig(env, dataDir),
     aws: {

@@ -9,17 +9,49 @@
 // for a reason other than a server error, the pool is replaced at once; the old
 // one is ended with a short grace, which lets healthy queries finish and fails
 // the stranded ones (CONNECTION_DESTROYED, an `internal` error to the client).
+//
+// An outage (a query failing because the database cannot be reached, until a
+// query succeeds again) is logged once as the security event
+// `database_unavailable`, however many requests fail in it.
 import postgres from 'postgres';
-import type { Sql } from '../core/ports.js';
+import { securityEvent } from '../core/audit.js';
+import type { Logger, Sql } from '../core/ports.js';
 
 /** Errors from the server (SQLSTATE) leave the connection sound; anything else may not. */
 function isConnectionFailure(err: unknown): boolean {
   return !(err instanceof postgres.PostgresError);
 }
 
+/**
+ * Errors that say the database cannot be reached: the system's (ECONNREFUSED,
+ * ECONNRESET, ETIMEDOUT…) and postgres.js's (CONNECTION_CLOSED, CONNECT_TIMEOUT…),
+ * not Node's programming errors (ERR_…).
+ */
+function isUnreachable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(E(?!RR_)[A-Z]+|CONNECT(ION)?_[A-Z_]+)$/.test(code) && !(err instanceof postgres.PostgresError);
+}
+
 const GRACE_SECONDS = 2;
 
-export function healingSql(open: (onclose: () => void) => Sql): Sql {
+export interface HealingOptions {
+  log?: Logger;
+}
+
+export function healingSql(open: (onclose: () => void) => Sql, options: HealingOptions = {}): Sql {
+  const { log } = options;
+  /** when the current outage began (undefined: the database answers) */
+  let downSince: number | undefined;
+  const unreachable = (err: unknown) => {
+    if (downSince !== undefined || !isUnreachable(err)) return;
+    downSince = Date.now();
+    if (log) securityEvent(log, 'database_unavailable', { error: (err as { code: string }).code });
+  };
+  const reachable = () => {
+    if (downSince === undefined) return;
+    log?.info('database reachable again', { downSeconds: Math.round((Date.now() - downSince) / 1000) });
+    downSince = undefined;
+  };
   let stale = false;
   const markStale = () => {
     if (stale) return;
@@ -45,18 +77,23 @@ export function healingSql(open: (onclose: () => void) => Sql): Sql {
     return current;
   };
   const watch = (pool: Sql) => (err: unknown) => {
-    if (pool === current && isConnectionFailure(err)) markStale();
+    if (pool !== current) return; // a replaced pool's stranded queries are no news
+    unreachable(err);
+    if (isConnectionFailure(err)) markStale();
   };
   const target = function () {} as unknown as Sql;
   return new Proxy(target, {
     apply: (_t, _this, args: unknown[]) => {
       const pool = live();
-      const query = (pool as unknown as (...a: unknown[]) => { reject?: (e: unknown) => void })(...args);
-      // A query rejects through this hook before any caller sees the error.
-      const reject = query?.reject;
+      const query = (pool as unknown as (...a: unknown[]) => { reject?: (e: unknown) => void; resolve?: (v: unknown) => void })(...args);
+      // A query settles through these hooks before any caller sees the result.
+      const { reject, resolve } = query ?? {};
       if (typeof reject === 'function') {
         const noticed = watch(pool);
         query.reject = (err: unknown) => (noticed(err), reject(err));
+      }
+      if (typeof resolve === 'function') {
+        query.resolve = (value: unknown) => (downSince !== undefined && reachable(), resolve(value));
       }
       return query;
     },
@@ -68,10 +105,13 @@ export function healingSql(open: (onclose: () => void) => Sql): Sql {
       if (prop === 'begin' || prop === 'reserve') {
         const noticed = watch(pool);
         return (...args: unknown[]) =>
-          (value as (...a: unknown[]) => Promise<unknown>).apply(pool, args).catch((err: unknown) => {
-            noticed(err);
-            throw err;
-          });
+          (value as (...a: unknown[]) => Promise<unknown>).apply(pool, args).then(
+            (result) => (reachable(), result),
+            (err: unknown) => {
+              noticed(err);
+              throw err;
+            },
+          );
       }
       return value.bind(pool);
     },

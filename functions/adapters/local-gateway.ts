@@ -2,7 +2,9 @@
 import type { Socket } from 'node:net';
 import * as ws from 'ws';
 import type { WebSocket } from 'ws';
-import type { Frame, Gateway } from '../core/ports.js';
+import { securityEvent } from '../core/audit.js';
+import type { Frame, Gateway, Logger } from '../core/ports.js';
+import { MAX_SERVER_FRAME_BYTES } from '../core/sizes.js';
 
 const OPEN = 1;
 /** ws's Sender state when it is not compressing or reading a Blob */
@@ -29,8 +31,23 @@ function uncorkAll(): void {
   corked.clear();
 }
 
+export interface LocalGatewayOptions {
+  /** unsent bytes a socket may hold before it is closed (1008) */
+  maxBufferedBytes?: number;
+  log?: Logger;
+}
+
+const CLOSE_POLICY = 1008;
+
 export class LocalGateway implements Gateway {
   readonly sockets = new Map<string, WebSocket>();
+  private readonly maxBufferedBytes: number;
+  private readonly log: Logger | undefined;
+
+  constructor(options: LocalGatewayOptions = {}) {
+    this.maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
+    this.log = options.log;
+  }
 
   add(connectionId: string, socket: WebSocket): void {
     this.sockets.set(connectionId, socket);
@@ -44,12 +61,26 @@ export class LocalGateway implements Gateway {
     if (connectionIds.length === 0) return [];
     // Encode and frame once: every socket writes the very same bytes.
     const payload = Buffer.from(JSON.stringify(frame));
+    if (payload.length > MAX_SERVER_FRAME_BYTES) {
+      // As PostToConnection does on AWS: not sent. Locally too, so that a reply
+      // which could not reach a client there fails every test here.
+      if (this.log) {
+        securityEvent(this.log, 'reply_too_large', { frame: frame.type, bytes: payload.length, limit: MAX_SERVER_FRAME_BYTES, connections: connectionIds.length });
+      }
+      return [];
+    }
     const wire = Buffer.concat(Sender.frame(payload, TEXT_FRAME));
     const gone: string[] = [];
     for (const id of connectionIds) {
       const socket = this.sockets.get(id);
       if (!socket || socket.readyState !== OPEN) {
         gone.push(id);
+        continue;
+      }
+      // A client that does not read would make us hold its frames without bound:
+      // past the bound it is closed instead (it catches up after a reconnect).
+      if (socket.bufferedAmount + wire.length > this.maxBufferedBytes) {
+        this.tooFarBehind(id, socket);
         continue;
       }
       const { _socket: raw, _sender: sender } = socket as unknown as WsInternals;
@@ -66,6 +97,16 @@ export class LocalGateway implements Gateway {
       }
     }
     return gone;
+  }
+
+  /**
+   * Closes a socket that has stopped reading. The close frame waits behind what
+   * is buffered; ws destroys the socket if the peer does not answer it within its
+   * close timeout, and nothing more is written meanwhile (it is no longer open).
+   */
+  private tooFarBehind(connectionId: string, socket: WebSocket): void {
+    if (this.log) securityEvent(this.log, 'backpressure_closed', { connectionId, bufferedBytes: socket.bufferedAmount, limit: this.maxBufferedBytes });
+    socket.close(CLOSE_POLICY, 'Too far behind: this client is not reading its messages');
   }
 
   async disconnect(connectionId: string): Promise<void> {

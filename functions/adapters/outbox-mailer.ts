@@ -1,7 +1,8 @@
 // Local mail: each email is one RFC 822 file under the outbox folder, and a line
 // on the console, so a developer (or a test) can read the code without a mail server.
+// The codes are secrets: the folder is 0700 and each file 0600, for this user only.
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Mail, Mailer } from '../core/ports.js';
 
@@ -38,7 +39,9 @@ export class OutboxMailer implements Mailer {
   async send(mail: Mail): Promise<void> {
     const now = new Date();
     const id = `${now.getTime()}-${randomBytes(6).toString('hex')}`;
-    await mkdir(this.dir, { recursive: true });
+    // Private even if an earlier version left it open (mail is rare: no caching).
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await chmod(this.dir, 0o700);
     const file = join(this.dir, `${id}.eml`);
     await writeFile(file, formatRfc822(this.from, mail, now, `${id}@wild-whispers.local`), { mode: 0o600 });
     // The dev outbox is the one place a code may be shown.

@@ -17,7 +17,8 @@ import type { ChatSettings, Deps, Queryable, Sql } from './ports.js';
 import { admitSignIn } from './connections.js';
 import { countUserConnections, onlinePresence } from './presence.js';
 import type { AuthOp } from './protocol.js';
-import { listUserRooms } from './rooms.js';
+import { userRoomsPage } from './rooms.js';
+import { REPLY_BUDGET_BYTES } from './sizes.js';
 import { hasSeenTour } from './tour.js';
 import {
   HashGate,
@@ -528,7 +529,8 @@ async function bindConnection(
     update connections set user_id = ${user.id}, session_id = ${session.id}, authed_at = ${clock.now()}
     where id = ${connectionId}`;
   const connections = await admitSignIn(deps, connectionId, user); // or unbinds and throws rate_limited
-  const rooms = await listUserRooms(sql, user.id, user.username);
+  // Bounded by bytes whatever is stored; `roomsMore` says `rooms` has the rest.
+  const { rooms, more } = await userRoomsPage(sql, user.id, user.username, REPLY_BUDGET_BYTES);
   const firstConnection = connections === 1;
   return {
     reply: {
@@ -537,6 +539,7 @@ async function bindConnection(
       token: session.token,
       expiresAt: session.expiresAt.toISOString(),
       rooms,
+      roomsMore: more,
     },
     broadcasts: firstConnection ? await onlinePresence(sql, user.id, user.username, true) : [],
   };

@@ -1,4 +1,5 @@
-// Messages: idempotent send in one SQL round trip, and history by cursor.
+// Messages: idempotent send in one SQL round trip, and history by cursor, paged
+// by count and by bytes (see sizes.ts).
 import { chargeBucket, refilledTokens, waitFor } from './budgets.js';
 import { Forbidden, RateLimited, Unauthorized } from './errors.js';
 import { describeWait, limitHit, requireCallerWithin } from './limits.js';
@@ -6,6 +7,7 @@ import type { RoomName } from './names.js';
 import type { Outcome } from './outcome.js';
 import type { ChatSettings, Deps, Sql } from './ports.js';
 import { applyProfanityPolicy } from './profanity.js';
+import { REPLY_BUDGET_BYTES, fitPrefix } from './sizes.js';
 import type { HistoryFrame, Message, SendFrame } from './protocol.js';
 import { isMember, openDmRoom } from './rooms.js';
 
@@ -219,31 +221,43 @@ function describeRoom(room: RoomName): string {
   return room.kind === 'dm' ? 'this conversation' : `#${room.id}`;
 }
 
-export async function latestMessages(sql: Sql, roomId: string, limit: number): Promise<Message[]> {
-  const rows = await sql<MessageRow[]>`
-    select m.id, m.room_id, u.username, m.body, m.created_at, m.client_id
-    from messages m join users u on u.id = m.sender_id
-    where m.room_id = ${roomId}
-    order by m.id desc
-    limit ${limit}`;
-  return rows.reverse().map(toMessage);
-}
-
-/** A page of history, oldest first. `after` reads forward from a cursor (catch-up); otherwise backwards from `before` or the end. */
-async function pageMessages(sql: Sql, roomId: string, before: string | undefined, after: string | undefined, limit: number) {
+/**
+ * A page of history, oldest first: `after` reads forward from a cursor (catch-up);
+ * otherwise backwards from `before` or the end. At most `limit` messages and, as
+ * JSON, at most `budget` bytes (but never none); `hasMore` says more lie beyond
+ * the page in the direction read.
+ */
+export async function pageMessages(
+  sql: Sql,
+  roomId: string,
+  cursor: { before?: string; after?: string },
+  limit: number,
+  budget: number = REPLY_BUDGET_BYTES,
+): Promise<{ messages: Message[]; hasMore: boolean }> {
+  const { before, after } = cursor;
   const forward = after !== undefined;
+  const order = forward ? sql`asc` : sql`desc`;
+  // Rows in reading order, cut by body size in the database as well as by count,
+  // so a room of long messages is not read whole for a page that holds a few: the
+  // body bytes before a row are a lower bound of its JSON's, so every row that
+  // can fit comes back, plus one past the budget that tells there is more.
   const rows = await sql<MessageRow[]>`
-    select m.id, m.room_id, u.username, m.body, m.created_at, m.client_id
-    from messages m join users u on u.id = m.sender_id
-    where m.room_id = ${roomId}
-      ${after !== undefined ? sql`and m.id > ${after}` : sql``}
-      ${before !== undefined ? sql`and m.id < ${before}` : sql``}
-    order by m.id ${forward ? sql`asc` : sql`desc`}
-    limit ${limit + 1}`;
-  const hasMore = rows.length > limit;
-  const page = rows.slice(0, limit);
-  if (!forward) page.reverse();
-  return { messages: page.map(toMessage), hasMore };
+    select id, room_id, username, body, created_at, client_id from (
+      select m.id, m.room_id, u.username, m.body, m.created_at, m.client_id,
+        sum(octet_length(m.body)) over (order by m.id ${order}) - octet_length(m.body) as bytes_before
+      from messages m join users u on u.id = m.sender_id
+      where m.room_id = ${roomId}
+        ${after !== undefined ? sql`and m.id > ${after}` : sql``}
+        ${before !== undefined ? sql`and m.id < ${before}` : sql``}
+      order by m.id ${order}
+      limit ${limit + 1}
+    ) page
+    where bytes_before <= ${budget}
+    order by id ${order}`;
+  const { taken } = fitPrefix(rows.slice(0, limit).map(toMessage), budget, 1);
+  const hasMore = rows.length > taken.length;
+  if (!forward) taken.reverse();
+  return { messages: taken, hasMore };
 }
 
 export async function history(deps: Deps, connectionId: string, frame: HistoryFrame): Promise<Outcome> {
@@ -252,6 +266,6 @@ export async function history(deps: Deps, connectionId: string, frame: HistoryFr
   if (!(await isMember(sql, frame.room.id, caller.userId))) {
     throw new Forbidden(`You are not a member of ${describeRoom(frame.room)}.`);
   }
-  const { messages, hasMore } = await pageMessages(sql, frame.room.id, frame.before, frame.after, frame.limit ?? 50);
+  const { messages, hasMore } = await pageMessages(sql, frame.room.id, frame, frame.limit ?? 50);
   return { reply: { type: 'history', room: frame.room.id, messages, hasMore } };
 }

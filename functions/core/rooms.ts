@@ -8,20 +8,37 @@ import type { Outcome } from './outcome.js';
 import type { Deps, Sql } from './ports.js';
 import { listRoomConnections, membershipPresence } from './presence.js';
 import type { JoinFrame, LeaveFrame, RoomInfo } from './protocol.js';
-import { latestMessages } from './messages.js';
+import { pageMessages } from './messages.js';
+import { JOIN_MEMBERS_BUDGET_BYTES, REPLY_BUDGET_BYTES, fitPrefix } from './sizes.js';
 
 export function roomInfo(id: string, lastMessageId: string | null, me: string): RoomInfo {
   const parsed = parseRoom(id) ?? { id, kind: 'channel' as const };
   return { id, kind: parsed.kind, name: roomDisplayName(parsed, me), lastMessageId };
 }
 
-export async function listUserRooms(sql: Sql, userId: string, username: string): Promise<RoomInfo[]> {
+/** Rooms a page of `rooms` (and `authed`) may list; as JSON they are held to a byte budget too. */
+export const ROOMS_PAGE = 1000;
+
+/** The user's rooms, channels first, each kind by id; from after `after` when given (a cursor). */
+export async function listUserRooms(sql: Sql, userId: string, username: string, after?: RoomName, limit = ROOMS_PAGE): Promise<RoomInfo[]> {
   const rows = await sql<{ id: string; last_message_id: string | null }[]>`
     select r.id, (select max(id) from messages where room_id = r.id)::text as last_message_id
     from memberships m join rooms r on r.id = m.room_id
     where m.user_id = ${userId}
-    order by r.kind, r.id`;
+      ${after ? sql`and (r.kind, r.id) > (${after.kind}, ${after.id})` : sql``}
+    order by r.kind, r.id
+    limit ${limit}`;
   return rows.map((r) => roomInfo(r.id, r.last_message_id, username));
+}
+
+/**
+ * A page of the user's rooms that fits `budget` bytes as JSON, and whether more
+ * follow (the rest come from `rooms` with `after`: docs/PROTOCOL-EXTENSIONS.md).
+ */
+export async function userRoomsPage(sql: Sql, userId: string, username: string, budget: number, after?: RoomName) {
+  const rooms = await listUserRooms(sql, userId, username, after, ROOMS_PAGE + 1);
+  const { taken } = fitPrefix(rooms.slice(0, ROOMS_PAGE), budget, 1);
+  return { rooms: taken, more: rooms.length > taken.length };
 }
 
 export async function isMember(sql: Sql, roomId: string, userId: string): Promise<boolean> {
@@ -66,12 +83,27 @@ async function joinChannel(sql: Sql, room: RoomName, caller: Caller): Promise<bo
   return added.length > 0;
 }
 
-async function listMembers(sql: Sql, roomId: string) {
-  return sql<{ username: string; online: boolean }[]>`
-    select u.username, exists (select 1 from connections c where c.user_id = u.id) as online
+/** Members a page of `members` (and `joined`) may list; as JSON they are held to a byte budget too. */
+export const MEMBERS_PAGE = 2000;
+
+/**
+ * A page of a room's members by username, after `after` when given (a cursor),
+ * that fits `budget` bytes as JSON; with the room's member count and whether
+ * more follow.
+ */
+export async function listMembers(sql: Sql, roomId: string, budget: number, after?: string) {
+  const rows = await sql<{ username: string; online: boolean; total: number }[]>`
+    select u.username, exists (select 1 from connections c where c.user_id = u.id) as online,
+      (select count(*) from memberships where room_id = ${roomId})::int as total
     from memberships m join users u on u.id = m.user_id
-    where m.room_id = ${roomId}
-    order by u.username`;
+    where m.room_id = ${roomId} ${after !== undefined ? sql`and u.username > ${after}` : sql``}
+    order by u.username
+    limit ${MEMBERS_PAGE + 1}`;
+  const { taken } = fitPrefix(
+    rows.slice(0, MEMBERS_PAGE).map((r) => ({ username: r.username, online: r.online })),
+    budget,
+  );
+  return { members: taken, count: rows[0]?.total ?? 0, more: rows.length > taken.length };
 }
 
 /** Where the caller stands with a room they ask to join, in one statement. */
@@ -191,10 +223,26 @@ export async function joinRoom(deps: Deps, connectionId: string, { room }: JoinF
       added = await joinChannel(sql, room, caller);
     }
   }
-  const [members, messages] = await Promise.all([listMembers(sql, room.id), latestMessages(sql, room.id, 50)]);
+  // Bounded by bytes whatever the room holds (sizes.ts): the members first, then
+  // the latest messages in what is left; the rest by `members` and `history`.
+  const [members, latest] = await Promise.all([
+    listMembers(sql, room.id, JOIN_MEMBERS_BUDGET_BYTES),
+    pageMessages(sql, room.id, {}, 50, REPLY_BUDGET_BYTES - JOIN_MEMBERS_BUDGET_BYTES),
+  ]);
+  const messages = latest.messages;
   const last = messages.at(-1)?.id ?? null;
   return {
-    reply: { type: 'joined', room: roomInfo(room.id, last, caller.username), members, messages },
+    reply: {
+      type: 'joined',
+      room: roomInfo(room.id, last, caller.username),
+      members: members.members,
+      messages,
+      // Extensions (docs/PROTOCOL-EXTENSIONS.md): all members, whether `members`
+      // is only the first part of them, whether older messages exist.
+      memberCount: members.count,
+      membersMore: members.more,
+      hasMore: latest.hasMore,
+    },
     broadcasts: added
       ? membershipPresence(await listRoomConnections(sql, room.id, caller.connectionId), room.id, caller.username, true)
       : [],

@@ -1,6 +1,6 @@
 // The terminal client, driven through its standard input like a script would.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -18,9 +18,9 @@ afterAll(async () => {
   await rm(home, { recursive: true, force: true });
 });
 
-function startCli(): { child: ChildProcessWithoutNullStreams; output: () => string; waitFor: (re: RegExp) => Promise<string> } {
+function startCli(configHome = home): { child: ChildProcessWithoutNullStreams; output: () => string; waitFor: (re: RegExp) => Promise<string> } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'cli/chat.ts', t.wsUrl], {
-    env: { ...process.env, XDG_CONFIG_HOME: home },
+    env: { ...process.env, XDG_CONFIG_HOME: configHome },
   });
   let buffer = '';
   child.stdout.on('data', (d) => (buffer += d.toString()));
@@ -91,4 +91,36 @@ it('after the server restarts, reconnects, resumes and shows what was said meanw
   cli.child.stdin.end('/quit\n');
   await new Promise((r) => cli.child.on('exit', r));
   await back.close();
+});
+
+it('follows the paging of long lists: every room at login, every member on /who', async () => {
+  const dana = await signUp(t);
+  // Straight into the database: more rooms and members than one reply may hold.
+  await t.db.sql`insert into rooms (id, kind) select 'many-rooms-for-the-terminal-' || n, 'channel' from generate_series(1, 1500) n`;
+  await t.db.sql`
+    insert into memberships (room_id, user_id)
+    select 'many-rooms-for-the-terminal-' || n, u.id from generate_series(1, 1500) n, users u where u.username = ${dana.username}`;
+  await t.db.sql`
+    insert into users (username, display_name, email, email_lower, password_hash, verified_at)
+    select 'terminal_crowd_' || lpad(n::text, 4, '0'), 'x', 't' || n || '@example.com', 't' || n || '@example.com', 'x', now()
+    from generate_series(1, 2500) n`;
+  await t.db.sql`
+    insert into memberships (room_id, user_id)
+    select 'many-rooms-for-the-terminal-1', id from users where username like 'terminal\\_crowd\\_%'`;
+
+  // Dana's terminal, logged in by her saved token.
+  const danaHome = await mkdtemp(join(tmpdir(), 'ww-cli-'));
+  await mkdir(join(danaHome, 'wild-whispers'), { recursive: true });
+  await writeFile(join(danaHome, 'wild-whispers', `${new URL(t.wsUrl).host.replace(/[^\w.-]/g, '_')}.token`), dana.token!);
+  const cli = startCli(danaHome);
+  const login = await cli.waitFor(/logged in as \S+; rooms: .*/);
+  expect(login.split(', ')).toHaveLength(1501);
+  cli.child.stdin.write('/join many-rooms-for-the-terminal-1\n');
+  await cli.waitFor(/\(2501 members\)/);
+  cli.child.stdin.write('/who\n');
+  await cli.waitFor(/○ terminal_crowd_2500/);
+  expect(cli.output().match(/terminal_crowd_\d+/g)).toHaveLength(2500);
+  cli.child.stdin.end('/quit\n');
+  await new Promise((r) => cli.child.on('exit', r));
+  await Promise.all([dana.close(), rm(danaHome, { recursive: true, force: true })]);
 });

@@ -103,12 +103,13 @@ describe('masking and origins', () => {
     expect(maskEmail('al@example.com')).toBe('a*@example.com');
   });
 
-  it('allows same-origin, listed and Origin-less clients only', () => {
-    expect(originAllowed(undefined, 'chat.local', [])).toBe(true);
-    expect(originAllowed('http://chat.local', 'chat.local', [])).toBe(true);
-    expect(originAllowed('https://app.example', 'api.example', ['https://app.example'])).toBe(true);
-    expect(originAllowed('https://evil.example', 'chat.local', ['https://app.example'])).toBe(false);
-    expect(originAllowed('null', 'chat.local', [])).toBe(false);
+  it('allows listed and Origin-less clients only, scheme included', () => {
+    expect(originAllowed(undefined, [])).toBe(true);
+    expect(originAllowed('http://chat.local', ['http://chat.local'])).toBe(true);
+    expect(originAllowed('https://chat.local', ['http://chat.local'])).toBe(false);
+    expect(originAllowed('https://app.example', ['https://app.example'])).toBe(true);
+    expect(originAllowed('https://evil.example', ['https://app.example'])).toBe(false);
+    expect(originAllowed('null', [])).toBe(false);
   });
 });
 

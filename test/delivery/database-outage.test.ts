@@ -15,7 +15,7 @@ import type { Sql } from '../../functions/core/ports.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { TestClient, newAccount } from '../helpers/client.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { RecordingMailer } from '../helpers/fakes.js';
+import { RecordingLogger, RecordingMailer } from '../helpers/fakes.js';
 import { TEST_ENV } from '../helpers/server.js';
 
 /** A loopback TCP proxy that can be cut and restored. */
@@ -71,6 +71,7 @@ let sql: Sql;
 let server: RunningServer;
 let dataDir: string;
 const mail = new RecordingMailer();
+const log = new RecordingLogger();
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'ww-outage-'));
@@ -81,7 +82,7 @@ beforeAll(async () => {
   target.host = `127.0.0.1:${proxy.port}`;
   // PGlite serves one connection; its own test handle must not hold it.
   if (!db.real) await db.sql.end();
-  sql = createSql(target.toString(), { max: db.real ? 4 : 1 });
+  sql = createSql(target.toString(), { max: db.real ? 4 : 1, log });
   server = await startServer({ config: loadConfig({ ...TEST_ENV, DATA_DIR: dataDir, LOG_LEVEL: process.env.OUTAGE_LOG ?? 'silent' }), sql, mailer: mail, webRoot: join(dataDir, 'web') });
 });
 
@@ -121,6 +122,8 @@ it('answers internal while the database is away, and serves again when it is bac
   expect((again.message as { id: string }).id).toBe((retried.message as { id: string }).id);
   const after = await alice.request({ action: 'send', room: 'general', text: 'after', clientId: 'o-3' });
   expect(after.type).toBe('sent');
+  // One security event for the outage, however many requests failed in it.
+  expect(log.events('database_unavailable')).toHaveLength(1);
 
   const page = await alice.request({ action: 'history', room: 'general', limit: 100 });
   const mine = (page.messages as Array<{ from: string; clientId: string; text: string }>).filter((m) => m.from === account.username);

@@ -37,7 +37,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       },
     };
   }
-  const pg = await startEmbeddedPostgres({ loadDataDir: await loadTemplate() });
+  // On TCP (tests only), as `url` is also handed to proxies and other clients.
+  const pg = await startEmbeddedPostgres({ loadDataDir: await loadTemplate(), tcp: true });
   const sql = createSql(pg.url, { max: 1 });
   return {
     sql,

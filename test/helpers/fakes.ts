@@ -1,5 +1,5 @@
 // Fakes only at the edge: a mailer that records, a gateway that records.
-import type { Frame, Gateway, Mail, Mailer } from '../../functions/core/ports.js';
+import type { Frame, Gateway, Logger, Mail, Mailer } from '../../functions/core/ports.js';
 
 export class RecordingMailer implements Mailer {
   readonly sent: Mail[] = [];
@@ -58,5 +58,27 @@ export class RecordingGateway implements Gateway {
   clear(): void {
     this.posts.length = 0;
     this.disconnected.length = 0;
+  }
+}
+
+/** A logger that keeps its lines, so a test can look for a security event. */
+export class RecordingLogger implements Logger {
+  readonly lines: Array<{ level: 'info' | 'warn' | 'error'; message: string; fields: Record<string, unknown> }> = [];
+
+  info(message: string, fields: Record<string, unknown> = {}): void {
+    this.lines.push({ level: 'info', message, fields });
+  }
+
+  warn(message: string, fields: Record<string, unknown> = {}): void {
+    this.lines.push({ level: 'warn', message, fields });
+  }
+
+  error(message: string, fields: Record<string, unknown> = {}): void {
+    this.lines.push({ level: 'error', message, fields });
+  }
+
+  /** The fields of each security event of this name, in order. */
+  events(name: string): Array<Record<string, unknown>> {
+    return this.lines.filter((l) => l.fields.security === name).map((l) => l.fields);
   }
 }

@@ -21,7 +21,7 @@ export async function ensureTemplate(): Promise<string> {
   const { migrate } = await import('../../functions/adapters/migrate.js');
   const { startEmbeddedPostgres } = await import('../../server/embedded-db.js');
   const pg = await startEmbeddedPostgres();
-  const sql = createSql(pg.url, { max: 1 });
+  const sql = createSql(pg.url, { max: 1, path: pg.path });
   await migrate(sql);
   await sql.end();
   const dump = await pg.db.dumpDataDir('gzip');

@@ -113,6 +113,14 @@ function newClientId(): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/**
+ * Whether older messages exist than `joined` holds: its `hasMore` (a server that
+ * pages the reply by bytes may send fewer than 50 with more behind), or unknown.
+ */
+function olderOnServer(joined: ServerFrame): boolean | undefined {
+  return typeof joined.hasMore === 'boolean' ? joined.hasMore : undefined;
+}
+
 function roomFrom(info: Pick<RoomInfo, 'id' | 'kind' | 'name'>, me: string): RoomState {
   return new RoomState(info.id, info.kind, info.name, me);
 }
@@ -269,7 +277,6 @@ export class Chat {
 
   private async onAuthed(frame: ServerFrame): Promise<void> {
     const user = frame.user as User;
-    const infos = frame.rooms as RoomInfo[];
     const wasChat = this.screen.peek() === 'chat';
     const sameUser = this.me.peek()?.username === user.username;
     if (!sameUser) this.rooms.value = [];
@@ -279,6 +286,7 @@ export class Chat {
     this.authed = true;
     // after a reload or a new login: the room this tab had open
     const wanted = sameUser ? this.activeId.peek() : session.get(`room.${user.username}`);
+    const infos = await this.allRooms(frame);
     const reads = storage.getJson<Record<string, string>>(`read.${user.username}`) ?? {};
     batch(() => {
       this.me.value = user;
@@ -306,6 +314,30 @@ export class Chat {
     this.presenceKnown.value = true;
     this.conn.markHealthy();
     for (const room of this.rooms.peek()) for (const p of room.pending.peek()) if (p.state === 'sending') void this.deliver(p);
+  }
+
+  /** `authed`'s rooms, and the rest of them when the reply held only the first part (`roomsMore`). */
+  private async allRooms(authed: ServerFrame): Promise<RoomInfo[]> {
+    const rooms = [...(authed.rooms as RoomInfo[])];
+    for (let more = authed.roomsMore === true; more && rooms.length > 0; ) {
+      const page = await this.conn.request({ action: 'rooms', after: rooms.at(-1)!.id });
+      const got = page.rooms as RoomInfo[];
+      rooms.push(...got);
+      more = page.hasMore === true && got.length > 0;
+    }
+    return rooms;
+  }
+
+  /** `joined`'s members, and the rest of them when the reply held only the first part (`membersMore`). */
+  private async allMembers(roomId: string, joined: ServerFrame): Promise<Member[]> {
+    const members = [...(joined.members as Member[])];
+    for (let more = joined.membersMore === true; more && members.length > 0; ) {
+      const page = await this.conn.request({ action: 'members', room: roomId, after: members.at(-1)!.username });
+      const got = page.members as Member[];
+      members.push(...got);
+      more = page.hasMore === true && got.length > 0;
+    }
+    return members;
   }
 
   private reportSyncError(room: RoomState, err: unknown): void {
@@ -338,10 +370,13 @@ export class Chat {
     }
     const joined = await this.conn.request({ action: 'join', room: room.id });
     const latest = joined.messages as Message[];
-    this.noteMembers(room, joined.members as Member[]);
+    this.noteMembers(room, await this.allMembers(room.id, joined));
+    const older = olderOnServer(joined);
     batch(() => {
       let messages = gap ? [] : mergeMessages(room.messages.peek(), missed);
-      messages = reconcileDeletions(messages, latest, JOIN_PAGE, gap ? null : knownThrough);
+      // The page is the room's latest; with nothing older on the server, it is all of it.
+      const pageSize = older === undefined ? JOIN_PAGE : older ? latest.length : Infinity;
+      messages = reconcileDeletions(messages, latest, pageSize, gap ? null : knownThrough);
       room.messages.value = mergeMessages(messages, latest);
       if (gap) {
         room.cursor = null;
@@ -350,7 +385,7 @@ export class Chat {
       // history after the cursor and then the latest page: together, gap-free
       room.advanceCursor(lastId(missed));
       room.advanceCursor(lastId(latest));
-      if (!knownThrough || gap) room.hasOlder.value = latest.length >= JOIN_PAGE;
+      if (!knownThrough || gap) room.hasOlder.value = older ?? latest.length >= JOIN_PAGE;
       // a room seen for the first time starts read: no wall of old "unread" messages
       if (room.readThrough.peek() === null) this.markRead(room);
       room.synced.value = true;
@@ -531,10 +566,11 @@ export class Chat {
     const info = joined.room as RoomInfo;
     const room = this.addRoom(roomFrom(info, this.me.peek()!.username));
     const messages = joined.messages as Message[];
+    const members = await this.allMembers(id, joined);
     batch(() => {
-      this.noteMembers(room, joined.members as Member[]);
+      this.noteMembers(room, members);
       room.messages.value = mergeMessages(room.messages.peek(), messages);
-      room.hasOlder.value = messages.length >= JOIN_PAGE;
+      room.hasOlder.value = olderOnServer(joined) ?? messages.length >= JOIN_PAGE;
       room.advanceCursor(lastId(messages));
       room.synced.value = true;
       this.open(room.id);
