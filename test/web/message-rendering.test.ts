@@ -4,7 +4,18 @@
 import { effect, signal } from '@preact/signals';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isLong, linkify, linkifyCached, MAX_LINK, shorten, SHORT_CHARS, SHORT_LINES, trimTrailing, type Segment } from '../../web/src/linkify.js';
+import {
+  isLong,
+  limitMarks,
+  linkify,
+  MAX_LINK,
+  messageSegments,
+  shorten,
+  SHORT_CHARS,
+  SHORT_LINES,
+  trimTrailing,
+  type Segment,
+} from '../../web/src/linkify.js';
 import { mergeMessages, messagePreview } from '../../web/src/messages.js';
 import type { Message } from '../../web/src/types.js';
 
@@ -73,8 +84,8 @@ describe('linkify on hostile text', () => {
 
   it('caches by text and gives back the same segments', () => {
     const text = `hello https://example.com/${Math.random()}`;
-    expect(linkifyCached(text)).toBe(linkifyCached(text));
-    expect(linkifyCached(text)).toEqual(linkify(text));
+    expect(messageSegments(text)).toBe(messageSegments(text));
+    expect(messageSegments(text)).toEqual(linkify(text));
   });
 });
 
@@ -151,15 +162,15 @@ describe('links name their real host', () => {
 describe('long messages are shortened', () => {
   it('a message of 4,000 line breaks shows its first lines', () => {
     const text = `a${'\n'.repeat(3998)}b`;
-    expect(isLong(text)).toBe(true);
-    const short = shorten(text, linkify(text))!;
+    expect(isLong(linkify(text))).toBe(true);
+    const short = shorten(linkify(text))!;
     const shown = short.map((s) => s.text).join('');
     expect(shown.split('\n')).toHaveLength(SHORT_LINES);
   });
 
   it('a very long word shows its first characters, never half an emoji', () => {
     const word = `a${'🦊'.repeat(1999)}`;
-    const shown = shorten(word, linkify(word))!.map((s) => s.text).join('');
+    const shown = shorten(linkify(word))!.map((s) => s.text).join('');
     expect(shown.length).toBeLessThanOrEqual(SHORT_CHARS);
     expect(shown.length).toBeGreaterThan(SHORT_CHARS - 2);
     expect(shown.isWellFormed()).toBe(true);
@@ -168,22 +179,33 @@ describe('long messages are shortened', () => {
   it('never cuts a link: it is kept whole or left out', () => {
     const link = 'https://example.com/a/long/path';
     const text = `${'x'.repeat(SHORT_CHARS - 10)} ${link} ${'y'.repeat(1000)}`;
-    const short = shorten(text, linkify(text))!;
+    const short = shorten(linkify(text))!;
     expect(links(short)).toEqual([]);
     expect(short.map((s) => s.text).join('')).toBe(`${'x'.repeat(SHORT_CHARS - 10)} `);
     // a link that comes first is shown whole
     const first = `${link} ${'y'.repeat(2000)}`;
-    expect(links(shorten(first, linkify(first))!)).toEqual([{ text: link, href: link }]);
+    expect(links(shorten(linkify(first))!)).toEqual([{ text: link, href: link }]);
   });
 
   it('leaves ordinary messages whole', () => {
     for (const text of ['hello', 'one\ntwo\nthree', 'x'.repeat(1500), 'line\n'.repeat(14) + 'end']) {
-      expect(isLong(text), text.slice(0, 20)).toBe(false);
-      expect(shorten(text, linkify(text))).toBeUndefined();
+      expect(isLong(linkify(text)), text.slice(0, 20)).toBe(false);
+      expect(shorten(linkify(text))).toBeUndefined();
     }
     // one long link and nothing else: nothing to hide behind "Show more"
     const link = `https://example.com/${'x'.repeat(1600)}`;
-    expect(shorten(link, linkify(link))).toBeUndefined();
+    expect(shorten(linkify(link))).toBeUndefined();
+  });
+
+  it('limits a run of combining marks to 30 (Zalgo), and leaves real scripts alone', () => {
+    const zalgo = `Z${'\u030D\u0316'.repeat(1999)}!`;
+    expect(limitMarks(zalgo)).toBe(`Z${'\u030D\u0316'.repeat(15)}!`);
+    expect(messageSegments(zalgo)).toEqual([{ text: limitMarks(zalgo) }]);
+    for (const text of ['tiếng Việt', 'Tie\u0302\u0301ng Vie\u0323\u0302t', 'שָׁלוֹם', 'हिन्दी', 'ཨོཾ་མ་ཎི་པདྨེ་ཧཱུྃ', '👍🏽 🏳️‍🌈']) {
+      expect(limitMarks(text)).toBe(text);
+    }
+    const ratio = timeRatio(() => limitMarks(zalgo.slice(0, 250)), () => limitMarks(`${zalgo}${zalgo}`));
+    expect(ratio, `time(32n) / time(n) = ${ratio.toFixed(1)}`).toBeLessThan(160);
   });
 
   it('announces only the start of a long message', () => {

@@ -127,16 +127,31 @@ function typedHost(authority: string): string {
 
 // ---- for rendering ------------------------------------------------------------
 
+// Combining marks stack on the character before them. Unicode's stream-safe
+// format (UAX #15) allows at most 30 in a row, more than any script uses; a
+// message of one letter and 4,000 marks ("Zalgo") takes the browser ~100 ms to
+// lay out and paints far outside its line. The rest of a longer run is not shown.
+const MAX_MARKS = 30;
+const MARK_RUN = new RegExp(`(\\p{M}{${MAX_MARKS}})\\p{M}+`, 'gu');
+
+/** `text` with every run of combining marks cut to MAX_MARKS. */
+export function limitMarks(text: string): string {
+  return text.replace(MARK_RUN, '$1');
+}
+
 // Each message's segments, kept so that a room shown again, or a list re-rendered,
 // does not scan every text again. Bounded: the oldest entry goes first.
 const CACHE_SIZE = 300;
 const cache = new Map<string, readonly Segment[]>();
 
-/** linkify() through a small cache. The result is shared: read it, never change it. */
-export function linkifyCached(text: string): readonly Segment[] {
+/**
+ * What a message shows: its text with combining-mark runs limited, split into
+ * text and links; cached by text. The result is shared: read it, never change it.
+ */
+export function messageSegments(text: string): readonly Segment[] {
   let segments = cache.get(text);
   if (segments) return segments;
-  segments = linkify(text);
+  segments = linkify(limitMarks(text));
   cache.set(text, segments);
   if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
   return segments;
@@ -149,11 +164,15 @@ export const COLLAPSE_CHARS = 1500;
 export const SHORT_LINES = 10;
 export const SHORT_CHARS = 1000;
 
-/** Whether a message is long enough (in lines or characters) to be shown shortened. */
-export function isLong(text: string): boolean {
-  if (text.length > COLLAPSE_CHARS) return true;
+/** Whether segments are long enough (in lines or characters) to be shown shortened. */
+export function isLong(segments: readonly Segment[]): boolean {
+  let chars = 0;
   let lines = 1;
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) if (++lines > COLLAPSE_LINES) return true;
+  for (const { text } of segments) {
+    chars += text.length;
+    if (chars > COLLAPSE_CHARS) return true;
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) if (++lines > COLLAPSE_LINES) return true;
+  }
   return false;
 }
 
@@ -162,15 +181,10 @@ export function isLong(text: string): boolean {
  * `maxLines` lines and about `maxChars` characters; undefined when the whole
  * message shows. Text is cut (never inside a surrogate pair); a link is kept
  * whole or left out, so no link is ever shown cut, with a shorter address than
- * its href. O(maxChars), whatever the message.
+ * its href.
  */
-export function shorten(
-  text: string,
-  segments: readonly Segment[],
-  maxChars = SHORT_CHARS,
-  maxLines = SHORT_LINES,
-): Segment[] | undefined {
-  if (!isLong(text)) return undefined;
+export function shorten(segments: readonly Segment[], maxChars = SHORT_CHARS, maxLines = SHORT_LINES): Segment[] | undefined {
+  if (!isLong(segments)) return undefined;
   const out: Segment[] = [];
   let chars = 0;
   let lines = 1;

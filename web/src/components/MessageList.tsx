@@ -4,7 +4,7 @@
 import { Component, type ComponentChildren } from 'preact';
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { PendingSend, RoomState } from '../chat.js';
-import { linkifyCached, shorten } from '../linkify.js';
+import { messageSegments, shorten } from '../linkify.js';
 import { dayKey, dayLabel, fullTimeLabel, timeLabel } from '../time.js';
 import type { Message } from '../types.js';
 import { useChat } from './context.js';
@@ -34,12 +34,12 @@ export function Avatar({ name, size = 'md' }: { name: string; size?: 'sm' | 'md'
 /**
  * One message's text, linkified once (cached by text) and, when very long (many
  * lines or characters), shortened with "Show more": a message of 4,000 line
- * breaks is not 4,000 lines tall for everyone in the room.
+ * breaks is not 4,000 lines tall for everyone in the room. See messageSegments.
  */
 function MessageText({ text }: { text: string }) {
   const [expanded, setExpanded] = useState(false);
-  const segments = linkifyCached(text);
-  const short = shorten(text, segments);
+  const segments = messageSegments(text);
+  const short = shorten(segments);
   const shown = short && !expanded ? short : segments;
   return (
     <>
