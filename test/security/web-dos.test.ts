@@ -151,8 +151,9 @@ async function checkA11y(page: Page, where: string): Promise<void> {
 function hostileMessages(): string[] {
   const out: string[] = [];
   for (let i = 0; i < 20; i++) out.push(`https://a.b/${i}${')'.repeat(3986)}`); // linkify: trailing parentheses
-  for (let i = 0; i < 10; i++) out.push(`lines ${i}${'\n'.repeat(3980)}end`); // 4,000 lines tall
-  for (let i = 0; i < 10; i++) out.push(`${'W'.repeat(3990)}${i}`); // one word wider than any screen
+  for (let i = 0; i < 8; i++) out.push(`lines ${i}${'\n'.repeat(3980)}end`); // 4,000 lines tall
+  for (let i = 0; i < 8; i++) out.push(`${'W'.repeat(3990)}${i}`); // one word wider than any screen
+  for (let i = 0; i < 4; i++) out.push(`${i}${' www.a.b'.repeat(499)}`); // 499 links
   for (let i = 0; i < 5; i++) out.push(`${'👨‍👩‍👧‍👦'.repeat(570)}${i}`); // 570 family emoji of 7 code points
   for (let i = 0; i < 5; i++) out.push(`Z${'\u030D\u0316'.repeat(1990)}${i}`); // combining marks stacked on one letter
   return out;
