@@ -4,7 +4,7 @@
 import { batch, computed, effect, signal, type ReadonlySignal } from '@preact/signals';
 import { CHANNEL as CHANNEL_NAME, USERNAME, dmRoomId } from '../../functions/core/names.js';
 import { Connection } from './connection.js';
-import { compareIds, countUnread, dropDeleted, lastId, mergeMessages, reconcileDeletions } from './messages.js';
+import { compareIds, countUnread, dropDeleted, lastId, mergeMessages, messagePreview, reconcileDeletions } from './messages.js';
 import { session, storage } from './storage.js';
 import { ConnectionLost, ServerError, type Member, type Message, type RoomInfo, type ServerFrame, type User } from './types.js';
 
@@ -424,13 +424,20 @@ export class Chat {
     let room = this.room(message.room);
     // someone opened a DM with us, or another tab of ours joined a channel
     room ??= this.adoptRoom(message.room, message.from !== me);
-    room.messages.value = mergeMessages(room.messages.peek(), [message]);
+    const before = room.messages.peek();
+    room.messages.value = mergeMessages(before, [message]);
+    // a copy of a message already shown (a repeated send is delivered again, at no
+    // cost to its sender): nothing changed, nothing to announce
+    const known = room.messages.peek() === before;
     // a repeat (no prev) is a message we were sent before
     if (prev !== undefined && room.noteLive(message.id, prev) && room.synced.peek()) this.scheduleGapFill(room);
     if (message.from === me) {
       room.pending.value = room.pending.peek().filter((p) => p.clientId !== message.clientId);
+    } else if (known) {
+      // announced when it first came
     } else if (this.isWatching(room)) {
-      this.announce(`${message.from}: ${message.text}`);
+      // a screen reader reads all of it: the start of a long message is enough
+      this.announce(`${message.from}: ${messagePreview(message.text)}`);
     } else {
       this.announce(room.kind === 'dm' ? `New direct message from ${message.from}` : `New message in ${room.label} from ${message.from}`);
     }

@@ -8,16 +8,43 @@ export function compareIds(a: string, b: string): number {
   return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
 }
 
-/** `existing` plus `incoming`, sorted by id, each id once (a later copy replaces an earlier one). */
+/**
+ * `existing` plus `incoming`, sorted by id, each id once (a later copy replaces an
+ * earlier one). When every incoming message is already there with the same
+ * content (a repeated send is delivered again, catch-up overlaps), `existing`
+ * itself comes back: the signal holding it keeps its value and nothing renders.
+ */
 export function mergeMessages(existing: readonly Message[], incoming: readonly Message[]): Message[] {
   if (incoming.length === 0) return existing as Message[];
   const last = existing.at(-1);
   // The common case, one new message at the end, without a sort.
   if (incoming.length === 1 && (!last || compareIds(incoming[0]!.id, last.id) > 0)) return [...existing, incoming[0]!];
+  if (incoming.every((m) => sameMessage(findById(existing, m.id), m))) return existing as Message[];
   const byId = new Map<string, Message>();
   for (const m of existing) byId.set(m.id, m);
-  for (const m of incoming) byId.set(m.id, m);
+  for (const m of incoming) if (!sameMessage(byId.get(m.id), m)) byId.set(m.id, m);
   return [...byId.values()].sort((a, b) => compareIds(a.id, b.id));
+}
+
+/** Binary search in a list sorted by id. */
+export function findById(messages: readonly Message[], id: string): Message | undefined {
+  let lo = 0;
+  let hi = messages.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = compareIds(messages[mid]!.id, id);
+    if (c === 0) return messages[mid];
+    if (c < 0) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
+}
+
+/** Two copies of one message that show the same. */
+export function sameMessage(a: Message | undefined, b: Message): boolean {
+  return (
+    a !== undefined && a.id === b.id && a.room === b.room && a.from === b.from && a.text === b.text && a.at === b.at && a.clientId === b.clientId
+  );
 }
 
 /** After a `deleted` event: every message from `from` with an id up to `through` goes. */
@@ -60,4 +87,12 @@ export function countUnread(messages: readonly Message[], readThrough: string | 
     if (m.from !== me) n++;
   }
   return n;
+}
+
+/** The start of a message, for a screen reader's announcement: a 4,000-character message is not read out whole. */
+export function messagePreview(text: string, max = 200): string {
+  if (text.length <= max) return text;
+  let end = max;
+  if (/[\uD800-\uDBFF]/.test(text[end - 1]!)) end--; // not half of a character
+  return `${text.slice(0, end)}…`;
 }

@@ -1,9 +1,10 @@
 // A room's messages: day separators, consecutive messages from one person
 // grouped, mine on the other side, links clickable. Text is only ever rendered
 // as text nodes: a message that looks like HTML shows as what it is.
+import { Component, type ComponentChildren } from 'preact';
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { PendingSend, RoomState } from '../chat.js';
-import { linkify } from '../linkify.js';
+import { messageSegments, shorten } from '../linkify.js';
 import { dayKey, dayLabel, fullTimeLabel, timeLabel } from '../time.js';
 import type { Message } from '../types.js';
 import { useChat } from './context.js';
@@ -31,20 +32,54 @@ export function Avatar({ name, size = 'md' }: { name: string; size?: 'sm' | 'md'
   );
 }
 
+/**
+ * One message's text, linkified once (cached by text) and, when very long (many
+ * lines or characters), shortened with "Show more": a message of 4,000 line
+ * breaks is not 4,000 lines tall for everyone in the room. See messageSegments.
+ */
 function MessageText({ text }: { text: string }) {
+  const [expanded, setExpanded] = useState(false);
+  const segments = messageSegments(text);
+  const short = shorten(segments);
+  const shown = short && !expanded ? short : segments;
   return (
-    <p class="msg-text" dir="auto">
-      {linkify(text).map((s, i) =>
-        'href' in s ? (
-          <a key={i} href={s.href} target="_blank" rel="noopener noreferrer nofollow">
-            {s.text}
-          </a>
-        ) : (
-          s.text
-        ),
+    <>
+      <p class="msg-text" dir="auto">
+        {shown.map((s, i) =>
+          'href' in s ? (
+            // dir="ltr" isolates the address from right-to-left text around it
+            <a key={i} href={s.href} dir="ltr" target="_blank" rel="noopener noreferrer nofollow">
+              {s.text}
+            </a>
+          ) : (
+            s.text
+          ),
+        )}
+        {short && !expanded && '…'}
+      </p>
+      {short && (
+        <button type="button" class="msg-more" aria-expanded={expanded} onClick={() => setExpanded(!expanded)}>
+          {expanded ? 'Show less' : 'Show more'}
+        </button>
       )}
-    </p>
+    </>
   );
+}
+
+/**
+ * A component that renders again only when `same` says its props changed: the
+ * list re-renders on every new message (and with every announcement above it),
+ * and each message it already shows should cost nothing then.
+ */
+function memo<P extends object>(render: (props: P) => ComponentChildren, same: (a: P, b: P) => boolean) {
+  return class Memo extends Component<P> {
+    override shouldComponentUpdate(next: P): boolean {
+      return !same(this.props, next);
+    }
+    override render(props: P): ComponentChildren {
+      return render(props);
+    }
+  };
 }
 
 function startsGroup(m: Message, prev: Message | undefined): boolean {
@@ -52,7 +87,9 @@ function startsGroup(m: Message, prev: Message | undefined): boolean {
   return new Date(m.at).getTime() - new Date(prev.at).getTime() > GROUP_MS;
 }
 
-function MessageItem({ m, me, first }: { m: Message; me: string; first: boolean }) {
+type ItemProps = { m: Message; me: string; first: boolean };
+
+function MessageItemView({ m, me, first }: ItemProps) {
   const own = m.from === me;
   const who = own ? 'You' : m.from;
   return (
@@ -76,6 +113,12 @@ function MessageItem({ m, me, first }: { m: Message; me: string; first: boolean 
     </li>
   );
 }
+
+// Compared by content, not identity: a copy of a message (catch-up, a repeat) is the same message.
+const MessageItem = memo(
+  MessageItemView,
+  (a, b) => a.m.id === b.m.id && a.m.text === b.m.text && a.m.from === b.m.from && a.m.at === b.m.at && a.me === b.me && a.first === b.first,
+);
 
 function PendingItem({ p }: { p: PendingSend }) {
   const chat = useChat();
