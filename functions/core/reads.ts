@@ -86,7 +86,8 @@ export function roomReadState(sql: Queryable, userId: string) {
       from (
         select (${me} = any(x.mentioned_user_ids) or x.mentions_here) as mention
         from messages x
-        where x.room_id = r.id and x.id > coalesce(mark.through, 0) and x.sender_id <> ${me} and x.deleted_at is null
+        where x.room_id = r.id and x.id > coalesce(mark.through, 0) and x.id <= r.last_message_id
+          and x.sender_id <> ${me} and x.deleted_at is null
         order by x.id desc
         limit ${UNREAD_CAP}
       ) newest
