@@ -198,6 +198,33 @@ describe('the change feed', () => {
   });
 });
 
+describe('changes at the same moment', () => {
+  it('give the newest change the whole state: no reaction or edit made in parallel is lost from it', async () => {
+    const people = await Promise.all(Array.from({ length: 8 }, () => signUp(t)));
+    const [alice] = people;
+    const room = freshRoom();
+    for (const p of people) await p.request({ action: 'join', room });
+    const observer = device(await signUp(t));
+    await observer.c.request({ action: 'join', room });
+    const target = (await alice!.request({ action: 'send', room, text: 'everyone at once', clientId: 'busy' })).message as Message;
+    const emoji = ['👍', '❤️', '🎉', '😂', '🔥', '👀', '🙏', '💯'];
+    for (let round = 0; round < 5; round++) {
+      // Each person on their own socket, all at once: on a real database they
+      // run in parallel and wait for the room's lock in turn.
+      await Promise.all([
+        ...people.map((p, i) => p.request({ action: 'react', room, message: target.id, emoji: emoji[(i + round) % emoji.length], on: round % 2 === 0 })),
+        alice!.request({ action: 'edit', room, message: target.id, text: `round ${round}` }),
+      ]);
+    }
+    const server = await serverState((f) => alice!.request(f), room);
+    await observer.c.quiet('changed', 200);
+    // The observer applied every `changed` by seq: its copy is the server's.
+    expect(observer.replica.room(room).messages()).toEqual(server);
+    expect(observer.replica.room(room).cursor).toBe(server.at(-1)!.seq);
+    await Promise.all([...people, observer.c].map((c) => c.close()));
+  });
+});
+
 describe('history around a message', () => {
   it('centres the page on the message and says whether older and newer ones exist', async () => {
     const alice = await signUp(t);
