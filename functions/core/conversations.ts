@@ -67,7 +67,8 @@ export const ChangesFrame = v.object({
   action: v.literal('changes'),
   id: requestId,
   room,
-  after: v.optional(seqCursor),
+  // null: the client's cursor before the room has ever changed (from the start)
+  after: v.nullish(seqCursor),
   limit: v.optional(
     v.pipe(
       v.number('limit must be a number'),
@@ -352,7 +353,7 @@ export async function changes(deps: Deps, connectionId: string, frame: ChangesFr
   if (!(await isMember(sql, frame.room.id, caller.userId))) {
     throw new Forbidden(`You are not a member of ${describeRoom(frame.room)}.`);
   }
-  const after = frame.after === '0' ? undefined : frame.after;
+  const after = frame.after === '0' || frame.after === null ? undefined : frame.after;
   const page = await pageChanges(sql, frame.room.id, after, frame.limit ?? 100);
   return { reply: { type: 'changes', room: frame.room.id, messages: page.messages, through: page.through, hasMore: page.hasMore } };
 }
