@@ -14,6 +14,13 @@ beforeAll(async () => {
 });
 afterAll(() => t?.close());
 
+/** Sign-ups a few at a time: the password hashes of many at once would be refused as busy. */
+async function signUpMany(n: number, prefix = 'many'): Promise<Array<TestClient & { username: string }>> {
+  const out: Array<TestClient & { username: string }> = [];
+  while (out.length < n) out.push(...(await Promise.all(Array.from({ length: Math.min(8, n - out.length) }, () => signUp(t, newAccount(prefix))))));
+  return out;
+}
+
 let rooms = 0;
 const freshRoom = () => `atk-${process.pid % 1000}-${++rooms}`;
 
@@ -153,22 +160,26 @@ describe('reactions', () => {
     await joined(room, mallory, bob);
     const m = await say(bob, room, 'poor message');
     const replies: Frame[] = [];
+    const started = Date.now();
     // Toggling one reaction on and off as fast as the socket allows, in flights.
     for (let flight = 0; flight < 4; flight++) {
       replies.push(...(await Promise.all(Array.from({ length: 25 }, (_, i) => mallory.request({ action: 'react', room, message: m.id, emoji: '🤡', on: (flight * 25 + i) % 2 === 0 })))));
     }
     const accepted = replies.filter((r) => r.type === 'reacted').length;
     const limited = replies.filter((r) => r.code === 'rate_limited');
-    expect(accepted).toBe(60); // REACTIONS_PER_MINUTE's default
-    expect(limited).toHaveLength(40);
+    // REACTIONS_PER_MINUTE's default, and what refilled (one a second) while the flood lasted
+    const refilled = Math.ceil((Date.now() - started) / 1000);
+    expect(accepted).toBeGreaterThanOrEqual(60);
+    expect(accepted).toBeLessThanOrEqual(60 + refilled);
+    expect(limited).toHaveLength(100 - accepted);
     expect(limited[0]).toMatchObject({ message: expect.stringMatching(/reacting too fast: at most 60 reactions a minute\. Try again in \d+ s\./), retryAfter: expect.any(Number) });
     await bob.quiet('changed', 300);
-    expect(bob.all('changed').length).toBeLessThanOrEqual(60);
+    expect(bob.all('changed').length).toBeLessThanOrEqual(accepted);
     await Promise.all([mallory.close(), bob.close()]);
   });
 
   it('keep a message under the frame limit however many people react', async () => {
-    const crowd = await Promise.all(Array.from({ length: 24 }, () => signUp(t, newAccount('crowd_member_long_'))));
+    const crowd = await signUpMany(24, 'crowd_member_long_');
     const room = freshRoom();
     await joined(room, ...crowd);
     const m = await say(crowd[0]!, room, '🦊'.repeat(4000));
@@ -252,7 +263,7 @@ describe('mentions', () => {
     const sent = await alice.request({ action: 'send', room, text, clientId: 'flood' });
     expect(sent.type).toBe('sent');
     expect((sent.message as Message).mentions).toEqual([alice.username]);
-    const others = await Promise.all(Array.from({ length: 60 }, () => signUp(t, newAccount('m'))));
+    const others = await signUpMany(60, 'm');
     await joined(room, ...others);
     const many = others.map((o) => `@${o.username}`).join(' ').repeat(5).slice(0, 4000);
     const flood = await alice.request({ action: 'send', room, text: many, clientId: 'flood2' });
