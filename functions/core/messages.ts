@@ -2,6 +2,7 @@
 // by count and by bytes (see sizes.ts). A message's whole state (MESSAGE in
 // PROTOCOL.md: its edits, tombstone, reply snippet, mentions and reactions) is
 // read by one SQL fragment, messageColumns, wherever a message is read.
+import type { Fragment } from 'postgres';
 import { type Budget, chargeBucket, refilledTokens, waitFor } from './budgets.js';
 import { BadRequest, Forbidden, NotFound, RateLimited, Unauthorized } from './errors.js';
 import { describeWait, limitHit, requireCallerWithin, userBudget } from './limits.js';
@@ -9,7 +10,6 @@ import { MAX_MENTIONS, SNIPPET_LENGTH, parseMentions } from './mentions.js';
 import type { RoomName } from './names.js';
 import type { Outcome } from './outcome.js';
 import type { ChatSettings, Deps, Queryable, Sql } from './ports.js';
-import type { Fragment } from 'postgres';
 import { applyProfanityPolicy } from './profanity.js';
 import { REPLY_BUDGET_BYTES, fitPrefix } from './sizes.js';
 import type { HistoryFrame, Message, Reaction, ReplyTo, SendFrame } from './protocol.js';
