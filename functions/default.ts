@@ -2,9 +2,11 @@
 // heartbeat `ping` (answered without touching the database), `purge` (delete my own
 // messages), `tour_seen` (the welcome tour, once per account), and `members` and
 // `rooms` (the rest of a list a reply could not hold), `typing`, `read` (marks a
-// room read on every device) and `settings`, which have no route of their own
-// because API Gateway's are fixed.
+// room read on every device), `settings`, and the conversation actions `edit`,
+// `delete`, `react` and `changes`, which have no route of their own because API
+// Gateway's are fixed.
 import * as v from 'valibot';
+import { CONVERSATION_ACTIONS } from './core/conversations.js';
 import { BadRequest } from './core/errors.js';
 import { Envelope, TourSeenFrame, describeIssues } from './core/protocol.js';
 import { MembersFrame, RoomsFrame, membersPage, roomsPage } from './core/listing.js';
@@ -12,47 +14,36 @@ import { PurgeFrame, purgeMyMessages } from './core/purge.js';
 import { ReadFrame, SettingsFrame, changeSettings, markRoomRead } from './core/reads.js';
 import { markTourSeen } from './core/tour.js';
 import { TypingFrame, typing } from './core/typing.js';
+import type { Outcome } from './core/outcome.js';
+import type { Deps } from './core/ports.js';
 import { messageRoute } from './route.js';
 
 // Loose, so an action's own fields survive for its schema below.
 const DefaultFrame = v.looseObject(Envelope.entries);
 
+/** An action on `$default`: its frame's schema and the core function it calls. */
+interface DefaultAction {
+  schema: v.GenericSchema<unknown, unknown>;
+  run: (deps: Deps, connectionId: string, frame: never) => Promise<Outcome>;
+}
+
+const ACTIONS: Record<string, DefaultAction> = {
+  purge: { schema: PurgeFrame, run: purgeMyMessages },
+  tour_seen: { schema: TourSeenFrame, run: markTourSeen },
+  members: { schema: MembersFrame, run: membersPage },
+  rooms: { schema: RoomsFrame, run: roomsPage },
+  typing: { schema: TypingFrame, run: typing },
+  read: { schema: ReadFrame, run: markRoomRead },
+  settings: { schema: SettingsFrame, run: changeSettings },
+  ...CONVERSATION_ACTIONS,
+};
+
 export const handler = messageRoute(DefaultFrame, async (deps, connectionId, frame) => {
   if (frame.action === 'ping') return { reply: { type: 'pong' } };
-  if (frame.action === 'purge') {
-    const parsed = v.safeParse(PurgeFrame, frame);
-    if (!parsed.success) throw new BadRequest(describeIssues(parsed.issues));
-    return purgeMyMessages(deps, connectionId, parsed.output);
-  }
-  if (frame.action === 'tour_seen') {
-    const parsed = v.safeParse(TourSeenFrame, frame);
-    if (!parsed.success) throw new BadRequest(describeIssues(parsed.issues));
-    return markTourSeen(deps, connectionId, parsed.output);
-  }
-  if (frame.action === 'members') {
-    const parsed = v.safeParse(MembersFrame, frame);
-    if (!parsed.success) throw new BadRequest(describeIssues(parsed.issues));
-    return membersPage(deps, connectionId, parsed.output);
-  }
-  if (frame.action === 'rooms') {
-    const parsed = v.safeParse(RoomsFrame, frame);
-    if (!parsed.success) throw new BadRequest(describeIssues(parsed.issues));
-    return roomsPage(deps, connectionId, parsed.output);
-  }
-  if (frame.action === 'typing') {
-    const parsed = v.safeParse(TypingFrame, frame);
-    if (!parsed.success) throw new BadRequest(describeIssues(parsed.issues));
-    return typing(deps, connectionId, parsed.output);
-  }
-  if (frame.action === 'read') {
-    const parsed = v.safeParse(ReadFrame, frame);
-    if (!parsed.success) throw new BadRequest(describeIssues(parsed.issues));
-    return markRoomRead(deps, connectionId, parsed.output);
-  }
-  if (frame.action === 'settings') {
-    const parsed = v.safeParse(SettingsFrame, frame);
-    if (!parsed.success) throw new BadRequest(describeIssues(parsed.issues));
-    return changeSettings(deps, connectionId, parsed.output);
-  }
-  throw new BadRequest(`Unknown action "${frame.action}".`);
+  // Own keys only: an action named "constructor" is unknown, not Object's.
+  if (!Object.hasOwn(ACTIONS, frame.action)) throw new BadRequest(`Unknown action "${frame.action}".`);
+  const { schema, run } = ACTIONS[frame.action]!;
+  const parsed = v.safeParse(schema, frame);
+  if (!parsed.success) throw new BadRequest(describeIssues(parsed.issues));
+  return (run as (deps: Deps, connectionId: string, frame: unknown) => Promise<Outcome>)(deps, connectionId, parsed.output);
 });

@@ -53,7 +53,9 @@ serveParent(server.port, () => ((stopping = true), server.close()), {
       select nextval('message_ids'), ${room}, ${user.id}, 'seed-' || g, 'history message number ' || g,
              now() - (${count} - g) * interval '1 second'
       from generate_series(1, ${count}::int) g`;
-    await sql`update rooms set last_message_id = (select max(id) from messages where room_id = ${room}) where id = ${room}`;
+    // Each seeded message took its seq from the sequence's default; the room's feed starts at the last.
+    await sql`update rooms set last_message_id = (select max(id) from messages where room_id = ${room}),
+      last_seq = (select max(seq) from messages where room_id = ${room}) where id = ${room}`;
     await sql`analyze messages`;
     return true;
   },

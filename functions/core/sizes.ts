@@ -23,7 +23,8 @@ export function jsonBytes(value: unknown): number {
 /**
  * The longest prefix of `items` whose JSON array fits in `budget` bytes, with at
  * least `min` items whatever their size (so a page always moves forward; one
- * message is at most 24 KB as JSON, far below the limit).
+ * message is at most about 35 KB as JSON with its reactions, mentions and reply
+ * snippet, far below the limit).
  */
 export function fitPrefix<T>(items: readonly T[], budget: number, min = 0): { taken: T[]; bytes: number } {
   let bytes = 2; // []

@@ -1,15 +1,19 @@
 // Chaos on loopback: a dozen clients in two channels and five DMs send hundreds of
 // messages while their sockets are cut at random, some sends are repeated with
-// the same clientId, and the server process is stopped with SIGTERM and later
-// killed with SIGKILL mid-run. Afterwards every client, once caught up, holds
-// exactly the acknowledged messages of each of its rooms, in id order, each once.
+// the same clientId, half the clients edit and delete their own messages too, and
+// the server process is stopped with SIGTERM and later killed with SIGKILL
+// mid-run. Afterwards every client, once caught up, holds exactly the
+// acknowledged messages of each of its rooms that are not deleted, in id order,
+// each once; and every client of the change feed holds each message in exactly
+// the server's state (its last edit, or its tombstone).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { dmRoomId } from '../../functions/core/names.js';
 import type { Message } from '../../functions/core/protocol.js';
-import { signUp } from '../helpers/client.js';
+import { resumeAs, signUp } from '../helpers/client.js';
+import { serverState } from '../helpers/replica.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { ServerProcess } from './process.js';
 import { ReliableClient, sleep } from './reliable-client.js';
@@ -17,6 +21,11 @@ import { ReliableClient, sleep } from './reliable-client.js';
 const CLIENTS = 12;
 const SENDS_PER_CLIENT = Number(process.env.CHAOS_SENDS_PER_CLIENT ?? 30);
 const REPEAT_RATE = 0.15;
+/** after a send, a client of the change feed edits one of its messages, or deletes one */
+const EDIT_RATE = 0.2;
+const DELETE_RATE = 0.15;
+/** the clients that keep the change feed (and edit and delete); the others are version 1 clients */
+const feeds = (i: number) => i % 2 === 0;
 const DROP_EVERY_MS = 120;
 const CHANNELS = ['general', 'chaos'];
 const DM_PAIRS: Array<[number, number]> = [
@@ -49,6 +58,8 @@ beforeAll(async () => {
     MAIL_PER_IP_PER_HOUR: '100000',
     USER_MESSAGE_BURST: '100000',
     USER_MESSAGES_PER_MINUTE: '6000000',
+    EDITS_PER_MINUTE: '100000',
+    DELETES_PER_MINUTE: '100000',
     LOGINS_PER_USER_PER_HOUR: '100000',
     ANONYMOUS_CONNECTIONS_PER_ADDRESS: '100000',
     CONNECTIONS_PER_ADDRESS_PER_MINUTE: '100000',
@@ -85,13 +96,15 @@ function roomsOf(i: number, users: Array<{ username: string }>): string[] {
   return rooms;
 }
 
-it('keeps every acknowledged message, once and in order, through drops, repeats and restarts', async () => {
+it('keeps every acknowledged message, once and in order, and every edit and delete, through drops, repeats and restarts', async () => {
   const started = Date.now();
   const users = await signUpAll();
-  const clients = users.map((u, i) => new ReliableClient(() => server.wsUrl, u.username, u.token, roomsOf(i, users)));
+  const clients = users.map((u, i) => new ReliableClient(() => server.wsUrl, u.username, u.token, roomsOf(i, users), feeds(i)));
   await Promise.all(clients.map((c) => c.connected()));
 
   const acked = new Map<string, Message>(); // by room + id
+  /** what acknowledged edits and deletes made of messages, by room + id */
+  const final = new Map<string, { text: string; deleted: boolean }>();
   let ackCount = 0;
   const target = CLIENTS * SENDS_PER_CLIENT;
 
@@ -142,6 +155,18 @@ it('keeps every acknowledged message, once and in order, through drops, repeats 
           c.stats.repeats++;
           if (again.id !== old.id) c.stats.repeatMismatches++;
         }
+        const live = mine.filter((m) => !final.get(`${m.room}/${m.id}`)?.deleted);
+        if (c.feed && live.length && Math.random() < EDIT_RATE) {
+          const target = live[Math.floor(Math.random() * live.length)]!;
+          const text = `${target.text}, edited at ${k}`;
+          const edited = await c.edit(target.room, target.id, text);
+          expect(edited.text).toBe(text);
+          final.set(`${target.room}/${target.id}`, { text, deleted: false });
+        } else if (c.feed && live.length && Math.random() < DELETE_RATE) {
+          const target = live[Math.floor(Math.random() * live.length)]!;
+          await c.delete(target.room, target.id);
+          final.set(`${target.room}/${target.id}`, { text: '', deleted: true });
+        }
       }
     }),
   );
@@ -157,22 +182,49 @@ it('keeps every acknowledged message, once and in order, through drops, repeats 
   let unexpected = 0;
   let outOfOrder = 0;
   let naiveDuplicates = 0;
+  let stale = 0;
+  let firstStale: unknown;
+  // The server's state of each room, tombstones included, read by one of its members.
+  const truth = new Map<string, Message[]>();
+  for (const [i, u] of users.entries()) {
+    for (const room of roomsOf(i, users)) {
+      if (truth.has(room)) continue;
+      const reader = await resumeAs(server, u.token);
+      truth.set(room, await serverState((f) => reader.request(f, 10_000), room));
+      await reader.close();
+    }
+  }
   for (const [i, c] of clients.entries()) {
     for (const room of roomsOf(i, users)) {
       const view = c.rooms.get(room)!;
       const held = view.messages();
-      const expected = [...acked.values()].filter((m) => m.room === room).sort((a, b) => Number(a.id) - Number(b.id));
+      const ackedHere = [...acked.values()].filter((m) => m.room === room).sort((a, b) => Number(a.id) - Number(b.id));
+      const expected = ackedHere.filter((m) => !final.get(`${room}/${m.id}`)?.deleted);
       const heldIds = new Set(held.map((m) => m.id));
       lost += expected.filter((m) => !heldIds.has(m.id)).length;
-      const expectedIds = new Set(expected.map((m) => m.id));
-      unexpected += held.filter((m) => !expectedIds.has(m.id)).length;
+      // A version 1 client does not learn of a single delete; it may still show such a message.
+      const allowed = new Set((c.feed ? expected : ackedHere).map((m) => m.id));
+      unexpected += held.filter((m) => !allowed.has(m.id)).length;
       // Two stored messages for one (sender, clientId) would be a duplicate send.
       const keys = held.map((m) => `${m.from}/${m.clientId}`);
       duplicated += keys.length - new Set(keys).size;
       for (let k = 1; k < held.length; k++) if (Number(held[k]!.id) <= Number(held[k - 1]!.id)) outOfOrder++;
       naiveDuplicates += view.received - held.length;
+      if (!c.feed) {
+        expect(held.filter((m) => !final.has(`${room}/${m.id}`)).map((m) => m.id)).toEqual(
+          expected.filter((m) => !final.has(`${room}/${m.id}`)).map((m) => m.id),
+        );
+        continue;
+      }
       expect(held.map((m) => m.id)).toEqual(expected.map((m) => m.id));
-      expect(held.map((m) => m.text)).toEqual(expected.map((m) => m.text));
+      expect(held.map((m) => m.text)).toEqual(expected.map((m) => final.get(`${room}/${m.id}`)?.text ?? m.text));
+      // Every message it holds, tombstones included, exactly as the server has it.
+      const server = new Map(truth.get(room)!.map((m) => [m.id, m]));
+      for (const m of view.all()) {
+        if (JSON.stringify(m) === JSON.stringify(server.get(m.id))) continue;
+        stale++;
+        firstStale ??= { client: c.username, held: m, server: server.get(m.id) };
+      }
     }
   }
   const totals = clients.reduce(
@@ -182,22 +234,29 @@ it('keeps every acknowledged message, once and in order, through drops, repeats 
       repeatMismatches: t.repeatMismatches + c.stats.repeatMismatches,
       connects: t.connects + c.stats.connects,
       internalErrors: t.internalErrors + c.stats.internalErrors,
+      edits: t.edits + c.stats.edits,
+      deletes: t.deletes + c.stats.deletes,
     }),
-    { sendAttempts: 0, repeats: 0, repeatMismatches: 0, connects: 0, internalErrors: 0 },
+    { sendAttempts: 0, repeats: 0, repeatMismatches: 0, connects: 0, internalErrors: 0, edits: 0, deletes: 0 },
   );
   console.log(
     `chaos: sent ${totals.sendAttempts} frames (${totals.repeats} deliberate repeats), acknowledged ${acked.size}, ` +
       `lost ${lost}, duplicated ${duplicated}, unexpected ${unexpected}, out of order ${outOfOrder}; ` +
+      `${totals.edits} edits and ${totals.deletes} deletes acknowledged, ${stale} messages held in a state other than the server's; ` +
       `${totals.connects} connections, 2 server restarts (SIGTERM, SIGKILL), ${totals.internalErrors} internal errors retried, ` +
       `${naiveDuplicates} copies received more than once and shown once; ${((Date.now() - started) / 1000).toFixed(1)} s`,
   );
-  expect({ lost, duplicated, unexpected, outOfOrder, repeatMismatches: totals.repeatMismatches }).toEqual({
+  if (firstStale) console.log('the first message held in another state than the server’s:', JSON.stringify(firstStale));
+  expect({ lost, duplicated, unexpected, outOfOrder, stale, repeatMismatches: totals.repeatMismatches }).toEqual({
     lost: 0,
     duplicated: 0,
     unexpected: 0,
     outOfOrder: 0,
+    stale: 0,
     repeatMismatches: 0,
   });
+  expect(totals.edits).toBeGreaterThan(10);
+  expect(totals.deletes).toBeGreaterThan(5);
   expect(acked.size).toBe(target);
   await Promise.all(clients.map((c) => c.stop()));
 }, 120_000);

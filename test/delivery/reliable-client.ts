@@ -1,6 +1,10 @@
 // A client that does what docs/DELIVERY.md asks of one: it reconnects, resumes
 // its session, catches up every room from a gap-free cursor, retries a send with
 // the same clientId until it is acknowledged, and shows each message id once.
+// With `feed`, it also keeps the change feed: a seq cursor chained by `seqs` and
+// `prevSeq` on live `message` and `changed` events, catch-up with `changes`, each
+// message held in its latest state (the copy with the higher seq wins); and it can
+// edit and delete its messages, retrying each until it is acknowledged.
 import WebSocket from 'ws';
 import type { Frame } from '../../functions/core/ports.js';
 import type { Message } from '../../functions/core/protocol.js';
@@ -8,6 +12,34 @@ import type { Message } from '../../functions/core/protocol.js';
 export class SocketClosed extends Error {}
 
 const compareIds = (a: string, b: string) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+
+/** A live change's links in a chain: the value before it, and its own. */
+class Chain {
+  /** everything up to here is held; null: nothing yet; undefined: not known */
+  cursor: string | null | undefined = undefined;
+  private next = new Map<string, string>();
+
+  link(value: string, before: string | null): void {
+    this.next.set(before ?? 'none', value);
+    this.advance();
+  }
+
+  holdsThrough(last: string | null): void {
+    if (last !== null && (this.cursor == null || compareIds(last, this.cursor) > 0)) this.cursor = last;
+    else if (this.cursor === undefined) this.cursor = last;
+    this.advance();
+  }
+
+  private advance(): void {
+    if (this.cursor === undefined) return;
+    for (;;) {
+      const n = this.next.get(this.cursor ?? 'none');
+      if (!n) return;
+      this.next.delete(this.cursor ?? 'none');
+      this.cursor = n;
+    }
+  }
+}
 
 /** One room as a client holds it. */
 export class RoomView {
@@ -23,9 +55,20 @@ export class RoomView {
   /** live messages by the id before them, waiting for the chain to reach them */
   private next = new Map<string, string>();
 
+  /** The room's change seq up to which this client holds every change (the feed). */
+  readonly seqs = new Chain();
+
   add(m: Message): void {
     this.received++;
+    const held = this.byId.get(m.id);
+    if (held?.seq && m.seq && compareIds(held.seq, m.seq) > 0) return; // an older state
     this.byId.set(m.id, m);
+  }
+
+  /** A live change (`message` or `changed`) with its place in the feed. */
+  changed(m: Message, seq: string, prevSeq: string | null): void {
+    this.add(m);
+    this.seqs.link(seq, prevSeq);
   }
 
   live(m: Message, prev: string | null | undefined): void {
@@ -52,8 +95,14 @@ export class RoomView {
     }
   }
 
-  messages(): Message[] {
+  /** Held messages by id, tombstones included. */
+  all(): Message[] {
     return [...this.byId.values()].sort((a, b) => compareIds(a.id, b.id));
+  }
+
+  /** The messages shown: tombstones left out. */
+  messages(): Message[] {
+    return this.all().filter((m) => !m.deleted);
   }
 }
 
@@ -64,11 +113,24 @@ export interface ClientStats {
   repeats: number;
   repeatMismatches: number;
   internalErrors: number;
+  edits: number;
+  deletes: number;
+  changeAttempts: number;
 }
 
 export class ReliableClient {
   readonly rooms = new Map<string, RoomView>();
-  readonly stats: ClientStats = { connects: 0, sendAttempts: 0, acked: 0, repeats: 0, repeatMismatches: 0, internalErrors: 0 };
+  readonly stats: ClientStats = {
+    connects: 0,
+    sendAttempts: 0,
+    acked: 0,
+    repeats: 0,
+    repeatMismatches: 0,
+    internalErrors: 0,
+    edits: 0,
+    deletes: 0,
+    changeAttempts: 0,
+  };
   private ws?: WebSocket;
   private ready?: Promise<void>;
   private seq = 0;
@@ -80,6 +142,8 @@ export class ReliableClient {
     readonly username: string,
     private readonly token: string,
     roomIds: string[],
+    /** keep the change feed (edits, deletes) as well as the messages */
+    readonly feed = false,
   ) {
     for (const r of roomIds) this.rooms.set(r, new RoomView());
   }
@@ -130,13 +194,17 @@ export class ReliableClient {
 
   /** Pages forward from the cursor to the end; a room never seen is read in full. */
   async catchUp(room: string, view: RoomView): Promise<void> {
-    if (view.cursor == null) {
+    if (view.cursor == null && (!this.feed || view.seqs.cursor === undefined)) {
       // Nothing known: read backwards from the newest to the first message.
       let before: string | undefined;
       const pages: Message[][] = [];
+      let seq: string | null | undefined;
       for (;;) {
         const page = await this.request({ action: 'history', room, limit: 100, ...(before ? { before } : {}) });
         if (page.type !== 'history') throw new Error(JSON.stringify(page));
+        // The change cursor starts at the seq of the first page read: later
+        // pages may hold later states of their messages, never earlier ones.
+        seq ??= (page.seq as string | null | undefined) ?? null;
         const msgs = page.messages as Message[];
         pages.unshift(msgs);
         if (!page.hasMore || msgs.length === 0) break;
@@ -145,7 +213,19 @@ export class ReliableClient {
       const all = pages.flat();
       for (const m of all) view.add(m);
       view.caughtUpTo(all.at(-1)?.id ?? null);
-      if (all.length === 0) return;
+      if (this.feed) view.seqs.holdsThrough(seq ?? null);
+      if (all.length === 0 && !this.feed) return;
+    }
+    if (this.feed) {
+      // The change feed brings new messages as well as changed ones.
+      for (;;) {
+        const after = view.seqs.cursor;
+        const page = await this.request({ action: 'changes', room, limit: 100, ...(after ? { after } : {}) });
+        if (page.type !== 'changes') throw new Error(JSON.stringify(page));
+        for (const m of page.messages as Message[]) view.add(m);
+        view.seqs.holdsThrough((page.through as string | null) ?? null);
+        if (!page.hasMore) return;
+      }
     }
     for (;;) {
       const page = await this.request({ action: 'history', room, after: view.cursor, limit: 100 });
@@ -182,7 +262,13 @@ export class ReliableClient {
     }
     if (f.type === 'message') {
       const m = f.message as Message;
-      this.rooms.get(m.room)?.live(m, f.prev as string | null | undefined);
+      const view = this.rooms.get(m.room);
+      view?.live(m, f.prev as string | null | undefined);
+      if (this.feed && typeof f.seq === 'string') view?.seqs.link(f.seq, (f.prevSeq as string | null) ?? null);
+    }
+    if (f.type === 'changed' && this.feed) {
+      const m = f.message as Message;
+      this.rooms.get(m.room)?.changed(m, f.seq as string, (f.prevSeq as string | null) ?? null);
     }
   }
 
@@ -229,6 +315,43 @@ export class ReliableClient {
       }
       throw new Error(`send refused: ${JSON.stringify(reply)}`);
     }
+  }
+
+  /**
+   * A change to a message, repeated until the server answers `type`: an edit
+   * repeated sets the same text again, a delete repeated answers the same.
+   */
+  private async change(frame: Record<string, unknown>, type: string): Promise<Frame> {
+    for (;;) {
+      await this.connected();
+      this.stats.changeAttempts++;
+      let reply: Frame;
+      try {
+        reply = await this.request(frame);
+      } catch (err) {
+        if (!(err instanceof SocketClosed)) throw err;
+        await sleep(5);
+        continue;
+      }
+      if (reply.type === type) return reply;
+      if (reply.type === 'error' && (reply.code === 'internal' || reply.code === 'rate_limited')) {
+        if (reply.code === 'internal') this.stats.internalErrors++;
+        await sleep(50);
+        continue;
+      }
+      throw new Error(`${String(frame.action)} refused: ${JSON.stringify(reply)}`);
+    }
+  }
+
+  async edit(room: string, message: string, text: string): Promise<Message> {
+    const reply = await this.change({ action: 'edit', room, message, text }, 'edited');
+    this.stats.edits++;
+    return reply.message as Message;
+  }
+
+  async delete(room: string, message: string): Promise<void> {
+    await this.change({ action: 'delete', room, message }, 'deleted_message');
+    this.stats.deletes++;
   }
 
   /** Cuts the socket without a closing handshake, as a dropped network would. */
