@@ -1,14 +1,18 @@
 // $default: whatever matched no route: a malformed frame, an unknown action, the
 // heartbeat `ping` (answered without touching the database), `purge` (delete my own
 // messages), `tour_seen` (the welcome tour, once per account), and `members` and
-// `rooms` (the rest of a list a reply could not hold), which have no route of
-// their own because API Gateway's are fixed.
+// `rooms` (the rest of a list a reply could not hold), and the conversation
+// actions `edit`, `delete`, `react` and `changes`, which have no route of their
+// own because API Gateway's are fixed.
 import * as v from 'valibot';
+import { CONVERSATION_ACTIONS } from './core/conversations.js';
 import { BadRequest } from './core/errors.js';
 import { Envelope, TourSeenFrame, describeIssues } from './core/protocol.js';
 import { MembersFrame, RoomsFrame, membersPage, roomsPage } from './core/listing.js';
 import { PurgeFrame, purgeMyMessages } from './core/purge.js';
 import { markTourSeen } from './core/tour.js';
+import type { Outcome } from './core/outcome.js';
+import type { Deps } from './core/ports.js';
 import { messageRoute } from './route.js';
 
 // Loose, so an action's own fields survive for its schema below.
@@ -35,6 +39,12 @@ export const handler = messageRoute(DefaultFrame, async (deps, connectionId, fra
     const parsed = v.safeParse(RoomsFrame, frame);
     if (!parsed.success) throw new BadRequest(describeIssues(parsed.issues));
     return roomsPage(deps, connectionId, parsed.output);
+  }
+  if (Object.hasOwn(CONVERSATION_ACTIONS, frame.action)) {
+    const { schema, run } = CONVERSATION_ACTIONS[frame.action as keyof typeof CONVERSATION_ACTIONS];
+    const parsed = v.safeParse(schema, frame);
+    if (!parsed.success) throw new BadRequest(describeIssues(parsed.issues));
+    return (run as (deps: Deps, connectionId: string, frame: unknown) => Promise<Outcome>)(deps, connectionId, parsed.output);
   }
   throw new BadRequest(`Unknown action "${frame.action}".`);
 });

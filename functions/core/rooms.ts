@@ -22,7 +22,7 @@ export const ROOMS_PAGE = 1000;
 /** The user's rooms, channels first, each kind by id; from after `after` when given (a cursor). */
 export async function listUserRooms(sql: Sql, userId: string, username: string, after?: RoomName, limit = ROOMS_PAGE): Promise<RoomInfo[]> {
   const rows = await sql<{ id: string; last_message_id: string | null }[]>`
-    select r.id, (select max(id) from messages where room_id = r.id)::text as last_message_id
+    select r.id, (select max(id) from messages where room_id = r.id and deleted_at is null)::text as last_message_id
     from memberships m join rooms r on r.id = m.room_id
     where m.user_id = ${userId}
       ${after ? sql`and (r.kind, r.id) > (${after.kind}, ${after.id})` : sql``}
@@ -242,6 +242,9 @@ export async function joinRoom(deps: Deps, connectionId: string, { room }: JoinF
       memberCount: members.count,
       membersMore: members.more,
       hasMore: latest.hasMore,
+      // The room's change seq, read with the messages: where a client's change
+      // cursor starts (docs/DELIVERY.md).
+      seq: latest.seq,
     },
     broadcasts: added
       ? membershipPresence(await listRoomConnections(sql, room.id, caller.connectionId), room.id, caller.username, true)
