@@ -71,7 +71,7 @@ export class Replica {
   }
 
   /** `joined`, or the first `history` page of a room: its messages, and the cursor starts at its seq. */
-  start(roomId: string, page: { messages?: unknown; seq?: unknown }): void {
+  start(roomId: string, page: Frame): void {
     const r = this.room(roomId);
     for (const m of page.messages as Message[]) r.merge(m);
     if (r.cursor === undefined) r.holdsThrough((page.seq as string | null | undefined) ?? null);
