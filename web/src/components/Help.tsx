@@ -88,7 +88,9 @@ function ReceiptsSetting() {
   const chat = useChat();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const on = chat.readReceipts.value === true;
+  /** what was asked for, shown until the server answers */
+  const [asked, setAsked] = useState<boolean | null>(null);
+  const on = asked ?? chat.readReceipts.value === true;
   return (
     <>
       <h3>Settings</h3>
@@ -101,6 +103,7 @@ function ReceiptsSetting() {
           aria-describedby="read-receipts-note"
           onChange={async (e) => {
             const want = e.currentTarget.checked;
+            setAsked(want);
             setBusy(true);
             setError(null);
             try {
@@ -108,6 +111,7 @@ function ReceiptsSetting() {
             } catch (err) {
               setError(describeError(err));
             } finally {
+              setAsked(null);
               setBusy(false);
             }
           }}

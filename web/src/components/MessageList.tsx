@@ -402,12 +402,14 @@ function ReplyQuote({ room, quote, me }: { room: RoomState; quote: Quote; me: st
   }
   const who = quote.from === me ? 'you' : quote.from;
   return (
-    <button type="button" class="quote" onClick={() => void chat.jumpTo(room, quote.id)}>
+    <button
+      type="button"
+      class="quote"
+      aria-label={`Reply to ${who}: ${quote.text}. Go to the original message`}
+      onClick={() => void chat.jumpTo(room, quote.id)}
+    >
       <ReplyIcon />
-      <span class="sr-only">Reply to </span>
-      <span class="quote-from">{who}</span>
-      <span class="sr-only">:</span> <span class="quote-text">{quote.text}</span>
-      <span class="sr-only">. Go to the original message</span>
+      <span class="quote-from">{who}</span> <span class="quote-text">{quote.text}</span>
     </button>
   );
 }
