@@ -375,7 +375,8 @@ describe.sequential('conversations in Chromium', () => {
     expect(await receipts.isChecked()).toBe(true);
     await receipts.click();
     await expect.poll(() => receipts.isChecked()).toBe(false);
-    expect(await receipts.isDisabled()).toBe(false); // the server answered
+    await expect.poll(() => receipts.isDisabled()).toBe(false); // the server answered
+    expect(await receipts.isChecked()).toBe(false);
     await checkA11y(laptop.page, 'help with settings');
     await laptop.page.keyboard.press('Escape');
     // the other device hears of it, and the server keeps it
