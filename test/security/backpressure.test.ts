@@ -16,7 +16,7 @@ let t: TestServer;
 
 beforeAll(async () => {
   t = await startTestServer(
-    { MAX_BUFFERED_BYTES: String(BOUND), MESSAGE_BURST: '100000', MESSAGES_PER_MINUTE: '10000000' },
+    { MAX_BUFFERED_BYTES: String(BOUND), MESSAGE_BURST: '100000', MESSAGES_PER_MINUTE: '10000000', USER_MESSAGE_BURST: '100000', USER_MESSAGES_PER_MINUTE: '10000000' },
     { log },
   );
 });

@@ -72,7 +72,7 @@ describe('with TLS_CERT and TLS_KEY', () => {
     expect(health).toMatchObject({ status: 200, body: 'ok' });
     expect(health.headers['strict-transport-security']).toBe('max-age=63072000');
     const config = await fetchUrl(`https://127.0.0.1:${server.port}/config.json`, pem.cert);
-    expect(JSON.parse(config.body)).toEqual({ websocketUrl: `wss://127.0.0.1:${server.port}/ws` });
+    expect(JSON.parse(config.body)).toMatchObject({ websocketUrl: `wss://127.0.0.1:${server.port}/ws` });
     expect(config.headers['strict-transport-security']).toBeDefined();
   });
 
@@ -103,7 +103,7 @@ describe('without a certificate', () => {
       expect(health.status).toBe(200);
       expect(health.headers['strict-transport-security']).toBeUndefined();
       const config = await fetchUrl(`http://127.0.0.1:${server.port}/config.json`);
-      expect(JSON.parse(config.body)).toEqual({ websocketUrl: `ws://127.0.0.1:${server.port}/ws` });
+      expect(JSON.parse(config.body)).toMatchObject({ websocketUrl: `ws://127.0.0.1:${server.port}/ws` });
     } finally {
       await server.close();
     }

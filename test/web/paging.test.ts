@@ -11,7 +11,7 @@ let t: TestServer;
 const stored = new Map<string, string>();
 
 beforeAll(async () => {
-  t = await startTestServer({ MESSAGE_BURST: '1000', MESSAGES_PER_MINUTE: '100000' });
+  t = await startTestServer({ MESSAGE_BURST: '1000', MESSAGES_PER_MINUTE: '100000', USER_MESSAGE_BURST: '1000', USER_MESSAGES_PER_MINUTE: '100000' });
   // What the browser gives the client: a WebSocket, storage and a document.
   vi.stubGlobal('WebSocket', WebSocket);
   vi.stubGlobal('localStorage', {

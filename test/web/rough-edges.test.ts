@@ -32,7 +32,7 @@ const problems: string[] = [];
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM}: apt-get install -y chromium`);
   // many messages at once for the long history below
-  server = await startTestServer({ MESSAGE_BURST: '500', MESSAGES_PER_MINUTE: '10000' });
+  server = await startTestServer({ MESSAGE_BURST: '500', MESSAGES_PER_MINUTE: '10000', USER_MESSAGE_BURST: '500', USER_MESSAGES_PER_MINUTE: '10000' });
   await buildWeb({ quiet: true, outdir: join(server.config.dataDir, 'web') });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 });
@@ -268,6 +268,9 @@ describe.sequential('rough edges of the web client', () => {
       executablePath: CHROMIUM,
       args: [...CHROMIUM_ARGS, '--host-resolver-rules=MAP chat.test 127.0.0.1'],
     });
+    // The name people reach the server at is one of its public origins
+    // (PUBLIC_ORIGIN), or the handshake refuses the page; the port is known only now.
+    server.config.publicOrigins.push(`http://chat.test:${server.server.port}`);
     try {
       const ctx = await newContext({}, other);
       const page = await openPage(ctx, `http://chat.test:${server.server.port}/`);
@@ -276,6 +279,7 @@ describe.sequential('rough edges of the web client', () => {
       expect(await page.getByText('outbox').count()).toBe(0);
       expect(await page.getByText(server.config.dataDir).count()).toBe(0);
     } finally {
+      server.config.publicOrigins.pop();
       await other.close();
     }
   }, 60_000);

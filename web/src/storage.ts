@@ -46,6 +46,8 @@ export const storage = {
   ...over(() => localStorage),
   /** Calls `onChange` when another tab changes `key` in localStorage (the browser's `storage` event). */
   watch(key: string, onChange: (value: string | null) => void): void {
+    // Only a browser has other tabs (the client also runs in Node, in tests).
+    if (typeof addEventListener !== 'function') return;
     addEventListener('storage', (e) => {
       // key null: the other tab cleared everything
       if (e.storageArea === localStorage && (e.key === PREFIX + key || e.key === null)) onChange(storage.get(key));
