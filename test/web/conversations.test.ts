@@ -320,7 +320,7 @@ describe.sequential('conversations in Chromium', () => {
 
     const onPhone = message(phone.page, 'look @alice at this');
     await onPhone.waitFor();
-    expect(await onPhone.locator('mark.mention.me').textContent()).toBe('@alice');
+    expect(await onPhone.locator('mark.mention-me').textContent()).toBe('@alice');
     expect(await onPhone.getAttribute('class')).toContain('mentions-me');
     await roomButton(laptop.page, 'general').and(laptop.page.getByRole('button', { name: /, 1 mention$/ })).waitFor();
     await shot(laptop.page, 'conv-mention-badge');

@@ -80,7 +80,7 @@ function withMentions(text: string, mentions: Mentions | null): ComponentChildre
     const mine = name === mentions.me || name === 'here';
     out.push(
       mine ? (
-        <mark key={start} class="mention me">
+        <mark key={start} class="mention mention-me">
           {text.slice(start, end)}
         </mark>
       ) : (
