@@ -472,6 +472,43 @@ describe.sequential('conversations in Chromium', () => {
     await shot(laptop.page, 'conv-markdown');
   }, 60_000);
 
+  it('spends under 100 ms of main-thread time on each hostile formatted message', async () => {
+    const page = laptop.page;
+    await page.getByRole('heading', { name: 'general', level: 1 }).waitFor();
+    const cdp = await page.context().newCDPSession(page);
+    // Chromium's TaskDuration in thread ticks: other processes on the machine do not inflate it
+    await cdp.send('Performance.enable', { timeDomain: 'threadTicks' });
+    const cpu = async () => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'TaskDuration')!.value * 1000;
+    const hostile = [
+      '*a'.repeat(1995),
+      '_a'.repeat(1995),
+      '['.repeat(3990),
+      '[a]('.repeat(997),
+      `${'**_'.repeat(664)}x${'_**'.repeat(664)}`,
+      '`a``'.repeat(997),
+      '~~a'.repeat(1330),
+      '- a\n'.repeat(997),
+      '1. a\n'.repeat(798),
+      '> a\n'.repeat(997),
+      '[a](https://example.com/) '.repeat(150),
+      `${'> - '.repeat(15)}deep ${'*'.repeat(3000)}`,
+    ];
+    const items = page.locator('.message-list li.msg');
+    for (const [i, text] of hostile.entries()) {
+      const before = await cpu();
+      const count = await items.count();
+      const sent = await bob.request({ action: 'send', room: 'general', text: `${text}${i}`, clientId: `hostile-md-${i}` });
+      expect(sent.type, JSON.stringify(sent).slice(0, 200)).toBe('sent');
+      await expect.poll(() => items.count(), { timeout: 30_000, interval: 50 }).toBe(count + 1);
+      const ms = (await cpu()) - before;
+      expect(ms, `main-thread ms for ${JSON.stringify(text.slice(0, 12))}…`).toBeLessThanOrEqual(100);
+    }
+    // long ones are shortened, formatted or not: "Show more" (the last is nested too deep to format: plain text)
+    await page.locator('.message-list li.msg').last().getByRole('button', { name: 'Show more' }).waitFor();
+    expect(await page.locator('.message-list li.msg').nth(-4).getByRole('button', { name: 'Show more' }).count()).toBe(1);
+    expect(problems).toEqual([]);
+  }, 120_000);
+
   it('is accessible on a phone in the dark theme and on the laptop', async () => {
     await phone.page.getByRole('heading', { name: 'general', level: 1 }).waitFor();
     await message(phone.page, 'two spaces kept').locator('strong').waitFor();
