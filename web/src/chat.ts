@@ -2,9 +2,21 @@
 // read, and the actions they call. Messages live in memory, per room, sorted by
 // id; a reload resumes the session with the stored token and fetches them again.
 import { batch, computed, effect, signal, type ReadonlySignal } from '@preact/signals';
-import { CHANNEL as CHANNEL_NAME, USERNAME, dmRoomId } from '../../functions/core/names.js';
+import { CHANNEL as CHANNEL_NAME, MESSAGE_ID, USERNAME, dmRoomId } from '../../functions/core/names.js';
 import { Connection } from './connection.js';
-import { compareIds, countUnread, dropDeleted, lastId, mergeMessages, messagePreview, reconcileDeletions } from './messages.js';
+import {
+  Chain,
+  compareIds,
+  countMentions,
+  countUnread,
+  dropDeleted,
+  findById,
+  inLoadedRange,
+  lastId,
+  mergeMessages,
+  messagePreview,
+  reconcileDeletions,
+} from './messages.js';
 import { session, storage } from './storage.js';
 import { ConnectionLost, ServerError, type Member, type Message, type RoomInfo, type ServerFrame, type User } from './types.js';
 
@@ -15,6 +27,19 @@ const JOIN_PAGE = 50;
 const HISTORY_PAGE = 100;
 /** Catch-up pages after a reconnect before we give up on filling the gap and start from the latest. */
 const MAX_CATCH_UP_PAGES = 5;
+/** `changes` pages (of CHANGES_PAGE) after a reconnect before the room restarts from its latest page. */
+const MAX_CHANGE_PAGES = 5;
+const CHANGES_PAGE = 200;
+/** Pages of history that a jump to an old message may load to join it to the loaded ones. */
+const MAX_JUMP_PAGES = 10;
+/** At most one `typing` per room this often (the server forwards no more). */
+export const TYPING_EVERY_MS = 3000;
+/** Someone is shown typing this long after their last `typing`. */
+export const TYPING_SHOWN_MS = 6000;
+/** `read` goes to the server at most this often per room; the badge clears at once. */
+const READ_EVERY_MS = 1000;
+/** A gap in a chain (ids or seqs) that does not close by itself within this is filled from the server. */
+const GAP_WAIT_MS = 3000;
 
 const LOGGED_OUT = 'You are logged out.';
 const LOGGED_OUT_ELSEWHERE = 'You were logged out in another tab.';
@@ -27,6 +52,8 @@ export interface PendingSend {
   clientId: string;
   room: string;
   text: string;
+  /** the message this one answers */
+  replyTo?: Message;
   state: 'sending' | 'failed';
   error?: string;
   /** automatic retries after `rate_limited` */
@@ -44,26 +71,66 @@ export interface CodeStep {
   expiresIn: number;
 }
 
+/** Unread and mention counts as the server counted them, up to `through` (the room's newest id then). */
+export interface Counted {
+  through: string | null;
+  unread: number;
+  mentions: number;
+}
+
 export class RoomState {
   readonly messages = signal<Message[]>([]);
   readonly members = signal<string[]>([]);
   readonly pending = signal<PendingSend[]>([]);
-  /** the newest message id this person has seen */
+  /** the newest message id this person has read */
   readonly readThrough = signal<string | null>(null);
+  /**
+   * The server's counts (`authed`/`joined`: unread, mentions) for messages up to
+   * their `through`; those after it are counted here. Null: everything is
+   * counted here (an older server, or after a read moved the mark).
+   */
+  readonly counted = signal<Counted | null>(null);
+  /** in a DM: the newest message id the other person has read (read receipts) */
+  readonly seenThrough = signal<string | null>(null);
+  /** who is typing here, and until when (ms since the epoch) */
+  readonly typing = signal<ReadonlyMap<string, number>>(new Map());
+  /** the message the composer answers */
+  readonly replyTo = signal<Message | null>(null);
+  /** the id of my message being edited in place */
+  readonly editing = signal<string | null>(null);
+  /** a message to bring into view and highlight (a reply's quote was clicked) */
+  readonly highlight = signal<string | null>(null);
   /** older history exists on the server before the first loaded message */
   readonly hasOlder = signal(false);
   readonly loadingOlder = signal(false);
   readonly synced = signal(false);
   readonly unread: ReadonlySignal<number>;
+  readonly mentions: ReadonlySignal<number>;
   /**
-   * The catch-up cursor: every message up to this id is here. Live frames carry
-   * `prev` (the room's id before theirs), so when two fan-outs arrive out of order
-   * the cursor waits at the gap instead of jumping over the missing message.
+   * The catch-up cursor over message ids: every message up to `ids.at` is here.
+   * Live frames carry `prev` (the room's id before theirs), so when two fan-outs
+   * arrive out of order the cursor waits at the gap instead of jumping over the
+   * missing message.
    */
-  cursor: string | null = null;
-  /** prev → id of live messages that arrived ahead of the cursor */
-  readonly ahead = new Map<string, string>();
+  readonly ids = new Chain();
+  /**
+   * The change cursor over the room's change sequence (`seq`): every new
+   * message, edit, delete and reaction up to `changes.at` is applied here.
+   * `message` and `changed` frames carry `prevSeq`; after a reconnect, `changes`
+   * after the cursor brings what happened meanwhile. Null until the server
+   * tells the room's seq (an older server never does).
+   */
+  readonly changes = new Chain();
   gapTimer: ReturnType<typeof setTimeout> | undefined;
+  changeGapTimer: ReturnType<typeof setTimeout> | undefined;
+  typingTimer: ReturnType<typeof setTimeout> | undefined;
+  /** the list is scrolled to its newest message (MessageList keeps this): only then is the room read */
+  atLatest = true;
+  /** when this tab last told the room that we type */
+  typingSentAt = 0;
+  /** the read mark last sent to the server, and the timer of the next */
+  readSent: string | null = null;
+  readTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     readonly id: string,
@@ -72,33 +139,47 @@ export class RoomState {
     readonly name: string,
     me: string,
   ) {
-    this.unread = computed(() => countUnread(this.messages.value, this.readThrough.value, me));
+    const count = (f: typeof countUnread, field: 'unread' | 'mentions') =>
+      computed(() => {
+        const messages = this.messages.value;
+        const read = this.readThrough.value;
+        const counted = this.counted.value;
+        if (!counted || counted.through === null || (read !== null && compareIds(read, counted.through) >= 0)) {
+          return f(messages, read, me);
+        }
+        return Math.min(999, counted[field] + f(messages, counted.through, me));
+      });
+    this.unread = count(countUnread, 'unread');
+    this.mentions = count(countMentions, 'mentions');
   }
 
   get label(): string {
     return this.kind === 'channel' ? `#${this.name}` : this.name;
   }
 
+  /** Every message up to this id is here. */
+  get cursor(): string | null {
+    return this.ids.at;
+  }
+
+  /** prev → id of live messages that arrived ahead of the cursor */
+  get ahead(): Map<string, string> {
+    return this.ids.ahead;
+  }
+
   /** Moves the cursor to `id` if that is further, then along any chain of early arrivals. */
   advanceCursor(id: string | null): void {
-    if (id !== null && (this.cursor === null || compareIds(id, this.cursor) > 0)) this.cursor = id;
-    if (this.cursor === null) return;
-    for (let next = this.ahead.get(this.cursor); next !== undefined; next = this.ahead.get(this.cursor)) {
-      this.ahead.delete(this.cursor);
-      this.cursor = next;
-    }
-    for (const [prev, later] of this.ahead) if (compareIds(later, this.cursor) <= 0) this.ahead.delete(prev);
+    this.ids.advance(id);
   }
 
   /** A live message with its `prev`: returns true if it leaves a gap behind the cursor. */
   noteLive(id: string, prev: string | null): boolean {
-    if (this.cursor !== null && compareIds(id, this.cursor) <= 0) return false;
-    if (prev === this.cursor || (prev !== null && this.cursor !== null && compareIds(prev, this.cursor) < 0)) {
-      this.advanceCursor(id);
-      return false;
-    }
-    if (prev !== null) this.ahead.set(prev, id);
-    return this.ahead.size > 0;
+    return this.ids.noteLive(id, prev);
+  }
+
+  /** The people typing now, in the order they started. */
+  typingNow(now = Date.now()): string[] {
+    return [...this.typing.value].filter(([, until]) => until > now).map(([name]) => name);
   }
 }
 
@@ -131,6 +212,17 @@ function roomFromId(id: string, me: string): RoomState {
   return new RoomState(id, 'dm', a === me ? b! : a!, me);
 }
 
+/** A live frame's place in the room's change sequence. */
+interface Seqs {
+  seq: string;
+  prevSeq: string | null;
+}
+
+function seqs(frame: ServerFrame): Seqs | undefined {
+  if (typeof frame.seq !== 'string') return undefined;
+  return { seq: frame.seq, prevSeq: typeof frame.prevSeq === 'string' ? frame.prevSeq : null };
+}
+
 function sortRooms(rooms: RoomState[]): RoomState[] {
   return [...rooms].sort((x, y) => {
     if (x.kind !== y.kind) return x.kind === 'channel' ? -1 : 1;
@@ -160,6 +252,8 @@ export class Chat {
   /** a short message shown for a few seconds */
   readonly toast = signal<{ text: string; error?: boolean } | null>(null);
   readonly helpOpen = signal(false);
+  /** read receipts on; null when the server has no read state */
+  readonly readReceipts = signal<boolean | null>(null);
   readonly guideOpen = signal(false);
   readonly conn: Connection;
   /** where a local server without mail writes the code emails (its config.json says, to this machine only) */
@@ -178,6 +272,8 @@ export class Chat {
   });
 
   private authed = false;
+  /** the server keeps read marks and counts (extension E-conv); otherwise they live in localStorage */
+  private serverReads = false;
   /** the token this tab's session uses */
   private token: string | null = null;
   /** false where localStorage refuses to keep it: the token then lives in memory only */
@@ -240,6 +336,8 @@ export class Chat {
   private onClose(): void {
     this.authed = false;
     this.presenceKnown.value = false;
+    // nobody tells an offline client that someone stopped typing
+    for (const room of this.rooms.peek()) room.typing.value = new Map();
     if (this.screen.peek() === 'chat') this.announce('Connection lost. Reconnecting…');
   }
 
@@ -290,10 +388,12 @@ export class Chat {
     const reads = storage.getJson<Record<string, string>>(`read.${user.username}`) ?? {};
     batch(() => {
       this.me.value = user;
+      this.readReceipts.value = typeof user.readReceipts === 'boolean' ? user.readReceipts : null;
       const existing = new Map(this.rooms.peek().map((r) => [r.id, r]));
       const rooms = infos.map((info) => {
         const room = existing.get(info.id) ?? roomFrom(info, user.username);
-        if (room.readThrough.peek() === null && reads[info.id]) room.readThrough.value = reads[info.id]!;
+        if (info.readThrough !== undefined) this.noteReadState(room, info);
+        else if (room.readThrough.peek() === null && reads[info.id]) room.readThrough.value = reads[info.id]!;
         return room;
       });
       this.rooms.value = sortRooms(rooms);
@@ -345,12 +445,16 @@ export class Chat {
   }
 
   /**
-   * Brings one room up to date: what was sent while we were away (history after
-   * our last id), then the latest page and the members (join, which a member may
-   * repeat: it changes nothing, and costs one read of the user's budget).
-   * Deletions made while away are found by comparing pages.
+   * Brings one room up to date. With a change cursor (a server with the change
+   * feed): the latest page and the members (`join`), then every change after
+   * the cursor (`changes`), which brings new messages, edits, deletions and
+   * reactions alike. Without one: what was sent while we were away (history
+   * after our last id), then the latest page, deletions found by comparing pages.
+   * `join` may be repeated by a member: it changes nothing, and costs one read
+   * of the user's budget.
    */
   private async syncRoom(room: RoomState): Promise<void> {
+    if (room.changes.at !== null) return this.syncRoomByChanges(room);
     const knownThrough = lastId(room.messages.peek());
     let missed: Message[] = [];
     let gap = false;
@@ -378,19 +482,95 @@ export class Chat {
       const pageSize = older === undefined ? JOIN_PAGE : older ? latest.length : Infinity;
       messages = reconcileDeletions(messages, latest, pageSize, gap ? null : knownThrough);
       room.messages.value = mergeMessages(messages, latest);
-      if (gap) {
-        room.cursor = null;
-        room.ahead.clear();
-      }
+      if (gap) room.ids.reset();
       // history after the cursor and then the latest page: together, gap-free
       room.advanceCursor(lastId(missed));
       room.advanceCursor(lastId(latest));
+      // the change feed starts here (a server that has one says the room's seq)
+      if (typeof joined.seq === 'string') room.changes.advance(joined.seq);
       if (!knownThrough || gap) room.hasOlder.value = older ?? latest.length >= JOIN_PAGE;
-      // a room seen for the first time starts read: no wall of old "unread" messages
-      if (room.readThrough.peek() === null) this.markRead(room);
+      this.noteJoinedRoom(room, joined);
       room.synced.value = true;
     });
     if (this.isWatching(room)) this.markRead(room);
+  }
+
+  private async syncRoomByChanges(room: RoomState): Promise<void> {
+    const joined = await this.conn.request({ action: 'join', room: room.id });
+    this.noteMembers(room, await this.allMembers(room.id, joined));
+    const caughtUp = await this.fetchChanges(room, room.changes.at!);
+    if (!caughtUp) {
+      // too much happened: start again from the latest page, as a new room does
+      const fresh = await this.conn.request({ action: 'join', room: room.id });
+      const latest = fresh.messages as Message[];
+      batch(() => {
+        room.messages.value = mergeMessages([], latest);
+        room.ids.reset();
+        room.ids.advance(lastId(latest));
+        room.changes.reset();
+        if (typeof fresh.seq === 'string') room.changes.advance(fresh.seq);
+        room.hasOlder.value = olderOnServer(fresh) ?? latest.length >= JOIN_PAGE;
+        this.noteJoinedRoom(room, fresh);
+      });
+    } else {
+      batch(() => {
+        // the latest page is as of the join; the changes since are newer still (merge keeps the higher seq)
+        room.messages.value = mergeMessages(room.messages.peek(), joined.messages as Message[]);
+        room.ids.advance(lastId(room.messages.peek()));
+        this.noteJoinedRoom(room, joined);
+      });
+    }
+    room.synced.value = true;
+    if (this.isWatching(room)) this.markRead(room);
+  }
+
+  /**
+   * Applies `changes` after `after`, page by page, and moves the change cursor to
+   * where the server says every change is here (`through`). False when there was
+   * more than MAX_CHANGE_PAGES to page through.
+   */
+  private async fetchChanges(room: RoomState, after: string): Promise<boolean> {
+    for (let page = 0; page < MAX_CHANGE_PAGES; page++) {
+      const c = await this.conn.request({ action: 'changes', room: room.id, after, limit: CHANGES_PAGE });
+      const messages = c.messages as Message[];
+      batch(() => {
+        this.applyChanged(room, messages);
+        if (typeof c.through === 'string') room.changes.advance(c.through);
+      });
+      if (!c.hasMore || messages.length === 0 || typeof c.through !== 'string') return true;
+      after = c.through;
+    }
+    return false;
+  }
+
+  /** Messages in their latest state (`changed`, `changes`) into the room's list. */
+  private applyChanged(room: RoomState, messages: readonly Message[]): void {
+    const held = room.messages.peek();
+    room.messages.value = mergeMessages(held, inLoadedRange(held, messages, room.hasOlder.peek()));
+    // an edited message that is being edited here ends the editor if it is gone
+    const editing = room.editing.peek();
+    if (editing && findById(room.messages.peek(), editing)?.deleted) room.editing.value = null;
+    const replying = room.replyTo.peek();
+    if (replying && findById(room.messages.peek(), replying.id)?.deleted) room.replyTo.value = null;
+  }
+
+  /** The read state in a ROOM object (`authed`, `joined`): the server's counts and marks. */
+  private noteReadState(room: RoomState, info: RoomInfo): void {
+    this.serverReads = true;
+    const read = info.readThrough ?? null;
+    const mine = room.readThrough.peek();
+    if (read !== null && (mine === null || compareIds(read, mine) > 0)) room.readThrough.value = read;
+    // the server's counts are for messages up to its newest; later ones are counted here
+    room.counted.value = { through: info.lastMessageId ?? null, unread: info.unread ?? 0, mentions: info.mentions ?? 0 };
+    if (info.seenThrough !== undefined) room.seenThrough.value = info.seenThrough;
+  }
+
+  private noteJoinedRoom(room: RoomState, joined: ServerFrame): void {
+    const info = joined.room as RoomInfo | undefined;
+    if (info && info.readThrough !== undefined) this.noteReadState(room, info);
+    // Without server read state, a room seen for the first time starts read: no
+    // wall of old "unread" messages. With it, the server's counts say what is new.
+    else if (room.readThrough.peek() === null) this.markRead(room);
   }
 
   private noteMembers(room: RoomState, members: Member[]): void {
@@ -411,15 +591,25 @@ export class Chat {
     if (!this.authed) return;
     switch (frame.type) {
       case 'message':
-        return this.onMessage(frame.message as Message, frame.prev as string | null | undefined);
+        return this.onMessage(frame.message as Message, frame.prev as string | null | undefined, seqs(frame));
+      case 'changed':
+        return this.onChanged(String(frame.room), frame.message as Message, seqs(frame));
       case 'presence':
         return this.onPresence(frame as ServerFrame & { room: string; user: string; online?: boolean; member?: boolean });
       case 'deleted':
-        return this.onDeleted(String(frame.room), String(frame.from), String(frame.through));
+        return this.onDeleted(String(frame.room), String(frame.from), String(frame.through), typeof frame.seq === 'string');
+      case 'typing':
+        return this.onTyping(String(frame.room), String(frame.from));
+      case 'read':
+        return this.onRead(String(frame.room), String(frame.through));
+      case 'seen':
+        return this.onSeen(String(frame.room), String(frame.through));
+      case 'settings':
+        if (typeof frame.readReceipts === 'boolean') this.noteReceipts(frame.readReceipts);
     }
   }
 
-  private onMessage(message: Message, prev: string | null | undefined): void {
+  private onMessage(message: Message, prev: string | null | undefined, seq: Seqs | undefined): void {
     const me = this.me.peek()!.username;
     let room = this.room(message.room);
     // someone opened a DM with us, or another tab of ours joined a channel
@@ -431,6 +621,9 @@ export class Chat {
     const known = room.messages.peek() === before;
     // a repeat (no prev) is a message we were sent before
     if (prev !== undefined && room.noteLive(message.id, prev) && room.synced.peek()) this.scheduleGapFill(room);
+    if (seq) this.noteChange(room, seq);
+    // their message landed: they are no longer typing it
+    if (room.typing.peek().has(message.from)) this.setTyping(room, message.from, 0);
     if (message.from === me) {
       room.pending.value = room.pending.peek().filter((p) => p.clientId !== message.clientId);
     } else if (known) {
@@ -442,6 +635,34 @@ export class Chat {
       this.announce(room.kind === 'dm' ? `New direct message from ${message.from}` : `New message in ${room.label} from ${message.from}`);
     }
     if (this.isWatching(room)) this.markRead(room);
+  }
+
+  /** A `changed` frame: a message's latest state (edited, deleted, reacted to). */
+  private onChanged(roomId: string, message: Message, seq: Seqs | undefined): void {
+    const room = this.room(roomId);
+    if (!room || !message) return;
+    this.applyChanged(room, [message]);
+    if (seq) this.noteChange(room, seq);
+  }
+
+  /** Moves the change cursor along, or waits at a gap and fills it if it does not close by itself. */
+  private noteChange(room: RoomState, { seq, prevSeq }: Seqs): void {
+    // before the room's first sync there is no cursor yet: the sync sets it
+    if (room.changes.at === null) return;
+    if (room.changes.noteLive(seq, prevSeq) && room.synced.peek()) this.scheduleChangeGapFill(room);
+  }
+
+  private scheduleChangeGapFill(room: RoomState, wait = GAP_WAIT_MS): void {
+    if (room.changeGapTimer) return;
+    room.changeGapTimer = setTimeout(async () => {
+      room.changeGapTimer = undefined;
+      if (room.changes.at === null || !this.authed) return;
+      try {
+        if (!(await this.fetchChanges(room, room.changes.at))) this.scheduleChangeGapFill(room);
+      } catch {
+        // a reconnect catches up from the cursor anyway
+      }
+    }, wait);
   }
 
   /** A gap that does not close by itself within a few seconds is filled from history. */
@@ -490,9 +711,64 @@ export class Chat {
     room.members.value = p.member ? [...members, p.user].sort() : members;
   }
 
-  private onDeleted(roomId: string, from: string, through: string): void {
+  /**
+   * `deleted`: someone deleted all their messages (purge). They go at once; with
+   * the change feed (the event carries `seq`), the feed is asked what changed,
+   * which also moves the change cursor past the purge's seqs.
+   */
+  private onDeleted(roomId: string, from: string, through: string, feed = false): void {
     const room = this.room(roomId);
-    if (room) room.messages.value = dropDeleted(room.messages.peek(), from, through);
+    if (!room) return;
+    room.messages.value = dropDeleted(room.messages.peek(), from, through);
+    if (feed && room.changes.at !== null) this.scheduleChangeGapFill(room, 0);
+  }
+
+  private onTyping(roomId: string, from: string): void {
+    const room = this.room(roomId);
+    if (!room || from === this.me.peek()?.username) return;
+    this.setTyping(room, from, Date.now() + TYPING_SHOWN_MS);
+  }
+
+  /** Shows `name` typing until `until` (0: stops now); one timer per room expires the oldest. */
+  private setTyping(room: RoomState, name: string, until: number): void {
+    const now = Date.now();
+    const typing = new Map([...room.typing.peek()].filter(([n, t]) => n !== name && t > now));
+    if (until > now) typing.set(name, until);
+    room.typing.value = typing;
+    clearTimeout(room.typingTimer);
+    room.typingTimer = undefined;
+    if (typing.size === 0) return;
+    const next = Math.min(...typing.values());
+    room.typingTimer = setTimeout(() => this.setTyping(room, '', 0), next - now + 10);
+  }
+
+  /** `read`: my read mark moved (here or on another device of mine): the badge clears at once. */
+  private onRead(roomId: string, through: string): void {
+    const room = this.room(roomId);
+    if (!room || !MESSAGE_ID.test(through)) return;
+    const mine = room.readThrough.peek();
+    if (mine !== null && compareIds(through, mine) <= 0) return;
+    batch(() => {
+      room.readThrough.value = through;
+      room.counted.value = null;
+    });
+    if (compareIds(through, room.readSent ?? '0') > 0) room.readSent = through;
+  }
+
+  /** `seen`: in a DM, how far the other person has read. */
+  private onSeen(roomId: string, through: string): void {
+    const room = this.room(roomId);
+    if (!room || !MESSAGE_ID.test(through)) return;
+    const seen = room.seenThrough.peek();
+    if (seen === null || compareIds(through, seen) > 0) room.seenThrough.value = through;
+  }
+
+  private noteReceipts(on: boolean): void {
+    batch(() => {
+      this.readReceipts.value = on;
+      // off hides mine and shows me none
+      if (!on) for (const room of this.rooms.peek()) room.seenThrough.value = null;
+    });
   }
 
   // ---- rooms ----------------------------------------------------------------
@@ -527,7 +803,7 @@ export class Chat {
 
   /** The person is looking at this room right now. */
   private isWatching(room: RoomState): boolean {
-    return this.activeId.peek() === room.id && document.visibilityState === 'visible';
+    return this.activeId.peek() === room.id && document.visibilityState === 'visible' && room.atLatest;
   }
 
   open(id: string): void {
@@ -537,15 +813,40 @@ export class Chat {
     this.markRead(room);
   }
 
+  /**
+   * The newest message is in view: the room is read through it. The badge
+   * clears at once; the server hears of it at most once a second per room (my
+   * other devices clear theirs, and in a DM the other person may see "Seen").
+   */
   markRead(room: RoomState): void {
     const last = lastId(room.messages.peek());
     if (last === null || (room.readThrough.peek() !== null && compareIds(last, room.readThrough.peek()!) <= 0)) return;
-    room.readThrough.value = last;
+    batch(() => {
+      room.readThrough.value = last;
+      room.counted.value = null;
+    });
     const me = this.me.peek()?.username;
     if (!me) return;
+    if (this.serverReads) return this.sendRead(room);
     const reads = storage.getJson<Record<string, string>>(`read.${me}`) ?? {};
     reads[room.id] = last;
     storage.setJson(`read.${me}`, reads);
+  }
+
+  private sendRead(room: RoomState): void {
+    if (room.readTimer) return; // a send is due; it takes the newest mark then
+    const through = room.readThrough.peek();
+    if (through === null || (room.readSent !== null && compareIds(through, room.readSent) <= 0) || !this.authed) return;
+    room.readSent = through;
+    this.conn.request({ action: 'read', room: room.id, through }).catch(() => {
+      // offline or refused: the next markRead tells it again
+      if (room.readSent === through) room.readSent = null;
+    });
+    // quiet for a while; then whatever is newer goes
+    room.readTimer = setTimeout(() => {
+      room.readTimer = undefined;
+      this.sendRead(room);
+    }, READ_EVERY_MS);
   }
 
   /** Joins (or creates) a channel and opens it. Throws ServerError / ConnectionLost for the form to show. */
@@ -579,6 +880,8 @@ export class Chat {
       room.messages.value = mergeMessages(room.messages.peek(), messages);
       room.hasOlder.value = olderOnServer(joined) ?? messages.length >= JOIN_PAGE;
       room.advanceCursor(lastId(messages));
+      if (typeof joined.seq === 'string' && room.changes.at === null) room.changes.advance(joined.seq);
+      this.noteJoinedRoom(room, joined);
       room.synced.value = true;
       this.open(room.id);
     });
@@ -610,11 +913,16 @@ export class Chat {
 
   // ---- sending --------------------------------------------------------------
 
+  /** Sends `text`, as an answer to the message the composer replies to, if any. */
   send(roomId: string, text: string): void {
     const room = this.room(roomId);
     if (!room || !text.trim()) return;
-    const pending: PendingSend = { clientId: newClientId(), room: roomId, text, state: 'sending' };
-    room.pending.value = [...room.pending.peek(), pending];
+    const replyTo = room.replyTo.peek() ?? undefined;
+    const pending: PendingSend = { clientId: newClientId(), room: roomId, text, state: 'sending', ...(replyTo ? { replyTo } : {}) };
+    batch(() => {
+      room.pending.value = [...room.pending.peek(), pending];
+      room.replyTo.value = null;
+    });
     void this.deliver(pending);
   }
 
@@ -626,7 +934,8 @@ export class Chat {
     const room = this.room(p.room);
     if (!room || !this.authed) return; // goes out after the next resume
     try {
-      const sent = await this.conn.request({ action: 'send', room: p.room, text: p.text, clientId: p.clientId });
+      const reply = p.replyTo ? { replyTo: p.replyTo.id } : {};
+      const sent = await this.conn.request({ action: 'send', room: p.room, text: p.text, clientId: p.clientId, ...reply });
       batch(() => {
         room.messages.value = mergeMessages(room.messages.peek(), [sent.message as Message]);
         room.pending.value = room.pending.peek().filter((x) => x.clientId !== p.clientId);
@@ -658,6 +967,101 @@ export class Chat {
   discard(p: PendingSend): void {
     const room = this.room(p.room);
     if (room) room.pending.value = room.pending.peek().filter((x) => x.clientId !== p.clientId);
+  }
+
+  // ---- conversations: edit, delete, react, reply, typing, read receipts -----
+
+  /** Replaces the text of one of my messages. Throws ServerError / ConnectionLost for the editor to show. */
+  async edit(room: RoomState, id: string, text: string): Promise<void> {
+    const edited = await this.conn.request({ action: 'edit', room: room.id, message: id, text });
+    batch(() => {
+      this.applyChanged(room, [edited.message as Message]);
+      if (room.editing.peek() === id) room.editing.value = null;
+    });
+  }
+
+  /** Deletes one of my messages for everyone: a "message deleted" placeholder stays. */
+  async deleteMessage(room: RoomState, id: string): Promise<void> {
+    const done = await this.conn.request({ action: 'delete', room: room.id, message: id });
+    const held = findById(room.messages.peek(), id);
+    if (!held) return;
+    const seq = typeof done.seq === 'string' ? { seq: done.seq } : {};
+    const { reactions: _r, replyTo: _q, mentions: _m, editedAt: _e, ...rest } = held;
+    this.applyChanged(room, [{ ...rest, ...seq, text: '', deleted: true }]);
+    this.announce('Message deleted.');
+  }
+
+  /** Adds (on) or takes back (off) my reaction `emoji` to a message. */
+  async react(room: RoomState, id: string, emoji: string, on: boolean): Promise<void> {
+    try {
+      const reacted = await this.conn.request({ action: 'react', room: room.id, message: id, emoji, on });
+      this.applyChanged(room, [reacted.message as Message]);
+    } catch (err) {
+      this.showToast(err instanceof Error ? err.message : 'Could not react.', true);
+    }
+  }
+
+  /**
+   * Tells the room that I am typing: at most once per TYPING_EVERY_MS per room
+   * (the server forwards no more anyway). No reply; nothing if offline.
+   */
+  typing(room: RoomState, now = Date.now()): void {
+    if (!this.authed || now - room.typingSentAt < TYPING_EVERY_MS) return;
+    if (this.conn.send({ action: 'typing', room: room.id })) room.typingSentAt = now;
+  }
+
+  /**
+   * Brings message `id` into view and highlights it (a reply's quote was
+   * clicked). Not loaded yet: the page around it (`history` `around`), joined to
+   * the loaded messages by the pages between, so the list has no hole.
+   */
+  async jumpTo(room: RoomState, id: string): Promise<void> {
+    if (!findById(room.messages.peek(), id)) {
+      try {
+        await this.loadAround(room, id);
+      } catch (err) {
+        this.showToast(err instanceof Error ? err.message : 'Could not load that message.', true);
+        return;
+      }
+      const found = findById(room.messages.peek(), id);
+      if (!found) {
+        this.showToast('That message is too far back to show here.', true);
+        return;
+      }
+    }
+    room.highlight.value = null;
+    room.highlight.value = id;
+  }
+
+  private async loadAround(room: RoomState, id: string): Promise<void> {
+    const h = await this.conn.request({ action: 'history', room: room.id, around: id, limit: JOIN_PAGE });
+    let page = h.messages as Message[];
+    const first = room.messages.peek()[0];
+    // fill the span between the page and the first loaded message
+    let after = lastId(page);
+    let newer = h.hasNewer === true;
+    for (let n = 0; first && after && newer && compareIds(after, first.id) < 0; n++) {
+      if (n === MAX_JUMP_PAGES) return; // too far back: leave the list as it is
+      const more = await this.conn.request({ action: 'history', room: room.id, after, limit: HISTORY_PAGE });
+      const got = more.messages as Message[];
+      if (got.length === 0) break;
+      page = page.concat(got);
+      after = lastId(got);
+      newer = more.hasMore === true;
+    }
+    if (!page.some((m) => m.id === id)) return;
+    batch(() => {
+      const before = room.messages.peek()[0];
+      room.messages.value = mergeMessages(room.messages.peek(), page);
+      // older than everything loaded: what the page says about history before it counts now
+      if (!before || compareIds(page[0]!.id, before.id) < 0) room.hasOlder.value = Boolean(h.hasMore);
+    });
+  }
+
+  /** Read receipts on or off (`settings`): off hides mine and shows me none. */
+  async setReadReceipts(on: boolean): Promise<void> {
+    const reply = await this.conn.request({ action: 'settings', readReceipts: on });
+    this.noteReceipts(reply.readReceipts === true);
   }
 
   /** Deletes every message this person sent, for everyone. Resolves with the count. */

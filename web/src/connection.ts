@@ -102,6 +102,18 @@ export class Connection {
     });
   }
 
+  /**
+   * Sends a frame that has no reply on success (`typing`): no id, nothing
+   * waited for; an `error` about it arrives as an unmatched frame. False when
+   * not connected (the frame is dropped: it is news only now).
+   */
+  send(frame: Record<string, unknown>): boolean {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(frame));
+    return true;
+  }
+
   private open(): void {
     this.retryAt.value = null;
     this.status.value = 'connecting';

@@ -92,6 +92,20 @@ export function safeHref(raw: string): string | undefined {
   return parseHttp(raw)?.href;
 }
 
+/**
+ * Where a link written as `[label](url)` may go, and the host to name beside its
+ * label: the same rules as toLink (http(s) only, no userinfo, at most MAX_LINK),
+ * or undefined, and the label stays text.
+ */
+export function linkTarget(raw: string): { href: string; host: string } | undefined {
+  if (raw.length > MAX_LINK) return undefined;
+  const url = parseHttp(raw);
+  if (!url || url.username || url.password) return undefined;
+  const { start, end } = authority(raw);
+  if (raw.slice(start, end).includes('@')) return undefined;
+  return { href: url.href, host: url.hostname };
+}
+
 function parseHttp(raw: string): URL | undefined {
   try {
     const url = new URL(/^www\./i.test(raw) ? `https://${raw}` : raw);

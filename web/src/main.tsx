@@ -6,6 +6,7 @@ import { render } from 'preact';
 import { Chat } from './chat.js';
 import { App } from './components/App.js';
 import { ChatContext } from './components/context.js';
+import { loadMarkdown } from './format.js';
 import { applyTheme } from './theme.js';
 
 interface ClientConfig {
@@ -30,6 +31,8 @@ async function loadConfig(): Promise<ClientConfig> {
 }
 
 applyTheme();
+// the formatter's chunk, fetched while the configuration and the session load
+void loadMarkdown().catch(() => {});
 const config = await loadConfig();
 const chat = new Chat(config.websocketUrl, { outboxDir: typeof config.outboxDir === 'string' ? config.outboxDir : undefined });
 

@@ -1,13 +1,57 @@
 // The wire protocol as the browser sees it (docs/PROTOCOL.md).
 
 // The server's own definitions; a type-only import, erased from the bundle.
-export type { Message, RoomInfo } from '../../functions/core/protocol.js';
+import type { Message as BaseMessage, RoomInfo as BaseRoomInfo } from '../../functions/core/protocol.js';
+
+/** What a reply shows of the message it answers: who and the first line, or that it is gone. */
+export type ReplyRef = { id: string; from: string; text: string; deleted?: false } | { id: string; deleted: true };
+
+export interface Reaction {
+  emoji: string;
+  count: number;
+  /** at most 20 names, in the order they reacted */
+  users: string[];
+}
+
+/**
+ * The conversation fields (extension E-conv), all optional: a server without
+ * them sends none, and the client then behaves as before. Declared here rather
+ * than taken from the server's type so both can grow without fighting.
+ */
+export interface ConversationFields {
+  /** the room's change sequence at this message's latest change */
+  seq?: string;
+  editedAt?: string;
+  /** a tombstone: `text` is "" */
+  deleted?: boolean;
+  replyTo?: ReplyRef;
+  reactions?: Reaction[];
+  /** usernames of the members mentioned */
+  mentions?: string[];
+  mentionsHere?: boolean;
+}
+
+type ConversationKey = keyof ConversationFields;
+export type Message = Omit<BaseMessage, ConversationKey> & ConversationFields;
+
+export type RoomInfo = Omit<BaseRoomInfo, 'readThrough' | 'unread' | 'mentions' | 'seenThrough'> & {
+  /** the newest message id this person has read (server-side read state), null for none yet */
+  readThrough?: string | null;
+  /** messages by others after readThrough (capped at 999) */
+  unread?: number;
+  /** of those, the ones that mention this person */
+  mentions?: number;
+  /** in a DM with receipts on both sides: the other person's readThrough */
+  seenThrough?: string | null;
+};
 
 export interface User {
   username: string;
   displayName: string;
   /** this account has finished or skipped the welcome tour (docs/PROTOCOL.md; absent from older servers) */
   tourSeen?: boolean;
+  /** read receipts on (absent from servers without read state) */
+  readReceipts?: boolean;
 }
 
 export interface Member {

@@ -142,10 +142,11 @@ function RoomButton({ room, onPick }: { room: RoomState; onPick: (id: string) =>
   const chat = useChat();
   const active = chat.activeId.value === room.id;
   const unread = room.unread.value;
+  const mentions = room.mentions.value;
   const known = chat.presenceKnown.value;
   const online = room.kind === 'dm' && known && chat.online.value.has(room.name);
   const presence = room.kind !== 'dm' ? '' : !known ? 'presence unknown' : online ? 'online' : 'offline';
-  const label = [room.name, presence, unread ? `${unread} unread` : '']
+  const label = [room.name, presence, unread ? `${unread} unread` : '', mentions ? `${mentions} ${mentions === 1 ? 'mention' : 'mentions'}` : '']
     .filter(Boolean)
     .join(', ');
   return (
@@ -168,6 +169,9 @@ function RoomButton({ room, onPick }: { room: RoomState; onPick: (id: string) =>
           </span>
         )}
         <span class="room-name">{room.name}</span>
+        {mentions > 0 && (
+          <span class="badge mention" data-count={`@${mentions > 99 ? '99+' : mentions}`} aria-hidden="true" />
+        )}
         {unread > 0 && (
           <span class="badge" data-count={unread > 99 ? '99+' : String(unread)} aria-hidden="true" />
         )}

@@ -1,6 +1,7 @@
 // The help panel (answers and shortcuts, open at any time) and the first-run guide.
 import { useState } from 'preact/hooks';
 import { Dialog } from './Dialog.js';
+import { describeError } from './Field.js';
 import { useChat } from './context.js';
 
 const FAQ: Array<[string, string]> = [
@@ -11,7 +12,13 @@ const FAQ: Array<[string, string]> = [
   ['What if I reload the page?', 'You stay logged in, in the room you had open, and what you had typed but not sent is still in the message box (in the same tab).'],
   ['How do I see older messages?', 'Scroll up: earlier messages load as you go, and what you were reading stays in place. The "Load earlier messages" button at the top does the same.'],
   ['How do I leave a channel?', 'Open it and choose Leave at the top right. Everyone stays in #general, and direct messages cannot be left.'],
-  ['Can I delete what I wrote?', 'Yes: "Delete my messages" at the bottom of the sidebar removes every message you have sent, for everyone, at once. It cannot be undone.'],
+  ['Can I edit a message?', 'Yes, your own: open its "Message actions" menu (the … button beside it) and choose Edit, or press ↑ in an empty message box to edit your last one. Enter saves, Escape cancels. An edited message says "edited" (hover or focus it for when).'],
+  ['Can I delete what I wrote?', 'Yes. One message: "Message actions" → Delete…; everyone then sees "message deleted" in its place. Everything at once: "Delete my messages" at the bottom of the sidebar removes every message you have sent, for everyone. Neither can be undone.'],
+  ['How do I answer a message, or react to it?', 'In its "Message actions" menu choose Reply: the box shows "Replying to …" (the × cancels). Your answer quotes the first line of the original; click the quote to jump to it. Reactions are in the same menu (👍 ❤️ 😂 🎉 😮 😢, or "Add reaction…" for any emoji). Click a reaction under a message to add yours or take it back; hover it to see who reacted.'],
+  ['How do I mention someone?', 'Type @ and the first letters of their name: a list of the room\'s members appears (↑ ↓ to choose, Enter or Tab to pick, Escape to close). They are told, and the room shows an @ badge in their sidebar. @here mentions everyone in a channel.'],
+  ['Can I format my messages?', 'Yes, with Markdown: **bold**, _italic_, ~~struck out~~, `code`, a block of code between lines of ```, > for a quote, - or 1. for lists, and [text](https://address) for a link (the link also shows where it really goes). Anything that looks like HTML shows as typed.'],
+  ['Who sees that I read their message?', 'In a direct message, "Seen" appears under your last message the other person has read, and the same for them. You can turn read receipts off below the keyboard shortcuts in this panel: then nobody sees yours and you see nobody\'s. Unread counts follow you across your devices either way.'],
+  ['What does "alice is typing…" mean?', 'Someone in the room is writing. It goes away a few seconds after they stop, or as soon as their message arrives.'],
   ['Why am I asked for a code?', 'We email a 6-digit code to confirm your address when you sign up. It works once and only for a few minutes; "Send a new code" gets a fresh one.'],
   ['Why was I logged out?', 'Logging out in one tab logs out every other tab of this browser too: they go back to the welcome screen and say so. Sessions also end after 30 days.'],
   ['Why do some words show as stars?', 'A word filter replaces common swear words with stars (****) before a message is stored, so everyone sees the masked version. Whoever runs the server can set it to refuse such messages instead, or turn it off.'],
@@ -19,8 +26,10 @@ const FAQ: Array<[string, string]> = [
 ];
 
 const SHORTCUTS: Array<[string, string]> = [
-  ['Enter', 'Send the message'],
+  ['Enter', 'Send the message (or save an edit)'],
   ['Shift + Enter', 'New line'],
+  ['↑ in an empty message box', 'Edit your last message'],
+  ['@', 'Mention someone: ↑ / ↓ to choose, Enter or Tab to pick'],
   ['Alt + ↑ / Alt + ↓', 'Previous / next room'],
   ['?', 'Open this help (outside the message box)'],
   ['Tab / Shift + Tab', 'Move between controls'],
@@ -55,6 +64,7 @@ export function HelpDialog() {
           ))}
         </tbody>
       </table>
+      {loggedIn && chat.readReceipts.value !== null && <ReceiptsSetting />}
       {loggedIn && (
         <p>
           <button
@@ -70,6 +80,54 @@ export function HelpDialog() {
         </p>
       )}
     </Dialog>
+  );
+}
+
+/** Read receipts on or off (`settings`): the server remembers it for every device. */
+function ReceiptsSetting() {
+  const chat = useChat();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  /** what was asked for, shown until the server answers */
+  const [asked, setAsked] = useState<boolean | null>(null);
+  const on = asked ?? chat.readReceipts.value === true;
+  return (
+    <>
+      <h3>Settings</h3>
+      <div class="setting">
+        <input
+          id="read-receipts"
+          type="checkbox"
+          checked={on}
+          disabled={busy}
+          aria-describedby="read-receipts-note"
+          onChange={async (e) => {
+            const want = e.currentTarget.checked;
+            setAsked(want);
+            setBusy(true);
+            setError(null);
+            try {
+              await chat.setReadReceipts(want);
+            } catch (err) {
+              setError(describeError(err));
+            } finally {
+              setAsked(null);
+              setBusy(false);
+            }
+          }}
+        />
+        <label for="read-receipts">Read receipts</label>
+        <p id="read-receipts-note" class="setting-note">
+          In direct messages, show "Seen" when the other person has read your message, and let them see when you have
+          read theirs. Off: neither.
+        </p>
+        {error && (
+          <p class="field-error" role="alert">
+            {error}
+          </p>
+        )}
+      </div>
+    </>
   );
 }
 

@@ -1,18 +1,33 @@
 // A room's messages: day separators, consecutive messages from one person
-// grouped, mine on the other side, links clickable. Text is only ever rendered
-// as text nodes: a message that looks like HTML shows as what it is.
-import { Component, type ComponentChildren } from 'preact';
-import { useLayoutEffect, useRef, useState } from 'preact/hooks';
+// grouped, mine on the other side, links clickable, a Markdown subset
+// formatted. Text is only ever rendered as text nodes and elements built one by
+// one: a message that looks like HTML shows as what it is.
+// Each message has a "Message actions" menu (reply, react, and for my own edit
+// and delete), its reactions as toggle buttons, an "edited" mark, and in a DM
+// "Seen" under the last of mine the other person read.
+import { Component, h, type ComponentChildren } from 'preact';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { PendingSend, RoomState } from '../chat.js';
-import { messageSegments, shorten } from '../linkify.js';
+import { MAX_TEXT, codePoints } from '../../../functions/core/names.js';
+import { isLong, messageSegments, shorten, SHORT_CHARS, SHORT_LINES, type Segment } from '../linkify.js';
+import { hasMarkdown, loadMarkdown, markdown } from '../format.js';
+import type { Block, Inline } from '../markdown.js';
+import { findById, mentionsMe, reactionLabel, sameMessage, seenMessageId } from '../messages.js';
 import { dayKey, dayLabel, fullTimeLabel, timeLabel } from '../time.js';
 import type { Message } from '../types.js';
+import { EmojiPopover } from './Composer.js';
 import { useChat } from './context.js';
-import { ArrowDownIcon } from './icons.js';
+import { ConfirmDialog } from './Dialog.js';
+import { describeError } from './Field.js';
+import { ArrowDownIcon, MoreIcon, ReplyIcon } from './icons.js';
 import { useOlderOnScrollUp } from './older.js';
 
 /** Within this gap, a person's messages share one header. */
 const GROUP_MS = 5 * 60_000;
+/** The quick reactions in each message's menu; any other comes from the emoji picker. */
+export const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '😢'];
+/** How long a message brought into view stays highlighted. */
+const HIGHLIGHT_MS = 2500;
 
 export function hue(name: string): number {
   let h = 0;
@@ -32,31 +47,170 @@ export function Avatar({ name, size = 'md' }: { name: string; size?: 'sm' | 'md'
   );
 }
 
-/**
- * One message's text, linkified once (cached by text) and, when very long (many
- * lines or characters), shortened with "Show more": a message of 4,000 line
- * breaks is not 4,000 lines tall for everyone in the room. See messageSegments.
- */
-function MessageText({ text }: { text: string }) {
-  const [expanded, setExpanded] = useState(false);
-  const segments = messageSegments(text);
-  const short = shorten(segments);
-  const shown = short && !expanded ? short : segments;
+// ---- text -------------------------------------------------------------------
+
+/** Who a message mentions, for highlighting `@name` in its text; null when nobody. */
+interface Mentions {
+  names: ReadonlySet<string>;
+  me: string;
+}
+
+function mentionsOf(m: Message, me: string): Mentions | null {
+  if (!m.mentions?.length && !m.mentionsHere) return null;
+  const names = new Set(m.mentions ?? []);
+  if (m.mentionsHere) names.add('here');
+  return { names, me };
+}
+
+const AT_NAME = /@([A-Za-z0-9_.-]+)/g;
+
+/** `text` with each `@name` of a mentioned member set apart (mine highlighted); linear. */
+function withMentions(text: string, mentions: Mentions | null): ComponentChildren {
+  if (!mentions || !text.includes('@')) return text;
+  const out: ComponentChildren[] = [];
+  let at = 0;
+  for (const match of text.matchAll(AT_NAME)) {
+    const start = match.index!;
+    // at the start of a word (not an email address), without sentence punctuation after it
+    if (start > 0 && /[\p{L}\p{N}_.-]/u.test(text[start - 1]!)) continue;
+    const name = match[1]!.replace(/[.-]+$/, '').toLowerCase();
+    if (!mentions.names.has(name)) continue;
+    const end = start + 1 + name.length;
+    if (start > at) out.push(text.slice(at, start));
+    const mine = name === mentions.me || name === 'here';
+    out.push(
+      mine ? (
+        <mark key={start} class="mention mention-me">
+          {text.slice(start, end)}
+        </mark>
+      ) : (
+        <span key={start} class="mention">
+          {text.slice(start, end)}
+        </span>
+      ),
+    );
+    at = end;
+  }
+  if (at === 0) return text;
+  if (at < text.length) out.push(text.slice(at));
+  return out;
+}
+
+function SegmentsView({ segments, mentions }: { segments: readonly Segment[]; mentions: Mentions | null }) {
   return (
     <>
-      <p class="msg-text" dir="auto">
-        {shown.map((s, i) =>
-          'href' in s ? (
-            // dir="ltr" isolates the address from right-to-left text around it
-            <a key={i} href={s.href} dir="ltr" target="_blank" rel="noopener noreferrer nofollow">
-              {s.text}
-            </a>
-          ) : (
-            s.text
-          ),
-        )}
+      {segments.map((s, i) =>
+        'href' in s ? (
+          // dir="ltr" isolates the address from right-to-left text around it
+          <a key={i} href={s.href} dir="ltr" target="_blank" rel="noopener noreferrer nofollow">
+            {s.text}
+          </a>
+        ) : (
+          withMentions(s.text, mentions)
+        ),
+      )}
+    </>
+  );
+}
+
+function inlineNodes(inlines: readonly Inline[], mentions: Mentions | null): ComponentChildren {
+  return inlines.map((x, i) => {
+    if (typeof x === 'string') return withMentions(x, mentions);
+    switch (x.k) {
+      case 'strong':
+        return <strong key={i}>{inlineNodes(x.c, mentions)}</strong>;
+      case 'em':
+        return <em key={i}>{inlineNodes(x.c, mentions)}</em>;
+      case 's':
+        return <s key={i}>{inlineNodes(x.c, mentions)}</s>;
+      case 'code':
+        return <code key={i}>{x.text}</code>;
+      case 'a':
+        return (
+          <a key={i} href={x.href} dir="ltr" target="_blank" rel="noopener noreferrer nofollow">
+            {x.text}
+          </a>
+        );
+      case 'label':
+        // the label, and the host the link really goes to, both inside the link
+        return (
+          <a key={i} href={x.href} target="_blank" rel="noopener noreferrer nofollow">
+            {inlineNodes(x.c, null)}
+            <span class="link-host" dir="ltr">
+              {' '}
+              ({x.host})
+            </span>
+          </a>
+        );
+    }
+  });
+}
+
+function blockNodes(blocks: readonly Block[], mentions: Mentions | null): ComponentChildren {
+  return blocks.map((b, i) => {
+    switch (b.k) {
+      case 'p':
+        return b.tight ? <span key={i}>{inlineNodes(b.c, mentions)}</span> : <p key={i}>{inlineNodes(b.c, mentions)}</p>;
+      case 'pre':
+        // keeps its spaces and scrolls sideways; focusable so a keyboard can scroll it
+        return (
+          <pre key={i} tabIndex={0}>
+            <code>{b.text}</code>
+          </pre>
+        );
+      case 'quote':
+        return <blockquote key={i}>{blockNodes(b.c, mentions)}</blockquote>;
+      case 'ul':
+        return (
+          <ul key={i}>
+            {b.items.map((item, j) => (
+              <li key={j}>{blockNodes(item, mentions)}</li>
+            ))}
+          </ul>
+        );
+      case 'ol':
+        return (
+          <ol key={i} start={b.start}>
+            {b.items.map((item, j) => (
+              <li key={j}>{blockNodes(item, mentions)}</li>
+            ))}
+          </ol>
+        );
+    }
+  });
+}
+
+/**
+ * One message's text: formatted when it holds Markdown (parsed once, cached by
+ * text), otherwise linkified once (cached by text); when very long (many lines
+ * or characters), shortened with "Show more": a message of 4,000 line breaks is
+ * not 4,000 lines tall for everyone in the room. See messageSegments.
+ */
+export function MessageText({ text, mentions = null }: { text: string; mentions?: Mentions | null }) {
+  const [expanded, setExpanded] = useState(false);
+  const formatted = hasMarkdown(text);
+  // the formatter's chunk, on the first load: plain text until it is here
+  const md = formatted ? markdown.value : null;
+  if (formatted && !md) void loadMarkdown();
+  const blocks = md ? md.messageBlocks(text) : null;
+  let short = false;
+  let body: ComponentChildren;
+  if (md && blocks) {
+    short = isLong([{ text }]);
+    body = blockNodes(short && !expanded ? md.shortenBlocks(blocks, SHORT_CHARS, SHORT_LINES) : blocks, mentions);
+  } else {
+    const segments = messageSegments(text);
+    const cut = shorten(segments);
+    short = cut !== undefined;
+    body = <SegmentsView segments={cut && !expanded ? cut : segments} mentions={mentions} />;
+  }
+  const Tag = blocks ? 'div' : 'p';
+  return (
+    <>
+      <Tag class={blocks ? 'msg-text md' : 'msg-text'} dir="auto">
+        {body}
         {short && !expanded && '…'}
-      </p>
+      </Tag>
       {short && (
         <button type="button" class="msg-more" aria-expanded={expanded} onClick={() => setExpanded(!expanded)}>
           {expanded ? 'Show less' : 'Show more'}
@@ -65,6 +219,8 @@ function MessageText({ text }: { text: string }) {
     </>
   );
 }
+
+// ---- one message ------------------------------------------------------------
 
 /**
  * A component that renders again only when `same` says its props changed: the
@@ -77,7 +233,8 @@ function memo<P extends object>(render: (props: P) => ComponentChildren, same: (
       return !same(this.props, next);
     }
     override render(props: P): ComponentChildren {
-      return render(props);
+      // as a component of its own, so it may use hooks
+      return h(render as (p: P) => preact.VNode, props);
     }
   };
 }
@@ -87,29 +244,135 @@ function startsGroup(m: Message, prev: Message | undefined): boolean {
   return new Date(m.at).getTime() - new Date(prev.at).getTime() > GROUP_MS;
 }
 
-type ItemProps = { m: Message; me: string; first: boolean };
+/** What a reply shows of the message it answers: the loaded original if we have it (it may have changed since). */
+type Quote = { id: string; from: string; text: string } | { id: string; deleted: true };
 
-function MessageItemView({ m, me, first }: ItemProps) {
+function quoteOf(m: Message, messages: readonly Message[]): Quote | null {
+  const ref = m.replyTo;
+  if (!ref) return null;
+  const original = findById(messages, ref.id);
+  if (original) return original.deleted ? { id: ref.id, deleted: true } : { id: ref.id, from: original.from, text: firstLine(original.text) };
+  return ref.deleted ? { id: ref.id, deleted: true } : { id: ref.id, from: ref.from, text: firstLine(ref.text) };
+}
+
+function firstLine(text: string): string {
+  const line = text.split('\n', 1)[0]!.trim();
+  return line.length > 100 ? `${line.slice(0, /[\uD800-\uDBFF]/.test(line[99]!) ? 99 : 100)}…` : line;
+}
+
+function sameQuote(a: Quote | null, b: Quote | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.id === b.id && 'deleted' in a === 'deleted' in b && ('deleted' in a || ('from' in b && a.from === b.from && a.text === b.text));
+}
+
+type ItemProps = {
+  room: RoomState;
+  m: Message;
+  me: string;
+  first: boolean;
+  quote: Quote | null;
+  editing: boolean;
+  highlight: boolean;
+  seen: boolean;
+};
+
+function MessageItemView({ room, m, me, first, quote, editing, highlight, seen }: ItemProps) {
+  const chat = useChat();
   const own = m.from === me;
   const who = own ? 'You' : m.from;
+  const [picker, setPicker] = useState(false);
+  const [confirm, setConfirm] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const actions = useRef<HTMLButtonElement>(null);
+  const mentioned = !own && !m.deleted && mentionsMe(m, me);
+  const classes = ['msg', own && 'own', first && 'first', mentioned && 'mentions-me', highlight && 'highlight', m.deleted && 'deleted']
+    .filter(Boolean)
+    .join(' ');
   return (
-    <li class={`msg${own ? ' own' : ''}${first ? ' first' : ''}`} data-id={m.id}>
+    <li class={classes} data-id={m.id} tabIndex={-1}>
       {!own && (first ? <Avatar name={m.from} /> : <span class="avatar-space" aria-hidden="true" />)}
-      <div class="bubble">
-        {first ? (
-          <div class="msg-meta">
-            <span class="msg-from">{who}</span>
-            <time dateTime={m.at} title={fullTimeLabel(m.at)}>
-              {timeLabel(m.at)}
-            </time>
-          </div>
-        ) : (
-          <span class="sr-only">
-            {who} at {timeLabel(m.at)}:{' '}
-          </span>
+      <div class="msg-body">
+        <div class="bubble">
+          {first ? (
+            <div class="msg-meta">
+              <span class="msg-from">{who}</span>
+              <time dateTime={m.at} title={fullTimeLabel(m.at)}>
+                {timeLabel(m.at)}
+              </time>
+            </div>
+          ) : (
+            <span class="sr-only">
+              {who} at {timeLabel(m.at)}:{' '}
+            </span>
+          )}
+          {quote && <ReplyQuote room={room} quote={quote} me={me} />}
+          {m.deleted ? (
+            <p class="msg-deleted">message deleted</p>
+          ) : editing ? (
+            <MessageEditor room={room} m={m} />
+          ) : (
+            <MessageText text={m.text} mentions={mentionsOf(m, me)} />
+          )}
+          {m.editedAt && !m.deleted && (
+            <span class="edited" title={`Edited ${fullTimeLabel(m.editedAt)}`}>
+              edited<span class="sr-only"> {fullTimeLabel(m.editedAt)}</span>
+            </span>
+          )}
+        </div>
+        {!m.deleted && m.reactions && m.reactions.length > 0 && (
+          <Reactions room={room} m={m} me={me} onAdd={() => setPicker(true)} />
         )}
-        <MessageText text={m.text} />
+        {seen && <p class="seen">Seen</p>}
+        {picker && (
+          <EmojiPopover
+            id={`react-${m.id}`}
+            class="react-popover"
+            label="Pick a reaction"
+            opener={actions}
+            onClose={() => setPicker(false)}
+            onPick={(emoji) => void chat.react(room, m.id, emoji, true)}
+          />
+        )}
       </div>
+      {!m.deleted && !editing && (
+        <MessageActions
+          room={room}
+          m={m}
+          own={own}
+          button={actions}
+          onAddReaction={() => setPicker(true)}
+          onDelete={() => {
+            setError(null);
+            setConfirm(true);
+          }}
+        />
+      )}
+      {confirm && (
+        <ConfirmDialog
+          open
+          title="Delete this message?"
+          confirmLabel={busy ? 'Deleting…' : 'Delete'}
+          danger
+          busy={busy}
+          error={error}
+          onCancel={() => setConfirm(false)}
+          onConfirm={async () => {
+            setBusy(true);
+            setError(null);
+            try {
+              await chat.deleteMessage(room, m.id);
+              setConfirm(false);
+            } catch (err) {
+              setError(describeError(err));
+            } finally {
+              setBusy(false);
+            }
+          }}
+        >
+          <p>It is removed for everyone; "message deleted" shows in its place. This cannot be undone.</p>
+        </ConfirmDialog>
+      )}
     </li>
   );
 }
@@ -117,40 +380,311 @@ function MessageItemView({ m, me, first }: ItemProps) {
 // Compared by content, not identity: a copy of a message (catch-up, a repeat) is the same message.
 const MessageItem = memo(
   MessageItemView,
-  (a, b) => a.m.id === b.m.id && a.m.text === b.m.text && a.m.from === b.m.from && a.m.at === b.m.at && a.me === b.me && a.first === b.first,
+  (a, b) =>
+    (a.m === b.m || sameMessage(a.m, b.m)) &&
+    a.room === b.room &&
+    a.me === b.me &&
+    a.first === b.first &&
+    sameQuote(a.quote, b.quote) &&
+    a.editing === b.editing &&
+    a.highlight === b.highlight &&
+    a.seen === b.seen,
 );
+
+function ReplyQuote({ room, quote, me }: { room: RoomState; quote: Quote; me: string }) {
+  const chat = useChat();
+  if ('deleted' in quote) {
+    return (
+      <p class="quote gone">
+        <ReplyIcon /> original message deleted
+      </p>
+    );
+  }
+  const who = quote.from === me ? 'you' : quote.from;
+  return (
+    <button
+      type="button"
+      class="quote"
+      aria-label={`Reply to ${who}: ${quote.text}. Go to the original message`}
+      onClick={() => void chat.jumpTo(room, quote.id)}
+    >
+      <ReplyIcon />
+      <span class="quote-from">{who}</span> <span class="quote-text">{quote.text}</span>
+    </button>
+  );
+}
+
+function Reactions({ room, m, me, onAdd }: { room: RoomState; m: Message; me: string; onAdd: () => void }) {
+  const chat = useChat();
+  return (
+    <div class="reactions" role="group" aria-label="Reactions">
+      {m.reactions!.map((r) => {
+        const mine = r.users.includes(me);
+        return (
+          <button
+            key={r.emoji}
+            type="button"
+            class={`reaction${mine ? ' mine' : ''}`}
+            aria-pressed={mine}
+            aria-label={reactionLabel(r)}
+            title={r.users.join(', ')}
+            onClick={() => void chat.react(room, m.id, r.emoji, !mine)}
+          >
+            <span aria-hidden="true">{r.emoji}</span>
+            <span class="reaction-count" aria-hidden="true">
+              {r.count}
+            </span>
+          </button>
+        );
+      })}
+      <button type="button" class="reaction add" aria-label="Add reaction" title="Add reaction" onClick={onAdd}>
+        <span aria-hidden="true">+</span>
+      </button>
+    </div>
+  );
+}
+
+/**
+ * The "Message actions" button and its menu (the ARIA menu button pattern):
+ * arrows move between the items, Escape closes and returns to the button.
+ */
+function MessageActions({
+  room,
+  m,
+  own,
+  button,
+  onAddReaction,
+  onDelete,
+}: {
+  room: RoomState;
+  m: Message;
+  own: boolean;
+  button: preact.RefObject<HTMLButtonElement>;
+  onAddReaction: () => void;
+  onDelete: () => void;
+}) {
+  const chat = useChat();
+  const [open, setOpen] = useState(false);
+  const menu = useRef<HTMLDivElement>(null);
+  const menuId = `actions-${m.id}`;
+
+  useEffect(() => {
+    if (!open) return;
+    menu.current?.querySelector<HTMLElement>('[role="menuitem"]')?.focus();
+    const outside = (e: PointerEvent) => {
+      if (!menu.current?.contains(e.target as Node) && !button.current?.contains(e.target as Node)) setOpen(false);
+    };
+    document.addEventListener('pointerdown', outside);
+    return () => document.removeEventListener('pointerdown', outside);
+  }, [open]);
+
+  const run = (action: () => void, refocus = true) => {
+    setOpen(false);
+    if (refocus) button.current?.focus();
+    action();
+  };
+
+  const onKeyDown = (e: KeyboardEvent) => {
+    const items = [...(menu.current?.querySelectorAll<HTMLElement>('[role="menuitem"]') ?? [])];
+    const at = items.indexOf(document.activeElement as HTMLElement);
+    const move = (to: number) => {
+      e.preventDefault();
+      items[(to + items.length) % items.length]?.focus();
+    };
+    if (e.key === 'ArrowDown' || e.key === 'ArrowRight') move(at + 1);
+    else if (e.key === 'ArrowUp' || e.key === 'ArrowLeft') move(at - 1);
+    else if (e.key === 'Home') move(0);
+    else if (e.key === 'End') move(items.length - 1);
+    else if (e.key === 'Escape') {
+      e.preventDefault();
+      e.stopPropagation();
+      setOpen(false);
+      button.current?.focus();
+    } else if (e.key === 'Tab') setOpen(false);
+  };
+
+  const mine = (emoji: string) => m.reactions?.find((r) => r.emoji === emoji)?.users.includes(chat.me.peek()!.username) ?? false;
+
+  return (
+    <div class="msg-actions">
+      <button
+        ref={button}
+        type="button"
+        class="icon-btn msg-actions-btn"
+        aria-label="Message actions"
+        aria-haspopup="menu"
+        aria-expanded={open}
+        aria-controls={open ? menuId : undefined}
+        onClick={() => setOpen(!open)}
+      >
+        <MoreIcon />
+      </button>
+      {open && (
+        <div ref={menu} id={menuId} class="menu" role="menu" aria-label="Message actions" onKeyDown={onKeyDown}>
+          <div class="menu-reactions" role="group" aria-label="Quick reactions">
+            {QUICK_REACTIONS.map((emoji) => (
+              <button
+                key={emoji}
+                type="button"
+                role="menuitem"
+                tabIndex={-1}
+                class={`menu-emoji${mine(emoji) ? ' mine' : ''}`}
+                aria-label={mine(emoji) ? `Remove your ${emoji} reaction` : `React with ${emoji}`}
+                onClick={() => run(() => void chat.react(room, m.id, emoji, !mine(emoji)))}
+              >
+                {emoji}
+              </button>
+            ))}
+          </div>
+          <button type="button" role="menuitem" tabIndex={-1} onClick={() => run(onAddReaction, false)}>
+            Add reaction…
+          </button>
+          <button type="button" role="menuitem" tabIndex={-1} onClick={() => run(() => (room.replyTo.value = m), false)}>
+            Reply
+          </button>
+          {own && (
+            <button type="button" role="menuitem" tabIndex={-1} onClick={() => run(() => (room.editing.value = m.id), false)}>
+              Edit
+            </button>
+          )}
+          {own && (
+            <button type="button" role="menuitem" tabIndex={-1} class="danger" onClick={() => run(onDelete, false)}>
+              Delete…
+            </button>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** My message's text, editable in place: Enter saves, Shift+Enter breaks the line, Escape cancels. */
+function MessageEditor({ room, m }: { room: RoomState; m: Message }) {
+  const chat = useChat();
+  const [text, setText] = useState(m.text);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const box = useRef<HTMLTextAreaElement>(null);
+  const id = `edit-${m.id}`;
+
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    el.focus();
+    el.setSelectionRange(el.value.length, el.value.length);
+  }, []);
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    el.style.height = 'auto';
+    el.style.height = `${Math.min(el.scrollHeight, 240)}px`;
+  }, [text]);
+
+  const done = () => {
+    room.editing.value = null;
+    document.getElementById('composer-input')?.focus();
+  };
+  const tooLong = codePoints(text.trim()) > MAX_TEXT;
+  const save = async () => {
+    const value = text.trim();
+    if (value === m.text) return done();
+    if (!value || tooLong) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await chat.edit(room, m.id, value);
+      done();
+    } catch (err) {
+      setError(describeError(err));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form
+      class="editor"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void save();
+      }}
+    >
+      <label for={id} class="sr-only">
+        Edit your message
+      </label>
+      <textarea
+        id={id}
+        ref={box}
+        rows={1}
+        dir="auto"
+        value={text}
+        aria-invalid={tooLong || error ? 'true' : undefined}
+        aria-describedby={`${id}-hint`}
+        onInput={(e) => setText(e.currentTarget.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+            e.preventDefault();
+            void save();
+          } else if (e.key === 'Escape') {
+            e.preventDefault();
+            e.stopPropagation();
+            done();
+          }
+        }}
+      />
+      <p id={`${id}-hint`} class={error || tooLong ? 'field-error' : 'editor-hint'} role={error ? 'alert' : undefined}>
+        {error ?? (tooLong ? `Over the ${MAX_TEXT}-character limit` : 'Enter to save · Escape to cancel')}
+      </p>
+      <div class="editor-actions">
+        <button type="button" class="btn small ghost" onClick={done}>
+          Cancel
+        </button>
+        <button type="submit" class="btn small primary" disabled={busy || !text.trim() || tooLong}>
+          Save
+        </button>
+      </div>
+    </form>
+  );
+}
 
 function PendingItem({ p }: { p: PendingSend }) {
   const chat = useChat();
   return (
     <li class={`msg own first pending${p.state === 'failed' ? ' failed' : ''}`}>
-      <div class="bubble">
-        <div class="msg-meta">
-          <span class="msg-from">You</span>
-          <span class="msg-state">{p.state === 'failed' ? 'Not sent' : 'Sending…'}</span>
-        </div>
-        <MessageText text={p.text} />
-        {p.state === 'failed' && (
-          <div class="pending-actions">
-            <span class="field-error">{p.error}</span>
-            <button type="button" class="btn small" onClick={() => chat.retry(p)}>
-              Try again
-            </button>
-            <button type="button" class="btn small ghost" onClick={() => chat.discard(p)}>
-              Discard
-            </button>
+      <div class="msg-body">
+        <div class="bubble">
+          <div class="msg-meta">
+            <span class="msg-from">You</span>
+            <span class="msg-state">{p.state === 'failed' ? 'Not sent' : 'Sending…'}</span>
           </div>
-        )}
+          {p.replyTo && <p class="quote gone">Replying to {p.replyTo.from}</p>}
+          <MessageText text={p.text} />
+          {p.state === 'failed' && (
+            <div class="pending-actions">
+              <span class="field-error">{p.error}</span>
+              <button type="button" class="btn small" onClick={() => chat.retry(p)}>
+                Try again
+              </button>
+              <button type="button" class="btn small ghost" onClick={() => chat.discard(p)}>
+                Discard
+              </button>
+            </div>
+          )}
+        </div>
       </div>
     </li>
   );
 }
+
+// ---- the list -----------------------------------------------------------------
 
 export function MessageList({ room }: { room: RoomState }) {
   const chat = useChat();
   const me = chat.me.value!.username;
   const messages = room.messages.value;
   const pending = room.pending.value;
+  const editing = room.editing.value;
+  const highlight = room.highlight.value;
+  const seenId = room.kind === 'dm' && chat.readReceipts.value !== false ? seenMessageId(messages, room.seenThrough.value, me) : null;
   const scroller = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
   const prevCount = useRef(0);
@@ -160,10 +694,15 @@ export function MessageList({ room }: { room: RoomState }) {
   const [newBelow, setNewBelow] = useState(false);
   useOlderOnScrollUp(scroller, sentinel, room, () => void chat.loadOlder(room));
 
+  const setAtBottom = (value: boolean) => {
+    atBottom.current = value;
+    room.atLatest = value;
+  };
+
   const scrollToBottom = () => {
     const el = scroller.current;
     if (el) el.scrollTop = el.scrollHeight;
-    atBottom.current = true;
+    setAtBottom(true);
     setNewBelow(false);
   };
 
@@ -190,9 +729,23 @@ export function MessageList({ room }: { room: RoomState }) {
     prevHeight.current = el.scrollHeight;
   }, [messages, pending]);
 
+  // A message brought into view (a reply's quote was clicked): centred, focused, highlighted a moment.
+  useEffect(() => {
+    if (!highlight) return;
+    const item = scroller.current?.querySelector<HTMLElement>(`li[data-id="${highlight}"]`);
+    if (!item) return;
+    setAtBottom(false);
+    item.scrollIntoView({ block: 'center' });
+    item.focus({ preventScroll: true });
+    const t = setTimeout(() => {
+      if (room.highlight.peek() === highlight) room.highlight.value = null;
+    }, HIGHLIGHT_MS);
+    return () => clearTimeout(t);
+  }, [highlight]);
+
   const onScroll = () => {
     const el = scroller.current!;
-    atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 48;
+    setAtBottom(el.scrollHeight - el.scrollTop - el.clientHeight < 48);
     prevHeight.current = el.scrollHeight;
     if (atBottom.current) {
       setNewBelow(false);
@@ -210,7 +763,19 @@ export function MessageList({ room }: { room: RoomState }) {
         </li>,
       );
     }
-    items.push(<MessageItem key={m.id} m={m} me={me} first={startsGroup(m, prev)} />);
+    items.push(
+      <MessageItem
+        key={m.id}
+        room={room}
+        m={m}
+        me={me}
+        first={startsGroup(m, prev)}
+        quote={quoteOf(m, messages)}
+        editing={editing === m.id}
+        highlight={highlight === m.id}
+        seen={seenId === m.id}
+      />,
+    );
     prev = m;
   }
 

@@ -115,3 +115,16 @@ export const BrandMark = ({ size = 28 }: { size?: number }) => (
     />
   </svg>
 );
+export const MoreIcon = () => (
+  <Icon size={18}>
+    <circle cx="5" cy="12" r="1.2" />
+    <circle cx="12" cy="12" r="1.2" />
+    <circle cx="19" cy="12" r="1.2" />
+  </Icon>
+);
+export const ReplyIcon = () => (
+  <Icon size={16}>
+    <path d="M9 14 4 9l5-5" />
+    <path d="M4 9h10a6 6 0 0 1 6 6v5" />
+  </Icon>
+);
