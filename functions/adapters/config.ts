@@ -269,6 +269,20 @@ export function loadConfig(env: Env = process.env): Config {
       joinsPerMinute: int(env, 'JOINS_PER_MINUTE', 30, 1),
       leavesPerMinute: int(env, 'LEAVES_PER_MINUTE', 30, 1),
       purgesPerHour: int(env, 'PURGES_PER_HOUR', 10, 1),
+      // Clients send `typing` at most once per 3 s per room, so an honest one
+      // stays far below 2 a second even while switching rooms; each forwarded
+      // frame is a post per connection in the room (PostToConnection on AWS),
+      // hence one per person and room per interval, and none in big rooms
+      // (docs/PROTOCOL.md, `typing`).
+      typingBurst: int(env, 'TYPING_BURST', 6, 1),
+      typingPerMinute: int(env, 'TYPING_PER_MINUTE', 120, 1),
+      typingIntervalSeconds: int(env, 'TYPING_INTERVAL_SECONDS', 3, 1),
+      typingMaxMembers: int(env, 'TYPING_MAX_MEMBERS', 200, 0),
+      // A client marks a room read when it shows new messages: a few a second at
+      // most while messages stream in, and one per room on a reconnect's sync.
+      readMarkBurst: int(env, 'READ_MARK_BURST', 60, 1),
+      readMarksPerMinute: int(env, 'READ_MARKS_PER_MINUTE', 120, 1),
+      settingsPerHour: int(env, 'SETTINGS_PER_HOUR', 60, 1),
       // A reconnecting client syncs every room (a join, and history after its
       // cursor): the burst covers that for a member of a few hundred rooms.
       readBurst: int(env, 'READ_BURST', 1000, 1),

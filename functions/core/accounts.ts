@@ -17,6 +17,7 @@ import type { ChatSettings, Deps, Queryable, Sql } from './ports.js';
 import { admitSignIn } from './connections.js';
 import { countUserConnections, onlinePresence } from './presence.js';
 import type { AuthOp } from './protocol.js';
+import { readReceiptsOn, startReadMark } from './reads.js';
 import { userRoomsPage } from './rooms.js';
 import { REPLY_BUDGET_BYTES } from './sizes.js';
 import { hasSeenTour } from './tour.js';
@@ -424,6 +425,7 @@ async function verify(deps: Deps, source: Source, op: Op<'verify'>): Promise<Out
       returning id, username, display_name, email, password_hash, verified_at`;
     await tx`update otp_challenges set used_at = ${now} where user_id = ${user.id} and used_at is null`;
     await tx`insert into memberships (room_id, user_id) values (${GENERAL}, ${user.id}) on conflict do nothing`;
+    await startReadMark(tx, GENERAL, user.id);
     return row;
   });
   if (!activated) {
@@ -535,7 +537,12 @@ async function bindConnection(
   return {
     reply: {
       type: 'authed',
-      user: { username: user.username, displayName: user.display_name, tourSeen: await hasSeenTour(sql, user.id) },
+      user: {
+        username: user.username,
+        displayName: user.display_name,
+        tourSeen: await hasSeenTour(sql, user.id),
+        readReceipts: await readReceiptsOn(sql, user.id),
+      },
       token: session.token,
       expiresAt: session.expiresAt.toISOString(),
       rooms,

@@ -63,6 +63,21 @@ export interface ChatSettings {
   joinsPerMinute: number;
   leavesPerMinute: number;
   purgesPerHour: number;
+  /**
+   * `typing`: per user, frames of any room (a burst, then a rate: about 2 a
+   * second); at most one forwarded per person and room every
+   * `typingIntervalSeconds`; none forwarded in rooms of more than
+   * `typingMaxMembers` members.
+   */
+  typingBurst: number;
+  typingPerMinute: number;
+  typingIntervalSeconds: number;
+  typingMaxMembers: number;
+  /** `read` marks per user: a burst, then a rate */
+  readMarkBurst: number;
+  readMarksPerMinute: number;
+  /** `settings` changes per user per hour */
+  settingsPerHour: number;
   /** per user: history pages and joins of rooms one is already in (a client's sync) */
   readBurst: number;
   readsPerMinute: number;

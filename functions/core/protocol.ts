@@ -174,6 +174,14 @@ export interface RoomInfo {
   kind: 'channel' | 'dm';
   name: string;
   lastMessageId: string | null;
+  /** read state (reads.ts): every message up to this id is read (null: none yet) */
+  readThrough?: string | null;
+  /** messages by others after readThrough, at most 999 */
+  unread?: number;
+  /** of those, the ones that mention me */
+  mentions?: number;
+  /** DMs: the other person's readThrough, when both share read receipts */
+  seenThrough?: string | null;
 }
 
 /** The first issue's message, a sentence a person can act on. */

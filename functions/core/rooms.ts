@@ -9,11 +9,12 @@ import type { Deps, Sql } from './ports.js';
 import { listRoomConnections, membershipPresence } from './presence.js';
 import type { JoinFrame, LeaveFrame, RoomInfo } from './protocol.js';
 import { pageMessages } from './messages.js';
+import { type ReadState, type ReadStateRow, readStateOf, roomReadState, startReadMark, toReadState } from './reads.js';
 import { JOIN_MEMBERS_BUDGET_BYTES, REPLY_BUDGET_BYTES, fitPrefix } from './sizes.js';
 
-export function roomInfo(id: string, lastMessageId: string | null, me: string): RoomInfo {
+export function roomInfo(id: string, lastMessageId: string | null, me: string, reads?: ReadState): RoomInfo {
   const parsed = parseRoom(id) ?? { id, kind: 'channel' as const };
-  return { id, kind: parsed.kind, name: roomDisplayName(parsed, me), lastMessageId };
+  return { id, kind: parsed.kind, name: roomDisplayName(parsed, me), lastMessageId, ...reads };
 }
 
 /** Rooms a page of `rooms` (and `authed`) may list; as JSON they are held to a byte budget too. */
@@ -21,14 +22,17 @@ export const ROOMS_PAGE = 1000;
 
 /** The user's rooms, channels first, each kind by id; from after `after` when given (a cursor). */
 export async function listUserRooms(sql: Sql, userId: string, username: string, after?: RoomName, limit = ROOMS_PAGE): Promise<RoomInfo[]> {
-  const rows = await sql<{ id: string; last_message_id: string | null }[]>`
-    select r.id, (select max(id) from messages where room_id = r.id)::text as last_message_id
+  // The read state of every room in the same statement (reads.ts), each count
+  // bounded by the index messages(room_id, id).
+  const rows = await sql<({ id: string; kind: 'channel' | 'dm'; last_message_id: string | null } & ReadStateRow)[]>`
+    select r.id, r.kind, (select max(id) from messages where room_id = r.id)::text as last_message_id, rs.*
     from memberships m join rooms r on r.id = m.room_id
+    cross join lateral (${roomReadState(sql, userId)}) rs
     where m.user_id = ${userId}
       ${after ? sql`and (r.kind, r.id) > (${after.kind}, ${after.id})` : sql``}
     order by r.kind, r.id
     limit ${limit}`;
-  return rows.map((r) => roomInfo(r.id, r.last_message_id, username));
+  return rows.map((r) => roomInfo(r.id, r.last_message_id, username, toReadState(r.kind, r)));
 }
 
 /**
@@ -76,7 +80,7 @@ async function joinChannel(sql: Sql, room: RoomName, caller: Caller): Promise<bo
   const added = await sql`
     with room as (
       insert into rooms (id, kind) values (${room.id}, 'channel') on conflict (id) do nothing
-    )
+    ), mark as (${startReadMark(sql, room.id, caller.userId)})
     insert into memberships (room_id, user_id) values (${room.id}, ${caller.userId})
     on conflict do nothing
     returning user_id`;
@@ -225,16 +229,17 @@ export async function joinRoom(deps: Deps, connectionId: string, { room }: JoinF
   }
   // Bounded by bytes whatever the room holds (sizes.ts): the members first, then
   // the latest messages in what is left; the rest by `members` and `history`.
-  const [members, latest] = await Promise.all([
+  const [members, latest, reads] = await Promise.all([
     listMembers(sql, room.id, JOIN_MEMBERS_BUDGET_BYTES),
     pageMessages(sql, room.id, {}, 50, REPLY_BUDGET_BYTES - JOIN_MEMBERS_BUDGET_BYTES),
+    readStateOf(sql, caller.userId, room),
   ]);
   const messages = latest.messages;
   const last = messages.at(-1)?.id ?? null;
   return {
     reply: {
       type: 'joined',
-      room: roomInfo(room.id, last, caller.username),
+      room: roomInfo(room.id, last, caller.username, reads),
       members: members.members,
       messages,
       // Extensions (docs/PROTOCOL-EXTENSIONS.md): all members, whether `members`

@@ -14,7 +14,7 @@ const log = new RecordingLogger();
 let t: TestServer;
 
 beforeAll(async () => {
-  t = await startTestServer({ MESSAGE_BURST: '1000', MESSAGES_PER_MINUTE: '100000' }, { log });
+  t = await startTestServer({ MESSAGE_BURST: '1000', MESSAGES_PER_MINUTE: '100000', USER_MESSAGE_BURST: '1000', USER_MESSAGES_PER_MINUTE: '100000' }, { log });
 });
 afterAll(() => t?.close());
 
