@@ -132,7 +132,7 @@ async function flushReads() {
   const last: Promise<Frame>[] = [];
   for (const [roomId, r] of reads) {
     clearTimeout(r.timer);
-    if (r.pending && after(r.pending, r.sent)) last.push(request({ action: 'read', room: roomId, through: r.pending }));
+    if (r.pending && after(r.pending, r.sent) && !unsupported.has('read')) last.push(request({ action: 'read', room: roomId, through: r.pending }));
   }
   await Promise.race([Promise.all(last), sleep(2000)]);
 }
@@ -307,9 +307,12 @@ async function loadState(user: string): Promise<SavedState | undefined> {
   return text ? parseSavedState(text, user) : undefined;
 }
 
+/** Actions an older server said it does not know (`read`, `typing`). */
+const unsupported = new Set<string>();
+
 /** A frame whose reply nobody waits for (`read`, `typing`); errors about it are not shown. */
 function notify(frame: Record<string, unknown>) {
-  if (ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ ...frame, id: `q${++seq}` }));
+  if (ws?.readyState === WebSocket.OPEN && !unsupported.has(frame.action as string)) ws.send(JSON.stringify({ ...frame, id: `q${++seq}` }));
 }
 
 function request(frame: Record<string, unknown>): Promise<Frame> {
@@ -417,8 +420,13 @@ function onFrame(f: Frame) {
     waiting.delete(f.re);
     return;
   }
-  // The answer to a `read` or `typing` nobody waits for: a refusal is not worth a line.
-  if (typeof f.re === 'string' && f.re.startsWith('q') && f.type === 'error') return;
+  // The answer to a `read` or `typing` nobody waits for: a refusal is not worth a
+  // line, but a server without the action is not asked again.
+  if (typeof f.re === 'string' && f.re.startsWith('q') && f.type === 'error') {
+    const unknown = /^Unknown action "(\w+)"/.exec(String(f.message))?.[1];
+    if (unknown) unsupported.add(unknown);
+    return;
+  }
   switch (f.type) {
     case 'message': {
       const m = f.message as Message;
