@@ -2,9 +2,11 @@
 // heartbeat `ping` (answered without touching the database), `purge` (delete my own
 // messages), `tour_seen` (the welcome tour, once per account), and `members` and
 // `rooms` (the rest of a list a reply could not hold), `typing`, `read` (marks a
-// room read on every device) and `settings`, which have no route of their own
-// because API Gateway's are fixed.
+// room read on every device) and `settings`, and the conversation actions `edit`,
+// `delete`, `react` and `changes`, which have no route of their own because API
+// Gateway's are fixed.
 import * as v from 'valibot';
+import { CONVERSATION_ACTIONS } from './core/conversations.js';
 import { BadRequest } from './core/errors.js';
 import { Envelope, TourSeenFrame, describeIssues } from './core/protocol.js';
 import { MembersFrame, RoomsFrame, membersPage, roomsPage } from './core/listing.js';
@@ -12,6 +14,8 @@ import { PurgeFrame, purgeMyMessages } from './core/purge.js';
 import { ReadFrame, SettingsFrame, changeSettings, markRoomRead } from './core/reads.js';
 import { markTourSeen } from './core/tour.js';
 import { TypingFrame, typing } from './core/typing.js';
+import type { Outcome } from './core/outcome.js';
+import type { Deps } from './core/ports.js';
 import { messageRoute } from './route.js';
 
 // Loose, so an action's own fields survive for its schema below.
@@ -53,6 +57,12 @@ export const handler = messageRoute(DefaultFrame, async (deps, connectionId, fra
     const parsed = v.safeParse(SettingsFrame, frame);
     if (!parsed.success) throw new BadRequest(describeIssues(parsed.issues));
     return changeSettings(deps, connectionId, parsed.output);
+  }
+  if (Object.hasOwn(CONVERSATION_ACTIONS, frame.action)) {
+    const { schema, run } = CONVERSATION_ACTIONS[frame.action as keyof typeof CONVERSATION_ACTIONS];
+    const parsed = v.safeParse(schema, frame);
+    if (!parsed.success) throw new BadRequest(describeIssues(parsed.issues));
+    return (run as (deps: Deps, connectionId: string, frame: unknown) => Promise<Outcome>)(deps, connectionId, parsed.output);
   }
   throw new BadRequest(`Unknown action "${frame.action}".`);
 });

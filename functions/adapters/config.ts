@@ -283,6 +283,14 @@ export function loadConfig(env: Env = process.env): Config {
       readMarkBurst: int(env, 'READ_MARK_BURST', 60, 1),
       readMarksPerMinute: int(env, 'READ_MARKS_PER_MINUTE', 120, 1),
       settingsPerHour: int(env, 'SETTINGS_PER_HOUR', 60, 1),
+      // A person fixes a typo or takes back a line now and then; reactions come in
+      // quicker runs (a few on each of the last messages). Each one is a room-wide
+      // fan-out, so a script cannot be allowed to toggle one without end.
+      editsPerMinute: int(env, 'EDITS_PER_MINUTE', 30, 1),
+      deletesPerMinute: int(env, 'DELETES_PER_MINUTE', 30, 1),
+      reactionsPerMinute: int(env, 'REACTIONS_PER_MINUTE', 60, 1),
+      // @here calls on everyone in a channel: a few an hour is plenty for a person.
+      hereMentionsPerHour: int(env, 'HERE_MENTIONS_PER_HOUR', 10, 1),
       // A reconnecting client syncs every room (a join, and history after its
       // cursor): the burst covers that for a member of a few hundred rooms.
       readBurst: int(env, 'READ_BURST', 1000, 1),

@@ -15,7 +15,14 @@ import type { ChatSettings, Deps, Logger } from './ports.js';
  * new channel or direct conversation; `bind`: a login, verify or resume that binds
  * a connection to the account (and may tell roommates the user came online).
  */
-export type UserAction = 'join' | 'leave' | 'read' | 'purge' | 'create' | 'bind';
+export type UserAction = 'join' | 'leave' | 'read' | 'purge' | 'create' | 'bind' | ConversationAction;
+
+/**
+ * `edit`, `delete`, `react`: a change to one message; `here`: a message whose
+ * @here counts. Each is charged inside its action's one statement (conversations.ts,
+ * messages.ts), with the budget and the sentence from here.
+ */
+export type ConversationAction = 'edit' | 'delete' | 'react' | 'here';
 
 export function userBudget(settings: ChatSettings, action: UserAction): Budget {
   switch (action) {
@@ -33,6 +40,14 @@ export function userBudget(settings: ChatSettings, action: UserAction): Budget {
       return perWindow(settings.roomsCreatedPerDay, 24 * 60 * 60);
     case 'bind':
       return perWindow(settings.loginsPerUserPerHour, 60 * 60);
+    case 'edit':
+      return perWindow(settings.editsPerMinute, 60);
+    case 'delete':
+      return perWindow(settings.deletesPerMinute, 60);
+    case 'react':
+      return perWindow(settings.reactionsPerMinute, 60);
+    case 'here':
+      return perWindow(settings.hereMentionsPerHour, 60 * 60);
   }
 }
 
@@ -63,6 +78,14 @@ function refusal(settings: ChatSettings, action: UserAction, wait: number): stri
       return `You have started too many new rooms: at most ${settings.roomsCreatedPerDay} a day. ${again}`;
     case 'bind':
       return `Too many sign-ins to this account: at most ${settings.loginsPerUserPerHour} an hour. ${again}`;
+    case 'edit':
+      return `You are editing messages too fast: at most ${settings.editsPerMinute} a minute. ${again}`;
+    case 'delete':
+      return `You are deleting messages too fast: at most ${settings.deletesPerMinute} a minute. ${again}`;
+    case 'react':
+      return `You are reacting too fast: at most ${settings.reactionsPerMinute} reactions a minute. ${again}`;
+    case 'here':
+      return `You have used @here too often: at most ${settings.hereMentionsPerHour} times an hour. ${again}`;
   }
 }
 

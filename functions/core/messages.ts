@@ -1,43 +1,151 @@
 // Messages: idempotent send in one SQL round trip, and history by cursor, paged
-// by count and by bytes (see sizes.ts).
-import { chargeBucket, refilledTokens, waitFor } from './budgets.js';
-import { Forbidden, RateLimited, Unauthorized } from './errors.js';
-import { describeWait, limitHit, requireCallerWithin } from './limits.js';
+// by count and by bytes (see sizes.ts). A message's whole state (MESSAGE in
+// PROTOCOL.md: its edits, tombstone, reply snippet, mentions and reactions) is
+// read by one SQL fragment, messageColumns, wherever a message is read.
+import { type Budget, chargeBucket, refilledTokens, waitFor } from './budgets.js';
+import { BadRequest, Forbidden, NotFound, RateLimited, Unauthorized } from './errors.js';
+import { describeWait, limitHit, requireCallerWithin, userBudget } from './limits.js';
+import { MAX_MENTIONS, SNIPPET_LENGTH, parseMentions } from './mentions.js';
 import type { RoomName } from './names.js';
 import type { Outcome } from './outcome.js';
-import type { ChatSettings, Deps, Sql } from './ports.js';
+import type { ChatSettings, Deps, Queryable, Sql } from './ports.js';
+import type { Fragment } from 'postgres';
 import { applyProfanityPolicy } from './profanity.js';
 import { REPLY_BUDGET_BYTES, fitPrefix } from './sizes.js';
-import type { HistoryFrame, Message, SendFrame } from './protocol.js';
+import type { HistoryFrame, Message, Reaction, ReplyTo, SendFrame } from './protocol.js';
 import { isMember, openDmRoom } from './rooms.js';
 
-interface MessageRow {
+/** The users a reaction lists by name (its count has them all). */
+export const MAX_REACTION_USERS = 20;
+
+/** The columns messageColumns reads. */
+export interface MessageRow {
   id: string;
   room_id: string;
   username: string;
   body: string;
   created_at: Date;
   client_id: string;
+  seq: string;
+  edited_at: Date | null;
+  deleted: boolean;
+  mentions_here: boolean;
+  mentions: string[] | null;
+  reply: ReplyTo | null;
+  reactions: Reaction[] | null;
 }
 
+/**
+ * A MESSAGE from its row. Always the whole state, with empty fields left out: a
+ * v1 client sees the six fields it knows. A tombstone keeps only who and when.
+ */
 export function toMessage(r: MessageRow): Message {
-  return { id: r.id, room: r.room_id, from: r.username, text: r.body, at: r.created_at.toISOString(), clientId: r.client_id };
+  const message: Message = {
+    id: r.id,
+    room: r.room_id,
+    from: r.username,
+    text: r.deleted ? '' : r.body,
+    at: r.created_at.toISOString(),
+    clientId: r.client_id,
+    seq: r.seq,
+  };
+  if (r.deleted) {
+    message.deleted = true;
+    return message;
+  }
+  if (r.edited_at) message.editedAt = r.edited_at.toISOString();
+  if (r.reply) message.replyTo = r.reply;
+  if (r.reactions?.length) message.reactions = r.reactions;
+  if (r.mentions?.length) message.mentions = r.mentions;
+  if (r.mentions_here) message.mentionsHere = true;
+  return message;
 }
 
-interface SendRow {
+/** Rows of (emoji, user_id, created_at): one message's reactions as stored. */
+export function storedReactions(sql: Queryable, messageId: Fragment) {
+  return sql`select r.emoji, r.user_id, r.created_at from reactions r where r.message_id = ${messageId}`;
+}
+
+/**
+ * A message's reactions as MESSAGE shows them, from rows of (emoji, user_id,
+ * created_at): per emoji, ordered by its first reaction, the count and the first
+ * 20 names in the order they reacted (created_at is clock_timestamp(), taken
+ * under the room's lock, so it is the commit order; names break a tie). Null when
+ * there are none.
+ */
+export function reactionSummary(sql: Queryable, rows: Fragment) {
+  return sql`(
+    select json_agg(json_build_object('emoji', g.emoji, 'count', g.count, 'users', g.users) order by g.first, g.emoji)
+    from (
+      select x.emoji, count(*)::int as count, min(x.created_at) as first,
+        (array_agg(xu.username order by x.created_at, xu.username))[1:${MAX_REACTION_USERS}::int] as users
+      from (${rows}) x join users xu on xu.id = x.user_id
+      group by x.emoji
+    ) g)`;
+}
+
+/**
+ * The columns of MessageRow for the messages row in scope as `m`. The reply
+ * snippet is computed when read, so an edit or a delete of the original shows in
+ * every reply to it: the first line of the original, at most SNIPPET_LENGTH code
+ * points (mentions.ts' replySnippet says the same in TypeScript), or
+ * `deleted: true` when it is gone.
+ */
+export function messageColumns(sql: Queryable, reactions: Fragment = reactionSummary(sql, storedReactions(sql, sql`m.id`))): Fragment {
+  return sql`
+    m.id, m.room_id, (select mu.username from users mu where mu.id = m.sender_id) as username, m.body, m.created_at,
+    m.client_id, m.seq, m.edited_at, m.deleted_at is not null as deleted, m.mentions_here,
+    array(
+      select mu.username from unnest(m.mentioned_user_ids) with ordinality as x(id, n) join users mu on mu.id = x.id order by x.n
+    ) as mentions,
+    case when m.reply_to is not null then coalesce(
+      (select json_build_object(
+          'id', o.id::text, 'from', ou.username,
+          'text', left(split_part(replace(o.body, chr(13), chr(10)), chr(10), 1), ${SNIPPET_LENGTH}::int))
+        from messages o join users ou on ou.id = o.sender_id
+        where o.id = m.reply_to and o.room_id = m.room_id and o.deleted_at is null),
+      json_build_object('id', m.reply_to::text, 'deleted', true)
+    ) end as reply,
+    ${reactions} as reactions`;
+}
+
+/**
+ * The ids of the members of `roomId` among `names`, in the order given, at most
+ * MAX_MENTIONS: the mentions a message stores. Non-members stay plain text.
+ */
+export function mentionedMembers(sql: Queryable, roomId: string, names: string[]) {
+  return sql`array(
+    select u.id from unnest(${names}::text[]) with ordinality as c(name, n)
+    join users u on u.username = c.name
+    join memberships mm on mm.user_id = u.id and mm.room_id = ${roomId}
+    order by c.n
+    limit ${MAX_MENTIONS}::int)`;
+}
+
+/** One message's whole state now, or undefined. */
+export async function readMessage(sql: Queryable, id: string): Promise<Message | undefined> {
+  const [row] = await sql<MessageRow[]>`select ${messageColumns(sql)} from messages m where m.id = ${id}`;
+  return row && toMessage(row);
+}
+
+interface SendRow extends Partial<MessageRow> {
   user_id: string | null;
-  username: string | null;
+  sender_name: string | null;
   member: boolean;
+  /** false: replyTo names no live message of the room (nothing was stored) */
+  reply_ok: boolean;
   fresh: boolean;
-  id: string | null;
-  room_id: string | null;
-  body: string | null;
-  created_at: Date | null;
-  client_id: string | null;
   /** for a fresh message or the one re-broadcast of a repeat: every connection of every member */
   recipients: string[] | null;
   /** for a fresh message, the id of the room's message before it (null: the first) */
   prev: string | null;
+  /** for a fresh message, its seq, and the room's seq before it (null: the room's first change) */
+  change_seq: string | null;
+  prev_seq: string | null;
+  /** no other change of the room committed between this statement's snapshot and its lock */
+  calm: boolean;
+  /** whether the message's @here was within the sender's budget */
+  here_taken: boolean;
   /** refused because the connection's or the user's bucket is empty */
   limited: boolean;
   /** the buckets' tokens now, before this send (null: full) */
@@ -56,17 +164,29 @@ interface SendLimits {
   user: Bucket;
   /** a repeat this many seconds after the original is re-broadcast, once */
   rebroadcastSeconds: number;
+  /** @here messages per user */
+  here: Budget;
   now: Date;
+}
+
+/** What a fresh message says beyond its text. */
+interface SendExtras {
+  replyTo: string | null;
+  /** candidate usernames mentioned (mentions.ts), the members among them are stored */
+  names: string[];
+  /** an @here in a channel, to be charged to the sender's budget */
+  here: boolean;
 }
 
 /**
  * The whole send as one statement: who the caller is (from the connection row),
- * membership, the idempotency check (sender, room and clientId), the connection's
- * and the user's rate limits, the id from the room's counter (its row lock orders
- * ids by commit), the insert, the mark on a re-broadcast repeat, and the
- * recipients' connection ids.
+ * membership, the idempotency check (sender, room and clientId), the replied-to
+ * message, the connection's and the user's rate limits (and the @here budget),
+ * the id and the seq from the room's counters (its row lock orders both by
+ * commit), the insert with the mentioned members, the mark on a re-broadcast
+ * repeat, the recipients' connection ids, and the message's whole state.
  */
-function insertMessage(sql: Sql, connectionId: string, room: string, clientId: string, text: string, limits: SendLimits) {
+function insertMessage(sql: Sql, connectionId: string, room: string, clientId: string, text: string, extras: SendExtras, limits: SendLimits) {
   const { connection, user, now } = limits;
   // The connection's tokens now: what was left at its last send plus the refill
   // since, capped at the burst (null: never sent, a full bucket). The user's
@@ -83,9 +203,13 @@ function insertMessage(sql: Sql, connectionId: string, room: string, clientId: s
       select s.user_id, s.username from sender s
       join memberships m on m.room_id = ${room} and m.user_id = s.user_id
     ), previous as (
-      select m.id, m.room_id, m.body, m.created_at, m.client_id
-      from messages m join sender s on m.sender_id = s.user_id
+      select m.* from messages m join sender s on m.sender_id = s.user_id
       where m.room_id = ${room} and m.client_id = ${clientId}
+    ), reply_ok as (
+      -- A reply answers a message of the same room that is still there.
+      select ${extras.replyTo}::bigint is null or exists (
+        select 1 from messages o where o.id = ${extras.replyTo}::bigint and o.room_id = ${room} and o.deleted_at is null
+      ) as ok
     ), user_bucket as (
       select ${refilledTokens(sql, user, now)} as tokens from rate_budgets b join sender s on b.key = 'send:user:' || s.user_id
     ), user_charge as (
@@ -95,7 +219,8 @@ function insertMessage(sql: Sql, connectionId: string, room: string, clientId: s
       ${chargeBucket(
         sql,
         sql`select 'send:user:' || s.user_id as key from sender s
-          where exists (select 1 from previous) or (exists (select 1 from member) and s.connection_tokens >= 1)`,
+          where exists (select 1 from previous)
+            or (exists (select 1 from member) and (select ok from reply_ok) and s.connection_tokens >= 1)`,
         user,
         now,
       )}
@@ -106,24 +231,39 @@ function insertMessage(sql: Sql, connectionId: string, room: string, clientId: s
       -- token: a loss for the sender, never a way past the limit).
       update connections c set send_tokens = ${connectionTokens} - 1, send_tokens_at = ${now}
       where c.id = ${connectionId} and ${connectionTokens} >= 1
-        and exists (select 1 from user_charge) and not exists (select 1 from previous)
+        and exists (select 1 from user_charge) and not exists (select 1 from previous) and (select ok from reply_ok)
       returning c.id
+    ), here_charge as (
+      -- @here counts only within its budget; over it the message goes without.
+      ${chargeBucket(
+        sql,
+        sql`select 'here:user:' || s.user_id as key from sender s where ${extras.here}::boolean and exists (select 1 from charge)`,
+        limits.here,
+        now,
+      )}
+    ), seen as (
+      select last_seq from rooms where id = ${room}
     ), bump as (
-      -- The right-hand side sees the row as locked, so prev is the message before.
-      update rooms set prev_message_id = last_message_id, last_message_id = nextval('message_ids')
+      -- The right-hand side sees the row as locked, so prev is the message before
+      -- and prev_seq the room's latest change before this one.
+      update rooms set prev_message_id = last_message_id, last_message_id = nextval('message_ids'),
+        prev_seq = last_seq, last_seq = nextval('message_seqs')
       where id = ${room} and exists (select 1 from charge)
-      returning last_message_id as id, prev_message_id as prev
+      returning last_message_id as id, prev_message_id as prev, last_seq as seq, prev_seq
     ), inserted as (
-      insert into messages (id, room_id, sender_id, client_id, body)
-      select b.id, ${room}, m.user_id, ${clientId}, ${text} from bump b cross join member m
+      insert into messages (id, room_id, sender_id, client_id, body, seq, reply_to, mentioned_user_ids, mentions_here)
+      select b.id, ${room}, m.user_id, ${clientId}, ${text}, b.seq, ${extras.replyTo}::bigint,
+        ${mentionedMembers(sql, room, extras.names)}, exists (select 1 from here_charge)
+      from bump b cross join member m
       on conflict (sender_id, room_id, client_id) do nothing
-      returning id, room_id, body, created_at, client_id
+      returning *
     ), rebroadcast as (
       -- A paid repeat soon after the original goes to the room once more, in case
       -- the first attempt died between commit and fan-out. Only once: the row
       -- lock makes parallel repeats take turns, and the later ones find it marked.
+      -- Never a deleted one: members have its tombstone.
       update messages m set rebroadcast_at = ${now}
-      where m.id = (select id from previous) and m.rebroadcast_at is null
+      where m.id = (select id from previous) and m.rebroadcast_at is null and m.deleted_at is null
         and m.created_at > now() - make_interval(secs => ${limits.rebroadcastSeconds})
         and exists (select 1 from user_charge)
       returning m.id
@@ -133,19 +273,24 @@ function insertMessage(sql: Sql, connectionId: string, room: string, clientId: s
       select false, * from previous
     )
     select
-      s.user_id, s.username, s.connection_tokens, (select tokens from user_bucket) as user_tokens,
-      exists (select 1 from member) as member,
+      s.user_id, s.username as sender_name, s.connection_tokens, (select tokens from user_bucket) as user_tokens,
+      exists (select 1 from member) as member, (select ok from reply_ok) as reply_ok,
       (exists (select 1 from previous) and not exists (select 1 from user_charge))
-        or (exists (select 1 from member) and not exists (select 1 from previous) and not exists (select 1 from charge)) as limited,
-      r.fresh, r.id, r.room_id, r.body, r.created_at, r.client_id,
-      case when r.fresh then (select prev::text from bump) end as prev,
-      case when r.fresh or exists (select 1 from rebroadcast) then array(
+        or (exists (select 1 from member) and not exists (select 1 from previous) and (select ok from reply_ok)
+            and not exists (select 1 from charge)) as limited,
+      m.fresh, ${messageColumns(sql)},
+      case when m.fresh then (select prev::text from bump) end as prev,
+      case when m.fresh then (select seq::text from bump) end as change_seq,
+      case when m.fresh then (select prev_seq::text from bump) end as prev_seq,
+      (select last_seq from seen) is not distinct from (select prev_seq from bump) as calm,
+      exists (select 1 from here_charge) as here_taken,
+      case when m.fresh or exists (select 1 from rebroadcast) then array(
         select c.id from memberships mm join connections c on c.user_id = mm.user_id
-        where mm.room_id = r.room_id
+        where mm.room_id = m.room_id
       ) end as recipients
     from (select 1) one
     left join sender s on true
-    left join result r on true`;
+    left join result m on true`;
 }
 
 function sendLimits(settings: ChatSettings, now: Date): SendLimits {
@@ -153,6 +298,7 @@ function sendLimits(settings: ChatSettings, now: Date): SendLimits {
     connection: { burst: settings.messageBurst, perSecond: settings.messagesPerMinute / 60 },
     user: { burst: settings.userMessageBurst, perSecond: settings.userMessagesPerMinute / 60 },
     rebroadcastSeconds: settings.rebroadcastSeconds,
+    here: userBudget(settings, 'here'),
     now,
   };
 }
@@ -175,8 +321,15 @@ export async function send(deps: Deps, connectionId: string, frame: SendFrame): 
   const room = frame.room;
   // Masking is deterministic, so a repeat stores and returns the same text.
   const text = applyProfanityPolicy(frame.text, settings.profanityFilter);
+  // Mentions are read from the stored text; @here counts only in a channel.
+  const mentions = parseMentions(text);
+  const extras: SendExtras = {
+    replyTo: frame.replyTo ?? null,
+    names: mentions.names,
+    here: mentions.here && room.kind === 'channel',
+  };
   const limits = sendLimits(settings, deps.clock.now());
-  const insert = () => insertMessage(sql, connectionId, room.id, frame.clientId, text, limits);
+  const insert = () => insertMessage(sql, connectionId, room.id, frame.clientId, text, extras, limits);
   let [row] = await insert();
   if (!row?.user_id) throw new Unauthorized('Log in first.');
   if (!row.id && !row.member && !row.limited && room.kind === 'dm') {
@@ -186,23 +339,24 @@ export async function send(deps: Deps, connectionId: string, frame: SendFrame): 
     [row] = await insert();
   }
   if (row?.limited) {
-    limitHit(deps.log, 'send', { user: row.username ?? undefined, connection: connectionId });
+    limitHit(deps.log, 'send', { user: row.sender_name ?? undefined, connection: connectionId });
     throw rateLimited(row, limits, settings);
   }
   if (!row?.id) {
     if (!row?.member) throw new Forbidden(`You are not a member of ${describeRoom(room)}; join it first.`);
+    if (!row.reply_ok) throw new NotFound(REPLY_NOT_FOUND);
     // Lost a race with a parallel send of the same clientId: that one stored it.
     [row] = await insert();
     if (!row?.id) throw new Forbidden(`You are not a member of ${describeRoom(room)}.`);
   }
-  const message = toMessage({
-    id: row.id,
-    room_id: row.room_id!,
-    username: row.username!,
-    body: row.body!,
-    created_at: row.created_at!,
-    client_id: row.client_id!,
-  });
+  if (row.fresh && extras.here && !row.here_taken) {
+    // Sent all the same, without the @here.
+    limitHit(deps.log, 'here', { user: row.sender_name ?? undefined, connection: connectionId });
+  }
+  let message = toMessage(row as MessageRow);
+  // The reply snippet was read from the statement's snapshot: if the original
+  // changed while this send waited for the room's lock, read it again (only then).
+  if (row.fresh && extras.replyTo && !row.calm) message = (await readMessage(sql, message.id)) ?? message;
   // A repeat gets the same reply; the room hears it again only once and only
   // soon after the original (docs/DELIVERY.md): if the first attempt died between
   // commit and fan-out, members still receive it live (clients drop duplicates by
@@ -210,22 +364,45 @@ export async function send(deps: Deps, connectionId: string, frame: SendFrame): 
   const recipients = row.recipients ?? [];
   return {
     reply: { type: 'sent', clientId: frame.clientId, message },
-    // `prev` chains fresh messages (docs/DELIVERY.md); a repeat has none.
+    // `prev` chains fresh messages (docs/DELIVERY.md), and `seq`/`prevSeq` the
+    // room's changes; a repeat has neither.
     broadcasts: recipients.length
-      ? [{ to: recipients, frame: row.fresh ? { type: 'message', message, prev: row.prev } : { type: 'message', message } }]
+      ? [
+          {
+            to: recipients,
+            frame: row.fresh
+              ? { type: 'message', message, prev: row.prev, seq: row.change_seq, prevSeq: row.prev_seq }
+              : { type: 'message', message },
+          },
+        ]
       : [],
   };
 }
 
-function describeRoom(room: RoomName): string {
+export const REPLY_NOT_FOUND = 'The message you are replying to is not in this room, or has been deleted.';
+
+export function describeRoom(room: RoomName): string {
   return room.kind === 'dm' ? 'this conversation' : `#${room.id}`;
 }
+
+/** A page of messages, and the room's seq read in the same snapshot. */
+export interface MessagePage {
+  messages: Message[];
+  hasMore: boolean;
+  /** the room's change seq when the page was read (null: it has never changed) */
+  seq: string | null;
+}
+
+type PageRow = Partial<MessageRow> & { room_seq: string | null };
 
 /**
  * A page of history, oldest first: `after` reads forward from a cursor (catch-up);
  * otherwise backwards from `before` or the end. At most `limit` messages and, as
  * JSON, at most `budget` bytes (but never none); `hasMore` says more lie beyond
- * the page in the direction read.
+ * the page in the direction read. Tombstones are left out: version 1 clients
+ * never see an empty message (the change feed, `changes`, carries them). The
+ * room's seq comes from the same statement, so every change up to it shows in
+ * the page: a client may start its change cursor there.
  */
 export async function pageMessages(
   sql: Sql,
@@ -233,39 +410,67 @@ export async function pageMessages(
   cursor: { before?: string; after?: string },
   limit: number,
   budget: number = REPLY_BUDGET_BYTES,
-): Promise<{ messages: Message[]; hasMore: boolean }> {
+): Promise<MessagePage> {
   const { before, after } = cursor;
   const forward = after !== undefined;
   const order = forward ? sql`asc` : sql`desc`;
   // Rows in reading order, cut by body size in the database as well as by count,
   // so a room of long messages is not read whole for a page that holds a few: the
   // body bytes before a row are a lower bound of its JSON's, so every row that
-  // can fit comes back, plus one past the budget that tells there is more.
-  const rows = await sql<MessageRow[]>`
-    select id, room_id, username, body, created_at, client_id from (
-      select m.id, m.room_id, u.username, m.body, m.created_at, m.client_id,
-        sum(octet_length(m.body)) over (order by m.id ${order}) - octet_length(m.body) as bytes_before
-      from messages m join users u on u.id = m.sender_id
-      where m.room_id = ${roomId}
-        ${after !== undefined ? sql`and m.id > ${after}` : sql``}
-        ${before !== undefined ? sql`and m.id < ${before}` : sql``}
-      order by m.id ${order}
-      limit ${limit + 1}
-    ) page
-    where bytes_before <= ${budget}
-    order by id ${order}`;
-  const { taken } = fitPrefix(rows.slice(0, limit).map(toMessage), budget, 1);
-  const hasMore = rows.length > taken.length;
+  // can fit comes back, plus one past the budget that tells there is more. Only
+  // those rows get their whole state (reactions, reply, mentions) read.
+  const rows = await sql<PageRow[]>`
+    select r.last_seq::text as room_seq, p.* from rooms r
+    left join lateral (
+      select ${messageColumns(sql)} from (
+        select m.id, sum(octet_length(m.body)) over (order by m.id ${order}) - octet_length(m.body) as bytes_before
+        from messages m
+        where m.room_id = ${roomId} and m.deleted_at is null
+          ${after !== undefined ? sql`and m.id > ${after}` : sql``}
+          ${before !== undefined ? sql`and m.id < ${before}` : sql``}
+        order by m.id ${order}
+        limit ${limit + 1}
+      ) page join messages m on m.id = page.id
+      where page.bytes_before <= ${budget}
+    ) p on true
+    where r.id = ${roomId}
+    order by p.id ${order}`;
+  const found = rows.filter((r) => r.id != null) as MessageRow[];
+  const { taken } = fitPrefix(found.slice(0, limit).map(toMessage), budget, 1);
+  const hasMore = found.length > taken.length;
   if (!forward) taken.reverse();
-  return { messages: taken, hasMore };
+  return { messages: taken, hasMore, seq: rows[0]?.room_seq ?? null };
 }
 
 export async function history(deps: Deps, connectionId: string, frame: HistoryFrame): Promise<Outcome> {
   const { sql } = deps;
+  const { around } = frame;
+  if (around !== undefined && (frame.before !== undefined || frame.after !== undefined)) {
+    throw new BadRequest('around cannot be combined with before or after.');
+  }
   const caller = await requireCallerWithin(deps, connectionId, 'read');
   if (!(await isMember(sql, frame.room.id, caller.userId))) {
     throw new Forbidden(`You are not a member of ${describeRoom(frame.room)}.`);
   }
-  const { messages, hasMore } = await pageMessages(sql, frame.room.id, frame, frame.limit ?? 50);
-  return { reply: { type: 'history', room: frame.room.id, messages, hasMore } };
+  const limit = frame.limit ?? 50;
+  if (around !== undefined) {
+    // Centred on the message (a jump to a reply's original, or to a mention): up
+    // to half the page at or before it, the rest after it, each half within half
+    // the bytes. The room's seq comes with the first read: the second may only
+    // show later states, never earlier ones, which a change cursor tolerates.
+    const older = await pageMessages(sql, frame.room.id, { before: (BigInt(around) + 1n).toString() }, Math.ceil(limit / 2), REPLY_BUDGET_BYTES / 2);
+    const newer = await pageMessages(sql, frame.room.id, { after: around }, limit - older.messages.length, REPLY_BUDGET_BYTES / 2);
+    return {
+      reply: {
+        type: 'history',
+        room: frame.room.id,
+        messages: [...older.messages, ...newer.messages],
+        hasMore: older.hasMore,
+        hasNewer: newer.hasMore,
+        seq: older.seq,
+      },
+    };
+  }
+  const { messages, hasMore, seq } = await pageMessages(sql, frame.room.id, frame, limit);
+  return { reply: { type: 'history', room: frame.room.id, messages, hasMore, seq } };
 }

@@ -78,6 +78,12 @@ export interface ChatSettings {
   readMarksPerMinute: number;
   /** `settings` changes per user per hour */
   settingsPerHour: number;
+  /** per user: edits, deletes and reactions (added or removed) of messages, a minute */
+  editsPerMinute: number;
+  deletesPerMinute: number;
+  reactionsPerMinute: number;
+  /** per user: messages whose @here counts (beyond it they are sent without it), an hour */
+  hereMentionsPerHour: number;
   /** per user: history pages and joins of rooms one is already in (a client's sync) */
   readBurst: number;
   readsPerMinute: number;

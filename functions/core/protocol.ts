@@ -38,8 +38,10 @@ export const room = v.pipe(
   }),
 );
 
-const messageId = (field: string) =>
-  v.optional(v.pipe(v.string(`${field} must be a message id string`), v.regex(MESSAGE_ID, `${field} must be a message id`)));
+/** A message id field: a string of a positive integer. */
+export const requiredMessageId = (field: string) =>
+  v.pipe(v.string(`${field} must be a message id string`), v.regex(MESSAGE_ID, `${field} must be a message id`));
+const messageId = (field: string) => v.optional(requiredMessageId(field));
 
 const wellFormed = (what: string) =>
   v.check((s: string) => s.isWellFormed() && !hasForbiddenControls(s), `${what} contains characters that cannot be stored.`);
@@ -51,7 +53,8 @@ const clientId = v.pipe(
   wellFormed('clientId'),
 );
 
-const text = v.pipe(
+/** A message's text, as `send` and `edit` take it. */
+export const text = v.pipe(
   v.string('text must be a string'),
   v.maxLength(MAX_TEXT * 2 + 1024, `A message is at most ${MAX_TEXT} characters.`),
   v.trim(),
@@ -129,7 +132,8 @@ export type JoinFrame = v.InferOutput<typeof JoinFrame>;
 export const LeaveFrame = v.object({ action: v.literal('leave'), id: requestId, room });
 export type LeaveFrame = v.InferOutput<typeof LeaveFrame>;
 
-export const SendFrame = v.object({ action: v.literal('send'), id: requestId, room, text, clientId });
+/** `replyTo` *(conversations)*: the id of a message of the same room this one answers. */
+export const SendFrame = v.object({ action: v.literal('send'), id: requestId, room, text, clientId, replyTo: messageId('replyTo') });
 export type SendFrame = v.InferOutput<typeof SendFrame>;
 
 export const HistoryFrame = v.object({
@@ -138,6 +142,8 @@ export const HistoryFrame = v.object({
   room,
   before: messageId('before'),
   after: messageId('after'),
+  /** *(conversations)* a page centred on this message id */
+  around: messageId('around'),
   limit: v.optional(
     v.pipe(
       v.number('limit must be a number'),
@@ -158,7 +164,21 @@ export const Envelope = v.object({
 export type { RoomName };
 export const ACTIONS = ['auth', 'join', 'send', 'history', 'leave'] as const;
 
-/** A MESSAGE as PROTOCOL.md spells it. */
+/** A reply's view of the message it answers: a snippet, or that it is gone. */
+export type ReplyTo = { id: string; from: string; text: string; deleted?: undefined } | { id: string; deleted: true };
+
+/** One emoji's reactions on a message: `users` are the first 20 who reacted, in order. */
+export interface Reaction {
+  emoji: string;
+  count: number;
+  users: string[];
+}
+
+/**
+ * A MESSAGE as PROTOCOL.md spells it. The optional fields are the conversation
+ * extension's; a MESSAGE is always a message's whole state, so a field that is
+ * absent is empty (no reactions, not edited, ...).
+ */
 export interface Message {
   id: string;
   room: string;
@@ -166,6 +186,15 @@ export interface Message {
   text: string;
   at: string;
   clientId: string;
+  /** the room's change sequence at this message's latest change */
+  seq?: string;
+  editedAt?: string;
+  /** a tombstone: `text` is "" and nothing else is shown */
+  deleted?: true;
+  replyTo?: ReplyTo;
+  reactions?: Reaction[];
+  mentions?: string[];
+  mentionsHere?: true;
 }
 
 /** A ROOM in `authed` and `joined`. */

@@ -25,7 +25,7 @@ export async function listUserRooms(sql: Sql, userId: string, username: string, 
   // The read state of every room in the same statement (reads.ts), each count
   // bounded by the index messages(room_id, id).
   const rows = await sql<({ id: string; kind: 'channel' | 'dm'; last_message_id: string | null } & ReadStateRow)[]>`
-    select r.id, r.kind, (select max(id) from messages where room_id = r.id)::text as last_message_id, rs.*
+    select r.id, r.kind, (select max(id) from messages where room_id = r.id and deleted_at is null)::text as last_message_id, rs.*
     from memberships m join rooms r on r.id = m.room_id
     cross join lateral (${roomReadState(sql, userId)}) rs
     where m.user_id = ${userId}
@@ -247,6 +247,9 @@ export async function joinRoom(deps: Deps, connectionId: string, { room }: JoinF
       memberCount: members.count,
       membersMore: members.more,
       hasMore: latest.hasMore,
+      // The room's change seq, read with the messages: where a client's change
+      // cursor starts (docs/DELIVERY.md).
+      seq: latest.seq,
     },
     broadcasts: added
       ? membershipPresence(await listRoomConnections(sql, room.id, caller.connectionId), room.id, caller.username, true)

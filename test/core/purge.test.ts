@@ -43,7 +43,7 @@ describe('purge', () => {
       ]),
     );
     const bobSees = await bob.next((f) => f.type === 'deleted' && f.room === 'general');
-    expect(bobSees).toEqual({ type: 'deleted', room: 'general', from: alice.username, through: a3 });
+    expect(bobSees).toEqual({ type: 'deleted', room: 'general', from: alice.username, through: a3, seq: expect.stringMatching(/^\d+$/) });
     await bob.next((f) => f.type === 'deleted' && f.room === dm);
     await aliceTab.next((f) => f.type === 'deleted' && f.room === 'general');
     const general = await bob.request({ action: 'history', room: 'general' });

@@ -180,7 +180,8 @@ describe('rooms and messages', () => {
     expect(message.at).toMatch(isoTime);
     const [rows] = await t.db.sql`select count(*)::int as n from messages where id = ${message.id!}`;
     expect(rows!.n).toBe(1);
-    for (const c of [a2, b]) expect(await c.next('message')).toEqual({ type: 'message', message, prev: null }); // the room's first message
+    // the room's first message, and its first change (the conversation extension's seq and prevSeq)
+    for (const c of [a2, b]) expect(await c.next('message')).toEqual({ type: 'message', message, prev: null, seq: message.seq, prevSeq: null });
     await Promise.all([a.close(), a2.close(), b.close()]);
   });
 
