@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
 import { parseRoom, roomDisplayName } from '../functions/core/names.js';
 import { badge, ConversationView, parseCommand, parseSavedState, reactionSummary, safe, Typing, type Message, type SavedState } from './conversation.js';
-import { after, ChainCursors, isPoint, type Point } from './cursor.js';
+import { after, ChainCursors, isPoint, isSeq, type Point } from './cursor.js';
 
 type Frame = { type: string; re?: string; [k: string]: any };
 
@@ -110,7 +110,8 @@ function printed(roomId: string, id: string) {
   if (!r) reads.set(roomId, (r = { sent: null }));
   if (!after(id, r.pending ?? r.sent)) return;
   r.pending = id;
-  if (!r.timer) flushRead(roomId);
+  // Not at once: a page of messages printed together is one mark, for its newest.
+  if (!r.timer) (r.timer = setTimeout(() => flushRead(roomId), 0)).unref();
 }
 
 function flushRead(roomId: string) {
@@ -204,7 +205,7 @@ async function catchUp(roomId: string, limit = Infinity) {
   const last = got.at(-1);
   if (last) cursors.set(roomId, last.id);
   // Changes from here on are caught up by the feed (the edits before it are lost to us).
-  if (isPoint(seqNow) && !seqs.has(roomId)) seqs.set(roomId, seqNow);
+  if (isSeq(seqNow) && !seqs.has(roomId)) seqs.set(roomId, seqNow);
 }
 
 /**
@@ -213,7 +214,7 @@ async function catchUp(roomId: string, limit = Infinity) {
  */
 async function catchUpChanges(roomId: string, limit: number): Promise<boolean> {
   for (let told = 0; ; ) {
-    const r = await request({ action: 'changes', room: roomId, after: seqs.get(roomId), limit: 100 });
+    const r = await request({ action: 'changes', room: roomId, after: seqs.get(roomId) ?? '0', limit: 100 });
     if (r.type !== 'changes') {
       if (r.code === 'bad_request' && /action/i.test(String(r.message))) return (changeFeed = false);
       if (r.code === 'forbidden' || r.code === 'not_found') {
@@ -242,7 +243,7 @@ async function catchUpChanges(roomId: string, limit: number): Promise<boolean> {
       const open = parseRoom(roomId)?.kind === 'dm' ? `/dm ${roomDisplayName(parseRoom(roomId)!, me ?? '')}` : `/join ${roomId}`;
       out(`* more happened in ${roomLabel(roomId)} while you were away than is shown here; ${safe(open)} shows the latest`);
       const h = await request({ action: 'history', room: roomId, limit: 1 });
-      if (h.type === 'history' && isPoint(h.seq)) seqs.set(roomId, h.seq);
+      if (h.type === 'history' && isSeq(h.seq)) seqs.set(roomId, h.seq);
       const last = h.messages?.at?.(-1)?.id;
       if (isPoint(last)) cursors.raise(roomId, last);
       return true;
@@ -269,7 +270,7 @@ async function primeSeqs(roomIds: string[]) {
         if (h.code === 'offline') return;
         continue;
       }
-      if (!isPoint(h.seq)) return; // an older server: no change feed to prime
+      if (!isSeq(h.seq)) return; // an older server: no change feed to prime
       if (!seqs.has(r)) seqs.set(r, h.seq);
     }
   };
@@ -286,7 +287,7 @@ function currentState(): SavedState | undefined {
   for (const r of seqs.rooms()) {
     const s = seqs.get(r);
     const id = cursors.get(r);
-    if (isPoint(s) && id !== undefined && myRooms.has(r)) rooms[r] = { id, seq: s };
+    if (s !== undefined && id !== undefined && myRooms.has(r)) rooms[r] = { id, seq: s };
   }
   return { user: me, watermark: view.watermark, rooms };
 }
@@ -406,7 +407,7 @@ async function onAuthed(f: Frame) {
     limit = RESTART_CATCH_UP;
   }
   for (const r of all) if (!cursors.has(r.id)) cursors.set(r.id, r.lastMessageId);
-  for (const r of all) if (isPoint(r.seq) && !seqs.has(r.id)) seqs.set(r.id, r.seq);
+  for (const r of all) if (isSeq(r.seq) && !seqs.has(r.id)) seqs.set(r.id, r.seq);
   // After a reconnect (or a restart), everything that happened while away, in order, once.
   for (const r of known) if (myRooms.has(r)) await catchUp(r, limit);
   void saveState();
@@ -695,7 +696,7 @@ async function command(line: string) {
       room = r.room.id;
       noteRoom(r.room);
       if (!cursors.has(room)) cursors.set(room, r.room.lastMessageId);
-      if (isPoint(r.seq) && !seqs.has(room)) seqs.set(room, r.seq);
+      if (isSeq(r.seq) && !seqs.has(room)) seqs.set(room, r.seq);
       const count: number = r.memberCount ?? r.members.length;
       out(`* now in ${roomLabel(room)} (${count} ${count === 1 ? 'member' : 'members'})`);
       for (const m of r.messages) show(m);

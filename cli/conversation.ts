@@ -410,7 +410,7 @@ export function badge(unread: number | undefined, mentions: number | undefined):
 export interface SavedState {
   user: string;
   watermark: string;
-  rooms: Record<string, { id: Point; seq: string }>;
+  rooms: Record<string, { id: Point; seq: Point }>;
 }
 
 export const MAX_SAVED_ROOMS = 1000;
@@ -429,7 +429,7 @@ export function parseSavedState(text: string, user: string): SavedState | undefi
   const digits = (v: unknown): v is string => typeof v === 'string' && /^\d{1,20}$/.test(v);
   for (const [room, c] of Object.entries(r.rooms as Record<string, unknown>).slice(0, MAX_SAVED_ROOMS)) {
     const { id, seq } = (c ?? {}) as Record<string, unknown>;
-    if (room.length <= 80 && digits(seq) && (id === null || digits(id))) rooms[room] = { id, seq };
+    if (room.length <= 80 && (seq === null || digits(seq)) && (id === null || digits(id))) rooms[room] = { id, seq };
   }
   const watermark = typeof r.watermark === 'string' && r.watermark.length <= 40 ? r.watermark : '';
   return { user, watermark, rooms };

@@ -20,6 +20,8 @@ export function after(a: Point, b: Point): boolean {
 }
 
 export const isPoint = (v: unknown): v is string => typeof v === 'string' && /^\d{1,20}$/.test(v);
+/** A room's seq as replies give it: `null` before the room's first change. */
+export const isSeq = (v: unknown): v is Point => v === null || isPoint(v);
 
 export class ChainCursors {
   private readonly at = new Map<string, Point>();
