@@ -307,3 +307,48 @@ it('at a terminal: who is typing in the prompt, for a while; typing sends typing
   }
   await Promise.all([alice.close(), bob.close()]);
 });
+
+it('in a DM, says once when the other person has read my latest message; not with read receipts off', async () => {
+  const alice = await signUp(t, newAccount('alice'));
+  const bob = await signUp(t, newAccount('bob'));
+  const dm = `dm:${[alice.username, bob.username].sort().join(':')}`;
+  const cli = startCli(t.wsUrl, join(home, 'seen'));
+  await login(cli, alice.username, alice.password);
+  cli.write(`/dm ${bob.username}\nare you there?\n`);
+  await cli.waitFor(/\[1\] .*: are you there\?\n/);
+  const mine = (await frames(bob).next((f: Frame) => f.type === 'message' && f.message.text === 'are you there?')).message;
+  await bob.request({ action: 'read', room: dm, through: mine.id });
+  await cli.waitFor(new RegExp(`\\* ${bob.username} has read \\[1\\]\\n`));
+  // a second mark of the same message is not told again
+  const second = await send(bob, dm, 'yes');
+  await bob.request({ action: 'read', room: dm, through: second.id });
+  await cli.waitFor(/\[2\] .*: yes\n/);
+
+  cli.write('/readreceipts off\nstill there?\n');
+  await cli.waitFor(/\[3\] .*: still there\?\n/);
+  const third = (await frames(bob).next((f: Frame) => f.type === 'message' && f.message.text === 'still there?')).message;
+  await bob.request({ action: 'read', room: dm, through: third.id });
+  cli.write('/rooms\n');
+  await cli.waitFor(/\* rooms: /);
+  await cli.quit();
+  expect(cli.output().match(/has read/g)).toHaveLength(1);
+  await Promise.all([alice.close(), bob.close()]);
+});
+
+it('a purge is one line, not one per message; what follows is told as before', async () => {
+  const { alice, bob, cli } = await pair('conv-purge', 'purge');
+  cli.write('/join conv-purge\n');
+  for (const text of ['p1', 'p2', 'p3']) await send(bob, 'conv-purge', text);
+  await cli.waitFor(/\[3\] .*: p3\n/);
+  await bob.request({ action: 'purge', room: 'conv-purge' });
+  await cli.waitFor(new RegExp(`\\* ${bob.username} deleted their messages in #conv-purge\\n`));
+  // what comes next in the room is still told, by the numbers that follow
+  const next = await send(bob, 'conv-purge', 'after the purge');
+  await bob.request({ action: 'edit', room: 'conv-purge', message: next.id, text: 'after the purge, edited' });
+  await cli.waitFor(new RegExp(`\\* ${bob.username} edited \\[4\\]: after the purge, edited\\n`));
+  cli.write('/react 2 👍\n');
+  await cli.waitFor(/! Message \[2\] in #conv-purge was deleted\.\n/);
+  await cli.quit();
+  expect(cli.output()).not.toMatch(/deleted \[\d\]|deleted a message|earlier messages/);
+  await Promise.all([alice.close(), bob.close()]);
+});
