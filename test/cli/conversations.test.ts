@@ -352,3 +352,31 @@ it('a purge is one line, not one per message; what follows is told as before', a
   expect(cli.output()).not.toMatch(/deleted \[\d\]|deleted a message|earlier messages/);
   await Promise.all([alice.close(), bob.close()]);
 });
+
+it('restarted after much happened, tells at most 200 changes of a room and how to see the latest', async () => {
+  const { alice, bob, cli } = await pair('conv-cap', 'cap');
+  cli.write('/join conv-cap\n');
+  await send(bob, 'conv-cap', 'before the flood');
+  await cli.waitFor(/\[1\] .*: before the flood\n/);
+  await cli.quit();
+
+  // Straight into the database: more than a restart tells (sends are rate limited).
+  await t.db.sql`
+    insert into messages (room_id, sender_id, client_id, body)
+    select 'conv-cap', u.id, 'flood-' || n, 'flood ' || n from generate_series(1, 250) n, users u where u.username = ${bob.username}`;
+  await t.db.sql`
+    update rooms set last_message_id = (select max(id) from messages where room_id = 'conv-cap'),
+      last_seq = (select max(seq) from messages where room_id = 'conv-cap') where id = 'conv-cap'`;
+
+  const again = startCli(t.wsUrl, join(home, 'cap'));
+  await again.waitFor(/\* more happened in #conv-cap while you were away than is shown here; \/join conv-cap shows the latest\n/);
+  expect(again.output().match(/: flood \d+\n/g)).toHaveLength(200);
+  expect(again.output()).toContain(': flood 200\n');
+  // the cursor went to the end: what comes next is told, once
+  const last = await send(bob, 'conv-cap', 'after the flood');
+  await bob.request({ action: 'edit', room: 'conv-cap', message: last.id, text: 'after the flood, edited' });
+  await again.waitFor(new RegExp(`\\* \\[#conv-cap\\] ${bob.username} edited \\[\\d+\\]: after the flood, edited\\n`));
+  await again.quit();
+  expect(again.output().match(/: flood \d+\n/g)).toHaveLength(200);
+  await Promise.all([alice.close(), bob.close()]);
+});
