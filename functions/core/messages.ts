@@ -84,6 +84,11 @@ export function reactionSummary(sql: Queryable, rows: Fragment) {
     ) g)`;
 }
 
+/** SQL for replySnippet (mentions.ts) of the text `body`: its first line, at most SNIPPET_LENGTH code points. */
+export function replySnippetSql(sql: Queryable, body: Fragment): Fragment {
+  return sql`left(split_part(replace(${body}, chr(13), chr(10)), chr(10), 1), ${SNIPPET_LENGTH}::int)`;
+}
+
 /**
  * The columns of MessageRow for the messages row in scope as `m`. The reply
  * snippet is computed when read, so an edit or a delete of the original shows in
@@ -101,7 +106,7 @@ export function messageColumns(sql: Queryable, reactions: Fragment = reactionSum
     case when m.reply_to is not null then coalesce(
       (select json_build_object(
           'id', o.id::text, 'from', ou.username,
-          'text', left(split_part(replace(o.body, chr(13), chr(10)), chr(10), 1), ${SNIPPET_LENGTH}::int))
+          'text', ${replySnippetSql(sql, sql`o.body`)})
         from messages o join users ou on ou.id = o.sender_id
         where o.id = m.reply_to and o.room_id = m.room_id and o.deleted_at is null),
       json_build_object('id', m.reply_to::text, 'deleted', true)

@@ -1,6 +1,7 @@
-// The send path's budget: one SQL round trip before the fan-out. Every statement
-// the server sends to the database is counted through postgres.js's `debug` hook
-// on the server's own connection pool.
+// The send path's budget: one SQL round trip before the fan-out, and the same for
+// every change to a message (edit, delete, react). Every statement the server
+// sends to the database is counted through postgres.js's `debug` hook on the
+// server's own connection pool.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,5 +69,79 @@ describe('send', () => {
   it('takes one statement for a repeat of the same clientId too', async () => {
     const repeat = await countSend('q-1');
     expect(repeat).toHaveLength(1);
+  });
+
+  it('takes one statement for a reply that mentions people', async () => {
+    const original = await alice.request({ action: 'send', room: 'general', text: 'original', clientId: 'q-o' });
+    await bob.next((f) => f.type === 'message' && (f.message as { clientId: string }).clientId === 'q-o');
+    await bob.quiet('presence', 100);
+    statements.length = 0;
+    const id = (original.message as { id: string }).id;
+    const sent = await alice.request({ action: 'send', room: 'general', text: `@${bob.username} @here see`, clientId: 'q-r', replyTo: id });
+    expect(sent.message).toMatchObject({ replyTo: { id }, mentions: [bob.username], mentionsHere: true });
+    await bob.next((f) => f.type === 'message' && (f.message as { clientId: string }).clientId === 'q-r');
+    expect(statements).toHaveLength(1);
+  });
+});
+
+describe('changes to a message', () => {
+  let db: TestDatabase;
+  let sql: Sql;
+  let server: RunningServer;
+  let dataDir: string;
+  const statements: string[] = [];
+  const mail = new RecordingMailer();
+  let alice: TestClient;
+  let bob: TestClient;
+  let id: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await db.sql.end();
+    sql = postgres(db.url, { max: db.real ? 5 : 1, onnotice: () => {}, debug: (_connection, query) => statements.push(query) });
+    dataDir = await mkdtemp(join(tmpdir(), 'ww-queries-'));
+    const config = loadConfig({ ...TEST_ENV, DATA_DIR: dataDir, SWEEP_INTERVAL_SECONDS: '3600' });
+    server = await startServer({ config, sql, mailer: mail, webRoot: join(dataDir, 'web') });
+    const target = { wsUrl: server.wsUrl, codeFor: (email: string) => mail.codeFor(email) };
+    alice = await signUp(target);
+    bob = await signUp(target);
+    const sent = await alice.request({ action: 'send', room: 'general', text: 'to be changed', clientId: 'c-1' });
+    id = (sent.message as { id: string }).id;
+  });
+
+  afterAll(async () => {
+    await alice?.close();
+    await bob?.close();
+    await server?.close();
+    await sql?.end({ timeout: 1 });
+    await db?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  /** The statements from the frame to bob's copy of the change. */
+  async function count(who: TestClient, frame: Record<string, unknown>, reply: string): Promise<string[]> {
+    await bob.quiet('presence', 100);
+    statements.length = 0;
+    const answer = await who.request(frame);
+    expect(answer.type).toBe(reply);
+    await bob.next((f) => f.type === 'changed');
+    return [...statements];
+  }
+
+  it('takes one statement to edit', async () => {
+    const edit = await count(alice, { action: 'edit', room: 'general', message: id, text: 'changed' }, 'edited');
+    expect(edit).toHaveLength(1);
+    expect(edit[0]).toMatch(/update messages/);
+  });
+
+  it('takes one statement to add a reaction, and one to remove it', async () => {
+    expect(await count(bob, { action: 'react', room: 'general', message: id, emoji: '👍' }, 'reacted')).toHaveLength(1);
+    expect(await count(bob, { action: 'react', room: 'general', message: id, emoji: '👍', on: false }, 'reacted')).toHaveLength(1);
+  });
+
+  it('takes one statement to delete', async () => {
+    const deleted = await count(alice, { action: 'delete', room: 'general', message: id }, 'deleted_message');
+    expect(deleted).toHaveLength(1);
+    expect(deleted[0]).toMatch(/deleted_at = now\(\)/);
   });
 });

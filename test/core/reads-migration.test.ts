@@ -30,7 +30,7 @@ beforeAll(async () => {
     };
   } else {
     const pg = await startEmbeddedPostgres();
-    sql = createSql(pg.url, { max: 1 });
+    sql = createSql(pg.url, { max: 1, path: pg.path });
     close = async () => {
       await sql.end({ timeout: 1 });
       await pg.stop();

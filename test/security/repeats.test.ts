@@ -134,7 +134,7 @@ describe('the migration to a per-room key', () => {
       };
     } else {
       const pg: EmbeddedPostgres = await startEmbeddedPostgres();
-      sql = createSql(pg.url, { max: 1 });
+      sql = createSql(pg.url, { max: 1, path: pg.path }); // its Unix socket: the URL alone names localhost:5432
       close = async () => {
         await sql.end({ timeout: 1 });
         await pg.stop();

@@ -1,0 +1,125 @@
+// Migration 009 upgrades a database that holds messages: every message gets a seq
+// (its id, which was handed out in commit order per room), every room the seq of
+// its latest message, and the change feed then carries on from there.
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { loadConfig } from '../../functions/adapters/config.js';
+import { createSql } from '../../functions/adapters/db.js';
+import { loadMigrations, migrate } from '../../functions/adapters/migrate.js';
+import { editMessage, pageChanges } from '../../functions/core/conversations.js';
+import { pageMessages, send } from '../../functions/core/messages.js';
+import { parseRoom } from '../../functions/core/names.js';
+import type { Deps, Sql } from '../../functions/core/ports.js';
+import type { Message } from '../../functions/core/protocol.js';
+import { startEmbeddedPostgres } from '../../server/embedded-db.js';
+import { RecordingGateway, RecordingMailer } from '../helpers/fakes.js';
+import { TEST_ENV } from '../helpers/server.js';
+
+let sql: Sql;
+let close: () => Promise<void>;
+
+beforeAll(async () => {
+  // An empty database (not the migrated template), so migrations run in steps.
+  const base = process.env.TEST_DATABASE_URL;
+  if (base) {
+    const name = `ww_test_${randomBytes(6).toString('hex')}`;
+    const admin = postgres(base, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database ${name}`);
+    const url = new URL(base);
+    url.pathname = `/${name}`;
+    sql = createSql(url.toString(), { max: 2 });
+    close = async () => {
+      await sql.end({ timeout: 1 });
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    };
+  } else {
+    // On TCP, where its URL leads: over a Unix socket the URL alone would reach
+    // whatever server listens on localhost:5432 instead.
+    const pg = await startEmbeddedPostgres({ tcp: true });
+    sql = createSql(pg.url, { max: 1 });
+    close = async () => {
+      await sql.end({ timeout: 1 });
+      await pg.stop();
+    };
+  }
+}, 60_000);
+afterAll(() => close?.());
+
+/** A message as the send statement before 009 stored it: the id from the room's counter. */
+async function oldSend(room: string, userId: string, clientId: string, body: string): Promise<string> {
+  const [row] = await sql<{ id: string }[]>`
+    with bump as (
+      update rooms set prev_message_id = last_message_id, last_message_id = nextval('message_ids') where id = ${room}
+      returning last_message_id as id
+    )
+    insert into messages (id, room_id, sender_id, client_id, body) select id, ${room}, ${userId}, ${clientId}, ${body} from bump
+    returning id`;
+  return row!.id;
+}
+
+it('gives existing messages their id as seq, rooms their latest, and the feed carries on above them', async () => {
+  const all = await loadMigrations();
+  const before = all.filter((m) => m.version < '009');
+  expect(before.length).toBeLessThan(all.length);
+  await migrate(sql, before);
+  const users = await sql<{ id: string }[]>`
+    insert into users (username, display_name, email, email_lower, password_hash, verified_at)
+    values ('alice', 'alice', 'a@example.com', 'a@example.com', 'x', now()), ('bob', 'bob', 'b@example.com', 'b@example.com', 'x', now())
+    returning id`;
+  const [alice, bob] = users.map((u) => u.id) as [string, string];
+  await sql`insert into rooms (id, kind) values ('ops', 'channel'), ('quiet', 'channel')`;
+  await sql`insert into memberships (room_id, user_id) values ('general', ${alice}), ('general', ${bob}), ('ops', ${alice})`;
+  const general = [await oldSend('general', alice, 'g1', 'one'), await oldSend('general', bob, 'g2', 'two')];
+  const ops = [await oldSend('ops', alice, 'o1', 'ops one')];
+  general.push(await oldSend('general', alice, 'g3', 'three'));
+  const purged = await oldSend('general', bob, 'g4', 'purged before the upgrade');
+  await sql`delete from messages where id = ${purged}`;
+
+  const applied = await migrate(sql, all);
+  expect(applied).toContain(all.find((m) => m.version.startsWith('009'))!.version);
+
+  const rows = await sql<{ id: string; seq: string; deleted_at: Date | null; mentioned_user_ids: string[] }[]>`
+    select id, seq, deleted_at, mentioned_user_ids from messages order by id`;
+  expect(rows).toEqual([...general, ...ops].sort((a, b) => Number(a) - Number(b)).map((id) => ({ id, seq: id, deleted_at: null, mentioned_user_ids: [] })));
+  const seqs = await sql<{ id: string; last_seq: string | null }[]>`select id, last_seq from rooms order by id`;
+  expect(seqs).toEqual([
+    { id: 'general', last_seq: general.at(-1) },
+    { id: 'ops', last_seq: ops[0] },
+    { id: 'quiet', last_seq: null },
+  ]);
+
+  // The feed from the start: every old message once, in id order.
+  const feed = await pageChanges(sql, 'general', undefined, 100);
+  expect(feed.messages.map((m) => [m.id, m.seq, m.text])).toEqual([
+    [general[0], general[0], 'one'],
+    [general[1], general[1], 'two'],
+    [general[2], general[2], 'three'],
+  ]);
+  expect(feed.through).toBe(general.at(-1));
+  const joined = await pageMessages(sql, 'general', {}, 50);
+  expect(joined.seq).toBe(general.at(-1));
+
+  // The new code on the upgraded data: a send, an edit of an old message.
+  const gateway = new RecordingGateway();
+  const deps: Deps = {
+    sql,
+    gateway,
+    mailer: new RecordingMailer(),
+    clock: { now: () => new Date() },
+    log: { info: () => {}, warn: () => {}, error: () => {} },
+    settings: loadConfig(TEST_ENV).settings,
+  };
+  await sql`insert into connections (id, user_id, authed_at) values ('c-alice', ${alice}, now())`;
+  const room = parseRoom('general')!;
+  const sent = await send(deps, 'c-alice', { action: 'send', room, text: `after @bob`, clientId: 'new' });
+  const fresh = sent.reply!.message as Message;
+  expect(BigInt(fresh.seq!)).toBeGreaterThan(BigInt(general.at(-1)!)); // above every seq the upgrade gave
+  expect(fresh.mentions).toEqual(['bob']);
+  expect(sent.broadcasts![0]!.frame).toMatchObject({ type: 'message', prev: purged, prevSeq: general.at(-1), seq: fresh.seq });
+  const edited = await editMessage(deps, 'c-alice', { action: 'edit', room, message: general[0]!, text: 'one, edited' });
+  const after = await pageChanges(sql, 'general', general.at(-1), 100);
+  expect(after.messages.map((m) => m.text)).toEqual(['after @bob', 'one, edited']);
+  expect(after.through).toBe((edited.reply!.message as Message).seq);
+});
