@@ -164,7 +164,8 @@ function drawTyping() {
 if (terminal)
   process.stdin.on('keypress', () => {
     // After readline's own listener: rl.line is the line as it now stands.
-    if (!me || secretPrompt !== undefined || !rl.line.trim() || rl.line.startsWith('/')) return;
+    // Not while a question is answered (a password, "delete [2]? (y/N)"): that is not a message.
+    if (!me || secretPrompt !== undefined || questionOpen || !rl.line.trim() || rl.line.startsWith('/')) return;
     const now = Date.now();
     if (now - (typingSent.get(room) ?? 0) < TYPING_EVERY_MS) return;
     typingSent.set(room, now);
@@ -216,7 +217,7 @@ async function catchUpChanges(roomId: string, limit: number): Promise<boolean> {
   for (let told = 0; ; ) {
     const r = await request({ action: 'changes', room: roomId, after: seqs.get(roomId) ?? '0', limit: 100 });
     if (r.type !== 'changes') {
-      if (r.code === 'bad_request' && /action/i.test(String(r.message))) return (changeFeed = false);
+      if (r.code === 'bad_request' && /^Unknown action/.test(String(r.message))) return (changeFeed = false);
       if (r.code === 'forbidden' || r.code === 'not_found') {
         seqs.delete(roomId);
         cursors.delete(roomId);
@@ -530,9 +531,11 @@ async function nextLine(): Promise<string> {
 }
 
 /** A question answered in plain sight (piped: the next line). */
+let questionOpen = false;
 async function ask(question: string): Promise<string> {
   if (!interactive) return nextLine();
-  return new Promise((resolve) => rl.question(question, resolve));
+  questionOpen = true;
+  return new Promise<string>((resolve) => rl.question(question, resolve)).finally(() => (questionOpen = false));
 }
 
 /**

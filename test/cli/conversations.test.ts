@@ -302,6 +302,14 @@ it('at a terminal: who is typing in the prompt, for a while; typing sends typing
     await cli.waitFor(/delete \[2\] "hello there"\? \(y\/N\) [^]*delete \[2\] "hello there"\? \(y\/N\) /);
     cli.write('y\r');
     await cli.waitFor(new RegExp(`\\* ${alice.username} deleted \\[2\\]`));
+    // answering a question is not typing a message
+    await new Promise((r) => setTimeout(r, 3100));
+    cli.write('/delete 1\r');
+    await cli.waitFor(/delete \[1\] "hey @\S+"\? \(y\/N\) /);
+    await cli.settle();
+    cli.write('no\r');
+    await cli.waitFor(/\* not deleted[^]*\* not deleted/);
+    expect(await bob.quiet((f) => f.type === 'typing', 300)).toEqual([]);
   } finally {
     await cli.quit();
   }
