@@ -7,14 +7,19 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
 import { parseRoom, roomDisplayName } from '../functions/core/names.js';
+import { badge, ConversationView, parseCommand, parseSavedState, reactionSummary, safe, Typing, type Message, type SavedState } from './conversation.js';
+import { after, ChainCursors, isPoint, isSeq, type Point } from './cursor.js';
 
 type Frame = { type: string; re?: string; [k: string]: any };
-interface Message { id: string; room: string; from: string; text: string; at: string }
-type Cursor = string | null;
 
 const url = process.argv[2] ?? process.env.CHAT_URL ?? 'ws://localhost:8080/ws';
 const interactive = process.stdin.isTTY === true;
-const tokenFile = join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'wild-whispers', `${new URL(url).host.replace(/[^\w.-]/g, '_')}.token`);
+/** Output to a person's terminal (not a file or pipe): mentions highlighted, who is typing shown. */
+const terminal = interactive && process.stdout.isTTY === true;
+const configBase = join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'wild-whispers', new URL(url).host.replace(/[^\w.-]/g, '_'));
+const tokenFile = `${configBase}.token`;
+/** The cursors of the last run, so the next one tells what happened in between. */
+const stateFile = `${configBase}.state.json`;
 
 const HELP = `Commands:
   /register USER EMAIL [INVITE]
@@ -29,7 +34,15 @@ const HELP = `Commands:
   /history [N]             the last N messages of this room (default 20)
   /who                     members of this room and who is online
   /leave [ROOM]            leave a channel
+  /edit [N] TEXT           change message N (default: your last one)
+  /delete [N]              delete your message N (default: your last one)
+  /reply N TEXT            answer message N
+  /react [N] EMOJI         react to message N (default: the last one)
+  /unreact [N] EMOJI       take that reaction back
+  /readreceipts on|off     whether people in your DMs see what you have read,
+                           and you theirs
   /quit                    exit
+Messages are numbered per room ([N]); N is a number in the current room.
 Anything else is sent to the current room.`;
 
 let ws: WebSocket | undefined;
@@ -39,13 +52,15 @@ let pendingUser: string | undefined;
 let seq = 0;
 let attempt = 0;
 let quitting = false;
-const myRooms = new Set<string>();
-// Per room, the id up to which this client holds every message (docs/DELIVERY.md):
-// advanced by a live message whose `prev` is the cursor, and by catch-up pages.
-// Catching up from "the highest id seen" could skip a message overtaken in flight.
-const cursors = new Map<string, Cursor>();
-const heldBack = new Map<string, Map<Cursor, string>>(); // room -> prev -> id
-const seen = new Set<string>();
+/** My rooms, with what their badge says (`unread`, `mentions`) and their newest message. */
+const myRooms = new Map<string, { unread?: number; mentions?: number; last: Point }>();
+// Per room, the id up to which this client holds every message (docs/DELIVERY.md),
+// and the change seq up to which it holds every edit, deletion and reaction.
+const cursors = new ChainCursors();
+const seqs = new ChainCursors();
+/** false once the server has said it has no change feed (an older server) */
+let changeFeed = true;
+let readReceipts: boolean | undefined;
 const waiting = new Map<string, (f: Frame) => void>();
 
 const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: interactive });
@@ -59,9 +74,6 @@ const out = (line: string) => {
     else rl.prompt(true);
   } else console.log(line);
 };
-const time = (iso: string) => new Date(iso).toTimeString().slice(0, 5);
-// Control characters from other people must not drive this terminal.
-const safe = (s: string) => s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '�');
 
 /** `#general`, or `DM with erin` for `dm:bob:erin` when I am bob: never the internal id. */
 function roomLabel(id: string): string {
@@ -70,46 +82,114 @@ function roomLabel(id: string): string {
   return `#${safe(parsed?.id ?? id)}`;
 }
 
-function show(m: Message) {
-  if (seen.has(m.id)) return;
-  seen.add(m.id);
-  const where = m.room === room ? '' : `[${roomLabel(m.room)}] `;
-  const head = `${where}${time(m.at)} ${safe(m.from)}: `;
-  // Continuation lines start under the first line's text, so they read as the
-  // same message rather than as lines of their own.
-  const [first, ...rest] = safe(m.text).split('\n');
-  out([head + first, ...rest.map((l) => ' '.repeat(head.length) + l)].join('\n'));
+const view = new ConversationView({ tty: process.stdout.isTTY === true, me: () => me, current: () => room, label: roomLabel });
+
+/** Prints a message unless it was shown already (`again`: /history shows it anew). */
+function show(m: Message, again = false) {
+  const text = view.message(m, again);
+  if (text === undefined) return;
+  typing.stopped(m.room, m.from);
+  out(text);
+  printed(m.room, m.id);
 }
 
-function advance(roomId: string, prev: Cursor, id: string) {
-  if (!cursors.has(roomId)) return;
-  if (!heldBack.has(roomId)) heldBack.set(roomId, new Map());
-  heldBack.get(roomId)!.set(prev, id);
-  follow(roomId);
+// ---- read state: what is printed counts as read ----
+
+/** At most one `read` per room this often; the latest one is sent at the end of the wait. */
+const READ_EVERY_MS = 2000;
+const reads = new Map<string, { sent: Point; pending?: string; timer?: ReturnType<typeof setTimeout> }>();
+
+/** A message of `roomId` is on screen: the server hears (soon) that it was read. */
+function printed(roomId: string, id: string) {
+  const info = myRooms.get(roomId);
+  if (info && after(id, info.last)) info.last = id;
+  // Shown here means read: the badge clears now, the server hears it within READ_EVERY_MS.
+  if (info && !after(info.last, id)) info.unread = info.mentions = 0;
+  if (!me) return;
+  let r = reads.get(roomId);
+  if (!r) reads.set(roomId, (r = { sent: null }));
+  if (!after(id, r.pending ?? r.sent)) return;
+  r.pending = id;
+  // Not at once: a page of messages printed together is one mark, for its newest.
+  if (!r.timer) (r.timer = setTimeout(() => flushRead(roomId), 0)).unref();
 }
 
-/** Moves the cursor along the chain of live messages as far as it goes. */
-function follow(roomId: string) {
-  const held = heldBack.get(roomId);
-  if (!held) return;
-  for (let next = held.get(cursors.get(roomId)!); next !== undefined; next = held.get(cursors.get(roomId)!)) {
-    held.delete(cursors.get(roomId)!);
-    cursors.set(roomId, next);
+function flushRead(roomId: string) {
+  const r = reads.get(roomId)!;
+  if (r.pending && after(r.pending, r.sent)) {
+    notify({ action: 'read', room: roomId, through: r.pending });
+    r.sent = r.pending;
   }
+  r.pending = undefined;
+  r.timer = setTimeout(() => {
+    r.timer = undefined;
+    if (r.pending) flushRead(roomId);
+  }, READ_EVERY_MS);
+  r.timer.unref();
 }
+
+/** Before exit: the reads still waiting out their throttle, answered (so they are stored). */
+async function flushReads() {
+  const last: Promise<Frame>[] = [];
+  for (const [roomId, r] of reads) {
+    clearTimeout(r.timer);
+    if (r.pending && after(r.pending, r.sent) && !unsupported.has('read')) last.push(request({ action: 'read', room: roomId, through: r.pending }));
+  }
+  await Promise.race([Promise.all(last), sleep(2000)]);
+}
+
+// ---- who is typing (at a terminal only) ----
+
+const typing = new Typing();
+/** Typing frames go out at most this often per room (the server forwards no more). */
+const TYPING_EVERY_MS = 3000;
+const typingSent = new Map<string, number>();
+let typingTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** The prompt says who is typing, and stops saying it after Typing.SHOWN_MS. */
+function drawTyping() {
+  if (!terminal) return;
+  const now = Date.now();
+  const status = typing.status(now, room, roomLabel);
+  const prompt = status ? `(${status}) > ` : '> ';
+  if (prompt !== rl.getPrompt()) {
+    rl.setPrompt(prompt);
+    if (secretPrompt === undefined) rl.prompt(true);
+  }
+  clearTimeout(typingTimer);
+  const next = typing.nextExpiry(now);
+  if (next !== undefined) (typingTimer = setTimeout(drawTyping, next - now + 10)).unref();
+}
+
+if (terminal)
+  process.stdin.on('keypress', () => {
+    // After readline's own listener: rl.line is the line as it now stands.
+    // Not while a question is answered (a password, "delete [2]? (y/N)"): that is not a message.
+    if (!me || secretPrompt !== undefined || questionOpen || !rl.line.trim() || rl.line.startsWith('/')) return;
+    const now = Date.now();
+    if (now - (typingSent.get(room) ?? 0) < TYPING_EVERY_MS) return;
+    typingSent.set(room, now);
+    notify({ action: 'typing', room });
+  });
+
+// ---- catching up ----
 
 async function historyPage(roomId: string, cursor: { after?: string; before?: string }) {
   const page = await request({ action: 'history', room: roomId, limit: 100, ...cursor });
-  return page.type === 'history' ? { messages: page.messages as Message[], hasMore: page.hasMore as boolean } : undefined;
+  return page.type === 'history' ? { messages: page.messages as Message[], hasMore: page.hasMore as boolean, seq: page.seq as unknown } : undefined;
 }
 
-async function catchUp(roomId: string) {
-  const after = cursors.get(roomId);
+/** After a reconnect (or a restart, `limit` changes at most): what happened in the room meanwhile. */
+async function catchUp(roomId: string, limit = Infinity) {
+  if (seqs.has(roomId) && changeFeed && (await catchUpChanges(roomId, limit))) return;
+  const from = cursors.get(roomId);
   const got: Message[] = [];
-  if (after) {
+  let seqNow: unknown;
+  if (from) {
     // forward from the cursor
-    for (let page = await historyPage(roomId, { after }); page; ) {
+    for (let page = await historyPage(roomId, { after: from }); page; ) {
       got.push(...page.messages);
+      seqNow = page.seq;
       const last = page.messages.at(-1);
       page = page.hasMore && last ? await historyPage(roomId, { after: last.id }) : undefined;
     }
@@ -117,6 +197,7 @@ async function catchUp(roomId: string) {
     // the room was empty when we came: everything, read backwards from the end
     for (let page = await historyPage(roomId, {}); page; ) {
       got.unshift(...page.messages);
+      seqNow ??= page.seq;
       const first = page.messages[0];
       page = page.hasMore && first ? await historyPage(roomId, { before: first.id }) : undefined;
     }
@@ -124,7 +205,116 @@ async function catchUp(roomId: string) {
   for (const m of got) show(m);
   const last = got.at(-1);
   if (last) cursors.set(roomId, last.id);
-  follow(roomId);
+  // Changes from here on are caught up by the feed (the edits before it are lost to us).
+  if (isSeq(seqNow) && !seqs.has(roomId)) seqs.set(roomId, seqNow);
+}
+
+/**
+ * Every change after the room's seq cursor, page by page: new messages shown,
+ * edits, deletions and reactions told. False when the server has no change feed.
+ */
+async function catchUpChanges(roomId: string, limit: number): Promise<boolean> {
+  for (let told = 0; ; ) {
+    const r = await request({ action: 'changes', room: roomId, after: seqs.get(roomId) ?? '0', limit: 100 });
+    if (r.type !== 'changes') {
+      if (r.code === 'bad_request' && /^Unknown action/.test(String(r.message))) return (changeFeed = false);
+      if (r.code === 'forbidden' || r.code === 'not_found') {
+        seqs.delete(roomId);
+        cursors.delete(roomId);
+      }
+      return true; // offline, or too fast: the next reconnect tries again from the same cursor
+    }
+    const messages = (Array.isArray(r.messages) ? r.messages : []) as Message[];
+    for (const line of view.page(messages, cursors.get(roomId))) out(line);
+    let newest: string | undefined;
+    for (const m of messages) {
+      if (!newest || after(m.id, newest)) newest = m.id;
+      if (!m.deleted) typing.stopped(m.room, m.from);
+    }
+    // Every message made up to `through` is now held: ids and seqs are handed out in
+    // the same order under the room's lock.
+    if (newest) {
+      cursors.raise(roomId, newest);
+      printed(roomId, newest);
+    }
+    if (isPoint(r.through)) seqs.raise(roomId, r.through);
+    told += messages.length;
+    if (r.hasMore !== true || messages.length === 0) return true;
+    if (told >= limit) {
+      const open = parseRoom(roomId)?.kind === 'dm' ? `/dm ${roomDisplayName(parseRoom(roomId)!, me ?? '')}` : `/join ${roomId}`;
+      out(`* more happened in ${roomLabel(roomId)} while you were away than is shown here; ${safe(open)} shows the latest`);
+      const h = await request({ action: 'history', room: roomId, limit: 1 });
+      if (h.type === 'history' && isSeq(h.seq)) seqs.set(roomId, h.seq);
+      const last = h.messages?.at?.(-1)?.id;
+      if (isPoint(last)) cursors.raise(roomId, last);
+      return true;
+    }
+  }
+}
+
+/** Rooms not caught up on a restart this many changes at most, each. */
+const RESTART_CATCH_UP = 200;
+/** Rooms whose change cursor is fetched at login (the rest get one when opened). */
+const PRIME_ROOMS = 100;
+
+/**
+ * A change cursor for rooms that have none (a first run here, new rooms): the
+ * room's current seq from a one-message `history` page, a few at a time, so
+ * that a later reconnect can ask what changed.
+ */
+async function primeSeqs(roomIds: string[]) {
+  const todo = roomIds.filter((r) => !seqs.has(r)).slice(0, PRIME_ROOMS);
+  const worker = async () => {
+    for (let r = todo.shift(); r !== undefined; r = todo.shift()) {
+      const h = await request({ action: 'history', room: r, limit: 1 });
+      if (h.type !== 'history') {
+        if (h.code === 'offline') return;
+        continue;
+      }
+      if (!isSeq(h.seq)) return; // an older server: no change feed to prime
+      if (!seqs.has(r)) seqs.set(r, h.seq);
+    }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
+}
+
+// ---- the state kept between runs ----
+
+let savedText = '';
+
+function currentState(): SavedState | undefined {
+  if (!me) return undefined;
+  const rooms: SavedState['rooms'] = {};
+  for (const r of seqs.rooms()) {
+    const s = seqs.get(r);
+    const id = cursors.get(r);
+    if (s !== undefined && id !== undefined && myRooms.has(r)) rooms[r] = { id, seq: s };
+  }
+  return { user: me, watermark: view.watermark, rooms };
+}
+
+async function saveState() {
+  const state = currentState();
+  if (!state) return;
+  const text = JSON.stringify(state);
+  if (text === savedText) return;
+  savedText = text;
+  await mkdir(join(stateFile, '..'), { recursive: true, mode: 0o700 });
+  await writeFile(stateFile, text, { mode: 0o600 }).catch(() => {});
+}
+setInterval(() => void saveState(), 5000).unref();
+
+async function loadState(user: string): Promise<SavedState | undefined> {
+  const text = await readFile(stateFile, 'utf8').catch(() => '');
+  return text ? parseSavedState(text, user) : undefined;
+}
+
+/** Actions an older server said it does not know (`read`, `typing`). */
+const unsupported = new Set<string>();
+
+/** A frame whose reply nobody waits for (`read`, `typing`); errors about it are not shown. */
+function notify(frame: Record<string, unknown>) {
+  if (ws?.readyState === WebSocket.OPEN && !unsupported.has(frame.action as string)) ws.send(JSON.stringify({ ...frame, id: `q${++seq}` }));
 }
 
 function request(frame: Record<string, unknown>): Promise<Frame> {
@@ -172,18 +362,58 @@ async function rest<T>(first: T[], more: unknown, next: (last: T) => Record<stri
   return all;
 }
 
+type Room = { id: string; lastMessageId: Point; readThrough?: Point; unread?: number; mentions?: number; seq?: unknown };
+
+/** What a ROOM object says of the room's badge and my read mark. */
+function noteRoom(r: Room) {
+  const unread = typeof r.unread === 'number' ? r.unread : undefined;
+  const mentions = typeof r.mentions === 'number' ? r.mentions : undefined;
+  const known = myRooms.get(r.id);
+  myRooms.set(r.id, { unread, mentions, last: known && after(known.last, r.lastMessageId) ? known.last : r.lastMessageId });
+  if (isPoint(r.readThrough)) {
+    const mark = reads.get(r.id);
+    if (!mark) reads.set(r.id, { sent: r.readThrough });
+    else if (after(r.readThrough, mark.sent)) mark.sent = r.readThrough;
+  }
+}
+
+/** The person logged in now, whose saved cursors are in use (a restart catches up once per person). */
+let restoredFor: string | undefined;
+
 async function onAuthed(f: Frame) {
   me = f.user.username;
+  if (typeof f.user.readReceipts === 'boolean') readReceipts = f.user.readReceipts;
   await saveToken(f.token);
-  type Room = { id: string; lastMessageId: Cursor };
   const all = await rest<Room>(f.rooms, f.roomsMore, (last) => ({ action: 'rooms', after: last.id }), (p) => p.rooms);
   const rooms = all.map((r) => r.id);
-  for (const r of rooms) myRooms.add(r);
+  for (const r of all) noteRoom(r);
   out(`* logged in as ${me}; rooms: ${rooms.map(roomLabel).join(', ')}`);
-  const known = [...cursors.keys()];
+  const unread = all.filter((r) => r.unread || r.mentions);
+  if (unread.length) out(`* unread: ${unread.slice(0, 10).map((r) => roomLabel(r.id) + badge(r.unread, r.mentions)).join(', ')}${unread.length > 10 ? ` and ${unread.length - 10} more rooms` : ''}`);
+
+  let known = cursors.rooms();
+  let limit = Infinity;
+  if (restoredFor !== me) {
+    // The first login of this run: pick up where the last run on this machine left off.
+    restoredFor = me;
+    const saved = await loadState(me!);
+    if (saved) view.watermark = saved.watermark;
+    for (const r of all) {
+      const s = saved?.rooms[r.id];
+      if (!s || cursors.has(r.id)) continue;
+      cursors.set(r.id, s.id);
+      seqs.set(r.id, s.seq);
+    }
+    known = rooms.filter((r) => saved?.rooms[r]);
+    limit = RESTART_CATCH_UP;
+  }
   for (const r of all) if (!cursors.has(r.id)) cursors.set(r.id, r.lastMessageId);
-  // After a reconnect, everything sent while away, in order, once.
-  for (const r of known) await catchUp(r);
+  for (const r of all) if (isSeq(r.seq) && !seqs.has(r.id)) seqs.set(r.id, r.seq);
+  // After a reconnect (or a restart), everything that happened while away, in order, once.
+  for (const r of known) if (myRooms.has(r)) await catchUp(r, limit);
+  void saveState();
+  // The current room first: that is where edits matter most.
+  void primeSeqs([room, ...rooms.filter((r) => r !== room)]);
 }
 
 function onFrame(f: Frame) {
@@ -192,20 +422,69 @@ function onFrame(f: Frame) {
     waiting.delete(f.re);
     return;
   }
+  // The answer to a `read` or `typing` nobody waits for: a refusal is not worth a
+  // line, but a server without the action is not asked again.
+  if (typeof f.re === 'string' && f.re.startsWith('q') && f.type === 'error') {
+    const unknown = /^Unknown action "(\w+)"/.exec(String(f.message))?.[1];
+    if (unknown) unsupported.add(unknown);
+    return;
+  }
   switch (f.type) {
-    case 'message':
-      if (f.prev !== undefined) advance(f.message.room, f.prev, f.message.id);
-      return show(f.message);
+    case 'message': {
+      const m = f.message as Message;
+      if (f.prev !== undefined) cursors.advance(m.room, f.prev, m.id);
+      if (isPoint(f.seq) && f.prevSeq !== undefined) seqs.advance(m.room, f.prevSeq, f.seq);
+      if (!myRooms.has(m.room)) myRooms.set(m.room, { last: null });
+      show(m);
+      return drawTyping();
+    }
+    case 'changed':
+      if (isPoint(f.seq) && f.prevSeq !== undefined) seqs.advance(f.room, f.prevSeq, f.seq);
+      for (const line of view.change(f.message as Message)) out(line);
+      return;
+    case 'typing':
+      if (!terminal || f.from === me) return;
+      typing.typing(f.room, f.from, Date.now());
+      return drawTyping();
+    case 'read': {
+      // Read here or on another device: the badge goes when it covers the newest message.
+      const info = myRooms.get(f.room);
+      if (info && isPoint(f.through) && !after(info.last, f.through)) info.unread = info.mentions = 0;
+      const mark = reads.get(f.room);
+      if (mark && isPoint(f.through) && after(f.through, mark.sent)) mark.sent = f.through;
+      return;
+    }
+    case 'seen':
+      return seen(f);
+    case 'settings':
+      if (typeof f.readReceipts === 'boolean') readReceipts = f.readReceipts;
+      return;
     case 'presence':
       if (f.online !== undefined) out(`* ${f.user} is ${f.online ? 'online' : 'offline'}`);
-      if (f.member !== undefined && f.user === me) f.member ? myRooms.add(f.room) : myRooms.delete(f.room);
+      if (f.member !== undefined && f.user === me) f.member ? myRooms.set(f.room, myRooms.get(f.room) ?? { last: null }) : myRooms.delete(f.room);
       if (f.member !== undefined) out(`* ${f.user} ${f.member ? 'joined' : 'left'} ${roomLabel(f.room)}`);
       return;
     case 'deleted':
-      return out(`* ${f.user ?? f.from ?? 'someone'} deleted ${f.ids?.length ?? 'their'} messages in ${roomLabel(f.room)}`);
+      if (f.from && isPoint(f.through)) view.purged(f.room, f.from, f.through);
+      out(`* ${f.user ?? f.from ?? 'someone'} deleted ${f.ids?.length ?? 'their'} messages in ${roomLabel(f.room)}`);
+      // The purge's tombstones break the change chain: read past them at once.
+      if (isPoint(f.seq) && seqs.has(f.room) && changeFeed) void catchUpChanges(f.room, Infinity);
+      return;
     case 'error':
       return out(describeError(f));
   }
+}
+
+/** The newest of my messages each DM partner is known to have read, so each is told once. */
+const seenTold = new Map<string, string>();
+
+/** `seen` in a DM: told once per message of mine, when the other person has read my latest. */
+function seen(f: Frame) {
+  if (!isPoint(f.through)) return;
+  const mine = view.resolve(f.room, undefined, 'mine');
+  if ('error' in mine || after(mine.id, f.through) || seenTold.get(f.room) === mine.id) return;
+  seenTold.set(f.room, mine.id);
+  out(`* ${safe(String(f.from))} has read ${f.room === room ? '' : `${roomLabel(f.room)} up to `}[${mine.n}]`);
 }
 
 function connect(): Promise<void> {
@@ -252,9 +531,11 @@ async function nextLine(): Promise<string> {
 }
 
 /** A question answered in plain sight (piped: the next line). */
+let questionOpen = false;
 async function ask(question: string): Promise<string> {
   if (!interactive) return nextLine();
-  return new Promise((resolve) => rl.question(question, resolve));
+  questionOpen = true;
+  return new Promise<string>((resolve) => rl.question(question, resolve)).finally(() => (questionOpen = false));
 }
 
 /**
@@ -291,15 +572,73 @@ async function askSecret(question: string): Promise<string | undefined> {
   });
 }
 
+/** Sends a line to the current room; one refused as too fast is sent again after the wait. */
+async function say(text: string, extra: Record<string, unknown> = {}) {
+  // One clientId for every try: the server stores the line once however
+  // often it is sent, and a line refused for speed is sent again, never dropped.
+  const clientId = `cli-${Date.now()}-${seq}`;
+  for (;;) {
+    const r = await request({ action: 'send', room, text, clientId, ...extra });
+    if (r.type === 'sent') return show(r.message);
+    if (r.code !== 'rate_limited') return out(describeError(r));
+    const wait = retryAfterSeconds(r);
+    if (interactive) out(`* sending too fast; this line goes out in ${wait} s`);
+    await sleep(wait * 1000);
+  }
+}
+
+/** `/edit`, `/delete`, `/reply`, `/react`, `/unreact`, `/readreceipts`. */
+async function conversationCommand(cmd: string, restOfLine: string) {
+  if (cmd === '/readreceipts' && !restOfLine.trim())
+    return out(readReceipts === undefined ? 'usage: /readreceipts on|off' : `* read receipts are ${readReceipts ? 'on' : 'off'}; /readreceipts ${readReceipts ? 'off' : 'on'} to change`);
+  const parsed = parseCommand(view, room, cmd, restOfLine)!;
+  if ('usage' in parsed) return out(parsed.usage);
+  if ('error' in parsed) return out(`! ${parsed.error}`);
+  const { frame } = parsed;
+  if (frame.action === 'send') return say(frame.text as string, { replyTo: frame.replyTo });
+  if (parsed.confirm && interactive) {
+    const answer = await ask(parsed.confirm);
+    if (!/^y(es)?$/i.test(answer.trim())) return out('* not deleted');
+  }
+  const r = await request(frame);
+  switch (r.type) {
+    case 'edited':
+    case 'reacted': {
+      const lines = view.change(r.message as Message);
+      if (lines.length) return out(lines.join('\n'));
+      // Nothing new to tell (an echo was faster, or it was so already): say where it stands.
+      return out(r.type === 'reacted' ? `* [${parsed.n}] reactions: ${reactionSummary(r.message?.reactions)}` : `* [${parsed.n}] is as you wrote it`);
+    }
+    case 'deleted_message':
+      return out(view.deletedOne(r.room ?? room, String(r.message ?? frame.message), isPoint(r.seq) ? r.seq : undefined).join('\n') || `* deleted [${parsed.n}]`);
+    case 'settings':
+      readReceipts = r.readReceipts === true;
+      return out(
+        readReceipts
+          ? '* read receipts on: people in your DMs see what you have read, and you theirs'
+          : '* read receipts off: nobody sees what you have read, and you see nobody’s',
+      );
+    default:
+      return out(describeError(r));
+  }
+}
+
 async function command(line: string) {
   const [cmd, ...args] = line.trim().split(/\s+/);
   switch (cmd) {
+    case '/edit':
+    case '/delete':
+    case '/reply':
+    case '/react':
+    case '/unreact':
+    case '/readreceipts':
+      return conversationCommand(cmd, line.replace(/^\s*\S+/, ''));
     case '/help':
       return out(HELP);
     case '/quit':
     case '/exit':
+      // The socket closes after the last reads are stored (at the end of the input loop).
       quitting = true;
-      ws?.close();
       rl.close();
       return;
     case '/register': {
@@ -342,7 +681,11 @@ async function command(line: string) {
     case '/logout': {
       const r = await request({ action: 'auth', op: 'logout' });
       if (r.type !== 'logged_out') return out(describeError(r));
+      await saveState();
       me = undefined;
+      restoredFor = undefined;
+      cursors.rooms().forEach((r) => cursors.delete(r));
+      seqs.rooms().forEach((r) => seqs.delete(r));
       await saveToken(undefined);
       return out('* logged out');
     }
@@ -354,23 +697,21 @@ async function command(line: string) {
       const r = await request({ action: 'join', room: name });
       if (r.type !== 'joined') return out(describeError(r));
       room = r.room.id;
-      myRooms.add(room);
+      noteRoom(r.room);
       if (!cursors.has(room)) cursors.set(room, r.room.lastMessageId);
+      if (isSeq(r.seq) && !seqs.has(room)) seqs.set(room, r.seq);
       const count: number = r.memberCount ?? r.members.length;
       out(`* now in ${roomLabel(room)} (${count} ${count === 1 ? 'member' : 'members'})`);
       for (const m of r.messages) show(m);
-      return;
+      return drawTyping();
     }
     case '/rooms':
-      return out(`* rooms: ${[...myRooms].map(roomLabel).join(', ')}; current: ${roomLabel(room)}`);
+      return out(`* rooms: ${[...myRooms].map(([id, b]) => roomLabel(id) + badge(b.unread, b.mentions)).join(', ')}; current: ${roomLabel(room)}`);
     case '/history': {
       const limit = Math.min(100, Math.max(1, Number(args[0] ?? 20) || 20));
       const r = await request({ action: 'history', room, limit });
       if (r.type !== 'history') return out(describeError(r));
-      for (const m of r.messages) {
-        seen.delete(m.id); // show again on request
-        show(m);
-      }
+      for (const m of r.messages) show(m, true); // shown again on request
       return;
     }
     case '/who': {
@@ -385,25 +726,14 @@ async function command(line: string) {
       const r = await request({ action: 'leave', room: target });
       if (r.type !== 'left') return out(describeError(r));
       myRooms.delete(r.room);
+      seqs.delete(r.room);
       if (r.room === room) room = 'general';
       return out(`* left ${roomLabel(r.room)}; now in ${roomLabel(room)}`);
     }
     default:
       if (line.startsWith('/')) return out(`unknown command ${cmd}; /help lists them`);
       if (!line.trim()) return;
-      {
-        // One clientId for every try: the server stores the line once however
-        // often it is sent, and a line refused for speed is sent again, never dropped.
-        const clientId = `cli-${Date.now()}-${seq}`;
-        for (;;) {
-          const r = await request({ action: 'send', room, text: line, clientId });
-          if (r.type === 'sent') return show(r.message);
-          if (r.code !== 'rate_limited') return out(describeError(r));
-          const wait = retryAfterSeconds(r);
-          if (interactive) out(`* sending too fast; this line goes out in ${wait} s`);
-          await sleep(wait * 1000);
-        }
-      }
+      return say(line);
   }
 }
 
@@ -418,5 +748,7 @@ for (;;) {
   if (interactive) rl.prompt();
 }
 quitting = true;
+await flushReads();
+await saveState();
 ws?.close();
 process.exit(0);

@@ -1,6 +1,7 @@
 // How the terminal client shows rooms and messages: rooms by the names people
 // use (`#general`, `DM with bob`), never internal ids like `dm:bob:erin`, and a
-// multi-line message with its continuation lines indented under the first.
+// multi-line message, after its number, with its continuation lines indented
+// under the first line's text.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,10 +57,10 @@ it('indents the continuation lines of a multi-line message under its first line'
   cli.write(`/login ${reader.username}\n${reader.password}\n`);
   await cli.waitFor(/\* logged in as/);
   await alice.request({ action: 'send', room: 'general', text: 'release notes:\n- faster\n- safer', clientId: 'm1' });
-  const shown = await cli.waitFor(/\d\d:\d\d \S+: release notes:\n.*\n.*- safer\n/);
+  const shown = await cli.waitFor(/\[\d+\] \d\d:\d\d \S+: release notes:\n.*\n.*- safer\n/);
   const [first, second, third] = shown.split('\n');
   const head = `${first!.slice(0, first!.indexOf(': ') + 2)}`;
-  expect(head).toMatch(new RegExp(`^\\d\\d:\\d\\d ${alice.username}: $`));
+  expect(head).toMatch(new RegExp(`^\\[1\\] \\d\\d:\\d\\d ${alice.username}: $`));
   expect(second).toBe(`${' '.repeat(head.length)}- faster`);
   expect(third).toBe(`${' '.repeat(head.length)}- safer`);
   await cli.quit();
