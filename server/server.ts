@@ -136,12 +136,12 @@ function ownLoopbackHost(req: IncomingMessage, port: number): boolean {
   return host !== undefined && [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`].includes(host);
 }
 
-/** The `re` of a frame, if it has one, to answer it without running a handler. */
+/** The `id` of a request, if it has one, for the `re` of a reply that runs no handler. */
 function requestIdOf(data: string): string | undefined {
   if (data.length > MAX_FRAME_BYTES) return undefined;
   try {
-    const re = JSON.parse(data)?.re;
-    return typeof re === 'string' ? re : undefined;
+    const id = JSON.parse(data)?.id;
+    return typeof id === 'string' && id.length <= 64 ? id : undefined;
   } catch {
     return undefined;
   }
