@@ -2,7 +2,7 @@
 // address has too many sockets open anonymously or opened too many of late.
 import { loadConfig } from './adapters/config.js';
 import { securityEvent } from './core/audit.js';
-import { admitConnection, originAllowed } from './core/connections.js';
+import { admitConnection, chargeRefusedHandshake, originAllowed } from './core/connections.js';
 import { lifecycleRoute, type WsEvent, type WsHandler } from './route.js';
 
 const { allowedOrigins } = loadConfig();
@@ -20,11 +20,13 @@ function sourceIpOf(event: WsEvent): string | undefined {
 export function connectHandler(origins: (event: WsEvent) => readonly string[]): WsHandler {
   return lifecycleRoute(async (deps, event) => {
     const headers = Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    const { connectionId, requestTimeEpoch } = event.requestContext;
     if (!originAllowed(headers.origin, origins(event))) {
+      // Counted against the address's connection budget: a flood of them gets 429.
+      if (!(await chargeRefusedHandshake(deps, new Date(requestTimeEpoch), sourceIpOf(event)))) return 'rate_limited';
       securityEvent(deps.log, 'origin_refused', { origin: headers.origin?.slice(0, 200), sourceIp: sourceIpOf(event) });
       return false;
     }
-    const { connectionId, requestTimeEpoch } = event.requestContext;
     if (!(await admitConnection(deps, connectionId, new Date(requestTimeEpoch), sourceIpOf(event)))) return 'rate_limited';
     return {};
   });

@@ -2,7 +2,7 @@
 // the server is really using (database, mail, sign-up policy), with a warning
 // when a team would otherwise never receive their codes. Never a password.
 import type { NetworkInterfaceInfo } from 'node:os';
-import type { Config } from '../functions/adapters/config.js';
+import { smtpWarning, type Config } from '../functions/adapters/config.js';
 import { describeSmtp } from '../functions/adapters/smtp-mailer.js';
 
 export interface BannerInput {
@@ -71,6 +71,8 @@ export function startupBanner({ config, port, scheme, readyMs, interfaces }: Ban
   if (exposed && scheme === 'http') {
     lines.push('  ⚠  Plain HTTP: passwords cross the network readable; set TLS_CERT and TLS_KEY (docs/SELF-HOSTING.md).');
   }
+  const smtp = smtpWarning(config.mail.smtp);
+  if (smtp) lines.push(`  ⚠  ${smtp}.`);
   lines.push('');
   return lines;
 }

@@ -20,9 +20,10 @@ import { SesMailer } from '../functions/adapters/aws-mailer.js';
 import { SmtpMailer } from '../functions/adapters/smtp-mailer.js';
 import { installDeps } from '../functions/adapters/runtime.js';
 import { pruneBudgets } from '../functions/core/budgets.js';
-import { sweepConnections } from '../functions/core/connections.js';
+import { securityEvent } from '../functions/core/audit.js';
+import { chargeRefusedHandshake, sweepConnections } from '../functions/core/connections.js';
 import { RateLimited } from '../functions/core/errors.js';
-import { MAX_FRAME_BYTES } from '../functions/core/names.js';
+import { MAX_FRAME_BYTES, networkOf } from '../functions/core/names.js';
 import type { Deps, Logger, Mailer, Sql } from '../functions/core/ports.js';
 import { handler as onAuth } from '../functions/auth.js';
 import { connectHandler } from '../functions/connect.js';
@@ -52,8 +53,16 @@ export const WEB_ROOT = fileURLToPath(new URL('../web/dist/', import.meta.url));
 const WS_PATH = '/ws';
 /** Frames in flight per socket before the server pushes back. */
 const MAX_PENDING = 64;
-/** Above this the socket is closed (1009); between 32 KiB and this, `too_large`. */
-const MAX_PAYLOAD = 1024 * 1024;
+/**
+ * Above this the socket is closed (1009), as API Gateway closes it above 32 KB;
+ * between 32 KiB and this, `too_large`. ws holds an unfinished frame in memory up
+ * to this size, so it bounds what an idle socket can make us keep.
+ */
+export const MAX_PAYLOAD = 64 * 1024;
+/** A socket refused this many frames in a row, past its budget, is closed (1008). */
+const FLOOD_FACTOR = 3;
+/** The paths answered by the server itself, which only read. */
+const READ_ONLY = 'GET, HEAD';
 
 /** Two years. Sent only over HTTPS: over plain HTTP browsers ignore it, and it would be untrue. */
 const HSTS = 'max-age=63072000';
@@ -107,12 +116,35 @@ interface Client {
   alive: boolean;
   /** while the client is too far behind on reading: resolves when it has caught up */
   behind?: Promise<void>;
+  /** the frame budget: tokens left, when last refilled (ms), frames refused since the last admitted */
+  tokens: number;
+  refilledAt: number;
+  refused: number;
+  /** signed in (an `authed` reply went out), so no longer counted as anonymous */
+  authed: boolean;
 }
 
 /** A request from this machine: only such a visitor is told where the outbox is. */
 function fromLoopback(req: IncomingMessage): boolean {
   const address = req.socket.remoteAddress ?? '';
   return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+}
+
+/** Whether the Host header names this server on a loopback address (not a rebound name). */
+function ownLoopbackHost(req: IncomingMessage, port: number): boolean {
+  const host = req.headers.host?.toLowerCase();
+  return host !== undefined && [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`].includes(host);
+}
+
+/** The `id` of a request, if it has one, for the `re` of a reply that runs no handler. */
+function requestIdOf(data: string): string | undefined {
+  if (data.length > MAX_FRAME_BYTES) return undefined;
+  try {
+    const id = JSON.parse(data)?.id;
+    return typeof id === 'string' && id.length <= 64 ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** API Gateway's route selection, `$request.body.action`: a route key, or `$default`. */
@@ -177,6 +209,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   /** Past this many unsent bytes a socket's requests wait until it has read its replies. */
   const pauseReadingAt = Math.floor(config.maxBufferedBytes / 4);
 
+  const { limits } = config;
   const onRequest: RequestListener = (req, res) => {
     // The socket on the origin the page was loaded from, if that is one of ours
     // (the Host header chooses among them; it is never copied).
@@ -184,9 +217,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const headers = securityHeaders(new URL(ws).origin);
     // Browsers remember it and never try plain HTTP again: only true of a TLS server.
     if (scheme === 'https') res.setHeader('strict-transport-security', HSTS);
+    if ((req.url === '/config.json' || req.url === '/healthz') && req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { ...headers, allow: READ_ONLY, 'content-type': 'text/plain', 'cache-control': 'no-store' }).end();
+      return;
+    }
     if (req.url === '/config.json') {
       res.writeHead(200, { ...headers, 'content-type': 'application/json', 'cache-control': 'no-store' });
-      const outbox = outboxDir && fromLoopback(req) ? { outboxDir } : {};
+      // Only to a page of ours on this machine: a page on a rebound name (Host:
+      // evil.example) also comes from the loopback peer, and must not learn paths.
+      const outbox = outboxDir && fromLoopback(req) && ownLoopbackHost(req, port) ? { outboxDir } : {};
       res.end(JSON.stringify({ websocketUrl: ws, ...outbox }));
       return;
     }
@@ -205,9 +244,59 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
   };
   // Read at start: a renewed certificate takes a restart.
+  // Slow headers are cut within seconds, not Node's minutes: each open request
+  // holds a descriptor. The check runs every 2 s so the timeouts hold to it.
+  const timeouts = {
+    headersTimeout: limits.headersTimeoutSeconds * 1000,
+    requestTimeout: limits.requestTimeoutSeconds * 1000,
+    connectionsCheckingInterval: 2000,
+  };
   const http = config.tls
-    ? createHttpsServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile), minVersion: 'TLSv1.2' }, onRequest)
-    : createHttpServer(onRequest);
+    ? createHttpsServer({ ...timeouts, cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile), minVersion: 'TLSv1.2' }, onRequest)
+    : createHttpServer(timeouts, onRequest);
+  // Below the process's file descriptor limit, so that the database, files and
+  // logs always have some; past it Node drops new connections.
+  http.maxConnections = limits.maxConnections;
+
+  /**
+   * Open TCP connections per address (IPv6: per /64), pages and sockets alike:
+   * one client cannot take every descriptor with idle connections. The excess
+   * is cut before a byte is read.
+   */
+  const perAddress = new Map<string, number>();
+  http.on('connection', (socket: Socket) => {
+    const key = networkOf(socket.remoteAddress);
+    const open = (perAddress.get(key) ?? 0) + 1;
+    if (open > limits.tcpConnectionsPerAddress) {
+      securityEvent(log, 'connection_refused', { address: key, reason: 'tcp_connections_per_address', limit: limits.tcpConnectionsPerAddress });
+      socket.destroy();
+      return;
+    }
+    perAddress.set(key, open);
+    socket.once('close', () => {
+      const left = (perAddress.get(key) ?? 1) - 1;
+      if (left > 0) perAddress.set(key, left);
+      else perAddress.delete(key);
+    });
+  });
+  /** Sockets held that have not signed in: bounded for the whole process. */
+  let anonymous = 0;
+  const setAuthed = (client: Client, authed: boolean) => {
+    if (client.authed === authed) return;
+    client.authed = authed;
+    anonymous += authed ? -1 : 1;
+  };
+  // Who is signed in, as the replies say: the server keeps no other state of it.
+  const post = gateway.post.bind(gateway);
+  gateway.post = (ids, frame) => {
+    if (frame.type === 'authed' || frame.type === 'logged_out') {
+      for (const id of ids) {
+        const client = clients.get(id);
+        if (client) setAuthed(client, frame.type === 'authed');
+      }
+    }
+    return post(ids, frame);
+  };
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD, perMessageDeflate: false });
 
@@ -241,6 +330,32 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     return client.behind;
   };
 
+  /**
+   * The socket's frame budget, in memory and before any handler or query: a
+   * token bucket (burst, then a steady rate), pings included. A frame over it is
+   * answered `rate_limited`; a socket that keeps sending regardless is closed.
+   * False when the frame must not run.
+   */
+  const withinBudget = (client: Client, connectionId: string, re: () => string | undefined): boolean => {
+    const now = performance.now();
+    client.tokens = Math.min(limits.framesBurst, client.tokens + ((now - client.refilledAt) / 1000) * limits.framesPerSecond);
+    client.refilledAt = now;
+    if (client.tokens >= 1) {
+      client.tokens--;
+      client.refused = 0;
+      return true;
+    }
+    client.refused++;
+    if (client.refused === 1) securityEvent(log, 'rate_limited', { action: 'frames', connection: connectionId });
+    if (client.refused > FLOOD_FACTOR * limits.framesBurst) {
+      client.socket.close(1008, 'Too many frames: slow down');
+      return false;
+    }
+    const wait = Math.max(1, Math.ceil((1 - client.tokens) / limits.framesPerSecond));
+    void reportError(deps, connectionId, re(), new RateLimited('Too many frames; wait a moment and try again.', wait));
+    return false;
+  };
+
   const run = (client: Client, connectionId: string, handler: WsHandler, event: WsEvent) => {
     // One frame at a time per socket, in order, as a person would expect; a
     // client that floods is told to slow down instead of queueing without bound.
@@ -261,7 +376,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const refuse = (status: number, text: string) => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
-    if (url.pathname !== WS_PATH) return refuse(404, 'Not Found');
+    if (url.pathname !== WS_PATH) {
+      // Counted like a handshake: a flood of them is refused with 429 as well.
+      const within = await chargeRefusedHandshake(deps, new Date(), req.socket.remoteAddress);
+      return within ? refuse(404, 'Not Found') : refuse(429, 'Too Many Requests');
+    }
+    // The memory of sockets not yet signed in is bounded for the whole process.
+    if (anonymous >= limits.anonymousSockets) {
+      securityEvent(log, 'connection_refused', { address: networkOf(req.socket.remoteAddress), reason: 'anonymous_sockets', limit: limits.anonymousSockets });
+      return refuse(503, 'Service Unavailable');
+    }
     const connectionId = randomBytes(12).toString('base64url');
     // The events' domainName, as API Gateway fills it with its own: not the Host header.
     const host = new URL(publicOrigins()[0]!).host;
@@ -271,11 +395,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (status === 429) return refuse(429, 'Too Many Requests');
     if (status !== 200) return refuse(status === 403 ? 403 : 500, status === 403 ? 'Forbidden' : 'Internal Server Error');
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const client: Client = { socket: ws, pending: 0, queue: Promise.resolve(), alive: true };
+      const client: Client = {
+        socket: ws,
+        pending: 0,
+        queue: Promise.resolve(),
+        alive: true,
+        tokens: limits.framesBurst,
+        refilledAt: performance.now(),
+        refused: 0,
+        authed: true,
+      };
+      setAuthed(client, false);
       clients.set(connectionId, client);
       gateway.add(connectionId, ws);
       ws.on('pong', () => (client.alive = true));
+      // ws answers a ping frame by itself: it costs a write, so it takes a token too.
+      ws.on('ping', () => void withinBudget(client, connectionId, () => undefined));
       ws.on('message', (data: RawData, isBinary: boolean) => {
+        if (!withinBudget(client, connectionId, () => (isBinary ? undefined : requestIdOf(data.toString())))) return;
         if (isBinary) {
           const body = Buffer.from(data as Buffer).toString('base64');
           return run(client, connectionId, onDefault, apiGatewayEvent('$default', connectionId, { host, body, isBase64Encoded: true }));
@@ -286,6 +423,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       });
       ws.on('error', (err) => log.warn('socket error', { connectionId, error: err.message }));
       ws.on('close', () => {
+        setAuthed(client, true);
         gateway.remove(connectionId);
         clients.delete(connectionId);
         // On shutdown every row goes in one statement instead, and nobody is left to tell.

@@ -30,12 +30,29 @@ export interface Config {
    * socket is closed (1008).
    */
   maxBufferedBytes: number;
+  /** Local server: the HTTP listener's and each socket's own bounds (docs in README) */
+  limits: ServerLimits;
   mail: MailConfig;
   /** AWS: the database credentials' secret, the proxy host, the management API endpoint */
   aws: AwsConfig;
   sweep: { intervalSeconds: number; maxAgeSeconds: number; unauthenticatedSeconds: number };
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   settings: ChatSettings;
+}
+
+export interface ServerLimits {
+  /** open TCP connections (pages and sockets) per address (IPv6: per /64); more are cut at once */
+  tcpConnectionsPerAddress: number;
+  /** open TCP connections in all: kept below the process's file descriptor limit */
+  maxConnections: number;
+  /** a request's headers must arrive within this, the whole request within requestTimeoutSeconds */
+  headersTimeoutSeconds: number;
+  requestTimeoutSeconds: number;
+  /** frames a socket may send at once, and per second after that (pings included) */
+  framesBurst: number;
+  framesPerSecond: number;
+  /** sockets this process holds that have not logged in (yet); more get 503 at the handshake */
+  anonymousSockets: number;
 }
 
 export interface MailConfig {
@@ -159,8 +176,29 @@ function tlsConfig(env: Env): Config['tls'] {
  * out, so the password can stay out of the URL. The error messages name the
  * variable but never repeat a value that may hold the password.
  */
+/** A host on this machine: the one place mail may cross in clear. */
+export function loopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) || /^::ffff:127\./.test(h);
+}
+
+/**
+ * STARTTLS required unless SMTP_REQUIRE_TLS says otherwise: by default whenever a
+ * password would be sent to another machine, which must never happen in clear
+ * (a server that offers no STARTTLS, or a network that strips it).
+ */
+function withTlsDefault(env: Env, smtp: Omit<SmtpConfig, 'requireTls'>): SmtpConfig {
+  const credentials = Boolean(smtp.user || smtp.password);
+  return { ...smtp, requireTls: bool(env, 'SMTP_REQUIRE_TLS', credentials && !loopbackHost(smtp.host)) };
+}
+
+/** Said at start-up: a password that may cross the network in clear because SMTP_REQUIRE_TLS=false. */
+export function smtpWarning(smtp: SmtpConfig | undefined): string | undefined {
+  if (!smtp || smtp.secure || smtp.requireTls || !(smtp.user || smtp.password) || loopbackHost(smtp.host)) return undefined;
+  return `SMTP_REQUIRE_TLS=false: the SMTP password is sent in clear to ${smtp.host} if it offers no STARTTLS`;
+}
+
 function smtpConfig(env: Env): SmtpConfig {
-  const requireTls = bool(env, 'SMTP_REQUIRE_TLS', false);
   const caFile = readableFile(env, 'SMTP_CA');
   if (env.SMTP_URL) {
     let url: URL;
@@ -172,30 +210,28 @@ function smtpConfig(env: Env): SmtpConfig {
     if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new Error(`SMTP_URL must start with smtp:// or smtps://, not ${url.protocol}//`);
     if (!url.hostname) throw new Error('SMTP_URL has no host');
     const secure = url.protocol === 'smtps:';
-    return {
+    return withTlsDefault(env, {
       host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
       port: url.port ? Number(url.port) : secure ? 465 : 587,
       secure,
-      requireTls,
       user: url.username ? decodeURIComponent(url.username) : env.SMTP_USER || undefined,
       password: url.password ? decodeURIComponent(url.password) : env.SMTP_PASSWORD || undefined,
       caFile,
-    };
+    });
   }
   if (!env.SMTP_HOST) throw new Error('MAIL_TRANSPORT=smtp needs SMTP_URL or SMTP_HOST');
   const secure = bool(env, 'SMTP_SECURE', false);
   const port = int(env, 'SMTP_PORT', secure ? 465 : 587, 1);
   if (port > 65535) throw new Error(`SMTP_PORT must be a port number (1 to 65535), not "${port}"`);
   if (env.SMTP_PASSWORD && !env.SMTP_USER) throw new Error('SMTP_PASSWORD is set without SMTP_USER');
-  return {
+  return withTlsDefault(env, {
     host: env.SMTP_HOST,
     port,
     secure,
-    requireTls,
     user: env.SMTP_USER || undefined,
     password: env.SMTP_PASSWORD || undefined,
     caFile,
-  };
+  });
 }
 
 function mailConfig(env: Env, dataDir: string): MailConfig {
@@ -212,6 +248,24 @@ function mailConfig(env: Env, dataDir: string): MailConfig {
   };
 }
 
+function serverLimits(env: Env): ServerLimits {
+  const headersTimeoutSeconds = int(env, 'HEADERS_TIMEOUT_SECONDS', 10, 1);
+  return {
+    // Above what one address's sockets may legitimately hold (anonymous ones and
+    // a few people's signed-in ones behind one NAT), far below the fd limit.
+    tcpConnectionsPerAddress: int(env, 'TCP_CONNECTIONS_PER_ADDRESS', 256, 1),
+    // The usual fd limit is 20,000 or more; the rest is for the database, files and logs.
+    maxConnections: int(env, 'MAX_CONNECTIONS', 16_000, 1),
+    headersTimeoutSeconds,
+    requestTimeoutSeconds: Math.max(headersTimeoutSeconds, int(env, 'REQUEST_TIMEOUT_SECONDS', 30, 1)),
+    // A client signing in sends a join and a history per room, up to 64 in flight:
+    // the burst lets that through; a flood is refused before any database query.
+    framesBurst: int(env, 'FRAMES_BURST', 120, 1),
+    framesPerSecond: int(env, 'FRAMES_PER_SECOND', 20, 1),
+    anonymousSockets: int(env, 'ANONYMOUS_SOCKETS', 2000, 1),
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = env.DATA_DIR || '.data';
   return {
@@ -225,6 +279,7 @@ export function loadConfig(env: Env = process.env): Config {
     // A few MB: dozens of the largest replies (128 KB), yet a few hundred slow
     // clients cannot take more than a fraction of a small machine's memory.
     maxBufferedBytes: int(env, 'MAX_BUFFERED_BYTES', 4 * 1024 * 1024, 256 * 1024),
+    limits: serverLimits(env),
     tls: tlsConfig(env),
     mail: mailConfig(env, dataDir),
     aws: {

@@ -1,6 +1,11 @@
 // Security events: one structured log line per attack signal (failed logins,
 // lockouts, limits hit, bad codes, refused invites, outages), never a secret. On
 // AWS a metric filter counts lines with a `security` field and an alarm watches it.
+//
+// The events an attacker can repeat without bound (a limit hit, a refused
+// handshake) are aggregated: at most one line per event and source per minute,
+// the next one saying how many were left out, so a flood cannot fill the disk
+// with its own refusals. The rest are bounded by the limits they report.
 import type { Logger } from './ports.js';
 
 export type SecurityEvent =
@@ -17,10 +22,48 @@ export type SecurityEvent =
   | 'database_unavailable'
   | 'signup_conflict';
 
+/** Events logged at most once per source and window. */
+const AGGREGATED: ReadonlySet<SecurityEvent> = new Set(['rate_limited', 'connection_refused', 'origin_refused']);
+export const AGGREGATE_WINDOW_MS = 60_000;
+/** Sources remembered at once (per logger): the oldest is forgotten first, so memory stays bounded. */
+export const AGGREGATE_MAX_KEYS = 10_000;
+
+interface Window {
+  start: number;
+  suppressed: number;
+}
+
+// Per logger, so that each server (and each test's recorder) counts on its own.
+const windows = new WeakMap<Logger, Map<string, Window>>();
+
+/** The source an event is counted under: its address first, else its user or connection. */
+function sourceKey(event: SecurityEvent, fields: Record<string, unknown>): string {
+  const who = fields.address ?? fields.sourceIp ?? fields.ip ?? fields.user ?? fields.connection ?? fields.connectionId ?? '';
+  const what = fields.action ?? fields.limit ?? '';
+  return `${event}\u0000${String(what)}\u0000${String(who)}`;
+}
+
 /**
  * Logs one security event. `fields` must never hold a password, code, token or
  * full email address: name the user, the connection and the address instead.
  */
-export function securityEvent(log: Logger, event: SecurityEvent, fields: Record<string, unknown> = {}): void {
-  log.warn(`security: ${event}`, { security: event, ...fields });
+export function securityEvent(log: Logger, event: SecurityEvent, fields: Record<string, unknown> = {}, now = Date.now()): void {
+  if (!AGGREGATED.has(event)) {
+    log.warn(`security: ${event}`, { security: event, ...fields });
+    return;
+  }
+  let seen = windows.get(log);
+  if (!seen) windows.set(log, (seen = new Map()));
+  const key = sourceKey(event, fields);
+  const window = seen.get(key);
+  if (window && now - window.start < AGGREGATE_WINDOW_MS) {
+    window.suppressed++;
+    return;
+  }
+  const suppressed = window?.suppressed ?? 0;
+  // Re-inserted last: a Map iterates in insertion order, so the first key is the oldest.
+  seen.delete(key);
+  seen.set(key, { start: now, suppressed: 0 });
+  if (seen.size > AGGREGATE_MAX_KEYS) seen.delete(seen.keys().next().value!);
+  log.warn(`security: ${event}`, { security: event, ...fields, ...(suppressed ? { suppressed } : {}) });
 }

@@ -1,6 +1,6 @@
 // Connection rows: created on connect, deleted on disconnect, on a 410 from the
 // gateway, and by the sweep. When a user's last connection goes, roommates hear it.
-import { chargeBucket, perWindow, refilledTokens } from './budgets.js';
+import { chargeBucket, perWindow, refilledTokens, takeBudget } from './budgets.js';
 import { RateLimited } from './errors.js';
 import { limitHit, userBudget, userKey, userRefusal } from './limits.js';
 import type { Broadcast, Outcome } from './outcome.js';
@@ -62,6 +62,21 @@ export async function admitConnection(deps: Deps, connectionId: string, at: Date
     select (select n from anonymous) as anonymous, exists (select 1 from taken) as taken`;
   if (row?.taken) return true;
   limitHit(deps.log, 'connect', { address: sourceIp }, (row?.anonymous ?? 0) >= cap ? 'anonymous_connections' : 'connection_rate');
+  return false;
+}
+
+/**
+ * Charges a refused handshake (a foreign Origin, a wrong path) to its address's
+ * connection budget, as an admitted one is: refusals cost the server work and
+ * log lines too, so a flood of them is answered 429 like any other. False when
+ * the budget is spent.
+ */
+export async function chargeRefusedHandshake(deps: Deps, at: Date, sourceIp: string | undefined): Promise<boolean> {
+  if (sourceIp === undefined) return true;
+  const key = `connect:ip:${addressKey(sourceIp)}`;
+  const wait = await takeBudget(deps.sql, key, perWindow(deps.settings.connectionsPerAddressPerMinute, 60), at);
+  if (wait === 0) return true;
+  limitHit(deps.log, 'connect', { address: sourceIp }, 'connection_rate');
   return false;
 }
 

@@ -6,7 +6,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../functions/adapters/config.js';
+import { loadConfig, smtpWarning } from '../../functions/adapters/config.js';
+import { startupBanner } from '../../server/banner.js';
 import { describeSmtp, SmtpMailer } from '../../functions/adapters/smtp-mailer.js';
 import { startServer } from '../../server/server.js';
 import { makeServerCert, writePem } from '../helpers/certs.js';
@@ -32,7 +33,7 @@ describe('SMTP settings', () => {
   it('reads SMTP_URL: scheme, user, password (decoded), host, port; implicit TLS for smtps', () => {
     const plain = loadConfig({ SMTP_URL: smtpUrl('mail.corp.lan', 2525, { user: 'mailer@corp', password: PASSWORD }) }).mail;
     expect(plain.transport).toBe('smtp'); // setting a server is enough to use it
-    expect(plain.smtp).toEqual({ host: 'mail.corp.lan', port: 2525, secure: false, requireTls: false, user: 'mailer@corp', password: PASSWORD, caFile: undefined });
+    expect(plain.smtp).toEqual({ host: 'mail.corp.lan', port: 2525, secure: false, requireTls: true, user: 'mailer@corp', password: PASSWORD, caFile: undefined });
     const secure = loadConfig({ MAIL_TRANSPORT: 'smtp', SMTP_URL: 'smtps://relay.corp.lan', SMTP_REQUIRE_TLS: 'true' }).mail.smtp;
     expect(secure).toMatchObject({ host: 'relay.corp.lan', port: 465, secure: true, requireTls: true, user: undefined });
     expect(loadConfig({ SMTP_URL: 'smtp://relay.corp.lan' }).mail.smtp?.port).toBe(587);
@@ -73,7 +74,28 @@ describe('SMTP settings', () => {
 
   it('describes the transport without the password', () => {
     const smtp = loadConfig({ SMTP_URL: smtpUrl('mail.lan', 2525, { user: 'chat', password: PASSWORD }) }).mail.smtp!;
-    expect(describeSmtp(smtp)).toBe('smtp://chat@mail.lan:2525 (STARTTLS when offered)');
+    expect(describeSmtp(smtp)).toBe('smtp://chat@mail.lan:2525 (STARTTLS required)');
+  });
+
+  it('requires STARTTLS by default when a password would go to another machine', () => {
+    const smtp = (env: Record<string, string>) => loadConfig(env).mail.smtp!;
+    const login = { user: 'chat', password: PASSWORD };
+    // credentials to a remote host: never in clear unless said so
+    expect(smtp({ SMTP_URL: smtpUrl('mail.corp.lan', 587, login) }).requireTls).toBe(true);
+    expect(smtp({ SMTP_HOST: '203.0.113.5', SMTP_USER: 'chat', SMTP_PASSWORD: PASSWORD }).requireTls).toBe(true);
+    expect(smtp({ SMTP_URL: smtpUrl('[2001:db8::1]', 587, login) }).requireTls).toBe(true);
+    // no credentials, or a relay on this machine: as before
+    expect(smtp({ SMTP_URL: 'smtp://relay.corp.lan' }).requireTls).toBe(false);
+    for (const host of ['localhost', '127.0.0.1', '[::1]']) expect(smtp({ SMTP_URL: smtpUrl(host, 2525, login) }).requireTls).toBe(false);
+    // an explicit opt-out is honoured, and the banner says what it costs
+    const optOut = loadConfig({ SMTP_URL: smtpUrl('mail.corp.lan', 587, login), SMTP_REQUIRE_TLS: 'false' });
+    expect(optOut.mail.smtp!.requireTls).toBe(false);
+    expect(smtpWarning(optOut.mail.smtp)).toMatch(/SMTP_REQUIRE_TLS=false: the SMTP password is sent in clear to mail\.corp\.lan/);
+    const banner = startupBanner({ config: optOut, port: 8080, scheme: 'http', readyMs: 1, interfaces: {} }).join('\n');
+    expect(banner).toMatch(/⚠ .*SMTP_REQUIRE_TLS=false/);
+    expect(banner).not.toContain(PASSWORD);
+    expect(smtpWarning(smtp({ SMTP_URL: smtpUrl('mail.corp.lan', 587, login) }))).toBeUndefined();
+    expect(smtpWarning(smtp({ SMTP_URL: smtpUrl('127.0.0.1', 2525, login) }))).toBeUndefined();
   });
 });
 

@@ -39,6 +39,8 @@ export const TEST_ENV = {
   // per-address limits are proven in test/security/abuse-limits.test.ts.
   ANONYMOUS_CONNECTIONS_PER_ADDRESS: '100000',
   CONNECTIONS_PER_ADDRESS_PER_MINUTE: '100000',
+  TCP_CONNECTIONS_PER_ADDRESS: '100000',
+  ANONYMOUS_SOCKETS: '100000',
 };
 
 export async function startTestServer(env: Record<string, string> = {}, options: { log?: Logger } = {}): Promise<TestServer> {

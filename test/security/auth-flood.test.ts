@@ -51,7 +51,8 @@ it('stops a flood of logins from one address before hashing, and a person elsewh
   expect(codes.filter((c) => c === 'rate_limited').length).toBeGreaterThanOrEqual(15);
   // at most the attacker's five, the person's one, and the dummy hash made once
   expect(hashGate(t.server.deps.settings).started - hashesBefore).toBeLessThanOrEqual(7);
-  expect(events.filter((e) => e.security === 'rate_limited' && e.limit === 'auth_per_ip' && e.ip === '127.0.0.2').length).toBeGreaterThanOrEqual(15);
+  // logged once for the minute, however many were refused (the rest are counted on the next line)
+  expect(events.filter((e) => e.security === 'rate_limited' && e.limit === 'auth_per_ip' && e.ip === '127.0.0.2')).toHaveLength(1);
   await Promise.all([again.close(), ...hostile.map((c) => c.close())]);
 }, 60_000);
 

@@ -9,7 +9,7 @@ import { FuzzSocket, fuzzCases, newStats, reauthenticate, runCase } from './fuzz
 
 let t: TestServer;
 beforeAll(async () => {
-  t = await startTestServer({ MESSAGE_BURST: '100000', AUTH_ATTEMPTS_PER_CONNECTION: '100000', LOGIN_FAILURES_PER_ACCOUNT: '100000', UNAUTHENTICATED_GRACE_SECONDS: '86400' });
+  t = await startTestServer({ FRAMES_BURST: '100000', MESSAGE_BURST: '100000', AUTH_ATTEMPTS_PER_CONNECTION: '100000', LOGIN_FAILURES_PER_ACCOUNT: '100000', UNAUTHENTICATED_GRACE_SECONDS: '86400' });
 });
 afterAll(() => t?.close());
 
