@@ -527,10 +527,21 @@ async function bindConnection(
   session: { id: string; token: string; expiresAt: Date },
 ): Promise<Outcome> {
   const { sql, clock } = deps;
-  await sql`
-    update connections set user_id = ${user.id}, session_id = ${session.id}, authed_at = ${clock.now()}
-    where id = ${connectionId}`;
-  const connections = await admitSignIn(deps, connectionId, user); // or unbinds and throws rate_limited
+  // One short transaction: the user's row lock serialises this user's binds, so
+  // the count in admitSignIn sees every earlier one and the cap is exact; the
+  // bind happens only while the session is live, under a share lock on its row,
+  // so a logout either revokes first (and the bind is refused) or waits for this
+  // bind to commit (and its next statement finds and signs out this socket).
+  const connections = await sql.begin(async (tx) => {
+    await tx`select id from users where id = ${user.id} for no key update`;
+    const [bound] = await tx`
+      update connections set user_id = ${user.id}, session_id = ${session.id}, authed_at = ${clock.now()}
+      where id = ${connectionId}
+        and exists (select 1 from sessions where id = ${session.id} and revoked_at is null for share)
+      returning id`;
+    if (!bound) throw new Unauthorized('That session has ended; log in again.');
+    return admitSignIn(deps, tx, connectionId, user); // or throws rate_limited, undoing the bind
+  });
   // Bounded by bytes whatever is stored; `roomsMore` says `rooms` has the rest.
   const { rooms, more } = await userRoomsPage(sql, user.id, user.username, REPLY_BUDGET_BYTES);
   const firstConnection = connections === 1;
@@ -556,19 +567,19 @@ async function logout(deps: Deps, connectionId: string): Promise<Outcome> {
   const { sql, clock } = deps;
   const caller = await findCaller(sql, connectionId);
   if (!caller) throw new Unauthorized('This connection is not logged in.');
-  // Revoke the session and sign out every socket that was using it.
-  const others = caller.sessionId
-    ? await sql<{ id: string }[]>`
-        with revoked as (
-          update sessions set revoked_at = ${clock.now()} where id = ${caller.sessionId} and revoked_at is null
-        )
-        select id from connections where session_id = ${caller.sessionId} and id <> ${connectionId}`
-    : [];
-  await sql`
+  // Revoke the session, then, in the NEXT statement, sign out every socket using
+  // it: that statement's fresh snapshot sees every bind that committed before the
+  // revoke got the session's row lock, and any later bind finds it revoked.
+  if (caller.sessionId) {
+    await sql`update sessions set revoked_at = ${clock.now()} where id = ${caller.sessionId} and revoked_at is null`;
+  }
+  const unbound = await sql<{ id: string }[]>`
     update connections set user_id = null, session_id = null, authed_at = null,
       -- a fresh grace period to log in again before the sweep closes the socket
       connected_at = case when id = ${connectionId} then ${clock.now()} else connected_at end
-    where id = ${connectionId} or session_id = ${caller.sessionId}`;
+    where id = ${connectionId} or session_id = ${caller.sessionId}
+    returning id`;
+  const others = unbound.filter((o) => o.id !== connectionId);
   const lastConnection = (await countUserConnections(sql, caller.userId)) === 0;
   return {
     reply: { type: 'logged_out' },
