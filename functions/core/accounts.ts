@@ -74,7 +74,7 @@ export async function auth(deps: Deps, connectionId: string, op: AuthOp): Promis
     case 'login':
       return login(deps, source, op);
     case 'resume':
-      return resume(deps, connectionId, op);
+      return resume(deps, source, op);
   }
 }
 
@@ -498,15 +498,19 @@ async function resendCode(deps: Deps, source: Source, user: UserRow): Promise<Ou
   return otpSent(deps, outcome.email);
 }
 
-async function resume(deps: Deps, connectionId: string, op: Op<'resume'>): Promise<Outcome> {
+async function resume(deps: Deps, source: Source, op: Op<'resume'>): Promise<Outcome> {
   const { sql, clock } = deps;
   const [row] = await sql<(UserRow & { session_id: string; expires_at: Date })[]>`
     select u.id, u.username, u.display_name, u.email, u.password_hash, u.verified_at,
            s.id as session_id, s.expires_at
     from sessions s join users u on u.id = s.user_id
     where s.token_hash = ${hashToken(op.token)} and s.revoked_at is null and s.expires_at > ${clock.now()}`;
-  if (!row) throw new Unauthorized('That session has ended; log in again.');
-  return bindConnection(deps, connectionId, row, { id: row.session_id, token: op.token, expiresAt: row.expires_at });
+  if (!row) {
+    // Guessing tokens is hopeless, but seen: the connection and address, never the token.
+    securityEvent(deps.log, 'resume_failed', { connection: source.connectionId, ip: source.ip });
+    throw new Unauthorized('That session has ended; log in again.');
+  }
+  return bindConnection(deps, source.connectionId, row, { id: row.session_id, token: op.token, expiresAt: row.expires_at });
 }
 
 async function startSession(deps: Deps, connectionId: string, user: UserRow): Promise<Outcome> {

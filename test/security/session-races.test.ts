@@ -10,7 +10,7 @@ import { RateLimited, Unauthorized } from '../../functions/core/errors.js';
 import type { Deps } from '../../functions/core/ports.js';
 import { loadConfig } from '../../functions/adapters/config.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { RecordingGateway, RecordingMailer } from '../helpers/fakes.js';
+import { RecordingGateway, RecordingLogger, RecordingMailer } from '../helpers/fakes.js';
 import { TEST_ENV } from '../helpers/server.js';
 
 let db: TestDatabase;
@@ -131,5 +131,22 @@ describe('parallel resumes of one token', () => {
     expect(admitted).toBe(20);
     const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from connections c join users u on u.id = c.user_id where u.username = 'crowd'`;
     expect(row!.n).toBe(20);
+  });
+});
+
+describe('a wrong resume token', () => {
+  it('is logged as a security event with the connection and address, never the token', async () => {
+    const log = new RecordingLogger();
+    const logged: Deps = { ...deps, log };
+    const token = 'x'.repeat(43);
+    for (let i = 0; i < 3; i++) {
+      const cid = `guess-${i}`;
+      await openConnection(db.sql, cid, now, '192.0.2.7');
+      await expect(auth(logged, cid, { op: 'resume', token })).rejects.toBeInstanceOf(Unauthorized);
+    }
+    const events = log.events('resume_failed');
+    expect(events).toHaveLength(3);
+    expect(events[0]).toMatchObject({ connection: 'guess-0', ip: '192.0.2.7' });
+    expect(JSON.stringify(log.lines)).not.toContain(token);
   });
 });
