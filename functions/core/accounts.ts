@@ -146,16 +146,19 @@ const gates = new WeakMap<ChatSettings, HashGate>();
 /** The gate scrypt runs behind for these settings (exported for tests). */
 export function hashGate(settings: ChatSettings): HashGate {
   let gate = gates.get(settings);
-  if (!gate) gates.set(settings, (gate = new HashGate(settings.hashConcurrency, settings.hashQueue)));
+  if (!gate) gates.set(settings, (gate = new HashGate(settings.hashConcurrency, settings.hashQueue, settings.hashPerNetwork)));
   return gate;
 }
 
 /** Runs password work behind the gate; a full queue is logged and answered rate_limited. */
 async function hashing<T>(deps: Deps, source: Source, work: () => Promise<T>): Promise<T> {
   try {
-    return await hashGate(deps.settings).run(work);
+    return await hashGate(deps.settings).run(work, source.net);
   } catch (err) {
-    if (err instanceof RateLimited) securityEvent(deps.log, 'rate_limited', { limit: 'hash_queue', connection: source.connectionId, ip: source.ip });
+    if (err instanceof RateLimited) {
+      const limit = err.message.includes('your network') ? 'hash_per_network' : 'hash_queue';
+      securityEvent(deps.log, 'rate_limited', { limit, connection: source.connectionId, ip: source.ip });
+    }
     throw err;
   }
 }
