@@ -256,7 +256,7 @@ async function spendMailBudgets(deps: Deps, source: Source): Promise<void> {
 async function spendRecipientBudgets(deps: Deps, tx: Queryable, source: Source, email: string): Promise<void> {
   const { settings } = deps;
   // The address is kept in rate_budgets only as a hash.
-  const recipient = hashToken(email.toLowerCase()).slice(0, 22);
+  const recipient = hashToken(mailboxOf(email)).slice(0, 22);
   const message = (wait: string) => `Too many emails were sent to that address; wait ${wait} before asking for another.`;
   const fields = { email: maskEmail(email) };
   await spend(deps, tx, source, {
@@ -273,6 +273,20 @@ async function spendRecipientBudgets(deps: Deps, tx: Queryable, source: Source, 
     message,
     fields,
   });
+}
+
+/**
+ * The mailbox an address reaches, for the per-recipient budgets: lower-cased,
+ * with any `+tag` dropped from the local part, since most providers deliver
+ * `victim+1@…` and `victim+2@…` to the same inbox as `victim@…`.
+ */
+export function mailboxOf(email: string): string {
+  const lower = email.toLowerCase();
+  const at = lower.lastIndexOf('@');
+  if (at < 1) return lower;
+  const local = lower.slice(0, at);
+  const plus = local.indexOf('+');
+  return (plus > 0 ? local.slice(0, plus) : local) + lower.slice(at);
 }
 
 function accountCodeBudget(settings: ChatSettings): Budget {

@@ -279,6 +279,17 @@ describe('mail to any address (9)', () => {
     advance(3600);
   });
 
+  it('counts plus-addresses against the mailbox they reach', async () => {
+    const { deps, mailer } = world({ MAIL_PER_RECIPIENT_PER_HOUR: '2' });
+    const box = `plusbox${process.pid % 1000}_${++n}`;
+    await register(deps, unique('plus'), `${box}+1@example.com`, 'some password', newIp());
+    await register(deps, unique('plus'), `${box.toUpperCase()}+2@Example.com`, 'some password', newIp());
+    await expect(register(deps, unique('plus'), `${box}+3@example.com`, 'some password', newIp())).rejects.toBeInstanceOf(RateLimited);
+    await expect(register(deps, unique('plus'), `${box}@example.com`, 'some password', newIp())).rejects.toBeInstanceOf(RateLimited);
+    expect(mailer.sent).toHaveLength(2);
+    advance(3600);
+  });
+
   it('puts nothing the sender chose into the "name taken" notice', async () => {
     const { deps, mailer } = world();
     const name = `www.phish${process.pid % 1000}-login.example`;
