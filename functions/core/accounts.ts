@@ -560,9 +560,10 @@ async function bindConnection(
       where id = ${connectionId}
         and exists (select 1 from sessions where id = ${session.id} and revoked_at is null for share)
       returning id`;
-    if (!bound) throw new Unauthorized('That session has ended; log in again.');
-    return admitSignIn(deps, tx, connectionId, user); // or throws rate_limited, undoing the bind
+    if (!bound) return new Unauthorized('That session has ended; log in again.');
+    return admitSignIn(deps, tx, connectionId, user); // or undoes the bind and returns the refusal
   });
+  if (typeof connections !== 'number') throw connections;
   // Bounded by bytes whatever is stored; `roomsMore` says `rooms` has the rest.
   const { rooms, more } = await userRoomsPage(sql, user.id, user.username, REPLY_BUDGET_BYTES);
   const firstConnection = connections === 1;

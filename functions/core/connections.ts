@@ -68,14 +68,22 @@ export async function admitConnection(deps: Deps, connectionId: string, at: Date
 /**
  * Admits a sign-in that has just bound `connectionId` to the user, inside the
  * binding transaction `tx` that holds the user's row lock, or throws
- * `rate_limited` (the caller's transaction then undoes the bind): every login,
+ * returns the `rate_limited` refusal for the caller to throw once the
+ * transaction is over, having undone the bind (returned, not thrown: a
+ * transaction that ends in a commit, never a rollback, is the cheap path on every
+ * database, PGlite's embedded server included): every login,
  * verify or resume takes a token of the user's sign-in budget (which also bounds
  * the presence frames that signing in and out again sends roommates), and the
  * user may hold at most `connectionsPerUser` connections. The lock serialises
  * one user's binds, so the count sees every earlier one and the cap is exact.
  * Returns the user's number of connections.
  */
-export async function admitSignIn(deps: Deps, tx: Queryable, connectionId: string, user: { id: string; username: string }): Promise<number> {
+export async function admitSignIn(
+  deps: Deps,
+  tx: Queryable,
+  connectionId: string,
+  user: { id: string; username: string },
+): Promise<number | RateLimited> {
   const { settings } = deps;
   const budget = userBudget(settings, 'bind');
   const now = deps.clock.now();
@@ -89,10 +97,11 @@ export async function admitSignIn(deps: Deps, tx: Queryable, connectionId: strin
       exists (select 1 from taken) as taken,
       (select ${refilledTokens(tx, budget, now)} from rate_budgets b where b.key = ${key}) as tokens`;
   if (row && row.taken) return row.n;
+  await tx`update connections set user_id = null, session_id = null, authed_at = null where id = ${connectionId}`;
   const full = (row?.n ?? 0) > cap;
   limitHit(deps.log, 'bind', { user: user.username, connection: connectionId }, full ? 'connections_per_user' : 'sign_ins');
-  if (!full) throw userRefusal(settings, 'bind', row?.tokens ?? 0);
-  throw new RateLimited(
+  if (!full) return userRefusal(settings, 'bind', row?.tokens ?? 0);
+  return new RateLimited(
     `This account already has ${cap} connections open, the most allowed; close one (another tab or device) and try again.`,
   );
 }
