@@ -242,7 +242,7 @@ describe('hashing only behind cheap limits (7)', () => {
   });
 
   it('a login from another network is answered while one network floods the hash queue', async () => {
-    const { deps, log } = world({ HASH_CONCURRENCY: '2', HASH_QUEUE: '16', SCRYPT_N: '65536' });
+    const { deps, log } = world({ HASH_CONCURRENCY: '2', HASH_QUEUE: '16', HASH_PER_NETWORK: '2', SCRYPT_N: '65536' });
     const flooder = newIp();
     let refused = 0;
     const flood = Array.from({ length: 30 }, () =>
