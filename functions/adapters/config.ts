@@ -371,6 +371,8 @@ export function loadConfig(env: Env = process.env): Config {
       // sixteen waiting is a few seconds at OWASP's cost, then rate_limited.
       hashConcurrency: int(env, 'HASH_CONCURRENCY', 2, 1),
       hashQueue: int(env, 'HASH_QUEUE', 16, 0),
+      // A fair share: one network's flood fills two places, never the queue.
+      hashPerNetwork: int(env, 'HASH_PER_NETWORK', 2, 1),
       mailPerIpPerHour: int(env, 'MAIL_PER_IP_PER_HOUR', 20, 1),
       mailPerHour: int(env, 'MAIL_PER_HOUR', 500, 1),
       mailPerRecipientPerHour: int(env, 'MAIL_PER_RECIPIENT_PER_HOUR', 10, 1),

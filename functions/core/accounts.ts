@@ -74,7 +74,7 @@ export async function auth(deps: Deps, connectionId: string, op: AuthOp): Promis
     case 'login':
       return login(deps, source, op);
     case 'resume':
-      return resume(deps, connectionId, op);
+      return resume(deps, source, op);
   }
 }
 
@@ -146,16 +146,19 @@ const gates = new WeakMap<ChatSettings, HashGate>();
 /** The gate scrypt runs behind for these settings (exported for tests). */
 export function hashGate(settings: ChatSettings): HashGate {
   let gate = gates.get(settings);
-  if (!gate) gates.set(settings, (gate = new HashGate(settings.hashConcurrency, settings.hashQueue)));
+  if (!gate) gates.set(settings, (gate = new HashGate(settings.hashConcurrency, settings.hashQueue, settings.hashPerNetwork)));
   return gate;
 }
 
 /** Runs password work behind the gate; a full queue is logged and answered rate_limited. */
 async function hashing<T>(deps: Deps, source: Source, work: () => Promise<T>): Promise<T> {
   try {
-    return await hashGate(deps.settings).run(work);
+    return await hashGate(deps.settings).run(work, source.net);
   } catch (err) {
-    if (err instanceof RateLimited) securityEvent(deps.log, 'rate_limited', { limit: 'hash_queue', connection: source.connectionId, ip: source.ip });
+    if (err instanceof RateLimited) {
+      const limit = err.message.includes('your network') ? 'hash_per_network' : 'hash_queue';
+      securityEvent(deps.log, 'rate_limited', { limit, connection: source.connectionId, ip: source.ip });
+    }
     throw err;
   }
 }
@@ -253,7 +256,7 @@ async function spendMailBudgets(deps: Deps, source: Source): Promise<void> {
 async function spendRecipientBudgets(deps: Deps, tx: Queryable, source: Source, email: string): Promise<void> {
   const { settings } = deps;
   // The address is kept in rate_budgets only as a hash.
-  const recipient = hashToken(email.toLowerCase()).slice(0, 22);
+  const recipient = hashToken(mailboxOf(email)).slice(0, 22);
   const message = (wait: string) => `Too many emails were sent to that address; wait ${wait} before asking for another.`;
   const fields = { email: maskEmail(email) };
   await spend(deps, tx, source, {
@@ -270,6 +273,20 @@ async function spendRecipientBudgets(deps: Deps, tx: Queryable, source: Source, 
     message,
     fields,
   });
+}
+
+/**
+ * The mailbox an address reaches, for the per-recipient budgets: lower-cased,
+ * with any `+tag` dropped from the local part, since most providers deliver
+ * `victim+1@…` and `victim+2@…` to the same inbox as `victim@…`.
+ */
+export function mailboxOf(email: string): string {
+  const lower = email.toLowerCase();
+  const at = lower.lastIndexOf('@');
+  if (at < 1) return lower;
+  const local = lower.slice(0, at);
+  const plus = local.indexOf('+');
+  return (plus > 0 ? local.slice(0, plus) : local) + lower.slice(at);
 }
 
 function accountCodeBudget(settings: ChatSettings): Budget {
@@ -498,15 +515,19 @@ async function resendCode(deps: Deps, source: Source, user: UserRow): Promise<Ou
   return otpSent(deps, outcome.email);
 }
 
-async function resume(deps: Deps, connectionId: string, op: Op<'resume'>): Promise<Outcome> {
+async function resume(deps: Deps, source: Source, op: Op<'resume'>): Promise<Outcome> {
   const { sql, clock } = deps;
   const [row] = await sql<(UserRow & { session_id: string; expires_at: Date })[]>`
     select u.id, u.username, u.display_name, u.email, u.password_hash, u.verified_at,
            s.id as session_id, s.expires_at
     from sessions s join users u on u.id = s.user_id
     where s.token_hash = ${hashToken(op.token)} and s.revoked_at is null and s.expires_at > ${clock.now()}`;
-  if (!row) throw new Unauthorized('That session has ended; log in again.');
-  return bindConnection(deps, connectionId, row, { id: row.session_id, token: op.token, expiresAt: row.expires_at });
+  if (!row) {
+    // Guessing tokens is hopeless, but seen: the connection and address, never the token.
+    securityEvent(deps.log, 'resume_failed', { connection: source.connectionId, ip: source.ip });
+    throw new Unauthorized('That session has ended; log in again.');
+  }
+  return bindConnection(deps, source.connectionId, row, { id: row.session_id, token: op.token, expiresAt: row.expires_at });
 }
 
 async function startSession(deps: Deps, connectionId: string, user: UserRow): Promise<Outcome> {
@@ -527,10 +548,22 @@ async function bindConnection(
   session: { id: string; token: string; expiresAt: Date },
 ): Promise<Outcome> {
   const { sql, clock } = deps;
-  await sql`
-    update connections set user_id = ${user.id}, session_id = ${session.id}, authed_at = ${clock.now()}
-    where id = ${connectionId}`;
-  const connections = await admitSignIn(deps, connectionId, user); // or unbinds and throws rate_limited
+  // One short transaction: the user's row lock serialises this user's binds, so
+  // the count in admitSignIn sees every earlier one and the cap is exact; the
+  // bind happens only while the session is live, under a share lock on its row,
+  // so a logout either revokes first (and the bind is refused) or waits for this
+  // bind to commit (and its next statement finds and signs out this socket).
+  const connections = await sql.begin(async (tx) => {
+    await tx`select id from users where id = ${user.id} for no key update`;
+    const [bound] = await tx`
+      update connections set user_id = ${user.id}, session_id = ${session.id}, authed_at = ${clock.now()}
+      where id = ${connectionId}
+        and exists (select 1 from sessions where id = ${session.id} and revoked_at is null for share)
+      returning id`;
+    if (!bound) return new Unauthorized('That session has ended; log in again.');
+    return admitSignIn(deps, tx, connectionId, user); // or undoes the bind and returns the refusal
+  });
+  if (typeof connections !== 'number') throw connections;
   // Bounded by bytes whatever is stored; `roomsMore` says `rooms` has the rest.
   const { rooms, more } = await userRoomsPage(sql, user.id, user.username, REPLY_BUDGET_BYTES);
   const firstConnection = connections === 1;
@@ -556,19 +589,19 @@ async function logout(deps: Deps, connectionId: string): Promise<Outcome> {
   const { sql, clock } = deps;
   const caller = await findCaller(sql, connectionId);
   if (!caller) throw new Unauthorized('This connection is not logged in.');
-  // Revoke the session and sign out every socket that was using it.
-  const others = caller.sessionId
-    ? await sql<{ id: string }[]>`
-        with revoked as (
-          update sessions set revoked_at = ${clock.now()} where id = ${caller.sessionId} and revoked_at is null
-        )
-        select id from connections where session_id = ${caller.sessionId} and id <> ${connectionId}`
-    : [];
-  await sql`
+  // Revoke the session, then, in the NEXT statement, sign out every socket using
+  // it: that statement's fresh snapshot sees every bind that committed before the
+  // revoke got the session's row lock, and any later bind finds it revoked.
+  if (caller.sessionId) {
+    await sql`update sessions set revoked_at = ${clock.now()} where id = ${caller.sessionId} and revoked_at is null`;
+  }
+  const unbound = await sql<{ id: string }[]>`
     update connections set user_id = null, session_id = null, authed_at = null,
       -- a fresh grace period to log in again before the sweep closes the socket
       connected_at = case when id = ${connectionId} then ${clock.now()} else connected_at end
-    where id = ${connectionId} or session_id = ${caller.sessionId}`;
+    where id = ${connectionId} or session_id = ${caller.sessionId}
+    returning id`;
+  const others = unbound.filter((o) => o.id !== connectionId);
   const lastConnection = (await countUserConnections(sql, caller.userId)) === 0;
   return {
     reply: { type: 'logged_out' },

@@ -11,6 +11,7 @@ import type { Logger } from './ports.js';
 export type SecurityEvent =
   | 'login_failed'
   | 'login_locked'
+  | 'resume_failed'
   | 'code_failed'
   | 'code_burned'
   | 'invite_refused'

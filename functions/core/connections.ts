@@ -4,7 +4,7 @@ import { chargeBucket, perWindow, refilledTokens, takeBudget } from './budgets.j
 import { RateLimited } from './errors.js';
 import { limitHit, userBudget, userKey, userRefusal } from './limits.js';
 import type { Broadcast, Outcome } from './outcome.js';
-import type { Deps, Sql } from './ports.js';
+import type { Deps, Queryable, Sql } from './ports.js';
 import { onlinePresence } from './presence.js';
 
 /** Records a new anonymous socket and the address it came from (for per-address budgets). */
@@ -81,32 +81,42 @@ export async function chargeRefusedHandshake(deps: Deps, at: Date, sourceIp: str
 }
 
 /**
- * Admits a sign-in that has just bound `connectionId` to the user, or unbinds it
- * and throws `rate_limited`: every login, verify or resume takes a token of the
- * user's sign-in budget (which also bounds the presence frames that signing in
- * and out again sends roommates), and the user may hold at most
- * `connectionsPerUser` connections. Counting after the bind means two parallel
- * sign-ins cannot both slip under the cap: the later count sees both. Returns the
- * user's number of connections.
+ * Admits a sign-in that has just bound `connectionId` to the user, inside the
+ * binding transaction `tx` that holds the user's row lock, or returns the
+ * `rate_limited` refusal for the caller to throw once the
+ * transaction is over, having undone the bind (returned, not thrown: a
+ * transaction that ends in a commit, never a rollback, is the cheap path on every
+ * database, PGlite's embedded server included): every login,
+ * verify or resume takes a token of the user's sign-in budget (which also bounds
+ * the presence frames that signing in and out again sends roommates), and the
+ * user may hold at most `connectionsPerUser` connections. The lock serialises
+ * one user's binds, so the count sees every earlier one and the cap is exact.
+ * Returns the user's number of connections.
  */
-export async function admitSignIn(deps: Deps, connectionId: string, user: { id: string; username: string }): Promise<number> {
-  const { sql, settings } = deps;
+export async function admitSignIn(
+  deps: Deps,
+  tx: Queryable,
+  connectionId: string,
+  user: { id: string; username: string },
+): Promise<number | RateLimited> {
+  const { settings } = deps;
   const budget = userBudget(settings, 'bind');
   const now = deps.clock.now();
   const key = userKey('bind', user.id);
-  const [row] = await sql<{ n: number; taken: boolean; tokens: number | null }[]>`
-    with taken as (${chargeBucket(sql, sql`select ${key}::text as key`, budget, now)})
-    select (select count(*)::int from connections where user_id = ${user.id}) as n,
-      exists (select 1 from taken) as taken,
-      (select ${refilledTokens(sql, budget, now)} from rate_budgets b where b.key = ${key}) as tokens`;
   const cap = settings.connectionsPerUser;
-  if (row && row.taken && row.n <= cap) return row.n;
-  await sql`
-    update connections set user_id = null, session_id = null, authed_at = null
-    where id = ${connectionId} and user_id = ${user.id}`;
-  limitHit(deps.log, 'bind', { user: user.username, connection: connectionId }, row?.taken ? 'connections_per_user' : 'sign_ins');
-  if (!row?.taken) throw userRefusal(settings, 'bind', row?.tokens ?? 0);
-  throw new RateLimited(
+  // Count first: a refusal for the cap then spends no sign-in token.
+  const [row] = await tx<{ n: number; taken: boolean; tokens: number | null }[]>`
+    with n as (select count(*)::int as n from connections where user_id = ${user.id}),
+    taken as (${chargeBucket(tx, tx`select ${key}::text as key from n where n.n <= ${cap}`, budget, now)})
+    select (select n from n) as n,
+      exists (select 1 from taken) as taken,
+      (select ${refilledTokens(tx, budget, now)} from rate_budgets b where b.key = ${key}) as tokens`;
+  if (row && row.taken) return row.n;
+  await tx`update connections set user_id = null, session_id = null, authed_at = null where id = ${connectionId}`;
+  const full = (row?.n ?? 0) > cap;
+  limitHit(deps.log, 'bind', { user: user.username, connection: connectionId }, full ? 'connections_per_user' : 'sign_ins');
+  if (!full) return userRefusal(settings, 'bind', row?.tokens ?? 0);
+  return new RateLimited(
     `This account already has ${cap} connections open, the most allowed; close one (another tab or device) and try again.`,
   );
 }

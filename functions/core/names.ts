@@ -17,12 +17,13 @@ export function hasForbiddenControls(text: string): boolean {
 }
 
 // Names that would read as the service or its staff speaking, or as a mention of
-// everyone. Compared without punctuation and trailing digits, so "a.d.m.i.n" and
-// "admin_1" are the same name. Only new sign-ups are checked: an account that
-// already has such a name keeps it.
-const RESERVED_USERNAMES = new Set([
+// everyone. Only new sign-ups are checked: an account that already has such a
+// name keeps it. Names are compared by their skeleton (see `skeletons`), so
+// "a.d.m.i.n", "adm1n", "4dmin", "aadmin" and "admin_1" are all "admin".
+const RESERVED_USERNAMES = [
   'admin',
   'administrator',
+  'sysadmin',
   'root',
   'system',
   'moderator',
@@ -33,22 +34,68 @@ const RESERVED_USERNAMES = new Set([
   'security',
   'official',
   'wildwhispers',
+  'wildwhisper',
+  'owner',
+  'server',
+  'operator',
+  'hostmaster',
+  'postmaster',
+  'webmaster',
+  'abuse',
+  'noreply',
   'everyone',
   'here',
   'channel',
   'all',
-  'postmaster',
-  'abuse',
-  'noreply',
-  'webmaster',
-]);
+];
+
+// The strongest words are refused also at the start or the end of a name
+// ("admin-team", "the_admin", "sysadmin", "w1ldwhispers_official"). Only long
+// words: a short one as a prefix would refuse ordinary names ("root" in
+// "rootbeer", "staff" in "stafford", "mod" in "modesto"), which is why those
+// match only whole. "system" only as a prefix, else "ecosystem" would go; that
+// refuses "systemd-fan" too, an acceptable loss for a name that reads as the
+// system speaking. Words inside a name ("badminton") are never matched.
+const RESERVED_AFFIX = ['admin', 'moderator', 'support', 'official', 'security', 'wildwhisper'];
+const RESERVED_PREFIX = ['system'];
+
+// Digits that pass for letters; 1 reads as either i or l, so both are tried.
+const LOOK_ALIKE: Record<string, string> = { '0': 'o', '3': 'e', '4': 'a', '5': 's', '7': 't', '8': 'b' };
+
+/**
+ * The forms a name is compared by: lower-cased, separators removed, with and
+ * without trailing digits, look-alike digits read as letters (1 as i and as l),
+ * and repeated letters collapsed ("adminn", "aadmin").
+ */
+export function skeletons(name: string): string[] {
+  const bare = name.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const out = new Set<string>();
+  for (const base of [bare, bare.replace(/[0-9]+$/, '')]) {
+    for (const one of ['i', 'l']) {
+      const letters = base.replace(/[0-9]/g, (d) => (d === '1' ? one : (LOOK_ALIKE[d] ?? d)));
+      out.add(letters.replace(/(.)\1+/g, '$1'));
+    }
+  }
+  out.delete('');
+  return [...out];
+}
+
+const skeletonOf = (word: string) => skeletons(word)[0]!;
+const RESERVED_WHOLE = new Set(RESERVED_USERNAMES.map(skeletonOf));
+const AFFIXES = RESERVED_AFFIX.map(skeletonOf);
+const PREFIXES = [...AFFIXES, ...RESERVED_PREFIX.map(skeletonOf)];
+
+function isReserved(name: string): boolean {
+  return skeletons(name).some(
+    (form) => RESERVED_WHOLE.has(form) || PREFIXES.some((w) => form.startsWith(w)) || AFFIXES.some((w) => form.endsWith(w)),
+  );
+}
 
 /** Why a new username cannot be had, or undefined when it can. */
 export function usernameProblem(name: string): string | undefined {
   const lower = name.toLowerCase();
   if (!/[a-z0-9]/.test(lower)) return 'A username needs at least one letter or digit.';
-  const skeleton = lower.replace(/[_.-]/g, '').replace(/[0-9]+$/, '');
-  if (RESERVED_USERNAMES.has(skeleton)) return 'That username is reserved; please choose another.';
+  if (isReserved(lower)) return 'That username is reserved; please choose another.';
   return undefined;
 }
 

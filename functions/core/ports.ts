@@ -113,6 +113,8 @@ export interface ChatSettings {
   /** scrypt hashes running at once in one process, and how many may wait */
   hashConcurrency: number;
   hashQueue: number;
+  /** hashes one source network may have running or waiting at once, so one network cannot fill the queue */
+  hashPerNetwork: number;
   /** emails that requests from one source network may cause per hour */
   mailPerIpPerHour: number;
   /** emails server-wide per hour */

@@ -115,11 +115,10 @@ interface Standing {
   caller: Caller;
   member: boolean;
   roomExists: boolean;
-  /** rooms the caller is a member of */
+  /** channels the caller is a member of */
   rooms: number;
-  /** for a DM: whether the other person exists, and the rooms they are in */
+  /** for a DM: whether the other person exists */
   otherExists: boolean;
-  otherRooms: number;
 }
 
 function otherOf(room: RoomName, me: string): string | undefined {
@@ -135,7 +134,6 @@ interface StandingRow {
   room_exists: boolean;
   rooms: number;
   other_exists: boolean;
-  other_rooms: number;
 }
 
 async function findStanding(sql: Sql, connectionId: string, room: RoomName): Promise<Standing> {
@@ -154,9 +152,9 @@ async function findStanding(sql: Sql, connectionId: string, room: RoomName): Pro
     select c.user_id, c.username, c.session_id,
       exists (select 1 from memberships m where m.room_id = ${room.id} and m.user_id = c.user_id) as member,
       exists (select 1 from rooms r where r.id = ${room.id}) as room_exists,
-      (select count(*)::int from memberships m where m.user_id = c.user_id) as rooms,
-      exists (select 1 from other) as other_exists,
-      (select count(*)::int from memberships m join other o on o.id = m.user_id) as other_rooms
+      -- channels only: a channel id never holds ':', a DM's always starts 'dm:'
+      (select count(*)::int from memberships m where m.user_id = c.user_id and m.room_id not like 'dm:%') as rooms,
+      exists (select 1 from other) as other_exists
     from caller c`;
   if (!row) throw new Unauthorized('Log in first.');
   return {
@@ -165,32 +163,30 @@ async function findStanding(sql: Sql, connectionId: string, room: RoomName): Pro
     roomExists: row.room_exists,
     rooms: row.rooms,
     otherExists: row.other_exists,
-    otherRooms: row.other_rooms,
   };
 }
 
 /**
- * The checks in front of a new membership: the cap on rooms per person (for a DM,
- * the other person's too, as a conversation makes them a member), the join
- * budget, and, when the room is new, the quota on rooms created. Parallel joins
- * can pass the cap by the few in flight, which the join budget bounds.
+ * The checks in front of a new membership: the cap on channels per person, the
+ * join budget, and, when the room is new, the quota on rooms created. The cap
+ * counts channels only: a DM cannot be left, so if DMs counted, strangers could
+ * fill a person's quota by writing to them (and learn their count from the
+ * refusal). DMs are bounded instead by their openers' quota on rooms created a
+ * day. Parallel joins can pass the cap by the few in flight, which the join
+ * budget bounds.
  */
 async function claimNewMembership(deps: Deps, room: RoomName, standing: Standing): Promise<void> {
   const { settings, log } = deps;
   const { caller } = standing;
   const cap = settings.roomsPerUser;
-  if (standing.rooms >= cap) {
+  if (room.kind === 'channel' && standing.rooms >= cap) {
     limitHit(log, 'join', { user: caller.username, connection: caller.connectionId }, 'rooms_per_user');
-    throw new RateLimited(`You are in ${standing.rooms} rooms, the most allowed; leave one before joining another.`);
+    throw new RateLimited(`You are in ${standing.rooms} channels, the most allowed; leave one before joining another.`);
   }
-  const other = otherOf(room, caller.username);
   if (room.kind === 'dm') {
+    const other = otherOf(room, caller.username);
     if (!room.users!.includes(caller.username)) throw new Forbidden('A direct-message room is only for its two people.');
     if (!standing.otherExists) throw new NotFound(`There is nobody called ${other}.`);
-    if (standing.otherRooms >= cap) {
-      limitHit(log, 'join', { user: caller.username, connection: caller.connectionId }, 'rooms_per_user');
-      throw new RateLimited(`${other} is in ${cap} rooms, the most allowed, so a new conversation cannot start until they leave one.`);
-    }
   }
   await spendUserBudget(deps, caller, 'join');
   if (!standing.roomExists) await spendUserBudget(deps, caller, 'create');

@@ -41,33 +41,55 @@ export async function verifyPassword(password: string, stored: string): Promise<
  * A semaphore around scrypt: at most `concurrency` hashes run at once (each holds
  * a libuv thread and 128 MiB at N=2^17), and at most `queueLength` wait; past that
  * the request is refused with rate_limited at once instead of queueing without
- * bound behind a flood. Per process: on Lambda each sandbox serves one request at
- * a time anyway, the local server shares one gate between all its sockets.
+ * bound behind a flood. Each source network may hold at most `perNetwork` places
+ * (running or waiting): the per-address auth budget still lets one network ask
+ * for dozens of hashes a minute, which would otherwise fill the queue and refuse
+ * everyone else; with a fair share, other networks always find room. Per
+ * process: on Lambda each sandbox serves one request at a time anyway, the local
+ * server shares one gate between all its sockets.
  */
 export class HashGate {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
+  /** places (running or waiting) held per network; absent means none */
+  private readonly held = new Map<string, number>();
   /** hashes let through so far (tests read it to prove a refusal came first) */
   started = 0;
 
   constructor(
     readonly concurrency: number,
     readonly queueLength: number,
+    readonly perNetwork = Infinity,
   ) {}
 
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.running < this.concurrency) this.running++;
-    else if (this.waiting.length < this.queueLength) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else throw new RateLimited('The server is busy signing people in; try again in a few seconds.', 5);
+  async run<T>(work: () => Promise<T>, network = 'unknown'): Promise<T> {
+    const mine = this.held.get(network) ?? 0;
+    if (mine >= this.perNetwork) {
+      throw new RateLimited('Too many sign-ins from your network are being checked; try again in a few seconds.', 5);
+    }
+    if (this.running < this.concurrency) {
+      this.running++;
+      this.held.set(network, mine + 1);
+    } else if (this.waiting.length < this.queueLength) {
+      this.held.set(network, mine + 1); // the place is held while waiting, too
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    } else throw new RateLimited('The server is busy signing people in; try again in a few seconds.', 5);
     // A slot is ours: taken above, or handed over by the one that finished.
     this.started++;
     try {
       return await work();
     } finally {
+      this.release(network);
       const next = this.waiting.shift();
       if (next) next();
       else this.running--;
     }
+  }
+
+  private release(network: string): void {
+    const left = (this.held.get(network) ?? 1) - 1;
+    if (left > 0) this.held.set(network, left);
+    else this.held.delete(network);
   }
 }
 

@@ -219,12 +219,30 @@ describe('rooms per user', () => {
     const refused = await alice.request({ action: 'join', room: `${base}-c` });
 
     expect(refused).toMatchObject({ type: 'error', code: 'rate_limited' });
-    expect(String(refused.message)).toMatch(/3 rooms/);
+    expect(String(refused.message)).toMatch(/3 channels/);
     const again = await resumeAs(t(), alice.token!);
     expect((again.frames.find((f) => f.type === 'authed')!.rooms as unknown[]).length).toBe(3);
     expect((await alice.request({ action: 'leave', room: `${base}-a` })).type).toBe('left');
     expect((await alice.request({ action: 'join', room: `${base}-c` })).type).toBe('joined');
     await Promise.all([alice.close(), again.close()]);
+  });
+
+  it('does not count conversations others open: strangers cannot fill a quota, nor learn it', async () => {
+    const victim = await signUp(t(), newAccount('target'));
+    const strangers = await Promise.all([1, 2, 3, 4].map(() => signUp(t(), newAccount('stranger'))));
+    const room = (s: TestClient) => dmRoomId(s.username!, victim.username!);
+    for (const [i, s] of strangers.slice(0, 3).entries()) {
+      const reply = await send(s, `hi ${i}`, `dm-${i}`, room(s));
+      expect(reply.type, JSON.stringify(reply)).not.toBe('error');
+    }
+    // The victim, in #general and three conversations, can still join channels up to the cap.
+    const base = `v${process.pid % 1000}`;
+    expect((await victim.request({ action: 'join', room: `${base}-a` })).type).toBe('joined');
+    expect((await victim.request({ action: 'join', room: `${base}-b` })).type).toBe('joined');
+    // At the cap, a stranger still reaches them, and no reply tells anyone their count.
+    const last = await send(strangers[3]!, 'hello', 'dm-last', room(strangers[3]!));
+    expect(last.type, JSON.stringify(last)).not.toBe('error');
+    await Promise.all([victim.close(), ...strangers.map((s) => s.close())]);
   });
 });
 

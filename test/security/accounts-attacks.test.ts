@@ -225,6 +225,42 @@ describe('hashing only behind cheap limits (7)', () => {
     expect(reasons.filter((r) => r === 'RateLimited').length).toBeGreaterThan(0);
     expect(reasons.filter((r) => r === 'Unauthorized').length).toBeGreaterThanOrEqual(2);
   });
+
+  it('gives each source network a fair share of the hash queue, so one network cannot starve the rest', async () => {
+    const gate = new HashGate(2, 16, 2);
+    let release!: () => void;
+    const blocked = new Promise<void>((r) => (release = r));
+    // One network asks for 30 hashes at once: two places, the rest refused at once.
+    const flood = Array.from({ length: 30 }, () => gate.run(() => blocked, '198.51.100.1'));
+    const settled = await Promise.allSettled(flood.slice(2));
+    expect(settled.every((r) => r.status === 'rejected' && r.reason instanceof RateLimited)).toBe(true);
+    // Another network still gets a place, and its hash runs as soon as one slot frees.
+    const other = gate.run(async () => 'in', '203.0.113.9');
+    release();
+    await expect(other).resolves.toBe('in');
+    await Promise.all(flood.slice(0, 2));
+  });
+
+  it('a login from another network is answered while one network floods the hash queue', async () => {
+    const { deps, log } = world({ HASH_CONCURRENCY: '2', HASH_QUEUE: '16', HASH_PER_NETWORK: '2', SCRYPT_N: '65536' });
+    const flooder = newIp();
+    let refused = 0;
+    const flood = Array.from({ length: 30 }, () =>
+      login(deps, 'nobody-here', 'pw pw pw pw', flooder).then(
+        () => 'ok',
+        (err: unknown) => {
+          if (err instanceof RateLimited) refused++;
+          return err instanceof RateLimited ? 'refused' : 'answered';
+        },
+      ),
+    );
+    // Once the flood has reached the gate (at least the queue's overflow is refused)...
+    while (refused < 12) await new Promise((r) => setTimeout(r, 5));
+    const legit = login(deps, 'nobody-either', 'pw pw pw pw', newIp());
+    await expect(legit).rejects.toBeInstanceOf(Unauthorized); // answered, not rate_limited
+    expect((await Promise.all(flood)).filter((r) => r === 'refused').length).toBe(28);
+    expect(log.events('rate_limited').some((e) => e.limit === 'hash_per_network')).toBe(true);
+  });
 });
 
 describe('mail to any address (9)', () => {
@@ -240,6 +276,17 @@ describe('mail to any address (9)', () => {
     await register(deps, unique('spam'), 'elsewhere2@example.com', 'some password');
     await expect(register(deps, unique('spam'), 'elsewhere3@example.com', 'some password')).rejects.toBeInstanceOf(RateLimited);
     expect(mailer.sent).toHaveLength(5);
+    advance(3600);
+  });
+
+  it('counts plus-addresses against the mailbox they reach', async () => {
+    const { deps, mailer } = world({ MAIL_PER_RECIPIENT_PER_HOUR: '2' });
+    const box = `plusbox${process.pid % 1000}_${++n}`;
+    await register(deps, unique('plus'), `${box}+1@example.com`, 'some password', newIp());
+    await register(deps, unique('plus'), `${box.toUpperCase()}+2@Example.com`, 'some password', newIp());
+    await expect(register(deps, unique('plus'), `${box}+3@example.com`, 'some password', newIp())).rejects.toBeInstanceOf(RateLimited);
+    await expect(register(deps, unique('plus'), `${box}@example.com`, 'some password', newIp())).rejects.toBeInstanceOf(RateLimited);
+    expect(mailer.sent).toHaveLength(2);
     advance(3600);
   });
 
