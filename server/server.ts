@@ -176,7 +176,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (config.databaseUrl) sql = createSql(config.databaseUrl, { max: 10, log });
     else {
       embedded = await startEmbeddedPostgres({ dataDir: `${config.dataDir}/pgdata`, socketDir: `${config.dataDir}/run` });
-      sql = createSql(embedded.url, { max: 1, path: embedded.path, log });
+      // PGlite is one single-threaded backend, where planning the send's one
+      // big statement anew on every call costs as much as running it: prepared
+      // statements keep one generic plan instead.
+      sql = createSql(embedded.url, { max: 1, path: embedded.path, log, connection: { plan_cache_mode: 'force_generic_plan' } });
     }
   }
   await migrate(sql);

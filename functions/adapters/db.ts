@@ -26,6 +26,8 @@ export interface DbOptions {
   path?: string;
   /** where a database outage is reported, once per outage (healing-sql.ts) */
   log?: Logger;
+  /** run-time parameters for every connection (PostgreSQL settings such as `plan_cache_mode`) */
+  connection?: Record<string, string>;
 }
 
 export function createSql(url: string | undefined, options: DbOptions = {}): Sql {
