@@ -32,7 +32,7 @@ const problems: string[] = [];
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM}: apt-get install -y chromium`);
   // many messages at once for the long history below
-  server = await startTestServer({ MESSAGE_BURST: '500', MESSAGES_PER_MINUTE: '10000', USER_MESSAGE_BURST: '500', USER_MESSAGES_PER_MINUTE: '10000' });
+  server = await startTestServer({ MESSAGE_BURST: '500', MESSAGES_PER_MINUTE: '10000', USER_MESSAGE_BURST: '500', USER_MESSAGES_PER_MINUTE: '10000', FRAMES_BURST: '1000' });
   await buildWeb({ quiet: true, outdir: join(server.config.dataDir, 'web') });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 });
