@@ -25,7 +25,7 @@ import {
 import type { Outcome } from './outcome.js';
 import type { Deps, Sql } from './ports.js';
 import { applyProfanityPolicy } from './profanity.js';
-import { type Message, requestId, requiredMessageId, room, text } from './protocol.js';
+import { type Message, pageLimit, requestId, requiredMessageId, room, text } from './protocol.js';
 import { isMember } from './rooms.js';
 import { REPLY_BUDGET_BYTES, fitPrefix } from './sizes.js';
 
@@ -69,14 +69,7 @@ export const ChangesFrame = v.object({
   room,
   // null: the client's cursor before the room has ever changed (from the start)
   after: v.nullish(seqCursor),
-  limit: v.optional(
-    v.pipe(
-      v.number('limit must be a number'),
-      v.integer('limit must be a whole number'),
-      v.minValue(1, 'limit is 1 to 200'),
-      v.maxValue(200, 'limit is 1 to 200'),
-    ),
-  ),
+  limit: pageLimit(200),
 });
 export type ChangesFrame = v.InferOutput<typeof ChangesFrame>;
 

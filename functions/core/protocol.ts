@@ -43,6 +43,17 @@ export const requiredMessageId = (field: string) =>
   v.pipe(v.string(`${field} must be a message id string`), v.regex(MESSAGE_ID, `${field} must be a message id`));
 const messageId = (field: string) => v.optional(requiredMessageId(field));
 
+/** An optional page size: a whole number from 1 to `max`. */
+export const pageLimit = (max: number) =>
+  v.optional(
+    v.pipe(
+      v.number('limit must be a number'),
+      v.integer('limit must be a whole number'),
+      v.minValue(1, `limit is 1 to ${max}`),
+      v.maxValue(max, `limit is 1 to ${max}`),
+    ),
+  );
+
 const wellFormed = (what: string) =>
   v.check((s: string) => s.isWellFormed() && !hasForbiddenControls(s), `${what} contains characters that cannot be stored.`);
 
@@ -144,14 +155,7 @@ export const HistoryFrame = v.object({
   after: messageId('after'),
   /** *(conversations)* a page centred on this message id */
   around: messageId('around'),
-  limit: v.optional(
-    v.pipe(
-      v.number('limit must be a number'),
-      v.integer('limit must be a whole number'),
-      v.minValue(1, 'limit is 1 to 100'),
-      v.maxValue(100, 'limit is 1 to 100'),
-    ),
-  ),
+  limit: pageLimit(100),
 });
 export type HistoryFrame = v.InferOutput<typeof HistoryFrame>;
 
