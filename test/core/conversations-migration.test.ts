@@ -1,51 +1,27 @@
 // Migration 009 upgrades a database that holds messages: every message gets a seq
 // (its id, which was handed out in commit order per room), every room the seq of
 // its latest message, and the change feed then carries on from there.
-import { randomBytes } from 'node:crypto';
-import postgres from 'postgres';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../../functions/adapters/config.js';
-import { createSql } from '../../functions/adapters/db.js';
 import { loadMigrations, migrate } from '../../functions/adapters/migrate.js';
 import { editMessage, pageChanges } from '../../functions/core/conversations.js';
 import { pageMessages, send } from '../../functions/core/messages.js';
 import { parseRoom } from '../../functions/core/names.js';
 import type { Deps, Sql } from '../../functions/core/ports.js';
 import type { Message } from '../../functions/core/protocol.js';
-import { startEmbeddedPostgres } from '../../server/embedded-db.js';
 import { RecordingGateway, RecordingMailer } from '../helpers/fakes.js';
 import { TEST_ENV } from '../helpers/server.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
+let db: TestDatabase;
 let sql: Sql;
-let close: () => Promise<void>;
 
 beforeAll(async () => {
   // An empty database (not the migrated template), so migrations run in steps.
-  const base = process.env.TEST_DATABASE_URL;
-  if (base) {
-    const name = `ww_test_${randomBytes(6).toString('hex')}`;
-    const admin = postgres(base, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`create database ${name}`);
-    const url = new URL(base);
-    url.pathname = `/${name}`;
-    sql = createSql(url.toString(), { max: 2 });
-    close = async () => {
-      await sql.end({ timeout: 1 });
-      await admin.unsafe(`drop database if exists ${name} with (force)`);
-      await admin.end();
-    };
-  } else {
-    // On TCP, where its URL leads: over a Unix socket the URL alone would reach
-    // whatever server listens on localhost:5432 instead.
-    const pg = await startEmbeddedPostgres({ tcp: true });
-    sql = createSql(pg.url, { max: 1 });
-    close = async () => {
-      await sql.end({ timeout: 1 });
-      await pg.stop();
-    };
-  }
+  db = await createTestDatabase({ empty: true });
+  sql = db.sql;
 }, 60_000);
-afterAll(() => close?.());
+afterAll(() => db?.close());
 
 /** A message as the send statement before 009 stored it: the id from the room's counter. */
 async function oldSend(room: string, userId: string, clientId: string, body: string): Promise<string> {

@@ -2,42 +2,20 @@
 // rooms and messages: members start with everything read, nothing is lost, and
 // it runs whether or not migration 009 already added the message columns it
 // shares (`deleted_at`, `mentioned_user_ids`, `mentions_here`).
-import { randomBytes } from 'node:crypto';
-import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSql } from '../../functions/adapters/db.js';
 import { loadMigrations, migrate, type Migration } from '../../functions/adapters/migrate.js';
 import type { Sql } from '../../functions/core/ports.js';
 import { listUserRooms } from '../../functions/core/rooms.js';
-import { startEmbeddedPostgres } from '../../server/embedded-db.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
+let db: TestDatabase;
 let sql: Sql;
-let close: () => Promise<void>;
 beforeAll(async () => {
   // An empty database (not the migrated template), so migrations run in steps.
-  const base = process.env.TEST_DATABASE_URL;
-  if (base) {
-    const name = `ww_test_${randomBytes(6).toString('hex')}`;
-    const admin = postgres(base, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`create database ${name}`);
-    const url = new URL(base);
-    url.pathname = `/${name}`;
-    sql = createSql(url.toString(), { max: 2 });
-    close = async () => {
-      await sql.end({ timeout: 1 });
-      await admin.unsafe(`drop database if exists ${name} with (force)`);
-      await admin.end();
-    };
-  } else {
-    const pg = await startEmbeddedPostgres();
-    sql = createSql(pg.url, { max: 1, path: pg.path });
-    close = async () => {
-      await sql.end({ timeout: 1 });
-      await pg.stop();
-    };
-  }
+  db = await createTestDatabase({ empty: true });
+  sql = db.sql;
 });
-afterAll(() => close?.());
+afterAll(() => db?.close());
 
 /** A message stored as the send statement stores it: the room's counter gives the id. */
 async function post(room: string, senderId: string, body: string): Promise<string> {

@@ -16,7 +16,8 @@ export interface TestDatabase {
   close(): Promise<void>;
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** `empty`: no migrations run (not the migrated template), for tests that migrate in steps. */
+export async function createTestDatabase(options: { empty?: boolean } = {}): Promise<TestDatabase> {
   const base = process.env.TEST_DATABASE_URL;
   if (base) {
     const name = `ww_test_${randomBytes(6).toString('hex')}`;
@@ -25,7 +26,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     const url = new URL(base);
     url.pathname = `/${name}`;
     const sql = createSql(url.toString(), { max: 5 });
-    await migrate(sql);
+    if (!options.empty) await migrate(sql);
     return {
       sql,
       url: url.toString(),
@@ -38,7 +39,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     };
   }
   // On TCP (tests only), as `url` is also handed to proxies and other clients.
-  const pg = await startEmbeddedPostgres({ loadDataDir: await loadTemplate(), tcp: true });
+  const pg = await startEmbeddedPostgres({ ...(options.empty ? {} : { loadDataDir: await loadTemplate() }), tcp: true });
   const sql = createSql(pg.url, { max: 1 });
   return {
     sql,

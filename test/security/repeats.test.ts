@@ -2,16 +2,13 @@
 // re-broadcast to the room at most once, and only soon after the original; every
 // repeat costs a token from its sender's budget; and the idempotency key is the
 // room as well as the sender and clientId.
-import { randomBytes } from 'node:crypto';
-import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSql } from '../../functions/adapters/db.js';
 import { loadMigrations, migrate } from '../../functions/adapters/migrate.js';
 import type { Message } from '../../functions/core/protocol.js';
 import type { Sql } from '../../functions/core/ports.js';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../server/embedded-db.js';
 import { newAccount, signUp, type TestClient } from '../helpers/client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 const BIG = '🦊'.repeat(4000); // the longest text: 4000 code points, 16,000 bytes
 
@@ -115,33 +112,14 @@ describe('the idempotency key', () => {
 });
 
 describe('the migration to a per-room key', () => {
+  let db: TestDatabase;
   let sql: Sql;
-  let close: () => Promise<void>;
   beforeAll(async () => {
     // An empty database (not the migrated template), so migrations run in steps.
-    const base = process.env.TEST_DATABASE_URL;
-    if (base) {
-      const name = `ww_test_${randomBytes(6).toString('hex')}`;
-      const admin = postgres(base, { max: 1, onnotice: () => {} });
-      await admin.unsafe(`create database ${name}`);
-      const url = new URL(base);
-      url.pathname = `/${name}`;
-      sql = createSql(url.toString(), { max: 2 });
-      close = async () => {
-        await sql.end({ timeout: 1 });
-        await admin.unsafe(`drop database if exists ${name} with (force)`);
-        await admin.end();
-      };
-    } else {
-      const pg: EmbeddedPostgres = await startEmbeddedPostgres();
-      sql = createSql(pg.url, { max: 1, path: pg.path }); // its Unix socket: the URL alone names localhost:5432
-      close = async () => {
-        await sql.end({ timeout: 1 });
-        await pg.stop();
-      };
-    }
+    db = await createTestDatabase({ empty: true });
+    sql = db.sql;
   });
-  afterAll(() => close?.());
+  afterAll(() => db?.close());
 
   it('upgrades a database that holds messages, keeping them', async () => {
     const all = await loadMigrations();
