@@ -7,7 +7,6 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AxeBuilder } from '@axe-core/playwright';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../functions/adapters/config.js';
@@ -17,18 +16,8 @@ import { newAccount, signUp, type Account, type TestClient } from '../helpers/cl
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { RecordingMailer } from '../helpers/fakes.js';
 import { TEST_ENV } from '../helpers/server.js';
+import { CHROMIUM, CHROMIUM_ARGS, checkA11y } from '../helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 /** Main-thread time a viewer's browser may spend on one arriving message, hostile or not. */
 const BUDGET_MS = 100;
 /**
@@ -140,14 +129,6 @@ async function mainThreadClock(page: Page): Promise<() => Promise<number>> {
 }
 
 /** axe-core: nothing serious or critical. */
-async function checkA11y(page: Page, where: string): Promise<void> {
-  const result = await new AxeBuilder({ page }).analyze();
-  const bad = result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${where}: ${v.id} (${v.impact}) ${v.help}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  expect(bad).toEqual([]);
-}
-
 // Fifty messages at the 4,000-character limit, each built to cost a viewer
 // something: linkify's trimming, height, width, glyphs, combining marks. Each is
 // different, so no cache of a text can hide the cost of the first one.

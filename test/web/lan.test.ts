@@ -17,18 +17,8 @@ import { makeCa, makeServerCert, spkiHash, writePem, type Pem } from '../helpers
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { TEST_ENV } from '../helpers/server.js';
 import { smtpUrl, startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 const SERVER_HOST = '127.0.0.2';
 const PASSWORD = 'correct horse battery staple';
 
