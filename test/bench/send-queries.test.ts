@@ -15,39 +15,50 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { RecordingMailer } from '../helpers/fakes.js';
 import { TEST_ENV } from '../helpers/server.js';
 
-describe('send', () => {
+/**
+ * The local server over a fresh test database whose pool reports each statement
+ * it sends (the test database's own pool gives way to it: PGlite serves a single
+ * connection), with alice and bob signed up.
+ */
+function countingServer() {
+  const t = { statements: [] as string[], alice: undefined as unknown as TestClient, bob: undefined as unknown as TestClient };
   let db: TestDatabase;
   let sql: Sql;
   let server: RunningServer;
   let dataDir: string;
-  const statements: string[] = [];
   const mail = new RecordingMailer();
-  let alice: TestClient;
-  let bob: TestClient;
-
   beforeAll(async () => {
     db = await createTestDatabase();
-    // The test database's own pool gives way to one that reports each statement
-    // (PGlite serves a single connection).
     await db.sql.end();
-    sql = postgres(db.url, { max: db.real ? 5 : 1, onnotice: () => {}, debug: (_connection, query) => statements.push(query) });
+    sql = postgres(db.url, { max: db.real ? 5 : 1, onnotice: () => {}, debug: (_connection, query) => t.statements.push(query) });
     dataDir = await mkdtemp(join(tmpdir(), 'ww-queries-'));
-    // No sweep tick may land inside a counted send.
+    // No sweep tick may land inside a counted request.
     const config = loadConfig({ ...TEST_ENV, DATA_DIR: dataDir, SWEEP_INTERVAL_SECONDS: '3600' });
     server = await startServer({ config, sql, mailer: mail, webRoot: join(dataDir, 'web') });
     const target = { wsUrl: server.wsUrl, codeFor: (email: string) => mail.codeFor(email) };
-    alice = await signUp(target);
-    bob = await signUp(target);
+    t.alice = await signUp(target);
+    t.bob = await signUp(target);
   });
-
   afterAll(async () => {
-    await alice?.close();
-    await bob?.close();
+    await t.alice?.close();
+    await t.bob?.close();
     await server?.close();
     await sql?.end({ timeout: 1 });
     await db?.close();
     await rm(dataDir, { recursive: true, force: true });
   });
+  return t;
+}
+
+describe('send', () => {
+  const t = countingServer();
+  const { statements } = t;
+  let alice: TestClient;
+  let bob: TestClient;
+  beforeAll(() => {
+    ({ alice, bob } = t);
+  });
+
 
   async function countSend(clientId: string): Promise<string[]> {
     // Presence and sign-up work settle first; then only the send runs.
@@ -85,38 +96,18 @@ describe('send', () => {
 });
 
 describe('changes to a message', () => {
-  let db: TestDatabase;
-  let sql: Sql;
-  let server: RunningServer;
-  let dataDir: string;
-  const statements: string[] = [];
-  const mail = new RecordingMailer();
+  const t = countingServer();
+  const { statements } = t;
   let alice: TestClient;
   let bob: TestClient;
   let id: string;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    await db.sql.end();
-    sql = postgres(db.url, { max: db.real ? 5 : 1, onnotice: () => {}, debug: (_connection, query) => statements.push(query) });
-    dataDir = await mkdtemp(join(tmpdir(), 'ww-queries-'));
-    const config = loadConfig({ ...TEST_ENV, DATA_DIR: dataDir, SWEEP_INTERVAL_SECONDS: '3600' });
-    server = await startServer({ config, sql, mailer: mail, webRoot: join(dataDir, 'web') });
-    const target = { wsUrl: server.wsUrl, codeFor: (email: string) => mail.codeFor(email) };
-    alice = await signUp(target);
-    bob = await signUp(target);
+    ({ alice, bob } = t);
     const sent = await alice.request({ action: 'send', room: 'general', text: 'to be changed', clientId: 'c-1' });
     id = (sent.message as { id: string }).id;
   });
 
-  afterAll(async () => {
-    await alice?.close();
-    await bob?.close();
-    await server?.close();
-    await sql?.end({ timeout: 1 });
-    await db?.close();
-    await rm(dataDir, { recursive: true, force: true });
-  });
 
   /** The statements from the frame to bob's copy of the change. */
   async function count(who: TestClient, frame: Record<string, unknown>, reply: string): Promise<string[]> {
