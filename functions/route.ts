@@ -32,7 +32,7 @@ export function parseBody(event: WsEvent): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
-function requestIdOf(body: Record<string, unknown> | undefined): string | undefined {
+export function requestIdOf(body: Record<string, unknown> | undefined): string | undefined {
   const id = body?.id;
   return typeof id === 'string' && id.length <= 64 ? id : undefined;
 }

@@ -33,7 +33,7 @@ import { handler as onHistory } from '../functions/history.js';
 import { handler as onJoin } from '../functions/join.js';
 import { handler as onLeave } from '../functions/leave.js';
 import { handler as onSend } from '../functions/send.js';
-import { deliver, reportError, type WsEvent, type WsHandler } from '../functions/route.js';
+import { deliver, reportError, requestIdOf, type WsEvent, type WsHandler } from '../functions/route.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-db.js';
 import { apiGatewayEvent } from './events.js';
 import { listeningOrigins, originForHost, socketUrl } from './origins.js';
@@ -137,11 +137,10 @@ function ownLoopbackHost(req: IncomingMessage, port: number): boolean {
 }
 
 /** The `id` of a request, if it has one, for the `re` of a reply that runs no handler. */
-function requestIdOf(data: string): string | undefined {
+function requestIdOfText(data: string): string | undefined {
   if (data.length > MAX_FRAME_BYTES) return undefined;
   try {
-    const id = JSON.parse(data)?.id;
-    return typeof id === 'string' && id.length <= 64 ? id : undefined;
+    return requestIdOf(JSON.parse(data));
   } catch {
     return undefined;
   }
@@ -415,7 +414,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       // ws answers a ping frame by itself: it costs a write, so it takes a token too.
       ws.on('ping', () => void withinBudget(client, connectionId, () => undefined));
       ws.on('message', (data: RawData, isBinary: boolean) => {
-        if (!withinBudget(client, connectionId, () => (isBinary ? undefined : requestIdOf(data.toString())))) return;
+        if (!withinBudget(client, connectionId, () => (isBinary ? undefined : requestIdOfText(data.toString())))) return;
         if (isBinary) {
           const body = Buffer.from(data as Buffer).toString('base64');
           return run(client, connectionId, onDefault, apiGatewayEvent('$default', connectionId, { host, body, isBase64Encoded: true }));
