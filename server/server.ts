@@ -24,7 +24,7 @@ import { securityEvent } from '../functions/core/audit.js';
 import { chargeRefusedHandshake, sweepConnections } from '../functions/core/connections.js';
 import { RateLimited } from '../functions/core/errors.js';
 import { MAX_FRAME_BYTES, networkOf } from '../functions/core/names.js';
-import type { Deps, Logger, Mailer, Sql } from '../functions/core/ports.js';
+import type { Deps, Frame, Logger, Mailer, Sql } from '../functions/core/ports.js';
 import { handler as onAuth } from '../functions/auth.js';
 import { connectHandler } from '../functions/connect.js';
 import { handler as onDefault } from '../functions/default.js';
@@ -185,7 +185,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Sockets of an earlier process are gone; so are their rows.
   if (options.clearConnections ?? true) await sql`delete from connections`;
 
-  const gateway = new LocalGateway({ maxBufferedBytes: config.maxBufferedBytes, log });
+  // Who is signed in, as the replies say: the server keeps no other state of it.
+  const watchSignIns = (ids: readonly string[], frame: Frame) => {
+    if (frame.type !== 'authed' && frame.type !== 'logged_out') return;
+    for (const id of ids) {
+      const client = clients.get(id);
+      if (client) setAuthed(client, frame.type === 'authed');
+    }
+  };
+  const gateway = new LocalGateway({ maxBufferedBytes: config.maxBufferedBytes, log, onPost: watchSignIns });
   const deps: Deps = {
     sql,
     gateway,
@@ -287,17 +295,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (client.authed === authed) return;
     client.authed = authed;
     anonymous += authed ? -1 : 1;
-  };
-  // Who is signed in, as the replies say: the server keeps no other state of it.
-  const post = gateway.post.bind(gateway);
-  gateway.post = (ids, frame) => {
-    if (frame.type === 'authed' || frame.type === 'logged_out') {
-      for (const id of ids) {
-        const client = clients.get(id);
-        if (client) setAuthed(client, frame.type === 'authed');
-      }
-    }
-    return post(ids, frame);
   };
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD, perMessageDeflate: false });

@@ -35,6 +35,8 @@ export interface LocalGatewayOptions {
   /** unsent bytes a socket may hold before it is closed (1008) */
   maxBufferedBytes?: number;
   log?: Logger;
+  /** told of every frame posted, before it is written (the server watches sign-ins) */
+  onPost?: (connectionIds: readonly string[], frame: Frame) => void;
 }
 
 const CLOSE_POLICY = 1008;
@@ -43,10 +45,12 @@ export class LocalGateway implements Gateway {
   readonly sockets = new Map<string, WebSocket>();
   private readonly maxBufferedBytes: number;
   private readonly log: Logger | undefined;
+  private readonly onPost: LocalGatewayOptions['onPost'];
 
   constructor(options: LocalGatewayOptions = {}) {
     this.maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
     this.log = options.log;
+    this.onPost = options.onPost;
   }
 
   add(connectionId: string, socket: WebSocket): void {
@@ -59,6 +63,7 @@ export class LocalGateway implements Gateway {
 
   async post(connectionIds: readonly string[], frame: Frame): Promise<string[]> {
     if (connectionIds.length === 0) return [];
+    this.onPost?.(connectionIds, frame);
     // Encode and frame once: every socket writes the very same bytes.
     const payload = Buffer.from(JSON.stringify(frame));
     if (payload.length > MAX_SERVER_FRAME_BYTES) {
