@@ -73,7 +73,11 @@ export async function spendBudget(
   if (wait > 0) throw new RateLimited(message(wait), wait);
 }
 
-/** Deletes buckets untouched for a day: they are full again, the same as absent. */
+/**
+ * Deletes buckets untouched for a day: they are full again, the same as absent.
+ * It reads the whole table: updated_at has no index, so that charging a bucket
+ * rewrites the row alone (schema/014_budget_writes.sql).
+ */
 export async function pruneBudgets(sql: Sql, now: Date): Promise<void> {
   await sql`delete from rate_budgets where updated_at < ${new Date(now.getTime() - 24 * 60 * 60 * 1000)}`;
 }

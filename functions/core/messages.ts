@@ -100,9 +100,9 @@ export function messageColumns(sql: Queryable, reactions: Fragment = reactionSum
   return sql`
     m.id, m.room_id, (select mu.username from users mu where mu.id = m.sender_id) as username, m.body, m.created_at,
     m.client_id, m.seq, m.edited_at, m.deleted_at is not null as deleted, m.mentions_here,
-    array(
+    case when cardinality(m.mentioned_user_ids) > 0 then array(
       select mu.username from unnest(m.mentioned_user_ids) with ordinality as x(id, n) join users mu on mu.id = x.id order by x.n
-    ) as mentions,
+    ) else '{}' end as mentions,
     case when m.reply_to is not null then coalesce(
       (select json_build_object(
           'id', o.id::text, 'from', ou.username,
@@ -283,15 +283,17 @@ function insertMessage(sql: Sql, connectionId: string, room: string, clientId: s
       (exists (select 1 from previous) and not exists (select 1 from user_charge))
         or (exists (select 1 from member) and not exists (select 1 from previous) and (select ok from reply_ok)
             and not exists (select 1 from charge)) as limited,
-      m.fresh, ${messageColumns(sql)},
+      -- A fresh message has no reactions yet: only a repeat reads them.
+      m.fresh, ${messageColumns(sql, sql`case when not m.fresh then ${reactionSummary(sql, storedReactions(sql, sql`m.id`))} end`)},
       case when m.fresh then (select prev::text from bump) end as prev,
       case when m.fresh then (select seq::text from bump) end as change_seq,
       case when m.fresh then (select prev_seq::text from bump) end as prev_seq,
-      (select last_seq from seen) is not distinct from (select prev_seq from bump) as calm,
+      -- Only a reply reads the room's seq a second time (see calm in send()).
+      ${extras.replyTo}::bigint is null or (select last_seq from seen) is not distinct from (select prev_seq from bump) as calm,
       exists (select 1 from here_charge) as here_taken,
       case when m.fresh or exists (select 1 from rebroadcast) then array(
         select c.id from memberships mm join connections c on c.user_id = mm.user_id
-        where mm.room_id = m.room_id
+        where mm.room_id = ${room}
       ) end as recipients
     from (select 1) one
     left join sender s on true
