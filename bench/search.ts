@@ -100,7 +100,7 @@ async function fill(sql: Sql): Promise<{ indexBuildMs: number }> {
           case when random() < 0.03 then 'svc' || floor(random() * 50)::int || '.example.com' end,
           case when random() < 0.02 then '🚀' end),
         timestamptz '2026-11-30' - make_interval(secs => (${MESSAGES} - i) * 30)
-      from (select i, 1 + (i * 7919) % ${ROOMS} as room from generate_series(${from}::int, ${to}::int) i) g,
+      from (select i, 1 + (i::bigint * 7919) % ${ROOMS} as room from generate_series(${from}::int, ${to}::int) i) g,
         (select ${COMMON}::text[] as w) words`;
     log(`${to} messages (${Math.round((Date.now() - started) / 1000)} s)`);
   }
@@ -110,7 +110,7 @@ async function fill(sql: Sql): Promise<{ indexBuildMs: number }> {
   await migrate(sql, all);
   const indexBuildMs = Date.now() - t0;
   log(`index built in ${(indexBuildMs / 1000).toFixed(1)} s`);
-  await sql`vacuum analyze messages`;
+  await sql`vacuum analyze`;
   return { indexBuildMs };
 }
 

@@ -68,28 +68,27 @@ function matchQuery(sql: Queryable, query: SearchQuery): Fragment | undefined {
   return parts.slice(1).reduce((all, part) => sql`(${all}) && (${part})`, parts[0]!);
 }
 
-interface Scope {
-  userId: string;
-  /** one room of the caller's, or all of them */
-  roomId?: string;
-  /** a sender's id, or a username */
-  from?: { id: string } | { username: string };
+/** The sender a search is narrowed to: an id (from:me), or a username. */
+type Sender = { id: string } | { username: string };
+
+/** The ids of the rooms `userId` is a member of. */
+async function memberRooms(sql: Queryable, userId: string): Promise<string[]> {
+  const rows = await sql<{ room_id: string }[]>`select room_id from memberships where user_id = ${userId}`;
+  return rows.map((r) => r.room_id);
 }
 
 /**
- * One page of matches, newest first: ids first (the index lookup, the
- * membership and the filters, cut at `limit` + 1), then the whole state of those
- * rows only.
+ * One page of matches in `rooms`, newest first: ids first (the index lookup or a
+ * walk back from the newest message, the filters, cut at `limit` + 1), then the
+ * whole state of those rows only. The rooms come as a list of values rather
+ * than a subquery, so that the planner knows how many messages they hold.
  */
-async function findMessages(sql: Queryable, query: SearchQuery, scope: Scope, before: string | undefined, limit: number) {
+function findMessages(sql: Queryable, query: SearchQuery, rooms: string[], from: Sender | undefined, before: string | undefined, limit: number) {
   const match = matchQuery(sql, query);
-  const from = scope.from;
   return sql<MessageRow[]>`
     select ${messageColumns(sql)} from (
       select m.id from messages m
-      where m.room_id in (
-          select mm.room_id from memberships mm
-          where mm.user_id = ${scope.userId} ${scope.roomId !== undefined ? sql`and mm.room_id = ${scope.roomId}` : sql``})
+      where m.room_id = any(${rooms}::text[])
         and ${searchableMessage(sql)}
         ${match ? sql`and search_document(m.body) @@ (${match})` : sql``}
         ${query.symbols.reduce((all, s) => sql`${all} and strpos(m.body, ${s}::text) > 0`, sql``)}
@@ -124,7 +123,16 @@ export async function search(deps: Deps, connectionId: string, frame: SearchFram
   }
   const from = query.from === 'me' ? { id: caller.userId } : query.from !== undefined ? { username: query.from } : undefined;
   const limit = frame.limit ?? SEARCH_PAGE;
-  const rows = await findMessages(sql, query, { userId: caller.userId, roomId, from }, frame.before, limit);
+  const rows: MessageRow[] = await sql.begin(async (tx) => {
+    // Planned for these very words and rooms: whether to walk back from the
+    // newest message (a common word) or look the words up in the index (a rare
+    // one) depends on them, and a generic plan (the embedded database keeps one
+    // per statement) would take one way for every query. Parallel workers only
+    // slow a query that stops after a page.
+    await tx`select set_config('plan_cache_mode', 'force_custom_plan', true), set_config('max_parallel_workers_per_gather', '0', true)`;
+    const rooms = roomId !== undefined ? [roomId] : await memberRooms(tx, caller.userId);
+    return rooms.length ? [...(await findMessages(tx, query, rooms, from, frame.before, limit))] : [];
+  });
   const results: SearchResult[] = rows.slice(0, limit).map((row) => {
     const message = toMessage(row);
     return { message, highlights: highlightRanges(message.text, query) };
