@@ -146,7 +146,6 @@ export function SearchBox() {
           maxLength={500}
           aria-describedby="search-help"
           aria-controls="search-panel"
-          aria-expanded={open}
           onInput={(e) => setQuery(e.currentTarget.value)}
           onFocus={() => query.trim() && (found || error) && setOpen(true)}
           onKeyDown={(e) => {
