@@ -69,10 +69,10 @@ function matchQuery(sql: Queryable, query: SearchQuery): Fragment | undefined {
 }
 
 /** The sender a search is narrowed to: an id (from:me), or a username. */
-type Sender = { id: string } | { username: string };
+export type Sender = { id: string } | { username: string };
 
 /** The ids of the rooms `userId` is a member of. */
-async function memberRooms(sql: Queryable, userId: string): Promise<string[]> {
+export async function memberRooms(sql: Queryable, userId: string): Promise<string[]> {
   const rows = await sql<{ room_id: string }[]>`select room_id from memberships where user_id = ${userId}`;
   return rows.map((r) => r.room_id);
 }
@@ -83,7 +83,7 @@ async function memberRooms(sql: Queryable, userId: string): Promise<string[]> {
  * whole state of those rows only. The rooms come as a list of values rather
  * than a subquery, so that the planner knows how many messages they hold.
  */
-function findMessages(sql: Queryable, query: SearchQuery, rooms: string[], from: Sender | undefined, before: string | undefined, limit: number) {
+export function findMessages(sql: Queryable, query: SearchQuery, rooms: string[], from: Sender | undefined, before: string | undefined, limit: number) {
   const match = matchQuery(sql, query);
   return sql<MessageRow[]>`
     select ${messageColumns(sql)} from (
