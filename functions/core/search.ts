@@ -8,7 +8,7 @@ import * as v from 'valibot';
 import { Forbidden } from './errors.js';
 import { requireCallerWithin } from './limits.js';
 import { type MessageRow, messageColumns, toMessage } from './messages.js';
-import { dmRoomId } from './names.js';
+import { dmRoomId, hasForbiddenControls } from './names.js';
 import type { Outcome } from './outcome.js';
 import type { Deps, Queryable } from './ports.js';
 import { type Message, pageLimit, requestId, requiredMessageId } from './protocol.js';
@@ -28,7 +28,8 @@ export const SearchFrame = v.object({
     v.string('query must be a string'),
     // A cheap bound before any parsing; parseSearchQuery counts characters.
     v.maxLength(MAX_QUERY * 2, `A search is at most ${MAX_QUERY} characters.`),
-    v.check((s) => s.isWellFormed(), 'The search contains characters that cannot be searched for.'),
+    // no lone surrogates or control characters (a NUL cannot even reach PostgreSQL)
+    v.check((s) => s.isWellFormed() && !hasForbiddenControls(s), 'The search contains characters that cannot be searched for.'),
   ),
   before: v.optional(requiredMessageId('before')),
   limit: pageLimit(MAX_SEARCH_PAGE),
