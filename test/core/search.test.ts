@@ -1,14 +1,16 @@
 // Search on PostgreSQL: messages stored by the real send path, found by words,
 // phrases, prefixes and filters in the rooms the searcher is in, newest first,
 // a page at a time; and through the $default handler, as API Gateway calls it.
+import fc from 'fast-check';
+import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../functions/adapters/config.js';
 import { deleteMessage } from '../../functions/core/conversations.js';
-import { BadRequest, Forbidden, RateLimited } from '../../functions/core/errors.js';
+import { BadRequest, ChatError, Forbidden, RateLimited } from '../../functions/core/errors.js';
 import { send } from '../../functions/core/messages.js';
 import { dmRoomId, parseRoom } from '../../functions/core/names.js';
 import type { Deps, Sql } from '../../functions/core/ports.js';
-import { type SearchResult, search } from '../../functions/core/search.js';
+import { SearchFrame, type SearchResult, search } from '../../functions/core/search.js';
 import { REPLY_BUDGET_BYTES, jsonBytes } from '../../functions/core/sizes.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { RecordingGateway, RecordingLogger, RecordingMailer } from '../helpers/fakes.js';
@@ -182,6 +184,32 @@ describe('search', () => {
     await expect(search(tight, dave.conn, { action: 'search', query: 'from:me' })).rejects.toBeInstanceOf(RateLimited);
     // a query refused by its reading costs nothing
     await expect(search(tight, alice.conn, { action: 'search', query: 'bad:filter' })).rejects.toBeInstanceOf(BadRequest);
+  });
+
+  it('answers any text with results or a sentence, never an internal error', async () => {
+    const roomy = { ...deps, settings: { ...deps.settings, searchBurst: 100_000 } };
+    const pieces = fc.constantFrom('deploy', 'from:', 'in:', '@', '#', '"', '-', ':*', '&', '|', '!', '<->', "'", '\\', '(', ')', 'before:2026-01-01', 'é', 'ERR_42', '🚀', ' ');
+    const query = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.string({ unit: 'grapheme', maxLength: 20 }),
+      fc.string({ unit: 'binary', maxLength: 20 }),
+      fc.array(pieces, { maxLength: 12 }).map((p) => p.join('')),
+    );
+    await fc.assert(
+      fc.asyncProperty(query, async (q) => {
+        // as the $default handler does: the frame's schema first
+        const frame = v.safeParse(SearchFrame, { action: 'search', query: q });
+        if (!frame.success) return;
+        try {
+          const out = await search(roomy, alice.conn, frame.output);
+          expect(out.reply?.type).toBe('search_results');
+        } catch (err) {
+          expect(err).toBeInstanceOf(ChatError);
+          expect((err as ChatError).code).not.toBe('internal');
+        }
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it('looks words up in the index, whatever the table’s size', async () => {
