@@ -14,6 +14,7 @@ import { CHROMIUM, CHROMIUM_ARGS, checkA11y } from '../helpers/browser.js';
 import { signUp, type Account, type TestClient } from '../helpers/client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
+const SCREENSHOTS = join(process.cwd(), 'test-output', 'screenshots');
 const PHONE_DARK: BrowserContextOptions = { viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true, colorScheme: 'dark' };
 
 let server: TestServer;
@@ -94,6 +95,7 @@ describe.sequential('search in Chromium', () => {
     expect(await second.textContent()).toContain('in #ops');
     expect(await second.locator('mark').allTextContents()).toEqual(['deployment']);
     await checkA11y(page, 'search results');
+    await page.screenshot({ path: join(SCREENSHOTS, 'search-results.png') });
   });
 
   it('arrows move through the results; Enter opens the message in its room, brought into view', async () => {
@@ -147,6 +149,7 @@ describe.sequential('search in Chromium', () => {
     const box = await panel(phone).boundingBox();
     expect(box!.width).toBeLessThanOrEqual(375);
     await checkA11y(phone, 'search results at phone width, dark');
+    await phone.screenshot({ path: join(SCREENSHOTS, 'search-phone-dark.png') });
     await phone.keyboard.press('Escape');
     await expect.poll(() => panel(phone).isVisible()).toBe(false);
     await phone.context().close();
