@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import { parseRoom, roomDisplayName } from '../functions/core/names.js';
 import { badge, ConversationView, parseCommand, parseSavedState, reactionSummary, safe, Typing, type Message, type SavedState } from './conversation.js';
 import { after, ChainCursors, isPoint, isSeq, type Point } from './cursor.js';
+import { searchLine, type SearchHit } from './search.js';
 
 type Frame = { type: string; re?: string; [k: string]: any };
 
@@ -41,6 +42,10 @@ const HELP = `Commands:
   /unreact [N] EMOJI       take that reaction back
   /readreceipts on|off     whether people in your DMs see what you have read,
                            and you theirs
+  /search QUERY            messages of all your rooms, newest first: words,
+                           "a phrase", -word, from:@user, in:#room, in:@user,
+                           before:2026-12-01, after:2026-11-01
+  /more                    the next page of the last search
   /quit                    exit
 Messages are numbered per room ([N]); N is a number in the current room.
 Anything else is sent to the current room.`;
@@ -623,6 +628,24 @@ async function conversationCommand(cmd: string, restOfLine: string) {
   }
 }
 
+/** The last search, for /more: its query, the next page's cursor, how many were shown. */
+let lastSearch: { query: string; next: string | null; shown: number } | undefined;
+
+/** `/search QUERY` (a new search) and `/more` (its next page). */
+async function searchCommand(query: string, before?: string) {
+  const r = await request({ action: 'search', query, ...(before ? { before } : {}) });
+  if (r.type !== 'search_results') return out(describeError(r));
+  const hits = r.results as SearchHit[];
+  const shown = before && lastSearch ? lastSearch.shown : 0;
+  if (!hits.length && !shown) {
+    lastSearch = undefined;
+    return out(`* no messages match "${safe(query)}"; try fewer words, the start of a word, or fewer filters`);
+  }
+  out(hits.map((hit, i) => searchLine(shown + i + 1, hit, roomLabel(hit.message.room), terminal)).join('\n'));
+  lastSearch = { query, next: r.next ?? null, shown: shown + hits.length };
+  out(r.next ? '* /more for the next page' : `* ${lastSearch.shown} ${lastSearch.shown === 1 ? 'result' : 'results'} in all`);
+}
+
 async function command(line: string) {
   const [cmd, ...args] = line.trim().split(/\s+/);
   switch (cmd) {
@@ -635,6 +658,14 @@ async function command(line: string) {
       return conversationCommand(cmd, line.replace(/^\s*\S+/, ''));
     case '/help':
       return out(HELP);
+    case '/search': {
+      const query = line.replace(/^\s*\S+\s?/, '');
+      if (!query.trim()) return out('usage: /search QUERY (words, "a phrase", -word, from:@user, in:#room, before:/after:YYYY-MM-DD)');
+      return searchCommand(query);
+    }
+    case '/more':
+      if (!lastSearch?.next) return out('* nothing more: /search QUERY first');
+      return searchCommand(lastSearch.query, lastSearch.next);
     case '/quit':
     case '/exit':
       // The socket closes after the last reads are stored (at the end of the input loop).

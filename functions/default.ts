@@ -2,9 +2,9 @@
 // heartbeat `ping` (answered without touching the database), `purge` (delete my own
 // messages), `tour_seen` (the welcome tour, once per account), and `members` and
 // `rooms` (the rest of a list a reply could not hold), `typing`, `read` (marks a
-// room read on every device), `settings`, and the conversation actions `edit`,
-// `delete`, `react` and `changes`, which have no route of their own because API
-// Gateway's are fixed.
+// room read on every device), `settings`, `search` (the messages of my rooms),
+// and the conversation actions `edit`, `delete`, `react` and `changes`, which
+// have no route of their own because API Gateway's are fixed.
 import * as v from 'valibot';
 import { CONVERSATION_ACTIONS } from './core/conversations.js';
 import { BadRequest } from './core/errors.js';
@@ -12,6 +12,7 @@ import { Envelope, TourSeenFrame, describeIssues } from './core/protocol.js';
 import { MembersFrame, RoomsFrame, membersPage, roomsPage } from './core/listing.js';
 import { PurgeFrame, purgeMyMessages } from './core/purge.js';
 import { ReadFrame, SettingsFrame, changeSettings, markRoomRead } from './core/reads.js';
+import { SearchFrame, search } from './core/search.js';
 import { markTourSeen } from './core/tour.js';
 import { TypingFrame, typing } from './core/typing.js';
 import type { Outcome } from './core/outcome.js';
@@ -35,6 +36,7 @@ const ACTIONS: Record<string, DefaultAction> = {
   typing: { schema: TypingFrame, run: typing },
   read: { schema: ReadFrame, run: markRoomRead },
   settings: { schema: SettingsFrame, run: changeSettings },
+  search: { schema: SearchFrame, run: search },
   ...CONVERSATION_ACTIONS,
 };
 

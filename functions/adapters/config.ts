@@ -350,6 +350,10 @@ export function loadConfig(env: Env = process.env): Config {
       // cursor): the burst covers that for a member of a few hundred rooms.
       readBurst: int(env, 'READ_BURST', 1000, 1),
       readsPerMinute: int(env, 'READS_PER_MINUTE', 300, 1),
+      // A search box sends a query as a person types (debounced) and pages on:
+      // a burst for a few refinements, then about one every two seconds.
+      searchBurst: int(env, 'SEARCH_BURST', 30, 1),
+      searchesPerMinute: int(env, 'SEARCHES_PER_MINUTE', 30, 1),
       loginsPerUserPerHour: int(env, 'LOGINS_PER_USER_PER_HOUR', 60, 1),
       connectionsPerUser: int(env, 'CONNECTIONS_PER_USER', 20, 1),
       roomsCreatedPerDay: int(env, 'ROOMS_CREATED_PER_DAY', 50, 1),

@@ -13,9 +13,10 @@ import type { ChatSettings, Deps, Logger } from './ports.js';
  * `join`: a join that adds a membership; `read`: a history page, or a join of a
  * room one is already in (it reads the latest page and the members); `create`: a
  * new channel or direct conversation; `bind`: a login, verify or resume that binds
- * a connection to the account (and may tell roommates the user came online).
+ * a connection to the account (and may tell roommates the user came online);
+ * `search`: a page of search results (search.ts).
  */
-export type UserAction = 'join' | 'leave' | 'read' | 'purge' | 'create' | 'bind' | ConversationAction;
+export type UserAction = 'join' | 'leave' | 'read' | 'search' | 'purge' | 'create' | 'bind' | ConversationAction;
 
 /**
  * `edit`, `delete`, `react`: a change to one message; `here`: a message whose
@@ -32,6 +33,8 @@ export function userBudget(settings: ChatSettings, action: UserAction): Budget {
       return perWindow(settings.leavesPerMinute, 60);
     case 'read':
       return { burst: settings.readBurst, perSecond: settings.readsPerMinute / 60 };
+    case 'search':
+      return { burst: settings.searchBurst, perSecond: settings.searchesPerMinute / 60 };
     case 'purge':
       return perWindow(settings.purgesPerHour, 60 * 60);
     case 'create':
@@ -72,6 +75,8 @@ function refusal(settings: ChatSettings, action: UserAction, wait: number): stri
       return `You are leaving rooms too fast: at most ${settings.leavesPerMinute} a minute. ${again}`;
     case 'read':
       return `You are loading history too fast: at most ${settings.readsPerMinute} pages a minute. ${again}`;
+    case 'search':
+      return `You are searching too fast: at most ${settings.searchesPerMinute} searches a minute. ${again}`;
     case 'purge':
       return `You have deleted your messages too often: at most ${settings.purgesPerHour} times an hour. ${again}`;
     case 'create':

@@ -87,6 +87,9 @@ export interface ChatSettings {
   /** per user: history pages and joins of rooms one is already in (a client's sync) */
   readBurst: number;
   readsPerMinute: number;
+  /** per user: search pages (each reads the index over every room one is in), a burst then a rate */
+  searchBurst: number;
+  searchesPerMinute: number;
   /** per user: logins, verifies and resumes that bind a connection to the account */
   loginsPerUserPerHour: number;
   /** authenticated connections one user may hold open at once */

@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import type { Frame } from '../../functions/core/ports.js';
 
 export const ERROR_CODES = ['bad_request', 'too_large', 'unauthorized', 'forbidden', 'not_found', 'conflict', 'invalid_code', 'rate_limited', 'internal'];
-const TYPES = ['authed', 'otp_sent', 'logged_out', 'joined', 'sent', 'message', 'history', 'left', 'presence', 'error', 'pong', 'purged', 'deleted'];
+const TYPES = ['authed', 'otp_sent', 'logged_out', 'joined', 'sent', 'message', 'history', 'left', 'presence', 'error', 'pong', 'purged', 'deleted', 'search_results'];
 
 export type FuzzCase = { socket: 'authed' | 'anonymous'; payload: string | Uint8Array; binary: boolean };
 
@@ -35,7 +35,7 @@ const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
 const protocolShaped = fc
   .record(
     {
-      action: fc.oneof(fc.constantFrom('auth', 'join', 'send', 'history', 'leave', 'ping', 'purge', '$connect', '$default', 'nope'), value),
+      action: fc.oneof(fc.constantFrom('auth', 'join', 'send', 'history', 'leave', 'ping', 'purge', 'search', '$connect', '$default', 'nope'), value),
       id: maybe(fc.oneof(fc.string({ maxLength: 80 }), value)),
       op: maybe(fc.oneof(fc.constantFrom('register', 'verify', 'login', 'resume', 'logout'), value)),
       room: maybe(value),
@@ -49,6 +49,7 @@ const protocolShaped = fc
       password: maybe(value),
       code: maybe(value),
       token: maybe(value),
+      query: maybe(value),
     },
     { requiredKeys: ['action'] },
   )
@@ -66,9 +67,11 @@ const validFrames = [
   { action: 'auth', op: 'resume', token: 'x'.repeat(43) },
   { action: 'auth', op: 'login', username: 'nobody', password: 'whatever password' },
   { action: 'auth', op: 'verify', username: 'nobody', code: '123456' },
+  { action: 'search', query: 'hello from:me' },
+  { action: 'search', query: '"in fuzz" -nope hel', before: '1000', limit: 5 },
 ] as Array<Record<string, unknown>>;
 const nearlyValid = fc
-  .tuple(fc.constantFrom(...validFrames), fc.constantFrom('room', 'text', 'clientId', 'limit', 'after', 'before', 'id', 'op', 'token', 'code'), fc.option(value, { nil: undefined }), fc.string({ maxLength: 12 }))
+  .tuple(fc.constantFrom(...validFrames), fc.constantFrom('room', 'text', 'clientId', 'limit', 'after', 'before', 'id', 'op', 'token', 'code', 'query'), fc.option(value, { nil: undefined }), fc.string({ maxLength: 12 }))
   .map(([frame, field, v, unique]) => {
     const out: Record<string, unknown> = { ...frame };
     if (typeof out.clientId === 'string') out.clientId = `${out.clientId}-${unique}`;

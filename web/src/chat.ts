@@ -18,7 +18,7 @@ import {
   reconcileDeletions,
 } from './messages.js';
 import { session, storage } from './storage.js';
-import { ConnectionLost, ServerError, type Member, type Message, type RoomInfo, type ServerFrame, type User } from './types.js';
+import { ConnectionLost, ServerError, type Member, type Message, type RoomInfo, type SearchPage, type SearchResult, type ServerFrame, type User } from './types.js';
 
 export type Screen = 'loading' | 'welcome' | 'code' | 'chat';
 
@@ -1056,6 +1056,23 @@ export class Chat {
       // older than everything loaded: what the page says about history before it counts now
       if (!before || compareIds(page[0]!.id, before.id) < 0) room.hasOlder.value = Boolean(h.hasMore);
     });
+  }
+
+  /** A page of messages matching `query` in my rooms, newest first (`search`); `before`: the last page's `next`. */
+  async search(query: string, before?: string | null): Promise<SearchPage> {
+    const reply = await this.conn.request({ action: 'search', query, ...(before ? { before } : {}) });
+    return { results: reply.results as SearchResult[], next: typeof reply.next === 'string' ? reply.next : null };
+  }
+
+  /** Opens a search result: its room, scrolled to the message and highlighted. */
+  async openMessage(roomId: string, id: string): Promise<void> {
+    const room = this.room(roomId);
+    if (!room) {
+      this.showToast('You are no longer in that room.', true);
+      return;
+    }
+    this.open(roomId);
+    await this.jumpTo(room, id);
   }
 
   /** Read receipts on or off (`settings`): off hides mine and shows me none. */

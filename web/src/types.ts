@@ -84,3 +84,15 @@ export class ConnectionLost extends Error {
     super(message);
   }
 }
+
+/** One `search` result (extension E15): the message, and where its text matches ([start, end) in UTF-16 units). */
+export interface SearchResult {
+  message: Message;
+  highlights: [number, number][];
+}
+
+/** A page of results; `next` asks for the page after it (null: the last). */
+export interface SearchPage {
+  results: SearchResult[];
+  next: string | null;
+}

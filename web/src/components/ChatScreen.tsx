@@ -22,6 +22,7 @@ import {
   TrashIcon,
 } from './icons.js';
 import { Avatar, MessageList } from './MessageList.js';
+import { SearchBox } from './Search.js';
 
 export function ChatScreen() {
   const chat = useChat();
@@ -71,6 +72,7 @@ export function ChatScreen() {
           <BrandMark />
           <span class="brand-name">Wild Whispers</span>
         </div>
+        <SearchBox />
         <ConnectionStatus />
         <div class="topbar-actions">
           <ThemeToggle />

@@ -128,3 +128,10 @@ export const ReplyIcon = () => (
     <path d="M4 9h10a6 6 0 0 1 6 6v5" />
   </Icon>
 );
+
+export const SearchIcon = ({ size }: { size?: number } = {}) => (
+  <Icon size={size}>
+    <circle cx="11" cy="11" r="7" />
+    <path d="m20 20-3.5-3.5" />
+  </Icon>
+);
