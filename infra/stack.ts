@@ -269,7 +269,8 @@ export class ChatStack extends Stack {
     );
     this.stage.node.addDependency(...routes);
 
-    // Connection rows outlive sockets when $disconnect is missed: sweep every minute.
+    // Connection rows outlive sockets when $disconnect is missed, and disappearing
+    // messages must be deleted within a minute of expiry: sweep every minute.
     const sweep = fn('sweep', { timeout: Duration.seconds(60) });
     grantManageConnections(sweep);
     const sweepSchedule = new Rule(this, 'SweepSchedule', {

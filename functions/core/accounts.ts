@@ -578,6 +578,8 @@ async function bindConnection(
       },
       token: session.token,
       expiresAt: session.expiresAt.toISOString(),
+      // the server's clock, by which clients hide disappearing messages
+      serverTime: clock.now().toISOString(),
       rooms,
       roomsMore: more,
     },

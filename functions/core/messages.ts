@@ -10,6 +10,7 @@ import { MAX_MENTIONS, SNIPPET_LENGTH, parseMentions } from './mentions.js';
 import type { RoomName } from './names.js';
 import type { Outcome } from './outcome.js';
 import type { ChatSettings, Deps, Queryable, Sql } from './ports.js';
+import { notExpired } from './expiry.js';
 import { applyProfanityPolicy } from './profanity.js';
 import { REPLY_BUDGET_BYTES, fitPrefix } from './sizes.js';
 import type { HistoryFrame, Message, Reaction, ReplyTo, SendFrame } from './protocol.js';
@@ -33,6 +34,8 @@ export interface MessageRow {
   mentions: string[] | null;
   reply: ReplyTo | null;
   reactions: Reaction[] | null;
+  expires_at: Date | null;
+  timer: number | null;
 }
 
 /**
@@ -53,6 +56,8 @@ export function toMessage(r: MessageRow): Message {
     message.deleted = true;
     return message;
   }
+  if (r.expires_at) message.expiresAt = r.expires_at.toISOString();
+  if (r.timer !== null && r.timer !== undefined) message.timer = r.timer;
   if (r.edited_at) message.editedAt = r.edited_at.toISOString();
   if (r.reply) message.replyTo = r.reply;
   if (r.reactions?.length) message.reactions = r.reactions;
@@ -94,12 +99,14 @@ export function replySnippetSql(sql: Queryable, body: Fragment): Fragment {
  * snippet is computed when read, so an edit or a delete of the original shows in
  * every reply to it: the first line of the original, at most SNIPPET_LENGTH code
  * points (mentions.ts' replySnippet says the same in TypeScript), or
- * `deleted: true` when it is gone.
+ * `deleted: true` when it is gone: with `expired: true` as well when it
+ * disappeared (expired, its row perhaps deleted already) rather than being
+ * deleted by its sender, which leaves a tombstone.
  */
 export function messageColumns(sql: Queryable, reactions: Fragment = reactionSummary(sql, storedReactions(sql, sql`m.id`))): Fragment {
   return sql`
     m.id, m.room_id, (select mu.username from users mu where mu.id = m.sender_id) as username, m.body, m.created_at,
-    m.client_id, m.seq, m.edited_at, m.deleted_at is not null as deleted, m.mentions_here,
+    m.client_id, m.seq, m.edited_at, m.deleted_at is not null as deleted, m.mentions_here, m.expires_at, m.timer,
     array(
       select mu.username from unnest(m.mentioned_user_ids) with ordinality as x(id, n) join users mu on mu.id = x.id order by x.n
     ) as mentions,
@@ -108,8 +115,10 @@ export function messageColumns(sql: Queryable, reactions: Fragment = reactionSum
           'id', o.id::text, 'from', ou.username,
           'text', ${replySnippetSql(sql, sql`o.body`)})
         from messages o join users ou on ou.id = o.sender_id
-        where o.id = m.reply_to and o.room_id = m.room_id and o.deleted_at is null),
-      json_build_object('id', m.reply_to::text, 'deleted', true)
+        where o.id = m.reply_to and o.room_id = m.room_id and o.deleted_at is null and ${notExpired(sql, 'o')}),
+      case when exists (select 1 from messages o where o.id = m.reply_to and o.deleted_at is not null)
+        then json_build_object('id', m.reply_to::text, 'deleted', true)
+        else json_build_object('id', m.reply_to::text, 'deleted', true, 'expired', true) end
     ) end as reply,
     ${reactions} as reactions`;
 }
@@ -129,7 +138,7 @@ export function mentionedMembers(sql: Queryable, roomId: string, names: string[]
 
 /** One message's whole state now, or undefined. */
 export async function readMessage(sql: Queryable, id: string): Promise<Message | undefined> {
-  const [row] = await sql<MessageRow[]>`select ${messageColumns(sql)} from messages m where m.id = ${id}`;
+  const [row] = await sql<MessageRow[]>`select ${messageColumns(sql)} from messages m where m.id = ${id} and ${notExpired(sql, 'm')}`;
   return row && toMessage(row);
 }
 
@@ -214,6 +223,7 @@ function insertMessage(sql: Sql, connectionId: string, room: string, clientId: s
       -- A reply answers a message of the same room that is still there.
       select ${extras.replyTo}::bigint is null or exists (
         select 1 from messages o where o.id = ${extras.replyTo}::bigint and o.room_id = ${room} and o.deleted_at is null
+          and ${notExpired(sql, 'o')}
       ) as ok
     ), user_bucket as (
       select ${refilledTokens(sql, user, now)} as tokens from rate_budgets b join sender s on b.key = 'send:user:' || s.user_id
@@ -254,11 +264,13 @@ function insertMessage(sql: Sql, connectionId: string, room: string, clientId: s
       update rooms set prev_message_id = last_message_id, last_message_id = nextval('message_ids'),
         prev_seq = last_seq, last_seq = nextval('message_seqs')
       where id = ${room} and exists (select 1 from charge)
-      returning last_message_id as id, prev_message_id as prev, last_seq as seq, prev_seq
+      returning last_message_id as id, prev_message_id as prev, last_seq as seq, prev_seq, disappear_after
     ), inserted as (
-      insert into messages (id, room_id, sender_id, client_id, body, seq, reply_to, mentioned_user_ids, mentions_here)
+      insert into messages (id, room_id, sender_id, client_id, body, seq, reply_to, mentioned_user_ids, mentions_here, expires_at)
       select b.id, ${room}, m.user_id, ${clientId}, ${text}, b.seq, ${extras.replyTo}::bigint,
-        ${mentionedMembers(sql, room, extras.names)}, exists (select 1 from here_charge)
+        ${mentionedMembers(sql, room, extras.names)}, exists (select 1 from here_charge),
+        -- disappearing messages: the room's timer, read under its lock (null: off)
+        ${now}::timestamptz + make_interval(secs => b.disappear_after)
       from bump b cross join member m
       on conflict (sender_id, room_id, client_id) do nothing
       returning *
@@ -430,7 +442,7 @@ export async function pageMessages(
       select ${messageColumns(sql)} from (
         select m.id, sum(octet_length(m.body)) over (order by m.id ${order}) - octet_length(m.body) as bytes_before
         from messages m
-        where m.room_id = ${roomId} and m.deleted_at is null
+        where m.room_id = ${roomId} and m.deleted_at is null and ${notExpired(sql, 'm')}
           ${after !== undefined ? sql`and m.id > ${after}` : sql``}
           ${before !== undefined ? sql`and m.id < ${before}` : sql``}
         order by m.id ${order}
