@@ -219,10 +219,10 @@ export interface RoomInfo {
   mentions?: number;
   /** DMs: the other person's readThrough, when both share read receipts */
   seenThrough?: string | null;
-  /** *(disappearing messages)* the room's timer in seconds, null when off */
-  disappearAfter?: number | null;
-  /** *(disappearing messages)* channels: who created it (who may set its timer), null when unknown */
-  createdBy?: string | null;
+  /** *(disappearing messages)* the room's timer in seconds; absent when off */
+  disappearAfter?: number;
+  /** *(disappearing messages)* channels: who created it (who may set its timer); absent when unknown */
+  createdBy?: string;
 }
 
 /** The first issue's message, a sentence a person can act on. */

@@ -32,10 +32,9 @@ export async function roomTimerOf(sql: Sql, roomId: string): Promise<RoomTimer> 
 export function roomInfo(id: string, lastMessageId: string | null, me: string, reads?: ReadState, timer?: RoomTimer): RoomInfo {
   const parsed = parseRoom(id) ?? { id, kind: 'channel' as const };
   const info: RoomInfo = { id, kind: parsed.kind, name: roomDisplayName(parsed, me), lastMessageId, ...reads };
-  if (timer) {
-    info.disappearAfter = timer.disappear_after;
-    if (parsed.kind === 'channel') info.createdBy = timer.created_by;
-  }
+  // Left out when empty, as MESSAGE's fields are: no field, no timer.
+  if (timer?.disappear_after) info.disappearAfter = timer.disappear_after;
+  if (timer?.created_by && parsed.kind === 'channel') info.createdBy = timer.created_by;
   return info;
 }
 

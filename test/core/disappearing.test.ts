@@ -171,7 +171,8 @@ describe('set_timer', () => {
     const ch = `dis-ch-${++n}`;
     await joinRoom(deps, owner.conn, { action: 'join', room: room(ch) });
     const joined = await joinRoom(deps, member.conn, { action: 'join', room: room(ch) });
-    expect(joined.reply!.room).toMatchObject({ disappearAfter: null, createdBy: owner.name });
+    expect(joined.reply!.room).toMatchObject({ createdBy: owner.name });
+    expect(joined.reply!.room).not.toHaveProperty('disappearAfter'); // off
 
     expect((await timer(owner, ch, HOUR)).reply).toMatchObject({ disappearAfter: HOUR, message: { timer: HOUR } });
     const after = await roomRow(ch);
