@@ -124,7 +124,7 @@ describe('the shared wrapper', () => {
     await onDefault(messageEvent('c-anon', { action: 'teleport', id: 't' }));
     await onDefault(messageEvent('c-anon', '{"broken'));
     expect(gateway.framesTo('c-anon')).toEqual([
-      { type: 'pong', re: 'p' },
+      { type: 'pong', re: 'p', serverTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
       { type: 'error', re: 't', code: 'bad_request', message: 'Unknown action "teleport".' },
       { type: 'error', code: 'bad_request', message: 'A frame must be a JSON object.' },
     ]);
