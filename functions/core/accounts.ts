@@ -21,6 +21,7 @@ import { readReceiptsOn, startReadMark } from './reads.js';
 import { userRoomsPage } from './rooms.js';
 import { REPLY_BUDGET_BYTES } from './sizes.js';
 import { hasSeenTour } from './tour.js';
+import { allowedTimers } from './timers.js';
 import {
   HashGate,
   burnPasswordCheck,
@@ -578,8 +579,10 @@ async function bindConnection(
       },
       token: session.token,
       expiresAt: session.expiresAt.toISOString(),
-      // the server's clock, by which clients hide disappearing messages
+      // disappearing messages: the server's clock, by which clients hide them, and
+      // the timers this server takes
       serverTime: clock.now().toISOString(),
+      timers: allowedTimers(deps.settings),
       rooms,
       roomsMore: more,
     },
