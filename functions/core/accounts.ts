@@ -20,8 +20,8 @@ import type { AuthOp } from './protocol.js';
 import { readReceiptsOn, startReadMark } from './reads.js';
 import { userRoomsPage } from './rooms.js';
 import { REPLY_BUDGET_BYTES } from './sizes.js';
-import { hasSeenTour } from './tour.js';
 import { allowedTimers } from './timers.js';
+import { hasSeenTour } from './tour.js';
 import {
   HashGate,
   burnPasswordCheck,

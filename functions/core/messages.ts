@@ -99,9 +99,11 @@ export function replySnippetSql(sql: Queryable, body: Fragment): Fragment {
  * snippet is computed when read, so an edit or a delete of the original shows in
  * every reply to it: the first line of the original, at most SNIPPET_LENGTH code
  * points (mentions.ts' replySnippet says the same in TypeScript), or
- * `deleted: true` when it is gone: with `expired: true` as well when it
+ * `deleted: true` when it is gone, with `expired: true` as well when it
  * disappeared (expired, its row perhaps deleted already) rather than being
- * deleted by its sender, which leaves a tombstone.
+ * deleted by its sender, which leaves a tombstone. The snippet of a
+ * disappearing message carries its `expiresAt`, as MESSAGE does, so that a
+ * client stops quoting it at that moment.
  */
 export function messageColumns(sql: Queryable, reactions: Fragment = reactionSummary(sql, storedReactions(sql, sql`m.id`))): Fragment {
   return sql`
@@ -111,9 +113,9 @@ export function messageColumns(sql: Queryable, reactions: Fragment = reactionSum
       select mu.username from unnest(m.mentioned_user_ids) with ordinality as x(id, n) join users mu on mu.id = x.id order by x.n
     ) as mentions,
     case when m.reply_to is not null then coalesce(
-      (select json_build_object(
+      (select json_strip_nulls(json_build_object(
           'id', o.id::text, 'from', ou.username,
-          'text', ${replySnippetSql(sql, sql`o.body`)})
+          'text', ${replySnippetSql(sql, sql`o.body`)}, 'expiresAt', to_char(o.expires_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
         from messages o join users ou on ou.id = o.sender_id
         where o.id = m.reply_to and o.room_id = m.room_id and o.deleted_at is null and ${notExpired(sql, 'o')}),
       case when exists (select 1 from messages o where o.id = m.reply_to and o.deleted_at is not null)

@@ -169,7 +169,9 @@ export type { RoomName };
 export const ACTIONS = ['auth', 'join', 'send', 'history', 'leave'] as const;
 
 /** A reply's view of the message it answers: a snippet, or that it is gone. */
-export type ReplyTo = { id: string; from: string; text: string; deleted?: undefined } | { id: string; deleted: true; expired?: true };
+export type ReplyTo =
+  | { id: string; from: string; text: string; deleted?: undefined; expiresAt?: string }
+  | { id: string; deleted: true; expired?: true };
 
 /** One emoji's reactions on a message: `users` are the first 20 who reacted, in order. */
 export interface Reaction {

@@ -271,6 +271,7 @@ describe('an expired message', () => {
     const live = await say(alice, ch, `live @${bob.name}`);
     const gone = await say(alice, ch, `gone @${bob.name}`);
     const early = await say(alice, ch, 'answered while it lasted', gone.id);
+    expect(early.replyTo).toEqual({ id: gone.id, from: alice.name, text: `gone @${bob.name}`, expiresAt: gone.expiresAt });
     // the hour passes, as the database's clock sees it
     await sql`update messages set expires_at = statement_timestamp() - interval '1 second' where id = ${gone.id}`;
     const reply = await say(alice, ch, 'answering the gone one', early.id);
