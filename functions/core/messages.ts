@@ -368,6 +368,8 @@ export async function send(deps: Deps, connectionId: string, frame: SendFrame): 
     [row] = await insert();
     if (!row?.id) throw new Forbidden(`You are not a member of ${describeRoom(room)}.`);
   }
+  // A repeat of a send whose message has disappeared since: it goes to nobody again.
+  if (!row.fresh && row.expires_at && row.expires_at <= limits.now) throw new NotFound('That message has disappeared.');
   if (row.fresh && extras.here && !row.here_taken) {
     // Sent all the same, without the @here.
     limitHit(deps.log, 'here', { user: row.sender_name ?? undefined, connection: connectionId });

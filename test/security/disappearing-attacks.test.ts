@@ -2,7 +2,7 @@
 // one is not in or did not create, values off the list or of the wrong type, a
 // flood of changes meant to spam a room with announcements, rewriting an
 // announcement, and reaching an expired message by id (around, reply, react,
-// edit) before the sweep has deleted it. Each is refused with a code and a
+// edit, a repeated send) before the sweep has deleted it. Each is refused with a code and a
 // sentence and changes nothing; nobody else hears anything.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dmRoomId } from '../../functions/core/names.js';
@@ -132,7 +132,9 @@ describe('an expired message', () => {
     const [alice, bob] = await Promise.all([signUp(t), signUp(t)]);
     const room = dmRoomId(alice.username!, bob.username!);
     await alice.request({ action: 'set_timer', room, seconds: 300 });
-    const gone = await say(alice, room, 'the secret');
+    const sent = await alice.request({ action: 'send', room, text: 'the secret', clientId: 'secret-1' });
+    const gone = (sent.message as { id: string }).id;
+    await bob.next((f) => f.type === 'message' && (f.message as { id: string }).id === gone);
     // five minutes pass, as the database's clock sees it; the sweep has not run yet
     await t.db.sql`update messages set expires_at = statement_timestamp() - interval '1 second' where id = ${gone}`;
 
@@ -146,8 +148,15 @@ describe('an expired message', () => {
     });
     expect(await bob.request({ action: 'react', room, message: gone, emoji: '👍' })).toMatchObject({ type: 'error', code: 'not_found' });
     expect(await alice.request({ action: 'edit', room, message: gone, text: 'still here' })).toMatchObject({ type: 'error', code: 'not_found' });
+    // a retry of its send (same clientId) brings it back to nobody
+    expect(await alice.request({ action: 'send', room, text: 'the secret', clientId: 'secret-1' })).toMatchObject({
+      type: 'error',
+      code: 'not_found',
+      message: 'That message has disappeared.',
+    });
     const [row] = await t.db.sql`select body from messages where id = ${gone}`;
     expect(row).toEqual({ body: 'the secret' }); // untouched until the sweep deletes it
+    expect(await bob.quiet((f) => JSON.stringify(f).includes('the secret'))).toEqual([]);
     await Promise.all([alice.close(), bob.close()]);
   });
 });
