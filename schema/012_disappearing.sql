@@ -10,6 +10,8 @@ alter table rooms add column disappear_after integer check (disappear_after > 0)
 -- neither: nobody can set a timer there. Null as well once the creator's
 -- account is gone.
 alter table rooms add column created_by bigint references users (id) on delete set null;
+-- deleting an account finds the channels it created
+create index rooms_created_by on rooms (created_by) where created_by is not null;
 
 -- When the message disappears (null: never). No read returns it from then on
 -- (functions/core/expiry.ts), and the sweep deletes the row within a minute.
