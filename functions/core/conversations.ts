@@ -9,8 +9,8 @@ import * as v from 'valibot';
 import type { Fragment } from 'postgres';
 import { chargeBucket, refilledTokens } from './budgets.js';
 import { checkEmoji } from './emoji.js';
-import { notExpired } from './expiry.js';
 import { BadRequest, Forbidden, NotFound, Unauthorized } from './errors.js';
+import { notExpired } from './expiry.js';
 import { type ConversationAction, limitHit, requireCallerWithin, userBudget, userRefusal } from './limits.js';
 import { parseMentions } from './mentions.js';
 import {

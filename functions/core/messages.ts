@@ -5,12 +5,12 @@
 import type { Fragment } from 'postgres';
 import { type Budget, chargeBucket, refilledTokens, waitFor } from './budgets.js';
 import { BadRequest, Forbidden, NotFound, RateLimited, Unauthorized } from './errors.js';
+import { notExpired } from './expiry.js';
 import { describeWait, limitHit, requireCallerWithin, userBudget } from './limits.js';
 import { MAX_MENTIONS, SNIPPET_LENGTH, parseMentions } from './mentions.js';
 import type { RoomName } from './names.js';
 import type { Outcome } from './outcome.js';
 import type { ChatSettings, Deps, Queryable, Sql } from './ports.js';
-import { notExpired } from './expiry.js';
 import { applyProfanityPolicy } from './profanity.js';
 import { REPLY_BUDGET_BYTES, fitPrefix } from './sizes.js';
 import type { HistoryFrame, Message, Reaction, ReplyTo, SendFrame } from './protocol.js';

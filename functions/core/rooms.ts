@@ -1,8 +1,8 @@
 // Rooms: channels (created on first join) and direct-message rooms (`dm:a:b`,
 // created for both users on first use). Everyone is a member of `general`.
 import { BadRequest, Forbidden, NotFound, RateLimited, Unauthorized } from './errors.js';
-import type { Caller } from './identity.js';
 import { notExpired } from './expiry.js';
+import type { Caller } from './identity.js';
 import { limitHit, requireCallerWithin, spendUserBudget } from './limits.js';
 import { type RoomName, GENERAL, roomDisplayName, parseRoom } from './names.js';
 import type { Outcome } from './outcome.js';
