@@ -64,6 +64,8 @@ const roomButton = (page: Page, name: string) =>
 const message = (page: Page, text: string) =>
   page.locator('.message-list li.msg:not(.pending)').filter({ has: page.locator('.msg-text', { hasText: text }) });
 
+const SCREENSHOTS = join(process.cwd(), 'test-output', 'screenshots');
+
 const timerControl = (page: Page) => page.getByRole('combobox', { name: 'Disappearing messages' });
 const header = (page: Page) => page.locator('.room-header');
 
@@ -107,14 +109,15 @@ describe.sequential('disappearing messages in Chromium', () => {
   it('announces a new timer in both timelines and shows it on the header', async () => {
     await timerControl(alices.page).selectOption({ label: '5 seconds' });
 
-    await alices.page.locator('.notice', { hasText: 'You set messages to disappear after 5 seconds' }).waitFor();
-    await bobs.page.locator('.notice', { hasText: 'alice set messages to disappear after 5 seconds' }).waitFor();
+    await alices.page.locator('.timer-notice', { hasText: 'You set messages to disappear after 5 seconds' }).waitFor();
+    await bobs.page.locator('.timer-notice', { hasText: 'alice set messages to disappear after 5 seconds' }).waitFor();
     for (const page of [alices.page, bobs.page]) {
       await header(page).getByText('Messages disappear after 5 seconds').waitFor();
       expect(await timerControl(page).inputValue()).toBe('5');
     }
     const [row] = await server.db.sql`select disappear_after from rooms where id = ${dm}`;
     expect(row).toEqual({ disappear_after: 5 });
+    await alices.page.screenshot({ path: join(SCREENSHOTS, 'disappearing-timer-set.png') });
   });
 
   it('makes a message vanish from both screens at its expiry, without a reload; the server deletes it', async () => {
@@ -136,7 +139,7 @@ describe.sequential('disappearing messages in Chromium', () => {
     // gone by the timer, not at once
     expect(Date.now() - shownAt).toBeGreaterThan(2500);
     // the announcement stays, and the earlier message sent before the timer
-    await alices.page.locator('.notice', { hasText: 'You set messages to disappear after 5 seconds' }).waitFor();
+    await alices.page.locator('.timer-notice', { hasText: 'You set messages to disappear after 5 seconds' }).waitFor();
     await message(bobs.page, 'hi bob').waitFor();
     // the sweep (every 2 s here) deletes the row for good
     await expect.poll(async () => (await server.db.sql`select 1 from messages where id = ${stored!.id}`).length, { timeout: 10_000 }).toBe(0);
@@ -144,14 +147,17 @@ describe.sequential('disappearing messages in Chromium', () => {
 
   it('turns the timer off, announced, and stays axe-clean at phone width in the dark theme', async () => {
     await timerControl(bobs.page).selectOption({ label: 'Off' });
-    await bobs.page.locator('.notice', { hasText: 'You turned off disappearing messages' }).waitFor();
-    await alices.page.locator('.notice', { hasText: 'bob turned off disappearing messages' }).waitFor();
+    await bobs.page.locator('.timer-notice', { hasText: 'You turned off disappearing messages' }).waitFor();
+    await alices.page.locator('.timer-notice', { hasText: 'bob turned off disappearing messages' }).waitFor();
     await expect.poll(() => header(alices.page).getByText(/Messages disappear after/).count()).toBe(0);
     expect(await timerControl(alices.page).inputValue()).toBe('off');
 
     await bobs.page.setViewportSize({ width: 375, height: 812 });
     await bobs.page.emulateMedia({ colorScheme: 'dark' });
     await timerControl(bobs.page).waitFor(); // still labelled when its words are visually hidden
+    await bobs.page.locator('#sidebar').evaluate((el) => Promise.all(el.getAnimations().map((a) => a.finished))); // the drawer slid away
+    expect(await bobs.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBe(0);
+    await bobs.page.screenshot({ path: join(SCREENSHOTS, 'disappearing-phone-dark.png') });
     await checkA11y(bobs.page, 'a DM at phone width, dark');
     await checkA11y(alices.page, 'a DM after the timer went off');
     expect(problems).toEqual([]);

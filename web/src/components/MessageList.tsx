@@ -827,7 +827,7 @@ export function MessageList({ room }: { room: RoomState }) {
 /** A change of the room's disappearing-messages timer, as a line in the timeline. */
 function Announcement({ m, me }: { m: Message; me: string }) {
   return (
-    <li class="notice" data-id={m.id} tabIndex={-1}>
+    <li class="timer-notice" data-id={m.id} tabIndex={-1}>
       <p>
         <TimerIcon size={14} />
         <span>
