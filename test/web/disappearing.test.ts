@@ -127,6 +127,9 @@ describe.sequential('disappearing messages in Chromium', () => {
     await message(alices.page, 'this will vanish').waitFor();
     await message(bobs.page, 'this will vanish').waitFor();
     const shownAt = Date.now();
+    // the bubble says it will go
+    expect(await message(bobs.page, 'this will vanish').getByTitle(/^Disappears /).count()).toBe(1);
+    expect(await message(bobs.page, 'hi bob').getByTitle(/^Disappears /).count()).toBe(0);
     const [stored] = await server.db.sql<{ id: string; left: number }[]>`
       select id::text, extract(epoch from expires_at - now())::float8 as left from messages where body = 'this will vanish'`;
     expect(stored!.left).toBeGreaterThan(3);

@@ -323,6 +323,12 @@ function MessageItemView({ room, m, me, first, quote, editing, highlight, seen }
               edited<span class="sr-only"> {fullTimeLabel(m.editedAt)}</span>
             </span>
           )}
+          {m.expiresAt && !m.deleted && (
+            <span class="edited" title={`Disappears ${fullTimeLabel(m.expiresAt)}`}>
+              <TimerIcon size={12} />
+              <span class="sr-only">disappears {fullTimeLabel(m.expiresAt)}</span>
+            </span>
+          )}
         </div>
         {!m.deleted && m.reactions && m.reactions.length > 0 && (
           <Reactions room={room} m={m} me={me} onAdd={() => setPicker(true)} />
