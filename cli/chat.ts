@@ -260,6 +260,7 @@ async function catchUpChanges(roomId: string, limit: number): Promise<boolean> {
     // messages that disappeared while away, of those shown before
     if (typeof r.expiredThrough === 'string') expire(Date.parse(r.expiredThrough), roomId);
     for (const line of view.page(messages, cursors.get(roomId))) out(line);
+    if (messages.some((m) => m.expiresAt)) nextExpiry = view.nextExpiry();
     let newest: string | undefined;
     for (const m of messages) {
       if (!newest || after(m.id, newest)) newest = m.id;
@@ -477,6 +478,7 @@ function onFrame(f: Frame) {
     case 'changed':
       if (isPoint(f.seq) && f.prevSeq !== undefined) seqs.advance(f.room, f.prevSeq, f.seq);
       for (const line of view.change(f.message as Message)) out(line);
+      if ((f.message as Message).expiresAt) nextExpiry = view.nextExpiry();
       return;
     case 'typing':
       if (!terminal || f.from === me) return;
