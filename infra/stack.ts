@@ -274,7 +274,7 @@ export class ChatStack extends Stack {
     const sweep = fn('sweep', { timeout: Duration.seconds(60) });
     grantManageConnections(sweep);
     const sweepSchedule = new Rule(this, 'SweepSchedule', {
-      description: 'Delete connection rows API Gateway no longer holds',
+      description: 'Delete connection rows API Gateway no longer holds, and expired disappearing messages',
       schedule: Schedule.rate(Duration.minutes(1)),
       targets: [new LambdaFunction(sweep, { retryAttempts: 0 })],
     });
