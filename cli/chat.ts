@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
 import { parseRoom, roomDisplayName } from '../functions/core/names.js';
+import { describeTimer } from '../functions/core/timers.js';
 import { badge, ConversationView, parseCommand, parseSavedState, reactionSummary, safe, Typing, type Message, type SavedState } from './conversation.js';
 import { after, ChainCursors, isPoint, isSeq, type Point } from './cursor.js';
 import { searchLine, type SearchHit } from './search.js';
@@ -46,6 +47,8 @@ const HELP = `Commands:
                            "a phrase", -word, from:@user, in:#room, in:@user,
                            before:2026-12-01, after:2026-11-01
   /more                    the next page of the last search
+  /timer off|5m|1h|1d|1w   make new messages in this room disappear after that
+                           long (in a DM; in a channel, its creator only)
   /quit                    exit
 Messages are numbered per room ([N]); N is a number in the current room.
 Anything else is sent to the current room.`;
@@ -87,7 +90,32 @@ function roomLabel(id: string): string {
   return `#${safe(parsed?.id ?? id)}`;
 }
 
-const view = new ConversationView({ tty: process.stdout.isTTY === true, me: () => me, current: () => room, label: roomLabel });
+/**
+ * The server's clock minus this one's (ms), from `authed.serverTime`:
+ * disappearing messages go by the server's clock, whatever this machine's says.
+ */
+let clockOffset = 0;
+const serverNow = () => Date.now() + clockOffset;
+
+const view = new ConversationView({ tty: process.stdout.isTTY === true, me: () => me, current: () => room, label: roomLabel, now: serverNow });
+
+/** When the next message shown disappears (server's clock, ms). */
+let nextExpiry: number | undefined;
+
+/** Marks the messages whose time has come (`through`: those that expired by then, in `roomId`). */
+function expire(through = serverNow(), roomId?: string) {
+  for (const line of view.expire(through, roomId)) out(line);
+  nextExpiry = view.nextExpiry();
+}
+// Checked every second: a timer set for the next expiry would be late after the machine slept.
+setInterval(() => nextExpiry !== undefined && serverNow() >= nextExpiry && expire(), 1000).unref();
+
+/** A room's timer as a line: `* messages in #ops disappear after 1 day`. */
+function describeRoomTimer(roomId: string, seconds: unknown): string {
+  return typeof seconds === 'number'
+    ? `* messages in ${roomLabel(roomId)} disappear after ${describeTimer(seconds)}`
+    : `* messages in ${roomLabel(roomId)} do not disappear`;
+}
 
 /** Prints a message unless it was shown already (`again`: /history shows it anew). */
 function show(m: Message, again = false) {
@@ -96,6 +124,10 @@ function show(m: Message, again = false) {
   typing.stopped(m.room, m.from);
   out(text);
   printed(m.room, m.id);
+  if (m.expiresAt) {
+    const at = Date.parse(m.expiresAt);
+    if (nextExpiry === undefined || at < nextExpiry) nextExpiry = at;
+  }
 }
 
 // ---- read state: what is printed counts as read ----
@@ -230,7 +262,10 @@ async function catchUpChanges(roomId: string, limit: number): Promise<boolean> {
       return true; // offline, or too fast: the next reconnect tries again from the same cursor
     }
     const messages = (Array.isArray(r.messages) ? r.messages : []) as Message[];
+    // messages that disappeared while away, of those shown before
+    if (typeof r.expiredThrough === 'string') expire(Date.parse(r.expiredThrough), roomId);
     for (const line of view.page(messages, cursors.get(roomId))) out(line);
+    if (messages.some((m) => m.expiresAt)) nextExpiry = view.nextExpiry();
     let newest: string | undefined;
     for (const m of messages) {
       if (!newest || after(m.id, newest)) newest = m.id;
@@ -388,6 +423,8 @@ let restoredFor: string | undefined;
 async function onAuthed(f: Frame) {
   me = f.user.username;
   if (typeof f.user.readReceipts === 'boolean') readReceipts = f.user.readReceipts;
+  const serverTime = typeof f.serverTime === 'string' ? Date.parse(f.serverTime) : NaN;
+  if (!Number.isNaN(serverTime)) clockOffset = serverTime - Date.now();
   await saveToken(f.token);
   const all = await rest<Room>(f.rooms, f.roomsMore, (last) => ({ action: 'rooms', after: last.id }), (p) => p.rooms);
   const rooms = all.map((r) => r.id);
@@ -446,6 +483,7 @@ function onFrame(f: Frame) {
     case 'changed':
       if (isPoint(f.seq) && f.prevSeq !== undefined) seqs.advance(f.room, f.prevSeq, f.seq);
       for (const line of view.change(f.message as Message)) out(line);
+      if ((f.message as Message).expiresAt) nextExpiry = view.nextExpiry();
       return;
     case 'typing':
       if (!terminal || f.from === me) return;
@@ -468,6 +506,11 @@ function onFrame(f: Frame) {
       if (f.online !== undefined) out(`* ${f.user} is ${f.online ? 'online' : 'offline'}`);
       if (f.member !== undefined && f.user === me) f.member ? myRooms.set(f.room, myRooms.get(f.room) ?? { last: null }) : myRooms.delete(f.room);
       if (f.member !== undefined) out(`* ${f.user} ${f.member ? 'joined' : 'left'} ${roomLabel(f.room)}`);
+      return;
+    case 'expired':
+      // the server deleted them; this client has most likely marked them already
+      if (typeof f.through === 'string') expire(Date.parse(f.through), f.room);
+      if (isPoint(f.seq) && f.prevSeq !== undefined) seqs.advance(f.room, f.prevSeq, f.seq);
       return;
     case 'deleted':
       if (f.from && isPoint(f.through)) view.purged(f.room, f.from, f.through);
@@ -592,7 +635,7 @@ async function say(text: string, extra: Record<string, unknown> = {}) {
   }
 }
 
-/** `/edit`, `/delete`, `/reply`, `/react`, `/unreact`, `/readreceipts`. */
+/** `/edit`, `/delete`, `/reply`, `/react`, `/unreact`, `/readreceipts`, `/timer`. */
 async function conversationCommand(cmd: string, restOfLine: string) {
   if (cmd === '/readreceipts' && !restOfLine.trim())
     return out(readReceipts === undefined ? 'usage: /readreceipts on|off' : `* read receipts are ${readReceipts ? 'on' : 'off'}; /readreceipts ${readReceipts ? 'off' : 'on'} to change`);
@@ -614,6 +657,9 @@ async function conversationCommand(cmd: string, restOfLine: string) {
       // Nothing new to tell (an echo was faster, or it was so already): say where it stands.
       return out(r.type === 'reacted' ? `* [${parsed.n}] reactions: ${reactionSummary(r.message?.reactions)}` : `* [${parsed.n}] is as you wrote it`);
     }
+    case 'timer':
+      // the announcement, as everyone in the room sees it; or, unchanged, where it stands
+      return r.message ? show(r.message as Message) : out(describeRoomTimer(r.room, r.disappearAfter));
     case 'deleted_message':
       return out(view.deletedOne(r.room ?? room, String(r.message ?? frame.message), isPoint(r.seq) ? r.seq : undefined).join('\n') || `* deleted [${parsed.n}]`);
     case 'settings':
@@ -655,6 +701,7 @@ async function command(line: string) {
     case '/react':
     case '/unreact':
     case '/readreceipts':
+    case '/timer':
       return conversationCommand(cmd, line.replace(/^\s*\S+/, ''));
     case '/help':
       return out(HELP);
@@ -733,6 +780,7 @@ async function command(line: string) {
       if (isSeq(r.seq) && !seqs.has(room)) seqs.set(room, r.seq);
       const count: number = r.memberCount ?? r.members.length;
       out(`* now in ${roomLabel(room)} (${count} ${count === 1 ? 'member' : 'members'})`);
+      if (typeof r.room.disappearAfter === 'number') out(describeRoomTimer(room, r.room.disappearAfter));
       for (const m of r.messages) show(m);
       return drawTyping();
     }

@@ -1,9 +1,11 @@
 // What the terminal client shows of conversations, and what its commands mean,
 // without any input or output: messages numbered per room ([3]) so that commands
 // can name them, edits, deletions and reactions told as they happen, replies
-// under a line quoting the original, mentions of me marked, who is typing.
+// under a line quoting the original, mentions of me marked, who is typing,
+// timer changes announced, and disappearing messages marked gone at their time.
 // cli/chat.ts feeds it frames and prints what it returns; test/cli/conversation
 // drives it with frames from docs/PROTOCOL.md alone.
+import { announcement } from '../functions/core/timers.js';
 import { after, type Point } from './cursor.js';
 
 export interface Reaction {
@@ -22,10 +24,14 @@ export interface Message {
   seq?: string;
   editedAt?: string;
   deleted?: boolean;
-  replyTo?: { id: string; from?: string; text?: string; deleted?: boolean };
+  replyTo?: { id: string; from?: string; text?: string; deleted?: boolean; expired?: boolean; expiresAt?: string };
   reactions?: Reaction[];
   mentions?: string[];
   mentionsHere?: boolean;
+  /** disappearing messages: when it goes, by the server's clock */
+  expiresAt?: string;
+  /** an announcement of the room's timer: the new one in seconds, 0 for off */
+  timer?: number;
 }
 
 /** What the view needs to know of the client around it. */
@@ -39,6 +45,8 @@ export interface Surroundings {
   label(room: string): string;
   /** local time of day for an ISO time */
   time?(iso: string): string;
+  /** now by the server's clock (ms since the epoch), for disappearing messages */
+  now?(): number;
 }
 
 // Control characters from other people must not drive this terminal.
@@ -105,6 +113,15 @@ export class ConversationView {
     return (this.s.time ?? localTime)(iso);
   }
 
+  private now(): number {
+    return this.s.now?.() ?? Date.now();
+  }
+
+  /** A disappearing message whose time has come by `now` (ms). */
+  private gone(expiresAt: string | undefined, now = this.now()): boolean {
+    return expiresAt !== undefined && Date.parse(expiresAt) <= now;
+  }
+
   private see(iso: string | undefined) {
     if (iso && iso > this.watermark) this.watermark = iso;
   }
@@ -143,6 +160,8 @@ export class ConversationView {
       if (before) log.latest.set(m.id, m);
       return undefined;
     }
+    // its time came before it arrived (the server's clock runs ahead of the message)
+    if (this.gone(m.expiresAt)) return undefined;
     const shown = before && before.seq && m.seq && after(before.seq, m.seq) ? before : m;
     const n = log.number(m.id);
     log.latest.set(m.id, shown);
@@ -152,6 +171,7 @@ export class ConversationView {
   /** The whole message as a block of lines: the quoted original, the message, its reactions. */
   format(m: Message, n: number): string {
     const where = m.room === this.s.current() ? '' : `[${this.s.label(m.room)}] `;
+    if (m.timer !== undefined) return `[${n}] ${where}${this.time(m.at)} * ${safe(m.from)}${announcement(m.timer || null)}`;
     const mine = this.mentionsMe(m);
     const head = `[${n}] ${mine && !this.s.tty ? '@you ' : ''}${where}${this.time(m.at)} ${safe(m.from)}:`;
     const indent = ' '.repeat(head.length + 1);
@@ -160,6 +180,7 @@ export class ConversationView {
     const [first, ...rest] = safe(m.text).split('\n');
     const lines = [`${mine && this.s.tty ? BOLD_REVERSE + head + PLAIN : head} ${first}`, ...rest.map((l) => indent + l)];
     if (m.editedAt) lines[lines.length - 1] += ' (edited)';
+    if (m.expiresAt) lines[lines.length - 1] += ` (disappears at ${this.time(m.expiresAt)})`;
     if (m.replyTo) lines.unshift(`  ↪ ${this.quote(m.room, m.replyTo)}`);
     if (m.reactions?.length) lines.push(indent + reactionSummary(m.reactions));
     return lines.join('\n');
@@ -168,6 +189,7 @@ export class ConversationView {
   private quote(room: string, ref: NonNullable<Message['replyTo']>): string {
     const n = this.numberOf(room, ref.id);
     const tag = n === undefined ? '' : `[${n}] `;
+    if ((ref.deleted && ref.expired) || (!ref.deleted && this.gone(ref.expiresAt))) return `${tag}(a message that disappeared)`;
     if (ref.deleted) return `${tag}(a deleted message)`;
     const first = safe(ref.text ?? '').split('\n')[0]!;
     return `${tag}${safe(ref.from ?? '')}: ${first}`;
@@ -265,6 +287,42 @@ export class ConversationView {
     for (const [id, m] of log.latest) if (m.from === from && !after(id, through)) log.latest.set(id, { ...m, text: '', deleted: true, reactions: [] });
   }
 
+  /**
+   * Disappearing messages: every one shown here whose time has come by `now`
+   * (ms, the server's clock) is marked gone, in `room` or in every room.
+   * Printed lines cannot be taken back, so one line per room names the
+   * messages that disappeared, and commands no longer name them.
+   */
+  expire(now: number, room?: string): string[] {
+    const lines: string[] = [];
+    for (const [roomId, log] of this.logs) {
+      if (room !== undefined && roomId !== room) continue;
+      const numbers: number[] = [];
+      for (const [id, m] of log.latest) {
+        if (m.deleted || !this.gone(m.expiresAt, now)) continue;
+        log.latest.set(id, { ...m, text: '', deleted: true, reactions: [] });
+        numbers.push(log.numbers.get(id)!);
+      }
+      if (!numbers.length) continue;
+      const where = roomId === this.s.current() ? '' : `[${this.s.label(roomId)}] `;
+      lines.push(`* ${where}${numbers.map((n) => `[${n}]`).join(' ')} disappeared`);
+    }
+    return lines;
+  }
+
+  /** When the next message shown here disappears (ms, the server's clock), or undefined. */
+  nextExpiry(): number | undefined {
+    let next: number | undefined;
+    for (const log of this.logs.values()) {
+      for (const m of log.latest.values()) {
+        if (m.deleted || m.expiresAt === undefined) continue;
+        const t = Date.parse(m.expiresAt);
+        if (next === undefined || t < next) next = t;
+      }
+    }
+    return next;
+  }
+
   /** `3`, `[3]` or nothing (then `fallback`): the message it names in `room`. */
   resolve(room: string, token: string | undefined, fallback: 'mine' | 'any'): Resolved {
     const log = this.logs.get(room);
@@ -273,7 +331,8 @@ export class ConversationView {
       const n = Number(/^\[?(\d{1,9})\]?$/.exec(token)?.[1]);
       const id = Number.isInteger(n) ? log?.ids.get(n) : undefined;
       if (id === undefined) return { error: `There is no message [${token.replace(/^\[|\]$/g, '')}] in ${label}; numbers are per room.` };
-      if (log!.latest.get(id)?.deleted) return { error: `Message [${n}] in ${label} was deleted.` };
+      const held = log!.latest.get(id);
+      if (held?.deleted) return { error: `Message [${n}] in ${label} ${held.expiresAt ? 'disappeared' : 'was deleted'}.` };
       return { id, n };
     }
     const me = this.s.me();
@@ -288,6 +347,9 @@ export class ConversationView {
   }
 }
 
+/** `/timer`'s words; the server refuses `5s` unless it has the test-only timer. */
+const TIMER_WORDS: Record<string, number | null> = { off: null, '5s': 5, '5m': 5 * 60, '1h': 60 * 60, '1d': 24 * 60 * 60, '1w': 7 * 24 * 60 * 60 };
+
 /** A message number as typed: `3` or `[3]`. */
 const NUMBER = /^\[?\d{1,9}\]?$/;
 
@@ -298,7 +360,8 @@ export type Parsed =
 
 /**
  * The conversation commands: `/edit [N] TEXT`, `/delete [N]`, `/reply N TEXT`,
- * `/react [N] EMOJI`, `/unreact [N] EMOJI`, `/readreceipts on|off`. `rest` is the
+ * `/react [N] EMOJI`, `/unreact [N] EMOJI`, `/readreceipts on|off`,
+ * `/timer off|5m|1h|1d|1w` (and `5s`, on a server with the test timer). `rest` is the
  * line after the command word, as typed (the text keeps its spaces). Returns the
  * frame to send, a local error, or the usage line. Undefined for other commands.
  */
@@ -344,6 +407,11 @@ export function parseCommand(view: ConversationView, room: string, cmd: string, 
     case '/readreceipts': {
       if (words.length !== 1 || !['on', 'off'].includes(words[0]!.toLowerCase())) return { usage: 'usage: /readreceipts on|off' };
       return { frame: { action: 'settings', readReceipts: words[0]!.toLowerCase() === 'on' } };
+    }
+    case '/timer': {
+      const word = words.length === 1 ? words[0]!.toLowerCase() : '';
+      if (!Object.hasOwn(TIMER_WORDS, word)) return { usage: 'usage: /timer off|5m|1h|1d|1w' };
+      return { frame: { action: 'set_timer', room, seconds: TIMER_WORDS[word]! } };
     }
   }
   return undefined;

@@ -3,10 +3,12 @@
 // messages), `tour_seen` (the welcome tour, once per account), and `members` and
 // `rooms` (the rest of a list a reply could not hold), `typing`, `read` (marks a
 // room read on every device), `settings`, `search` (the messages of my rooms),
-// and the conversation actions `edit`, `delete`, `react` and `changes`, which
-// have no route of their own because API Gateway's are fixed.
+// `set_timer` (a room's disappearing-messages timer), and the conversation
+// actions `edit`, `delete`, `react` and `changes`, which have no route of their
+// own because API Gateway's are fixed.
 import * as v from 'valibot';
 import { CONVERSATION_ACTIONS } from './core/conversations.js';
+import { SetTimerFrame, setTimer } from './core/disappearing.js';
 import { BadRequest } from './core/errors.js';
 import { Envelope, TourSeenFrame, describeIssues } from './core/protocol.js';
 import { MembersFrame, RoomsFrame, membersPage, roomsPage } from './core/listing.js';
@@ -37,11 +39,13 @@ const ACTIONS: Record<string, DefaultAction> = {
   read: { schema: ReadFrame, run: markRoomRead },
   settings: { schema: SettingsFrame, run: changeSettings },
   search: { schema: SearchFrame, run: search },
+  set_timer: { schema: SetTimerFrame, run: setTimer },
   ...CONVERSATION_ACTIONS,
 };
 
 export const handler = messageRoute(DefaultFrame, async (deps, connectionId, frame) => {
-  if (frame.action === 'ping') return { reply: { type: 'pong' } };
+  // `serverTime` lets a client hide disappearing messages by the server's clock.
+  if (frame.action === 'ping') return { reply: { type: 'pong', serverTime: deps.clock.now().toISOString() } };
   // Own keys only: an action named "constructor" is unknown, not Object's.
   if (!Object.hasOwn(ACTIONS, frame.action)) throw new BadRequest(`Unknown action "${frame.action}".`);
   const { schema, run } = ACTIONS[frame.action]!;

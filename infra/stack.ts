@@ -269,11 +269,12 @@ export class ChatStack extends Stack {
     );
     this.stage.node.addDependency(...routes);
 
-    // Connection rows outlive sockets when $disconnect is missed: sweep every minute.
+    // Connection rows outlive sockets when $disconnect is missed, and disappearing
+    // messages must be deleted within a minute of expiry: sweep every minute.
     const sweep = fn('sweep', { timeout: Duration.seconds(60) });
     grantManageConnections(sweep);
     const sweepSchedule = new Rule(this, 'SweepSchedule', {
-      description: 'Delete connection rows API Gateway no longer holds',
+      description: 'Delete connection rows API Gateway no longer holds, and expired disappearing messages',
       schedule: Schedule.rate(Duration.minutes(1)),
       targets: [new LambdaFunction(sweep, { retryAttempts: 0 })],
     });

@@ -22,6 +22,7 @@ import { installDeps } from '../functions/adapters/runtime.js';
 import { pruneBudgets } from '../functions/core/budgets.js';
 import { securityEvent } from '../functions/core/audit.js';
 import { chargeRefusedHandshake, sweepConnections } from '../functions/core/connections.js';
+import { sweepExpired } from '../functions/core/disappearing.js';
 import { RateLimited } from '../functions/core/errors.js';
 import { MAX_FRAME_BYTES, networkOf } from '../functions/core/names.js';
 import type { Deps, Frame, Logger, Mailer, Sql } from '../functions/core/ports.js';
@@ -451,11 +452,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }
     }
   }, 30_000);
-  // Sockets that never log in, and rows older than any connection may live.
+  // Sockets that never log in, rows older than any connection may live, and
+  // expired disappearing messages (SWEEP_INTERVAL_SECONDS: well within a minute).
   const sweep = setInterval(() => {
     sweepConnections(deps, config.sweep)
       .then((outcome) => deliver(deps, '', undefined, outcome))
       .then(() => pruneBudgets(deps.sql, deps.clock.now()))
+      .then(() => sweepExpired(deps))
+      .then((outcome) => deliver(deps, '', undefined, outcome))
       .catch((err) => log.warn('sweep failed', { error: String(err) }));
   }, config.sweep.intervalSeconds * 1000);
   heartbeat.unref();

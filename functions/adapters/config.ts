@@ -338,6 +338,10 @@ export function loadConfig(env: Env = process.env): Config {
       readMarkBurst: int(env, 'READ_MARK_BURST', 60, 1),
       readMarksPerMinute: int(env, 'READ_MARKS_PER_MINUTE', 120, 1),
       settingsPerHour: int(env, 'SETTINGS_PER_HOUR', 60, 1),
+      // Each change is announced to the whole room: a few an hour is plenty.
+      timerChangesPerHour: int(env, 'TIMER_CHANGES_PER_HOUR', 20, 1),
+      // Test only: lets a test watch a message disappear in seconds, not minutes.
+      disappearTestSeconds: int(env, 'DISAPPEAR_TEST_SECONDS', 0, 0) || undefined,
       // A person fixes a typo or takes back a line now and then; reactions come in
       // quicker runs (a few on each of the last messages). Each one is a room-wide
       // fan-out, so a script cannot be allowed to toggle one without end.

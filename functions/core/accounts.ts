@@ -20,6 +20,7 @@ import type { AuthOp } from './protocol.js';
 import { readReceiptsOn, startReadMark } from './reads.js';
 import { userRoomsPage } from './rooms.js';
 import { REPLY_BUDGET_BYTES } from './sizes.js';
+import { allowedTimers } from './timers.js';
 import { hasSeenTour } from './tour.js';
 import {
   HashGate,
@@ -578,6 +579,10 @@ async function bindConnection(
       },
       token: session.token,
       expiresAt: session.expiresAt.toISOString(),
+      // disappearing messages: the server's clock, by which clients hide them, and
+      // the timers this server takes
+      serverTime: clock.now().toISOString(),
+      timers: allowedTimers(deps.settings),
       rooms,
       roomsMore: more,
     },

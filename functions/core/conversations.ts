@@ -10,6 +10,7 @@ import type { Fragment } from 'postgres';
 import { chargeBucket, refilledTokens } from './budgets.js';
 import { checkEmoji } from './emoji.js';
 import { BadRequest, Forbidden, NotFound, Unauthorized } from './errors.js';
+import { notExpired } from './expiry.js';
 import { type ConversationAction, limitHit, requireCallerWithin, userBudget, userRefusal } from './limits.js';
 import { parseMentions } from './mentions.js';
 import {
@@ -83,6 +84,8 @@ interface ChangeRow extends Partial<MessageRow> {
   found: boolean;
   own: boolean | null;
   was_deleted: boolean | null;
+  /** the message announces a timer change (disappearing messages) */
+  notice: boolean | null;
   /** this statement changed the message (and the room's seq) */
   changed: boolean;
   change_seq: string | null;
@@ -127,12 +130,12 @@ function changeMessage(deps: Deps, connectionId: string, roomId: string, message
     ), taken as (
       ${chargeBucket(sql, sql`select ${key}::text || user_id as key from caller`, budget, now)}
     ), target as (
-      -- only a member learns anything of a message
-      select m.id, m.sender_id, m.deleted_at is not null as deleted
+      -- only a member learns anything of a message, and nobody of an expired one
+      select m.id, m.sender_id, m.deleted_at is not null as deleted, m.timer is not null as notice
       from messages m
       join caller c on true
       join memberships mm on mm.room_id = m.room_id and mm.user_id = c.user_id
-      where m.id = ${messageId} and m.room_id = ${roomId}
+      where m.id = ${messageId} and m.room_id = ${roomId} and ${notExpired(sql, 'm')}
     ), allowed as (
       select t.id from target t join caller c on true where exists (select 1 from taken) and ${spec.allowed}
     ), seen as (
@@ -154,6 +157,7 @@ function changeMessage(deps: Deps, connectionId: string, roomId: string, message
       exists (select 1 from target) as found,
       (select t.sender_id = c.user_id from target t) as own,
       (select t.deleted from target t) as was_deleted,
+      (select t.notice from target t) as notice,
       exists (select 1 from changed) as changed,
       (select seq::text from bump) as change_seq,
       (select prev_seq::text from bump) as prev_seq,
@@ -213,7 +217,7 @@ export async function editMessage(deps: Deps, connectionId: string, frame: EditF
   const mentions = parseMentions(stored);
   const [row] = await changeMessage(deps, connectionId, frame.room.id, frame.message, {
     action: 'edit',
-    allowed: sql`not t.deleted and t.sender_id = c.user_id`,
+    allowed: sql`not t.deleted and t.sender_id = c.user_id and not t.notice`,
     // An edit cannot add an @here: that would call everyone without the budget.
     update: sql`body = ${stored}, edited_at = now(),
       mentioned_user_ids = ${mentionedMembers(sql, frame.room.id, mentions.names)},
@@ -222,6 +226,7 @@ export async function editMessage(deps: Deps, connectionId: string, frame: EditF
   checkCaller(deps, connectionId, 'edit', row);
   if (row.was_deleted) throw new NotFound(DELETED);
   if (!row.own) throw new Forbidden('You can only edit your own messages.');
+  if (row.notice) throw new BadRequest('An announcement of a timer change cannot be edited.');
   if (!row.changed) throw new NotFound(DELETED); // deleted while this edit waited
   const message = await newState(sql, row);
   return { reply: { type: 'edited', message }, broadcasts: changedEvent(frame.room.id, row, message) };
@@ -314,15 +319,20 @@ export async function react(deps: Deps, connectionId: string, frame: ReactFrame)
  * by seq, each once in its latest state (tombstones too), at most `limit` and,
  * as JSON, at most `budget` bytes (never none). The room's seq comes from the
  * same snapshot: every change up to it is in the page or before `after`.
+ * Expired messages are left out, and a message the sweep deleted leaves no
+ * tombstone: `expiredThrough`, when the room's latest expiry sweep came after
+ * `after`, tells the client to drop every message that expired by then.
  */
 export async function pageChanges(sql: Sql, roomId: string, after: string | undefined, limit: number, budget = REPLY_BUDGET_BYTES) {
-  const rows = await sql<(Partial<MessageRow> & { room_seq: string | null })[]>`
-    select r.last_seq::text as room_seq, p.* from rooms r
+  const rows = await sql<(Partial<MessageRow> & { room_seq: string | null; expired_through: Date | null })[]>`
+    select r.last_seq::text as room_seq,
+      case when r.expired_seq > ${after ?? '0'}::bigint then r.expired_through end as expired_through,
+      p.* from rooms r
     left join lateral (
       select ${messageColumns(sql)} from (
         select m.id, sum(octet_length(m.body)) over (order by m.seq) - octet_length(m.body) as bytes_before
         from messages m
-        where m.room_id = ${roomId} ${after !== undefined ? sql`and m.seq > ${after}` : sql``}
+        where m.room_id = ${roomId} and ${notExpired(sql, 'm')} ${after !== undefined ? sql`and m.seq > ${after}` : sql``}
         order by m.seq
         limit ${limit + 1}
       ) page join messages m on m.id = page.id
@@ -336,7 +346,8 @@ export async function pageChanges(sql: Sql, roomId: string, after: string | unde
   // Without more, the client now holds every change up to the room's seq (which
   // may lie past the last message's: a change refused after its seq was taken).
   const through = hasMore ? taken.at(-1)!.seq! : (rows[0]?.room_seq ?? after ?? null);
-  return { messages: taken, through, hasMore };
+  const expiredThrough = rows[0]?.expired_through?.toISOString();
+  return { messages: taken, through, hasMore, ...(expiredThrough ? { expiredThrough } : {}) };
 }
 
 /** `changes`: catch-up on the change feed after a cursor (docs/DELIVERY.md). */
@@ -348,7 +359,7 @@ export async function changes(deps: Deps, connectionId: string, frame: ChangesFr
   }
   const after = frame.after === '0' || frame.after === null ? undefined : frame.after;
   const page = await pageChanges(sql, frame.room.id, after, frame.limit ?? 100);
-  return { reply: { type: 'changes', room: frame.room.id, messages: page.messages, through: page.through, hasMore: page.hasMore } };
+  return { reply: { type: 'changes', room: frame.room.id, ...page } };
 }
 
 /** The conversation actions `$default` routes, with their frames. */

@@ -15,8 +15,9 @@ import type { ChatSettings, Deps, Logger } from './ports.js';
  * new channel or direct conversation; `bind`: a login, verify or resume that binds
  * a connection to the account (and may tell roommates the user came online);
  * `search`: a page of search results (search.ts).
+ * `timer`: a `set_timer` by someone allowed to set the room's timer.
  */
-export type UserAction = 'join' | 'leave' | 'read' | 'search' | 'purge' | 'create' | 'bind' | ConversationAction;
+export type UserAction = 'join' | 'leave' | 'read' | 'search' | 'purge' | 'create' | 'bind' | 'timer' | ConversationAction;
 
 /**
  * `edit`, `delete`, `react`: a change to one message; `here`: a message whose
@@ -43,6 +44,8 @@ export function userBudget(settings: ChatSettings, action: UserAction): Budget {
       return perWindow(settings.roomsCreatedPerDay, 24 * 60 * 60);
     case 'bind':
       return perWindow(settings.loginsPerUserPerHour, 60 * 60);
+    case 'timer':
+      return perWindow(settings.timerChangesPerHour, 60 * 60);
     case 'edit':
       return perWindow(settings.editsPerMinute, 60);
     case 'delete':
@@ -83,6 +86,8 @@ function refusal(settings: ChatSettings, action: UserAction, wait: number): stri
       return `You have started too many new rooms: at most ${settings.roomsCreatedPerDay} a day. ${again}`;
     case 'bind':
       return `Too many sign-ins to this account: at most ${settings.loginsPerUserPerHour} an hour. ${again}`;
+    case 'timer':
+      return `You have changed disappearing-message timers too often: at most ${settings.timerChangesPerHour} times an hour. ${again}`;
     case 'edit':
       return `You are editing messages too fast: at most ${settings.editsPerMinute} a minute. ${again}`;
     case 'delete':

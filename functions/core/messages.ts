@@ -5,6 +5,7 @@
 import type { Fragment } from 'postgres';
 import { type Budget, chargeBucket, refilledTokens, waitFor } from './budgets.js';
 import { BadRequest, Forbidden, NotFound, RateLimited, Unauthorized } from './errors.js';
+import { notExpired } from './expiry.js';
 import { describeWait, limitHit, requireCallerWithin, userBudget } from './limits.js';
 import { MAX_MENTIONS, SNIPPET_LENGTH, parseMentions } from './mentions.js';
 import type { RoomName } from './names.js';
@@ -33,6 +34,8 @@ export interface MessageRow {
   mentions: string[] | null;
   reply: ReplyTo | null;
   reactions: Reaction[] | null;
+  expires_at: Date | null;
+  timer: number | null;
 }
 
 /**
@@ -53,6 +56,8 @@ export function toMessage(r: MessageRow): Message {
     message.deleted = true;
     return message;
   }
+  if (r.expires_at) message.expiresAt = r.expires_at.toISOString();
+  if (r.timer !== null && r.timer !== undefined) message.timer = r.timer;
   if (r.edited_at) message.editedAt = r.edited_at.toISOString();
   if (r.reply) message.replyTo = r.reply;
   if (r.reactions?.length) message.reactions = r.reactions;
@@ -94,22 +99,28 @@ export function replySnippetSql(sql: Queryable, body: Fragment): Fragment {
  * snippet is computed when read, so an edit or a delete of the original shows in
  * every reply to it: the first line of the original, at most SNIPPET_LENGTH code
  * points (mentions.ts' replySnippet says the same in TypeScript), or
- * `deleted: true` when it is gone.
+ * `deleted: true` when it is gone, with `expired: true` as well when it
+ * disappeared (expired, its row perhaps deleted already) rather than being
+ * deleted by its sender, which leaves a tombstone. The snippet of a
+ * disappearing message carries its `expiresAt`, as MESSAGE does, so that a
+ * client stops quoting it at that moment.
  */
 export function messageColumns(sql: Queryable, reactions: Fragment = reactionSummary(sql, storedReactions(sql, sql`m.id`))): Fragment {
   return sql`
     m.id, m.room_id, (select mu.username from users mu where mu.id = m.sender_id) as username, m.body, m.created_at,
-    m.client_id, m.seq, m.edited_at, m.deleted_at is not null as deleted, m.mentions_here,
+    m.client_id, m.seq, m.edited_at, m.deleted_at is not null as deleted, m.mentions_here, m.expires_at, m.timer,
     case when cardinality(m.mentioned_user_ids) > 0 then array(
       select mu.username from unnest(m.mentioned_user_ids) with ordinality as x(id, n) join users mu on mu.id = x.id order by x.n
     ) else '{}' end as mentions,
     case when m.reply_to is not null then coalesce(
-      (select json_build_object(
+      (select json_strip_nulls(json_build_object(
           'id', o.id::text, 'from', ou.username,
-          'text', ${replySnippetSql(sql, sql`o.body`)})
+          'text', ${replySnippetSql(sql, sql`o.body`)}, 'expiresAt', to_char(o.expires_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
         from messages o join users ou on ou.id = o.sender_id
-        where o.id = m.reply_to and o.room_id = m.room_id and o.deleted_at is null),
-      json_build_object('id', m.reply_to::text, 'deleted', true)
+        where o.id = m.reply_to and o.room_id = m.room_id and o.deleted_at is null and ${notExpired(sql, 'o')}),
+      case when exists (select 1 from messages o where o.id = m.reply_to and o.deleted_at is not null)
+        then json_build_object('id', m.reply_to::text, 'deleted', true)
+        else json_build_object('id', m.reply_to::text, 'deleted', true, 'expired', true) end
     ) end as reply,
     ${reactions} as reactions`;
 }
@@ -129,7 +140,7 @@ export function mentionedMembers(sql: Queryable, roomId: string, names: string[]
 
 /** One message's whole state now, or undefined. */
 export async function readMessage(sql: Queryable, id: string): Promise<Message | undefined> {
-  const [row] = await sql<MessageRow[]>`select ${messageColumns(sql)} from messages m where m.id = ${id}`;
+  const [row] = await sql<MessageRow[]>`select ${messageColumns(sql)} from messages m where m.id = ${id} and ${notExpired(sql, 'm')}`;
   return row && toMessage(row);
 }
 
@@ -214,6 +225,7 @@ function insertMessage(sql: Sql, connectionId: string, room: string, clientId: s
       -- A reply answers a message of the same room that is still there.
       select ${extras.replyTo}::bigint is null or exists (
         select 1 from messages o where o.id = ${extras.replyTo}::bigint and o.room_id = ${room} and o.deleted_at is null
+          and ${notExpired(sql, 'o')}
       ) as ok
     ), user_bucket as (
       select ${refilledTokens(sql, user, now)} as tokens from rate_budgets b join sender s on b.key = 'send:user:' || s.user_id
@@ -254,11 +266,13 @@ function insertMessage(sql: Sql, connectionId: string, room: string, clientId: s
       update rooms set prev_message_id = last_message_id, last_message_id = nextval('message_ids'),
         prev_seq = last_seq, last_seq = nextval('message_seqs')
       where id = ${room} and exists (select 1 from charge)
-      returning last_message_id as id, prev_message_id as prev, last_seq as seq, prev_seq
+      returning last_message_id as id, prev_message_id as prev, last_seq as seq, prev_seq, disappear_after
     ), inserted as (
-      insert into messages (id, room_id, sender_id, client_id, body, seq, reply_to, mentioned_user_ids, mentions_here)
+      insert into messages (id, room_id, sender_id, client_id, body, seq, reply_to, mentioned_user_ids, mentions_here, expires_at)
       select b.id, ${room}, m.user_id, ${clientId}, ${text}, b.seq, ${extras.replyTo}::bigint,
-        ${mentionedMembers(sql, room, extras.names)}, exists (select 1 from here_charge)
+        ${mentionedMembers(sql, room, extras.names)}, exists (select 1 from here_charge),
+        -- disappearing messages: the room's timer, read under its lock (null: off)
+        ${now}::timestamptz + make_interval(secs => b.disappear_after)
       from bump b cross join member m
       on conflict (sender_id, room_id, client_id) do nothing
       returning *
@@ -356,6 +370,8 @@ export async function send(deps: Deps, connectionId: string, frame: SendFrame): 
     [row] = await insert();
     if (!row?.id) throw new Forbidden(`You are not a member of ${describeRoom(room)}.`);
   }
+  // A repeat of a send whose message has disappeared since: it goes to nobody again.
+  if (!row.fresh && row.expires_at && row.expires_at <= limits.now) throw new NotFound('That message has disappeared.');
   if (row.fresh && extras.here && !row.here_taken) {
     // Sent all the same, without the @here.
     limitHit(deps.log, 'here', { user: row.sender_name ?? undefined, connection: connectionId });
@@ -432,7 +448,7 @@ export async function pageMessages(
       select ${messageColumns(sql)} from (
         select m.id, sum(octet_length(m.body)) over (order by m.id ${order}) - octet_length(m.body) as bytes_before
         from messages m
-        where m.room_id = ${roomId} and m.deleted_at is null
+        where m.room_id = ${roomId} and m.deleted_at is null and ${notExpired(sql, 'm')}
           ${after !== undefined ? sql`and m.id > ${after}` : sql``}
           ${before !== undefined ? sql`and m.id < ${before}` : sql``}
         order by m.id ${order}

@@ -78,6 +78,10 @@ export interface ChatSettings {
   readMarksPerMinute: number;
   /** `settings` changes per user per hour */
   settingsPerHour: number;
+  /** `set_timer` requests per user per hour (disappearing messages) */
+  timerChangesPerHour: number;
+  /** test only: a disappearing-messages timer of this many seconds is allowed besides the usual ones */
+  disappearTestSeconds?: number;
   /** per user: edits, deletes and reactions (added or removed) of messages, a minute */
   editsPerMinute: number;
   deletesPerMinute: number;

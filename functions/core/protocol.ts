@@ -169,7 +169,9 @@ export type { RoomName };
 export const ACTIONS = ['auth', 'join', 'send', 'history', 'leave'] as const;
 
 /** A reply's view of the message it answers: a snippet, or that it is gone. */
-export type ReplyTo = { id: string; from: string; text: string; deleted?: undefined } | { id: string; deleted: true };
+export type ReplyTo =
+  | { id: string; from: string; text: string; deleted?: undefined; expiresAt?: string }
+  | { id: string; deleted: true; expired?: true };
 
 /** One emoji's reactions on a message: `users` are the first 20 who reacted, in order. */
 export interface Reaction {
@@ -199,6 +201,10 @@ export interface Message {
   reactions?: Reaction[];
   mentions?: string[];
   mentionsHere?: true;
+  /** *(disappearing messages)* when every client hides it and the server deletes it */
+  expiresAt?: string;
+  /** *(disappearing messages)* an announcement: the room's new timer in seconds, 0 for off */
+  timer?: number;
 }
 
 /** A ROOM in `authed` and `joined`. */
@@ -215,6 +221,10 @@ export interface RoomInfo {
   mentions?: number;
   /** DMs: the other person's readThrough, when both share read receipts */
   seenThrough?: string | null;
+  /** *(disappearing messages)* the room's timer in seconds; absent when off */
+  disappearAfter?: number;
+  /** *(disappearing messages)* channels: who created it (who may set its timer); absent when unknown */
+  createdBy?: string;
 }
 
 /** The first issue's message, a sentence a person can act on. */

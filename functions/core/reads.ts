@@ -7,6 +7,7 @@
 import * as v from 'valibot';
 import { chargeBucket, perWindow, refilledTokens, waitFor, type Budget } from './budgets.js';
 import { Forbidden, NotFound, RateLimited, Unauthorized } from './errors.js';
+import { notExpired } from './expiry.js';
 import { describeWait, limitHit } from './limits.js';
 import { MESSAGE_ID, type RoomName } from './names.js';
 import type { Broadcast, Outcome } from './outcome.js';
@@ -94,7 +95,7 @@ export function roomReadState(sql: Queryable, userId: string) {
         select (${me} = any(x.mentioned_user_ids) or x.mentions_here) as mention
         from messages x
         where x.room_id = r.id and x.id > coalesce(mark.through, 0) and x.id <= r.last_message_id
-          and x.sender_id <> ${me} and x.deleted_at is null
+          and x.sender_id <> ${me} and x.deleted_at is null and ${notExpired(sql, 'x')}
         order by x.id desc
         limit ${UNREAD_CAP}
       ) newest

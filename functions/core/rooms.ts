@@ -1,6 +1,7 @@
 // Rooms: channels (created on first join) and direct-message rooms (`dm:a:b`,
 // created for both users on first use). Everyone is a member of `general`.
 import { BadRequest, Forbidden, NotFound, RateLimited, Unauthorized } from './errors.js';
+import { notExpired } from './expiry.js';
 import type { Caller } from './identity.js';
 import { limitHit, requireCallerWithin, spendUserBudget } from './limits.js';
 import { type RoomName, GENERAL, roomDisplayName, parseRoom } from './names.js';
@@ -12,9 +13,29 @@ import { pageMessages } from './messages.js';
 import { type ReadState, type ReadStateRow, readStateOf, roomReadState, startReadMark, toReadState } from './reads.js';
 import { JOIN_MEMBERS_BUDGET_BYTES, REPLY_BUDGET_BYTES, fitPrefix } from './sizes.js';
 
-export function roomInfo(id: string, lastMessageId: string | null, me: string, reads?: ReadState): RoomInfo {
+/** A room's disappearing-messages timer, and for a channel who may set it. */
+export interface RoomTimer {
+  disappear_after: number | null;
+  created_by: string | null;
+}
+
+/** SQL: the RoomTimer columns of the rooms row `r`. */
+function roomTimerColumns(sql: Sql) {
+  return sql`r.disappear_after, (select cu.username from users cu where cu.id = r.created_by) as created_by`;
+}
+
+export async function roomTimerOf(sql: Sql, roomId: string): Promise<RoomTimer> {
+  const [row] = await sql<RoomTimer[]>`select ${roomTimerColumns(sql)} from rooms r where r.id = ${roomId}`;
+  return row ?? { disappear_after: null, created_by: null };
+}
+
+export function roomInfo(id: string, lastMessageId: string | null, me: string, reads?: ReadState, timer?: RoomTimer): RoomInfo {
   const parsed = parseRoom(id) ?? { id, kind: 'channel' as const };
-  return { id, kind: parsed.kind, name: roomDisplayName(parsed, me), lastMessageId, ...reads };
+  const info: RoomInfo = { id, kind: parsed.kind, name: roomDisplayName(parsed, me), lastMessageId, ...reads };
+  // Left out when empty, as MESSAGE's fields are: no field, no timer.
+  if (timer?.disappear_after) info.disappearAfter = timer.disappear_after;
+  if (timer?.created_by && parsed.kind === 'channel') info.createdBy = timer.created_by;
+  return info;
 }
 
 /** Rooms a page of `rooms` (and `authed`) may list; as JSON they are held to a byte budget too. */
@@ -24,15 +45,16 @@ export const ROOMS_PAGE = 1000;
 export async function listUserRooms(sql: Sql, userId: string, username: string, after?: RoomName, limit = ROOMS_PAGE): Promise<RoomInfo[]> {
   // The read state of every room in the same statement (reads.ts), each count
   // bounded by the index messages(room_id, id).
-  const rows = await sql<({ id: string; kind: 'channel' | 'dm'; last_message_id: string | null } & ReadStateRow)[]>`
-    select r.id, r.kind, (select max(id) from messages where room_id = r.id and deleted_at is null)::text as last_message_id, rs.*
+  const rows = await sql<({ id: string; kind: 'channel' | 'dm'; last_message_id: string | null } & ReadStateRow & RoomTimer)[]>`
+    select r.id, r.kind, ${roomTimerColumns(sql)},
+      (select max(x.id) from messages x where x.room_id = r.id and x.deleted_at is null and ${notExpired(sql, 'x')})::text as last_message_id, rs.*
     from memberships m join rooms r on r.id = m.room_id
     cross join lateral (${roomReadState(sql, userId)}) rs
     where m.user_id = ${userId}
       ${after ? sql`and (r.kind, r.id) > (${after.kind}, ${after.id})` : sql``}
     order by r.kind, r.id
     limit ${limit}`;
-  return rows.map((r) => roomInfo(r.id, r.last_message_id, username, toReadState(r.kind, r)));
+  return rows.map((r) => roomInfo(r.id, r.last_message_id, username, toReadState(r.kind, r), r));
 }
 
 /**
@@ -79,7 +101,8 @@ export async function ensureDmRoom(sql: Sql, room: RoomName, caller: Caller): Pr
 async function joinChannel(sql: Sql, room: RoomName, caller: Caller): Promise<boolean> {
   const added = await sql`
     with room as (
-      insert into rooms (id, kind) values (${room.id}, 'channel') on conflict (id) do nothing
+      -- its creator may set its disappearing-messages timer
+      insert into rooms (id, kind, created_by) values (${room.id}, 'channel', ${caller.userId}) on conflict (id) do nothing
     ), mark as (${startReadMark(sql, room.id, caller.userId)})
     insert into memberships (room_id, user_id) values (${room.id}, ${caller.userId})
     on conflict do nothing
@@ -225,17 +248,18 @@ export async function joinRoom(deps: Deps, connectionId: string, { room }: JoinF
   }
   // Bounded by bytes whatever the room holds (sizes.ts): the members first, then
   // the latest messages in what is left; the rest by `members` and `history`.
-  const [members, latest, reads] = await Promise.all([
+  const [members, latest, reads, timer] = await Promise.all([
     listMembers(sql, room.id, JOIN_MEMBERS_BUDGET_BYTES),
     pageMessages(sql, room.id, {}, 50, REPLY_BUDGET_BYTES - JOIN_MEMBERS_BUDGET_BYTES),
     readStateOf(sql, caller.userId, room),
+    roomTimerOf(sql, room.id),
   ]);
   const messages = latest.messages;
   const last = messages.at(-1)?.id ?? null;
   return {
     reply: {
       type: 'joined',
-      room: roomInfo(room.id, last, caller.username, reads),
+      room: roomInfo(room.id, last, caller.username, reads, timer),
       members: members.members,
       messages,
       // Extensions (docs/PROTOCOL-EXTENSIONS.md): all members, whether `members`

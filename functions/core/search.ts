@@ -6,6 +6,7 @@
 import type { Fragment } from 'postgres';
 import * as v from 'valibot';
 import { Forbidden } from './errors.js';
+import { notExpired } from './expiry.js';
 import { requireCallerWithin } from './limits.js';
 import { type MessageRow, messageColumns, toMessage } from './messages.js';
 import { dmRoomId, hasForbiddenControls } from './names.js';
@@ -44,11 +45,13 @@ export interface SearchResult {
 
 /**
  * The messages rows a search may show, for the row in scope as `m`: not deleted
- * (a tombstone keeps no text). Every search reads through this one fragment, so
- * a new reason to hide a message is one line here.
+ * (a tombstone keeps no text) and not expired (a disappearing message is gone
+ * from every read at its time, before the sweep deletes the row). Every search
+ * reads through this one fragment, so a new reason to hide a message is one line
+ * here.
  */
 export function searchableMessage(sql: Queryable): Fragment {
-  return sql`m.deleted_at is null`;
+  return sql`m.deleted_at is null and ${notExpired(sql, 'm')}`;
 }
 
 /**

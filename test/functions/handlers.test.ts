@@ -88,6 +88,32 @@ describe('sweep', () => {
     await onSweep();
     expect((await db.sql`select key from rate_budgets where key like 'join:user:%'`).map((r) => r.key)).toEqual(['join:user:new']);
   });
+
+  it('deletes expired disappearing messages for good and tells the room (AWS: the scheduled sweep)', async () => {
+    const a = await user();
+    const b = await user();
+    const [names] = await db.sql<{ a: string; b: string }[]>`
+      select (select u.username from connections c join users u on u.id = c.user_id where c.id = ${a}) as a,
+             (select u.username from connections c join users u on u.id = c.user_id where c.id = ${b}) as b`;
+    const room = `dm:${[names!.a, names!.b].sort().join(':')}`;
+    await onSend(messageEvent(a, { action: 'send', room, text: 'open', clientId: 'x0' }));
+    await onDefault(messageEvent(a, { action: 'set_timer', room, seconds: 300 }));
+    await onSend(messageEvent(a, { action: 'send', room, text: 'short-lived', clientId: 'x1' }));
+    const [row] = await db.sql<{ id: string }[]>`select id::text from messages where room_id = ${room} and body = 'short-lived'`;
+    await db.sql`update messages set expires_at = now() - interval '1 second' where id = ${row!.id}`; // five minutes pass
+    gateway.clear();
+
+    await onSweep();
+
+    expect(await db.sql`select 1 from messages where id = ${row!.id}`).toHaveLength(0);
+    const told = { type: 'expired', room, through: expect.any(String), seq: expect.any(String), prevSeq: expect.any(String) };
+    expect(gateway.framesTo(a)).toEqual([told]);
+    expect(gateway.framesTo(b)).toEqual([told]);
+    expect(await db.sql`select body from messages where room_id = ${room} order by id`).toEqual([
+      { body: 'open' },
+      { body: `${names!.a} set messages to disappear after 5 minutes` },
+    ]);
+  });
 });
 
 describe('the shared wrapper', () => {
@@ -124,7 +150,7 @@ describe('the shared wrapper', () => {
     await onDefault(messageEvent('c-anon', { action: 'teleport', id: 't' }));
     await onDefault(messageEvent('c-anon', '{"broken'));
     expect(gateway.framesTo('c-anon')).toEqual([
-      { type: 'pong', re: 'p' },
+      { type: 'pong', re: 'p', serverTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
       { type: 'error', re: 't', code: 'bad_request', message: 'Unknown action "teleport".' },
       { type: 'error', code: 'bad_request', message: 'A frame must be a JSON object.' },
     ]);

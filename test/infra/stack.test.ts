@@ -179,9 +179,11 @@ describe('the functions', () => {
     }
   });
 
-  it('sweeps connections every minute on a schedule', () => {
+  it('sweeps connections, and expired disappearing messages, every minute on a schedule', () => {
+    // every minute: disappearing messages are deleted within a minute of expiry
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 minute)',
+      Description: Match.stringLikeRegexp('expired disappearing messages'),
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId('SweepFunction'), 'Arn'] } })],
     });
   });

@@ -1,6 +1,6 @@
 // Attacks on search, over real sockets: Mallory tries to read text from a room
-// she is not in, a room she left, someone else's conversation and a deleted
-// message, through every filter (in:#room, in:@person, in:dm:a:b, from:@person),
+// she is not in, a room she left, someone else's conversation, a deleted and an
+// expired message, through every filter (in:#room, in:@person, in:dm:a:b, from:@person),
 // and with inputs meant for the SQL or tsquery parsers, a 10,000-character
 // query, unknown filters, bad dates, a forged cursor and oversized pages. Each
 // is refused with a code and a sentence, or finds only what she may read; none
@@ -140,6 +140,21 @@ describe('search attacks', () => {
       expect(r, JSON.stringify(more)).toMatchObject({ type: 'error', code: 'bad_request' });
     }
     expect(await snapshot()).toEqual(before);
+  });
+
+  it('finds no expired message, through any filter, even before the sweep deletes it', async () => {
+    const ours = dmRoomId(mallory.username, bob.username);
+    const id = await say(bob, ours, `${SECRET} that will disappear`);
+    const queries = [`"${SECRET} that"`, `in:@${bob.username} disappear`, `from:@${bob.username} disappear`, `after:2000-01-01 disappear`];
+    // while it lives, she finds it: the test can fail
+    for (const q of queries) expect(((await search(q)).results as unknown[]).length, q).toBe(1);
+    // its time has come; the sweep has not run yet
+    await t.db.sql`update messages set expires_at = now() - interval '1 second' where id = ${id}`;
+    for (const q of queries) {
+      const r = await search(q);
+      expect(r.type, q).toBe('search_results');
+      expect(r.results, q).toEqual([]);
+    }
   });
 
   it('is refused before login', async () => {

@@ -35,6 +35,7 @@ describe('auth', () => {
     expect(typeof authed.token).toBe('string');
     expect((authed.token as string).length).toBeGreaterThanOrEqual(22);
     expect(authed.expiresAt).toMatch(isoTime);
+    expect(authed.serverTime).toMatch(isoTime); // disappearing messages: the client's clock offset
 
     const reused = await (await TestClient.connect(t.wsUrl)).request({ action: 'auth', op: 'verify', username: account.username, code });
     expect(reused).toMatchObject({ type: 'error', code: 'invalid_code' });
@@ -387,7 +388,7 @@ describe('bad input', () => {
     c.send('x'.repeat(33 * 1024));
     expect(await c.next('error')).toMatchObject({ code: 'too_large' });
     c.send({ action: 'ping' });
-    expect(await c.next('pong')).toEqual({ type: 'pong' });
+    expect(await c.next('pong')).toEqual({ type: 'pong', serverTime: expect.any(String) });
     await c.close();
   });
 });

@@ -10,11 +10,13 @@ import {
   countMentions,
   countUnread,
   dropDeleted,
+  dropExpired,
   findById,
   inLoadedRange,
   lastId,
   mergeMessages,
   messagePreview,
+  nextExpiry,
   reconcileDeletions,
 } from './messages.js';
 import { session, storage } from './storage.js';
@@ -40,6 +42,12 @@ export const TYPING_SHOWN_MS = 6000;
 const READ_EVERY_MS = 1000;
 /** A gap in a chain (ids or seqs) that does not close by itself within this is filled from the server. */
 const GAP_WAIT_MS = 3000;
+/**
+ * Disappearing messages are looked at again at least this often, whatever the
+ * next expiry: a timer is late after the computer slept, and the clock offset
+ * may have moved.
+ */
+const EXPIRY_CHECK_MS = 30_000;
 
 const LOGGED_OUT = 'You are logged out.';
 const LOGGED_OUT_ELSEWHERE = 'You were logged out in another tab.';
@@ -100,6 +108,12 @@ export class RoomState {
   readonly editing = signal<string | null>(null);
   /** a message to bring into view and highlight (a reply's quote was clicked) */
   readonly highlight = signal<string | null>(null);
+  /** disappearing messages: the room's timer in seconds (null: off) */
+  readonly disappearAfter = signal<number | null>(null);
+  /** a channel's creator, who alone may set its timer (null: unknown, or a DM) */
+  readonly createdBy = signal<string | null>(null);
+  /** the timer is as of this message id: an older announcement (catch-up) does not undo a newer state */
+  timerAsOf: string | null = null;
   /** older history exists on the server before the first loaded message */
   readonly hasOlder = signal(false);
   readonly loadingOlder = signal(false);
@@ -255,6 +269,8 @@ export class Chat {
   /** read receipts on; null when the server has no read state */
   readonly readReceipts = signal<boolean | null>(null);
   readonly guideOpen = signal(false);
+  /** the disappearing-message timers the server takes, in seconds (`authed.timers`; empty: none) */
+  readonly timers = signal<number[]>([]);
   readonly conn: Connection;
   /** where a local server without mail writes the code emails (its config.json says, to this machine only) */
   readonly outboxDir: string | null;
@@ -279,6 +295,13 @@ export class Chat {
   /** false where localStorage refuses to keep it: the token then lives in memory only */
   private tokenStored = false;
   private toastTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * The server's clock minus this one's (ms), from `serverTime` in `authed` and
+   * `pong`: disappearing messages go by the server's clock, so a device whose
+   * clock is off still hides them when everyone else does.
+   */
+  private clockOffset = 0;
+  private expiryTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(websocketUrl: string, options: { outboxDir?: string } = {}) {
     this.outboxDir = options.outboxDir ?? null;
@@ -286,7 +309,11 @@ export class Chat {
       onOpen: () => void this.onOpen(),
       onFrame: (f) => this.onFrame(f),
       onClose: () => this.onClose(),
+      onPong: (pong, sentAt) => this.noteServerTime(pong.serverTime, sentAt),
     });
+    // Disappearing messages go at their expiry, without a word from the server:
+    // one timer for the soonest in any room, set again whenever messages change.
+    effect(() => this.scheduleExpiry());
     // The open room survives a reload (per tab: two tabs may look at two rooms).
     effect(() => {
       const me = this.me.value;
@@ -306,6 +333,98 @@ export class Chat {
     return this.rooms.peek().find((r) => r.id === id);
   }
 
+  /** Now by the server's clock (ms since the epoch). */
+  serverNow(): number {
+    return Date.now() + this.clockOffset;
+  }
+
+  /**
+   * `serverTime` from a reply to a request sent at `sentAt` (ms, this clock):
+   * the server read its clock about halfway through the round trip.
+   */
+  private noteServerTime(serverTime: unknown, sentAt: number): void {
+    if (typeof serverTime !== 'string') return;
+    const at = Date.parse(serverTime);
+    if (Number.isNaN(at)) return;
+    this.clockOffset = at - (sentAt + Date.now()) / 2;
+    this.dropExpired();
+  }
+
+  private scheduleExpiry(): void {
+    let next: number | null = null;
+    for (const room of this.rooms.value) {
+      const at = nextExpiry(room.messages.value);
+      if (at !== null && (next === null || at < next)) next = at;
+    }
+    clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    if (next === null) return;
+    const wait = Math.min(Math.max(0, next - this.serverNow()), EXPIRY_CHECK_MS);
+    this.expiryTimer = setTimeout(() => {
+      this.dropExpired();
+      this.scheduleExpiry();
+    }, wait);
+  }
+
+  /** Every message whose time has come goes from every room (and from the composer's reply or edit). */
+  private dropExpired(): void {
+    const now = this.serverNow();
+    batch(() => {
+      for (const room of this.rooms.peek()) {
+        const held = room.messages.peek();
+        const kept = dropExpired(held, now);
+        if (kept === held) continue;
+        room.messages.value = kept;
+        const replying = room.replyTo.peek();
+        if (replying && !findById(kept, replying.id)) room.replyTo.value = null;
+        const editing = room.editing.peek();
+        if (editing && !findById(kept, editing)) room.editing.value = null;
+      }
+    });
+  }
+
+  /**
+   * `expired` (live) or a `changes` page's `expiredThrough`: the server deleted
+   * every message of the room that expired by `through`. This client has most
+   * likely hidden them already, by its own clock.
+   */
+  private onExpired(room: RoomState, through: string): void {
+    const at = Date.parse(through);
+    if (Number.isNaN(at)) return;
+    const kept = dropExpired(room.messages.peek(), at);
+    if (kept !== room.messages.peek()) room.messages.value = kept;
+  }
+
+  /** A ROOM (`authed`, `joined`): the room's timer, and who may set it. */
+  private noteRoomTimer(room: RoomState, info: RoomInfo): void {
+    batch(() => {
+      room.disappearAfter.value = info.disappearAfter ?? null;
+      room.createdBy.value = info.createdBy ?? null;
+    });
+    room.timerAsOf = info.lastMessageId ?? room.timerAsOf;
+  }
+
+  /** An announcement of a timer change: the room's timer from now on, unless a newer state is known. */
+  private noteAnnouncement(room: RoomState, message: Message): void {
+    if (message.timer === undefined) return;
+    if (room.timerAsOf !== null && compareIds(message.id, room.timerAsOf) < 0) return;
+    room.timerAsOf = message.id;
+    room.disappearAfter.value = message.timer || null;
+  }
+
+  /** Whether I may set the room's timer: either person of a DM, a channel's creator. */
+  canSetTimer(room: RoomState): boolean {
+    if (this.timers.value.length === 0) return false;
+    return room.kind === 'dm' || room.createdBy.value === this.me.value?.username;
+  }
+
+  /** Sets the room's disappearing-message timer (null: off); the announcement comes back as a message. */
+  async setTimer(room: RoomState, seconds: number | null): Promise<void> {
+    const reply = await this.conn.request({ action: 'set_timer', room: room.id, seconds });
+    if (reply.message) this.onMessage(reply.message as Message, undefined, undefined);
+    else room.disappearAfter.value = typeof reply.disappearAfter === 'number' ? reply.disappearAfter : null;
+  }
+
   // ---- connection lifecycle -------------------------------------------------
 
   private async onOpen(): Promise<void> {
@@ -319,8 +438,9 @@ export class Chat {
     }
     this.token = token;
     try {
+      const sentAt = Date.now();
       const authed = await this.conn.request({ action: 'auth', op: 'resume', token });
-      await this.onAuthed(authed);
+      await this.onAuthed(authed, sentAt);
     } catch (err) {
       if (err instanceof ServerError && err.code === 'unauthorized') {
         this.endSession(SESSION_ENDED);
@@ -373,7 +493,8 @@ export class Chat {
     });
   }
 
-  private async onAuthed(frame: ServerFrame): Promise<void> {
+  /** `sentAt`: when the request it answers went out (ms), for the clock offset; a login's is about now (scrypt took most of it). */
+  private async onAuthed(frame: ServerFrame, sentAt = Date.now()): Promise<void> {
     const user = frame.user as User;
     const wasChat = this.screen.peek() === 'chat';
     const sameUser = this.me.peek()?.username === user.username;
@@ -384,16 +505,19 @@ export class Chat {
     this.authed = true;
     // after a reload or a new login: the room this tab had open
     const wanted = sameUser ? this.activeId.peek() : session.get(`room.${user.username}`);
+    this.noteServerTime(frame.serverTime, sentAt);
     const infos = await this.allRooms(frame);
     const reads = storage.getJson<Record<string, string>>(`read.${user.username}`) ?? {};
     batch(() => {
       this.me.value = user;
       this.readReceipts.value = typeof user.readReceipts === 'boolean' ? user.readReceipts : null;
+      this.timers.value = Array.isArray(frame.timers) ? (frame.timers as number[]) : [];
       const existing = new Map(this.rooms.peek().map((r) => [r.id, r]));
       const rooms = infos.map((info) => {
         const room = existing.get(info.id) ?? roomFrom(info, user.username);
         if (info.readThrough !== undefined) this.noteReadState(room, info);
         else if (room.readThrough.peek() === null && reads[info.id]) room.readThrough.value = reads[info.id]!;
+        this.noteRoomTimer(room, info);
         return room;
       });
       this.rooms.value = sortRooms(rooms);
@@ -534,6 +658,7 @@ export class Chat {
       const c = await this.conn.request({ action: 'changes', room: room.id, after, limit: CHANGES_PAGE });
       const messages = c.messages as Message[];
       batch(() => {
+        if (typeof c.expiredThrough === 'string') this.onExpired(room, c.expiredThrough);
         this.applyChanged(room, messages);
         if (typeof c.through === 'string') room.changes.advance(c.through);
       });
@@ -547,6 +672,7 @@ export class Chat {
   private applyChanged(room: RoomState, messages: readonly Message[]): void {
     const held = room.messages.peek();
     room.messages.value = mergeMessages(held, inLoadedRange(held, messages, room.hasOlder.peek()));
+    for (const m of messages) this.noteAnnouncement(room, m);
     // an edited message that is being edited here ends the editor if it is gone
     const editing = room.editing.peek();
     if (editing && findById(room.messages.peek(), editing)?.deleted) room.editing.value = null;
@@ -567,6 +693,7 @@ export class Chat {
 
   private noteJoinedRoom(room: RoomState, joined: ServerFrame): void {
     const info = joined.room as RoomInfo | undefined;
+    if (info) this.noteRoomTimer(room, info);
     if (info && info.readThrough !== undefined) this.noteReadState(room, info);
     // Without server read state, a room seen for the first time starts read: no
     // wall of old "unread" messages. With it, the server's counts say what is new.
@@ -606,6 +733,15 @@ export class Chat {
         return this.onSeen(String(frame.room), String(frame.through));
       case 'settings':
         if (typeof frame.readReceipts === 'boolean') this.noteReceipts(frame.readReceipts);
+        return;
+      case 'expired': {
+        const room = this.room(String(frame.room));
+        if (!room) return;
+        this.onExpired(room, String(frame.through));
+        const seq = seqs(frame);
+        if (seq) this.noteChange(room, seq);
+        return;
+      }
     }
   }
 
@@ -616,6 +752,7 @@ export class Chat {
     room ??= this.adoptRoom(message.room, message.from !== me);
     const before = room.messages.peek();
     room.messages.value = mergeMessages(before, [message]);
+    this.noteAnnouncement(room, message);
     // a copy of a message already shown (a repeated send is delivered again, at no
     // cost to its sender): nothing changed, nothing to announce
     const known = room.messages.peek() === before;

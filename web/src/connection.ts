@@ -19,6 +19,8 @@ export interface ConnectionHandlers {
   onFrame(frame: ServerFrame): void;
   /** the socket closed; a reconnect is scheduled unless stopped */
   onClose(): void;
+  /** a heartbeat's `pong`, to the `ping` sent at `sentAt` (ms since the epoch) */
+  onPong?(pong: ServerFrame, sentAt: number): void;
 }
 
 export interface ConnectionOptions {
@@ -183,7 +185,8 @@ export class Connection {
     clearInterval(this.heartbeat);
     this.heartbeat = setInterval(() => {
       const ws = this.ws;
-      this.request({ action: 'ping' }, this.pongTimeoutMs).catch(() => {
+      const sentAt = Date.now();
+      this.request({ action: 'ping' }, this.pongTimeoutMs).then((pong) => this.handlers.onPong?.(pong, sentAt), () => {
         // No pong: treat the connection as lost and start over.
         if (this.ws !== ws || !ws) return;
         this.drop(new ConnectionLost());

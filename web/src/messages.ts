@@ -93,6 +93,34 @@ export function dropDeleted(messages: readonly Message[], from: string, through:
 }
 
 /**
+ * Disappearing messages: the list at `now` (ms since the epoch, by the server's
+ * clock). A message whose `expiresAt` has come goes; a reply quoting one shows
+ * it expired. `messages` itself when nothing changed.
+ */
+export function dropExpired(messages: readonly Message[], now: number): Message[] {
+  const gone = (at: string | undefined) => at !== undefined && Date.parse(at) <= now;
+  if (!messages.some((m) => gone(m.expiresAt) || (m.replyTo && !m.replyTo.deleted && gone(m.replyTo.expiresAt)))) {
+    return messages as Message[];
+  }
+  return messages
+    .filter((m) => !gone(m.expiresAt))
+    .map((m) => (m.replyTo && !m.replyTo.deleted && gone(m.replyTo.expiresAt) ? { ...m, replyTo: { id: m.replyTo.id, deleted: true, expired: true } } : m));
+}
+
+/** When the next message or quote of the list expires (ms, the server's clock), or null. */
+export function nextExpiry(messages: readonly Message[]): number | null {
+  let next: number | null = null;
+  for (const m of messages) {
+    for (const at of [m.expiresAt, m.replyTo && !m.replyTo.deleted ? m.replyTo.expiresAt : undefined]) {
+      if (at === undefined) continue;
+      const t = Date.parse(at);
+      if (next === null || t < next) next = t;
+    }
+  }
+  return next;
+}
+
+/**
  * After a reconnect: `latest` is the server's newest page (at most `pageSize`),
  * and `knownThrough` the highest id this client had before it asked. Within the
  * range the page covers, a message the server no longer has was deleted while we

@@ -4,7 +4,9 @@
 import type { Message as BaseMessage, RoomInfo as BaseRoomInfo } from '../../functions/core/protocol.js';
 
 /** What a reply shows of the message it answers: who and the first line, or that it is gone. */
-export type ReplyRef = { id: string; from: string; text: string; deleted?: false } | { id: string; deleted: true };
+export type ReplyRef =
+  | { id: string; from: string; text: string; deleted?: false; expiresAt?: string }
+  | { id: string; deleted: true; expired?: boolean };
 
 export interface Reaction {
   emoji: string;
@@ -29,6 +31,10 @@ export interface ConversationFields {
   /** usernames of the members mentioned */
   mentions?: string[];
   mentionsHere?: boolean;
+  /** disappearing messages: when it goes, by the server's clock */
+  expiresAt?: string;
+  /** an announcement of the room's timer: its new value in seconds, 0 for off */
+  timer?: number;
 }
 
 type ConversationKey = keyof ConversationFields;

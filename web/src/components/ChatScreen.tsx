@@ -19,8 +19,10 @@ import {
   MoonIcon,
   PlusIcon,
   SunIcon,
+  TimerIcon,
   TrashIcon,
 } from './icons.js';
+import { describeTimer } from '../../../functions/core/timers.js';
 import { Avatar, MessageList } from './MessageList.js';
 import { SearchBox } from './Search.js';
 
@@ -414,6 +416,51 @@ function Sidebar({ onPick, onClose }: { onPick: (id: string) => void; onClose: (
   );
 }
 
+/**
+ * The room's disappearing-messages timer, for those who may set it (either
+ * person of a DM, a channel's creator): a labelled select; a change is announced
+ * in the room.
+ */
+function TimerControl({ room }: { room: RoomState }) {
+  const chat = useChat();
+  const [busy, setBusy] = useState(false);
+  const id = `timer-${room.id}`;
+  const current = room.disappearAfter.value;
+  const choices = chat.timers.value;
+  return (
+    <div class="timer-control">
+      <label for={id}>
+        <TimerIcon /> <span class="timer-label">Disappearing messages</span>
+      </label>
+      <select
+        id={id}
+        value={current === null ? 'off' : String(current)}
+        disabled={busy}
+        onChange={async (e) => {
+          const value = (e.currentTarget as HTMLSelectElement).value;
+          setBusy(true);
+          try {
+            await chat.setTimer(room, value === 'off' ? null : Number(value));
+          } catch (err) {
+            chat.showToast(describeError(err), true);
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        <option value="off">Off</option>
+        {/* a timer set elsewhere that this list lacks still shows */}
+        {current !== null && !choices.includes(current) && <option value={String(current)}>{describeTimer(current)}</option>}
+        {choices.map((s) => (
+          <option key={s} value={String(s)}>
+            {describeTimer(s)}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
 function RoomView({ room }: { room: RoomState }) {
   const chat = useChat();
   const online = chat.online.value;
@@ -449,9 +496,16 @@ function RoomView({ room }: { room: RoomState }) {
               {room.kind === 'dm'
                 ? `Direct message · ${!known ? 'presence unknown' : online.has(room.name) ? 'online' : 'offline'}`
                 : `${members.length} ${members.length === 1 ? 'member' : 'members'} · ${known ? `${here} online` : 'presence unknown'}`}
+              {room.disappearAfter.value !== null && (
+                <span class="room-timer">
+                  {' · '}
+                  <TimerIcon size={13} /> Messages disappear after {describeTimer(room.disappearAfter.value)}
+                </span>
+              )}
             </p>
           </div>
         </div>
+        {chat.canSetTimer(room) && <TimerControl room={room} />}
         {canLeave && (
           <button type="button" class="btn small ghost" onClick={() => setConfirmLeave(true)}>
             <DoorIcon /> Leave<span class="sr-only"> #{room.name}</span>

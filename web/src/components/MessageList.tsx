@@ -9,6 +9,7 @@ import { Component, h, type ComponentChildren } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { PendingSend, RoomState } from '../chat.js';
 import { MAX_TEXT, codePoints } from '../../../functions/core/names.js';
+import { announcement } from '../../../functions/core/timers.js';
 import { isLong, messageSegments, shorten, SHORT_CHARS, SHORT_LINES, type Segment } from '../linkify.js';
 import { hasMarkdown, loadMarkdown, markdown } from '../format.js';
 import type { Block, Inline } from '../markdown.js';
@@ -19,7 +20,7 @@ import { EmojiPopover } from './Composer.js';
 import { useChat } from './context.js';
 import { ConfirmDialog } from './Dialog.js';
 import { describeError } from './Field.js';
-import { ArrowDownIcon, MoreIcon, ReplyIcon } from './icons.js';
+import { ArrowDownIcon, MoreIcon, ReplyIcon, TimerIcon } from './icons.js';
 import { useOlderOnScrollUp } from './older.js';
 
 /** Within this gap, a person's messages share one header. */
@@ -240,19 +241,21 @@ function memo<P extends object>(render: (props: P) => ComponentChildren, same: (
 }
 
 function startsGroup(m: Message, prev: Message | undefined): boolean {
-  if (!prev || prev.from !== m.from || dayKey(prev.at) !== dayKey(m.at)) return true;
+  // an announcement between two messages ends the group
+  if (!prev || prev.timer !== undefined || prev.from !== m.from || dayKey(prev.at) !== dayKey(m.at)) return true;
   return new Date(m.at).getTime() - new Date(prev.at).getTime() > GROUP_MS;
 }
 
 /** What a reply shows of the message it answers: the loaded original if we have it (it may have changed since). */
-type Quote = { id: string; from: string; text: string } | { id: string; deleted: true };
+type Quote = { id: string; from: string; text: string } | { id: string; deleted: true; expired?: boolean };
 
 function quoteOf(m: Message, messages: readonly Message[]): Quote | null {
   const ref = m.replyTo;
   if (!ref) return null;
   const original = findById(messages, ref.id);
   if (original) return original.deleted ? { id: ref.id, deleted: true } : { id: ref.id, from: original.from, text: firstLine(original.text) };
-  return ref.deleted ? { id: ref.id, deleted: true } : { id: ref.id, from: ref.from, text: firstLine(ref.text) };
+  if (ref.deleted) return ref.expired ? { id: ref.id, deleted: true, expired: true } : { id: ref.id, deleted: true };
+  return { id: ref.id, from: ref.from, text: firstLine(ref.text) };
 }
 
 function firstLine(text: string): string {
@@ -262,7 +265,8 @@ function firstLine(text: string): string {
 
 function sameQuote(a: Quote | null, b: Quote | null): boolean {
   if (a === null || b === null) return a === b;
-  return a.id === b.id && 'deleted' in a === 'deleted' in b && ('deleted' in a || ('from' in b && a.from === b.from && a.text === b.text));
+  if ('deleted' in a || 'deleted' in b) return a.id === b.id && 'deleted' in a && 'deleted' in b && a.expired === b.expired;
+  return a.id === b.id && a.from === b.from && a.text === b.text;
 }
 
 type ItemProps = {
@@ -317,6 +321,12 @@ function MessageItemView({ room, m, me, first, quote, editing, highlight, seen }
           {m.editedAt && !m.deleted && (
             <span class="edited" title={`Edited ${fullTimeLabel(m.editedAt)}`}>
               edited<span class="sr-only"> {fullTimeLabel(m.editedAt)}</span>
+            </span>
+          )}
+          {m.expiresAt && !m.deleted && (
+            <span class="edited" title={`Disappears ${fullTimeLabel(m.expiresAt)}`}>
+              <TimerIcon size={12} />
+              <span class="sr-only">disappears {fullTimeLabel(m.expiresAt)}</span>
             </span>
           )}
         </div>
@@ -396,7 +406,7 @@ function ReplyQuote({ room, quote, me }: { room: RoomState; quote: Quote; me: st
   if ('deleted' in quote) {
     return (
       <p class="quote gone">
-        <ReplyIcon /> original message deleted
+        <ReplyIcon /> original message {quote.expired ? 'expired' : 'deleted'}
       </p>
     );
   }
@@ -763,6 +773,11 @@ export function MessageList({ room }: { room: RoomState }) {
         </li>,
       );
     }
+    if (m.timer !== undefined && !m.deleted) {
+      items.push(<Announcement key={m.id} m={m} me={me} />);
+      prev = m;
+      continue;
+    }
     items.push(
       <MessageItem
         key={m.id}
@@ -812,6 +827,24 @@ export function MessageList({ room }: { room: RoomState }) {
         </button>
       )}
     </div>
+  );
+}
+
+/** A change of the room's disappearing-messages timer, as a line in the timeline. */
+function Announcement({ m, me }: { m: Message; me: string }) {
+  return (
+    <li class="timer-notice" data-id={m.id} tabIndex={-1}>
+      <p>
+        <TimerIcon size={14} />
+        <span>
+          {m.from === me ? 'You' : m.from}
+          {announcement(m.timer || null)}
+        </span>
+        <time dateTime={m.at} title={fullTimeLabel(m.at)}>
+          {timeLabel(m.at)}
+        </time>
+      </p>
+    </li>
   );
 }
 

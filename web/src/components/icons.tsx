@@ -100,6 +100,13 @@ export const DoorIcon = ({ size = 16 }: { size?: number }) => (
   </Icon>
 );
 
+export const TimerIcon = ({ size = 16 }: { size?: number }) => (
+  <Icon size={size}>
+    <circle cx="12" cy="13" r="8" />
+    <path d="M12 9v4l2 2M9 2h6" />
+  </Icon>
+);
+
 /** The brand mark: a speech bubble with a whisper wave. */
 export const BrandMark = ({ size = 28 }: { size?: number }) => (
   <svg class="brand-logo" width={size} height={size} viewBox="0 0 64 64" aria-hidden="true" focusable="false">
