@@ -3,11 +3,12 @@
 // messages), `tour_seen` (the welcome tour, once per account), and `members` and
 // `rooms` (the rest of a list a reply could not hold), `typing`, `read` (marks a
 // room read on every device), `settings`, and the conversation actions `edit`,
-// `delete`, `react` and `changes`, which have no route of their own because API
-// Gateway's are fixed.
+// `delete`, `react` and `changes`, and the file grants `upload` and `download`,
+// which have no route of their own because API Gateway's are fixed.
 import * as v from 'valibot';
 import { CONVERSATION_ACTIONS } from './core/conversations.js';
 import { BadRequest } from './core/errors.js';
+import { DownloadFrame, UploadFrame, downloadUrls, grantUpload } from './core/files.js';
 import { Envelope, TourSeenFrame, describeIssues } from './core/protocol.js';
 import { MembersFrame, RoomsFrame, membersPage, roomsPage } from './core/listing.js';
 import { PurgeFrame, purgeMyMessages } from './core/purge.js';
@@ -35,6 +36,8 @@ const ACTIONS: Record<string, DefaultAction> = {
   typing: { schema: TypingFrame, run: typing },
   read: { schema: ReadFrame, run: markRoomRead },
   settings: { schema: SettingsFrame, run: changeSettings },
+  upload: { schema: UploadFrame, run: grantUpload },
+  download: { schema: DownloadFrame, run: downloadUrls },
   ...CONVERSATION_ACTIONS,
 };
 

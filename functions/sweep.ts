@@ -2,11 +2,13 @@
 // of connections older than API Gateway's 2-hour limit, and of sockets that never
 // authenticated, are deleted here. Swept sockets still open are closed, and
 // roommates of users who went offline hear presence. Budget buckets idle for a
-// day (full again) are deleted.
+// day (full again) are deleted, and so are files never attached within a day or
+// whose message is gone (files.ts).
 import { getDeps } from './adapters/runtime.js';
 import { loadConfig } from './adapters/config.js';
 import { pruneBudgets } from './core/budgets.js';
 import { sweepConnections } from './core/connections.js';
+import { sweepFiles } from './core/files.js';
 import { deliver } from './route.js';
 
 const { sweep } = loadConfig();
@@ -17,6 +19,7 @@ export async function handler(): Promise<{ swept: number }> {
   // No caller to reply to: only the broadcasts and the closes.
   await deliver(deps, '', undefined, { broadcasts, close });
   await pruneBudgets(deps.sql, deps.clock.now());
+  await sweepFiles(deps);
   if (swept.length) deps.log.info('swept connections', { count: swept.length });
   return { swept: swept.length };
 }

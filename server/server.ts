@@ -19,7 +19,9 @@ import { OutboxMailer } from '../functions/adapters/outbox-mailer.js';
 import { SesMailer } from '../functions/adapters/aws-mailer.js';
 import { SmtpMailer } from '../functions/adapters/smtp-mailer.js';
 import { installDeps } from '../functions/adapters/runtime.js';
+import { LocalStorage, fileSigningKey } from '../functions/adapters/local-storage.js';
 import { pruneBudgets } from '../functions/core/budgets.js';
+import { sweepFiles } from '../functions/core/files.js';
 import { securityEvent } from '../functions/core/audit.js';
 import { chargeRefusedHandshake, sweepConnections } from '../functions/core/connections.js';
 import { RateLimited } from '../functions/core/errors.js';
@@ -37,6 +39,7 @@ import { deliver, reportError, requestIdOf, type WsEvent, type WsHandler } from 
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-db.js';
 import { apiGatewayEvent } from './events.js';
 import { listeningOrigins, originForHost, socketUrl } from './origins.js';
+import { isFileRequest, serveFile } from './files.js';
 import { privateDirectory, restrictNewFiles } from './private-files.js';
 import { securityHeaders, serveStatic } from './static.js';
 
@@ -193,6 +196,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       if (client) setAuthed(client, frame.type === 'authed');
     }
   };
+  // Shared files are this user's alone, like the database: 0700, files 0600.
+  restrictNewFiles();
+  await privateDirectory(config.files.dir);
+  const storage = new LocalStorage(config.files.dir, await fileSigningKey(config.files.dir, config.files.secret));
   const gateway = new LocalGateway({ maxBufferedBytes: config.maxBufferedBytes, log, onPost: watchSignIns });
   const deps: Deps = {
     sql,
@@ -201,6 +208,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     clock: { now: () => new Date() },
     log,
     settings: config.settings,
+    storage,
   };
   installDeps(deps);
 
@@ -227,6 +235,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const headers = securityHeaders(new URL(ws).origin);
     // Browsers remember it and never try plain HTTP again: only true of a TLS server.
     if (scheme === 'https') res.setHeader('strict-transport-security', HSTS);
+    if (isFileRequest(req.url)) {
+      serveFile(storage, req, res, log).catch((err) => {
+        log.error('file request failed', { error: String(err) });
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+      return;
+    }
     if ((req.url === '/config.json' || req.url === '/healthz') && req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { ...headers, allow: READ_ONLY, 'content-type': 'text/plain', 'cache-control': 'no-store' }).end();
       return;
@@ -456,6 +471,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     sweepConnections(deps, config.sweep)
       .then((outcome) => deliver(deps, '', undefined, outcome))
       .then(() => pruneBudgets(deps.sql, deps.clock.now()))
+      .then(() => sweepFiles(deps))
       .catch((err) => log.warn('sweep failed', { error: String(err) }));
   }, config.sweep.intervalSeconds * 1000);
   heartbeat.unref();

@@ -13,9 +13,10 @@ import type { ChatSettings, Deps, Logger } from './ports.js';
  * `join`: a join that adds a membership; `read`: a history page, or a join of a
  * room one is already in (it reads the latest page and the members); `create`: a
  * new channel or direct conversation; `bind`: a login, verify or resume that binds
- * a connection to the account (and may tell roommates the user came online).
+ * a connection to the account (and may tell roommates the user came online);
+ * `upload`: a grant to upload one file.
  */
-export type UserAction = 'join' | 'leave' | 'read' | 'purge' | 'create' | 'bind' | ConversationAction;
+export type UserAction = 'join' | 'leave' | 'read' | 'purge' | 'create' | 'bind' | 'upload' | ConversationAction;
 
 /**
  * `edit`, `delete`, `react`: a change to one message; `here`: a message whose
@@ -40,6 +41,8 @@ export function userBudget(settings: ChatSettings, action: UserAction): Budget {
       return perWindow(settings.roomsCreatedPerDay, 24 * 60 * 60);
     case 'bind':
       return perWindow(settings.loginsPerUserPerHour, 60 * 60);
+    case 'upload':
+      return perWindow(settings.fileUploadsPerHour, 60 * 60);
     case 'edit':
       return perWindow(settings.editsPerMinute, 60);
     case 'delete':
@@ -78,6 +81,8 @@ function refusal(settings: ChatSettings, action: UserAction, wait: number): stri
       return `You have started too many new rooms: at most ${settings.roomsCreatedPerDay} a day. ${again}`;
     case 'bind':
       return `Too many sign-ins to this account: at most ${settings.loginsPerUserPerHour} an hour. ${again}`;
+    case 'upload':
+      return `You have shared too many files: at most ${settings.fileUploadsPerHour} an hour. ${again}`;
     case 'edit':
       return `You are editing messages too fast: at most ${settings.editsPerMinute} a minute. ${again}`;
     case 'delete':
