@@ -119,7 +119,7 @@ export async function grantUpload(deps: Deps, connectionId: string, frame: Uploa
   const { sql, settings } = deps;
   const storage = requireStorage(deps);
   if (frame.size > settings.fileMaxBytes) {
-    throw new TooLarge(`A file is at most ${describeBytes(settings.fileMaxBytes)}; ${frame.name} is ${describeBytes(frame.size)}.`);
+    throw new TooLarge(`A file is at most ${describeBytes(settings.fileMaxBytes)}; ${frame.name} is larger.`);
   }
   const refused = refusedType(settings, frame.name, frame.type);
   if (refused) throw new BadRequest(`Files of type ${refused} cannot be shared here: they could run as programs.`);
