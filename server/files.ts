@@ -9,6 +9,7 @@ import { link, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { securityEvent } from '../functions/core/audit.js';
+import { contentDisposition } from '../functions/core/files.js';
 import type { Logger } from '../functions/core/ports.js';
 import { verifySignedUrl } from '../functions/core/secrets.js';
 import { FILES_PATH, type LocalStorage } from '../functions/adapters/local-storage.js';
@@ -30,12 +31,6 @@ function refuse(res: ServerResponse, status: number, text: string, extra: Record
   if (res.headersSent) return void res.destroy();
   res.writeHead(status, { ...FILE_HEADERS, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...extra });
   res.end(text);
-}
-
-/** `attachment; filename="report.pdf"; filename*=UTF-8''report.pdf`: the name as text, never as a path. */
-export function contentDisposition(disposition: string, filename: string): string {
-  const ascii = filename.replace(/[^\x20-\x7e]|["\\%;]/g, '_');
-  return `${disposition === 'inline' ? 'inline' : 'attachment'}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
 }
 
 export async function serveFile(storage: LocalStorage, req: IncomingMessage, res: ServerResponse, log: Logger, now = new Date()): Promise<void> {

@@ -26,7 +26,7 @@ import { securityEvent } from '../functions/core/audit.js';
 import { chargeRefusedHandshake, sweepConnections } from '../functions/core/connections.js';
 import { RateLimited } from '../functions/core/errors.js';
 import { MAX_FRAME_BYTES, networkOf } from '../functions/core/names.js';
-import type { Deps, Frame, Logger, Mailer, Sql } from '../functions/core/ports.js';
+import type { Deps, Frame, Logger, Mailer, Sql, Storage } from '../functions/core/ports.js';
 import { handler as onAuth } from '../functions/auth.js';
 import { connectHandler } from '../functions/connect.js';
 import { handler as onDefault } from '../functions/default.js';
@@ -96,6 +96,8 @@ export interface ServerOptions {
   webRoot?: string;
   /** use this database instead of config.databaseUrl or the embedded one */
   sql?: Sql;
+  /** keep shared files here instead of under config.files.dir (tests: an S3 stand-in) */
+  storage?: Storage;
   /** delete connection rows left by an earlier process (single-process hosting) */
   clearConnections?: boolean;
 }
@@ -199,7 +201,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Shared files are this user's alone, like the database: 0700, files 0600.
   restrictNewFiles();
   await privateDirectory(config.files.dir);
-  const storage = new LocalStorage(config.files.dir, await fileSigningKey(config.files.dir, config.files.secret));
+  const local = new LocalStorage(config.files.dir, await fileSigningKey(config.files.dir, config.files.secret));
   const gateway = new LocalGateway({ maxBufferedBytes: config.maxBufferedBytes, log, onPost: watchSignIns });
   const deps: Deps = {
     sql,
@@ -208,7 +210,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     clock: { now: () => new Date() },
     log,
     settings: config.settings,
-    storage,
+    storage: options.storage ?? local,
   };
   installDeps(deps);
 
@@ -236,7 +238,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // Browsers remember it and never try plain HTTP again: only true of a TLS server.
     if (scheme === 'https') res.setHeader('strict-transport-security', HSTS);
     if (isFileRequest(req.url)) {
-      serveFile(storage, req, res, log).catch((err) => {
+      serveFile(local, req, res, log).catch((err) => {
         log.error('file request failed', { error: String(err) });
         if (!res.headersSent) res.writeHead(500).end();
       });

@@ -208,6 +208,12 @@ export function downloadHeaders(file: { name: string; content_type: string }, pr
   return { contentType: 'application/octet-stream', disposition: 'attachment', filename: file.name };
 }
 
+/** `attachment; filename="report.pdf"; filename*=UTF-8''report.pdf`: the name as text, never as a path. */
+export function contentDisposition(disposition: string, filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]|["\\%;]/g, '_');
+  return `${disposition === 'inline' ? 'inline' : 'attachment'}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+}
+
 /**
  * `download`: short-lived URLs of files on messages that are there, in rooms the
  * caller is a member of now. Ids that are not (or no longer) are listed as
