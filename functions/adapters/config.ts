@@ -3,6 +3,7 @@
 import { accessSync, constants } from 'node:fs';
 import type { ChatSettings } from '../core/ports.js';
 import { PROFANITY_POLICIES } from '../core/profanity.js';
+import { DEFAULT_FILE_MAX_BYTES, DEFAULT_REFUSED_TYPES } from '../core/file-types.js';
 import { OWASP_SCRYPT_N } from '../core/secrets.js';
 
 export interface Config {
@@ -278,20 +279,10 @@ function serverLimits(env: Env): ServerLimits {
   };
 }
 
-/** Programs a click would run: refused unless FILE_REFUSED_TYPES says otherwise. */
-export const DEFAULT_REFUSED_TYPES = [
-  '.exe', '.msi', '.msp', '.bat', '.cmd', '.com', '.scr', '.pif', '.cpl', '.dll', '.sys', '.lnk', '.reg',
-  '.ps1', '.vbs', '.vbe', '.js', '.jse', '.wsf', '.wsh', '.hta', '.jar', '.apk', '.app', '.dmg', '.pkg',
-  '.deb', '.rpm', '.sh', '.appimage',
-  'application/x-msdownload', 'application/x-msdos-program', 'application/x-dosexec', 'application/x-executable',
-  'application/vnd.microsoft.portable-executable', 'application/x-msi', 'application/java-archive',
-  'application/vnd.android.package-archive', 'application/x-sh', 'application/x-apple-diskimage',
-];
-
 /** FILE_REFUSED_TYPES: comma-separated extensions (.exe) and MIME types; empty refuses none. */
 function refusedTypes(env: Env): string[] {
   const raw = env.FILE_REFUSED_TYPES;
-  if (raw === undefined) return DEFAULT_REFUSED_TYPES;
+  if (raw === undefined) return [...DEFAULT_REFUSED_TYPES];
   const items = raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
   for (const item of items) {
     if (!/^\.[a-z0-9]{1,16}$/.test(item) && !/^[a-z0-9][a-z0-9.+-]*\/[a-z0-9][a-z0-9.+-]*$/.test(item)) {
@@ -421,7 +412,7 @@ export function loadConfig(env: Env = process.env): Config {
       inviteTriesPerHour: int(env, 'INVITE_TRIES_PER_HOUR', 1000, 1),
       // A phone's video or a long PDF fits; each grant is short-lived, so a
       // person's hour is a few dozen screenshots, and the total bounds the disk.
-      fileMaxBytes: int(env, 'FILE_MAX_BYTES', 25 * 1024 * 1024, 1),
+      fileMaxBytes: int(env, 'FILE_MAX_BYTES', DEFAULT_FILE_MAX_BYTES, 1),
       fileUploadsPerHour: int(env, 'FILE_UPLOADS_PER_HOUR', 60, 1),
       fileQuotaBytes: int(env, 'FILE_QUOTA_BYTES', 1024 * 1024 * 1024, 1),
       fileRefusedTypes: refusedTypes(env),

@@ -12,37 +12,26 @@ import { BadRequest, Forbidden, NotFound, TooLarge } from './errors.js';
 import { requireCallerWithin } from './limits.js';
 import { codePoints, hasForbiddenControls } from './names.js';
 import type { Outcome } from './outcome.js';
-import type { ChatSettings, Deps, DownloadHeaders, Queryable, Storage } from './ports.js';
+import { MAX_FILE_NAME, MAX_PREVIEW_BYTES, PREVIEW_TYPE, describeBytes, isSafeImage, refusedType } from './file-types.js';
+import type { Deps, DownloadHeaders, Queryable, Storage } from './ports.js';
 import { fileIds, requestId, room } from './protocol.js';
 import { describeRoom } from './messages.js';
 import { isMember } from './rooms.js';
 
-/** Code points in a file name. */
-export const MAX_FILE_NAME = 255;
-/** Bytes of an image's WebP preview (made in the browser, a few hundred pixels wide). */
-export const MAX_PREVIEW_BYTES = 512 * 1024;
 /** An image's sides, in pixels, as a browser can decode it. */
 const MAX_IMAGE_SIDE = 65_535;
 /** Uploads never attached to a message are deleted after this. */
 export const UNATTACHED_TTL_SECONDS = 24 * 60 * 60;
 
-/**
- * Images shown inline, by their first bytes. Nothing else ever is: SVG and HTML
- * can carry script, so every other type downloads as an attachment.
- */
-const SAFE_IMAGES: Record<string, (head: Buffer) => boolean> = {
+/** The safe images (file-types.ts) by their first bytes. */
+const SIGNATURES: Record<string, (head: Buffer) => boolean> = {
   'image/png': (h) => h.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])),
   'image/jpeg': (h) => h[0] === 0xff && h[1] === 0xd8 && h[2] === 0xff,
   'image/gif': (h) => ['GIF87a', 'GIF89a'].includes(h.subarray(0, 6).toString('latin1')),
   'image/webp': (h) => h.subarray(0, 4).toString('latin1') === 'RIFF' && h.subarray(8, 12).toString('latin1') === 'WEBP',
 };
-export const PREVIEW_TYPE = 'image/webp';
 /** Bytes of a file's start that stat reads, enough for every signature above. */
 export const HEAD_BYTES = 16;
-
-export function isSafeImage(type: string): boolean {
-  return Object.hasOwn(SAFE_IMAGES, type);
-}
 
 export const fileKey = (id: string) => `files/${id}`;
 export const previewKey = (id: string) => `files/${id}.preview`;
@@ -95,20 +84,6 @@ function requireStorage(deps: Deps): Storage {
   return deps.storage;
 }
 
-/** "3.2 MB": a size a person can read. */
-export function describeBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} bytes`;
-  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
-  if (bytes < 1024 * 1024 * 1024) return `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB`;
-  return `${Math.round((bytes / (1024 * 1024 * 1024)) * 10) / 10} GB`;
-}
-
-/** The refused type (`.exe`, or the media type) a file has, if any. */
-export function refusedType(settings: ChatSettings, name: string, type: string): string | undefined {
-  const extension = /\.[^.]+$/.exec(name.trim().toLowerCase())?.[0];
-  return settings.fileRefusedTypes.find((t) => t === type || t === extension);
-}
-
 /**
  * `upload`: a grant to send one file's bytes (and its preview's) straight to
  * storage. Cheap checks first (the frame, the size, the type), then the caller
@@ -121,7 +96,7 @@ export async function grantUpload(deps: Deps, connectionId: string, frame: Uploa
   if (frame.size > settings.fileMaxBytes) {
     throw new TooLarge(`A file is at most ${describeBytes(settings.fileMaxBytes)}; ${frame.name} is larger.`);
   }
-  const refused = refusedType(settings, frame.name, frame.type);
+  const refused = refusedType(settings.fileRefusedTypes, frame.name, frame.type);
   if (refused) throw new BadRequest(`Files of type ${refused} cannot be shared here: they could run as programs.`);
   const caller = await requireCallerWithin(deps, connectionId, 'upload');
   if (!(await isMember(sql, frame.room.id, caller.userId))) throw new Forbidden(`You are not a member of ${describeRoom(frame.room)}.`);
@@ -185,12 +160,12 @@ async function uploadProblem(storage: Storage, file: PendingFile): Promise<strin
   if (!stored) return 'missing';
   if (stored.size !== Number(file.size)) return `its size is not the ${file.size} bytes it was granted`;
   if (stored.contentType !== undefined && stored.contentType !== file.content_type) return `its type is not the ${file.content_type} it was granted`;
-  const sniff = SAFE_IMAGES[file.content_type];
+  const sniff = SIGNATURES[file.content_type];
   if (sniff && !sniff(stored.head)) return `it is not the ${file.content_type} image it claims to be`;
   if (!file.preview_size) return undefined;
   const preview = await storage.stat(previewKey(file.id));
   if (!preview) return 'missing';
-  if (preview.size !== file.preview_size || !SAFE_IMAGES[PREVIEW_TYPE]!(preview.head)) return 'its preview is not the WebP image it was granted';
+  if (preview.size !== file.preview_size || !SIGNATURES[PREVIEW_TYPE]!(preview.head)) return 'its preview is not the WebP image it was granted';
   return undefined;
 }
 
