@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import { parseRoom, roomDisplayName } from '../functions/core/names.js';
 import { badge, ConversationView, parseCommand, parseSavedState, reactionSummary, safe, Typing, type Message, type SavedState } from './conversation.js';
 import { after, ChainCursors, isPoint, isSeq, type Point } from './cursor.js';
+import { readUpload, saveDownload, sendBytes, type UploadTarget } from './files.js';
 
 type Frame = { type: string; re?: string; [k: string]: any };
 
@@ -41,6 +42,8 @@ const HELP = `Commands:
   /unreact [N] EMOJI       take that reaction back
   /readreceipts on|off     whether people in your DMs see what you have read,
                            and you theirs
+  /upload PATH             share a file in this room (at most 25 MB)
+  /download N [DIR]        save the files of message N (default: here)
   /quit                    exit
 Messages are numbered per room ([N]); N is a number in the current room.
 Anything else is sent to the current room.`;
@@ -623,6 +626,48 @@ async function conversationCommand(cmd: string, restOfLine: string) {
   }
 }
 
+/** The server's http(s) origin, for URLs in grants that are relative to it. */
+const httpBase = new URL(url.replace(/^ws/, 'http')).origin;
+
+/** `/upload PATH`: a grant, the bytes straight to storage, then the message that carries the file. */
+async function upload(path: string) {
+  if (!path) return out('usage: /upload PATH');
+  const file = await readUpload(path);
+  if ('error' in file) return out(`! ${file.error}`);
+  const grant = await request({ action: 'upload', room, name: file.name, size: file.size, type: file.type });
+  if (grant.type !== 'upload_grant') return out(describeError(grant));
+  if (interactive) out(`* uploading ${file.name}…`);
+  try {
+    await sendBytes(grant.upload as UploadTarget, file, httpBase);
+  } catch (err) {
+    return out(`! ${file.name}: ${(err as Error).message}`);
+  }
+  return say('', { files: [grant.file] });
+}
+
+/** `/download N [DIR]`: every file of message N, saved under its name (never over a file). */
+async function download(token: string | undefined, dir = '.') {
+  if (!token) return out('usage: /download N [DIR]');
+  const target = view.resolve(room, token, 'any');
+  if ('error' in target) return out(`! ${target.error}`);
+  const files = view.known(room, target.id)?.files ?? [];
+  if (!files.length) return out(`! Message [${target.n}] has no files.`);
+  const r = await request({ action: 'download', files: files.map((f) => f.id) });
+  if (r.type !== 'download_urls') return out(describeError(r));
+  for (const f of files) {
+    const got = (r.files as { id: string; url: string }[]).find((x) => x.id === f.id);
+    if (!got) {
+      out(`! ${safe(f.name)} is no longer there`);
+      continue;
+    }
+    try {
+      out(`* saved ${safe(await saveDownload(new URL(got.url, httpBase).href, f.name, dir))}`);
+    } catch (err) {
+      out(`! ${safe(f.name)}: ${(err as Error).message}`);
+    }
+  }
+}
+
 async function command(line: string) {
   const [cmd, ...args] = line.trim().split(/\s+/);
   switch (cmd) {
@@ -633,6 +678,10 @@ async function command(line: string) {
     case '/unreact':
     case '/readreceipts':
       return conversationCommand(cmd, line.replace(/^\s*\S+/, ''));
+    case '/upload':
+      return upload(line.replace(/^\s*\S+\s*/, '').trim());
+    case '/download':
+      return download(args[0], args[1]);
     case '/help':
       return out(HELP);
     case '/quit':

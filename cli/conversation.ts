@@ -4,6 +4,7 @@
 // under a line quoting the original, mentions of me marked, who is typing.
 // cli/chat.ts feeds it frames and prints what it returns; test/cli/conversation
 // drives it with frames from docs/PROTOCOL.md alone.
+import { describeBytes } from '../functions/core/file-types.js';
 import { after, type Point } from './cursor.js';
 
 export interface Reaction {
@@ -26,6 +27,7 @@ export interface Message {
   reactions?: Reaction[];
   mentions?: string[];
   mentionsHere?: boolean;
+  files?: { id: string; name: string; type: string; size: number }[];
 }
 
 /** What the view needs to know of the client around it. */
@@ -161,6 +163,7 @@ export class ConversationView {
     const lines = [`${mine && this.s.tty ? BOLD_REVERSE + head + PLAIN : head} ${first}`, ...rest.map((l) => indent + l)];
     if (m.editedAt) lines[lines.length - 1] += ' (edited)';
     if (m.replyTo) lines.unshift(`  ↪ ${this.quote(m.room, m.replyTo)}`);
+    for (const f of m.files ?? []) lines.push(`${indent}[file] ${safe(f.name)} · ${safe(f.type)} · ${describeBytes(f.size)}`);
     if (m.reactions?.length) lines.push(indent + reactionSummary(m.reactions));
     return lines.join('\n');
   }
