@@ -5,7 +5,7 @@
 // only. Files are served so that nothing in them can run in the app's origin:
 // safe images inline, all else as an attachment, never sniffed, sandboxed.
 import { createReadStream, createWriteStream } from 'node:fs';
-import { link, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { securityEvent } from '../functions/core/audit.js';
@@ -66,7 +66,7 @@ export async function serveFile(storage: LocalStorage, req: IncomingMessage, res
 /**
  * The bytes of one upload: exactly the granted size, of the granted type, into a
  * new file. A second upload with the same grant finds the file there and is
- * refused; a short or long body leaves nothing behind.
+ * refused; a short or long body, or one cut off, leaves nothing behind.
  */
 async function receive(path: string, params: Record<string, string>, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const size = Number(params.n);
@@ -80,12 +80,13 @@ async function receive(path: string, params: Record<string, string>, req: Incomi
   if (declared !== undefined && Number(declared) !== size) {
     return done(Number(declared) > size ? 413 : 400, `This upload was granted for exactly ${size} bytes, not ${declared}.`);
   }
-  const part = `${path}.part`;
   let received = 0;
   let tooLong = false;
   try {
-    // 'wx': a parallel upload with the same grant fails here rather than mixing bytes.
-    const out = createWriteStream(part, { flags: 'wx', mode: 0o600 });
+    // 'wx': a grant uploads once, never over what is there (a replay, or a
+    // parallel upload with the same grant, fails here rather than mixing bytes).
+    // Until a send confirms it with its exact size, a file here is no one's.
+    const out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
     req.on('data', (chunk: Buffer) => {
       received += chunk.length;
       if (received > size && !tooLong) {
@@ -96,23 +97,14 @@ async function receive(path: string, params: Record<string, string>, req: Incomi
     });
     await pipeline(req, out);
   } catch (err) {
-    const existed = (err as NodeJS.ErrnoException).code === 'EEXIST';
-    if (!existed) await rm(part, { force: true });
-    if (existed) return done(409, 'This upload is already under way.');
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return done(409, 'This file was uploaded already; a grant is good for one upload.');
+    await rm(path, { force: true });
     if (tooLong) return done(413, `This upload was granted for exactly ${size} bytes; more came.`);
     return void res.destroy();
   }
   if (received !== size) {
-    await rm(part, { force: true });
+    await rm(path, { force: true });
     return done(400, `This upload was granted for exactly ${size} bytes; ${received} came.`);
   }
-  try {
-    // link fails if the file is there: a grant uploads once, and never overwrites.
-    await link(part, path);
-  } catch {
-    await rm(part, { force: true });
-    return done(409, 'This file was uploaded already; a grant is good for one upload.');
-  }
-  await rm(part, { force: true });
   res.writeHead(204, { ...FILE_HEADERS, 'cache-control': 'no-store' }).end();
 }

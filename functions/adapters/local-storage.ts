@@ -3,7 +3,7 @@
 // kept beside them, or FILES_SECRET) that expire. The HTTP side, which checks
 // those URLs and moves the bytes, is server/files.ts.
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HEAD_BYTES } from '../core/files.js';
 import type { DownloadHeaders, Storage, UploadTarget } from '../core/ports.js';
@@ -57,8 +57,7 @@ export class LocalStorage implements Storage {
   async remove(keys: readonly string[]): Promise<void> {
     for (const key of keys) {
       const path = this.pathOf(key);
-      // an upload cut off by a crash leaves its .part behind
-      if (path) await Promise.all([rm(path, { force: true }), rm(`${path}.part`, { force: true })]);
+      if (path) await rm(path, { force: true });
     }
   }
 }
@@ -76,12 +75,4 @@ export async function fileSigningKey(dir: string, secret: string | undefined): P
   const key = randomBytes(32);
   await writeFile(path, key, { mode: 0o600 });
   return key;
-}
-
-/** Whether a path exists (the upload handler refuses to overwrite). */
-export async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }

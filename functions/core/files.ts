@@ -8,15 +8,15 @@
 import { randomBytes } from 'node:crypto';
 import * as v from 'valibot';
 import { securityEvent } from './audit.js';
-import { BadRequest, Forbidden, NotFound, TooLarge } from './errors.js';
-import { requireCallerWithin } from './limits.js';
+import { chargeBucket, refilledTokens } from './budgets.js';
+import { BadRequest, Forbidden, TooLarge, Unauthorized } from './errors.js';
+import { limitHit, requireCallerWithin, userBudget, userKey, userRefusal } from './limits.js';
 import { codePoints, hasForbiddenControls } from './names.js';
 import type { Outcome } from './outcome.js';
 import { MAX_FILE_NAME, MAX_PREVIEW_BYTES, PREVIEW_TYPE, describeBytes, isSafeImage, refusedType } from './file-types.js';
 import type { Deps, DownloadHeaders, Queryable, Storage } from './ports.js';
 import { fileIds, requestId, room } from './protocol.js';
 import { describeRoom } from './messages.js';
-import { isMember } from './rooms.js';
 
 /** An image's sides, in pixels, as a browser can decode it. */
 const MAX_IMAGE_SIDE = 65_535;
@@ -98,19 +98,15 @@ export async function grantUpload(deps: Deps, connectionId: string, frame: Uploa
   }
   const refused = refusedType(settings.fileRefusedTypes, frame.name, frame.type);
   if (refused) throw new BadRequest(`Files of type ${refused} cannot be shared here: they could run as programs.`);
-  const caller = await requireCallerWithin(deps, connectionId, 'upload');
-  if (!(await isMember(sql, frame.room.id, caller.userId))) throw new Forbidden(`You are not a member of ${describeRoom(frame.room)}.`);
   const id = randomBytes(16).toString('base64url');
-  const bytes = frame.size + (frame.previewSize ?? 0);
-  // The total is checked by the insert itself; two grants racing may both pass
-  // it by one file each, which the hourly budget bounds.
-  const [row] = await sql<{ id: string }[]>`
-    insert into files (id, room_id, uploader_id, name, content_type, size, width, height, preview_size)
-    select ${id}, ${frame.room.id}, ${caller.userId}, ${frame.name}, ${frame.type}, ${frame.size},
-      ${frame.width ?? null}, ${frame.height ?? null}, ${frame.previewSize ?? null}
-    where (select coalesce(sum(size + coalesce(preview_size, 0)), 0) from files where uploader_id = ${caller.userId}) + ${bytes} <= ${settings.fileQuotaBytes}
-    returning id`;
-  if (!row) {
+  const [row] = await insertGrant(deps, connectionId, id, frame);
+  if (!row) throw new Unauthorized('Log in first.');
+  if (!row.taken) {
+    limitHit(deps.log, 'upload', { user: row.username, connection: connectionId });
+    throw userRefusal(settings, 'upload', row.tokens ?? 0);
+  }
+  if (!row.member) throw new Forbidden(`You are not a member of ${describeRoom(frame.room)}.`);
+  if (!row.inserted) {
     throw new TooLarge(`Your files take up to ${describeBytes(settings.fileQuotaBytes)} in all; delete some messages with files to share more.`);
   }
   const expiresAt = new Date(deps.clock.now().getTime() + settings.fileUploadTtlSeconds * 1000);
@@ -119,6 +115,40 @@ export async function grantUpload(deps: Deps, connectionId: string, frame: Uploa
   return {
     reply: { type: 'upload_grant', file: id, upload, ...(preview ? { preview } : {}), expiresAt: expiresAt.toISOString() },
   };
+}
+
+/**
+ * The grant as one statement: the caller (from the connection row), a token of
+ * their hourly budget, membership of the room, their total so far, and the row.
+ * The total is read from the statement's snapshot: two grants racing may both
+ * pass it by one file each, which the hourly budget bounds.
+ */
+function insertGrant(deps: Deps, connectionId: string, id: string, frame: UploadFrame) {
+  const { sql, settings } = deps;
+  const budget = userBudget(settings, 'upload');
+  const now = deps.clock.now();
+  const bytes = frame.size + (frame.previewSize ?? 0);
+  return sql<{ username: string; taken: boolean; tokens: number | null; member: boolean; inserted: boolean }[]>`
+    with caller as (
+      select c.user_id, u.username, ${userKey('upload', '')}::text || c.user_id as key
+      from connections c join users u on u.id = c.user_id where c.id = ${connectionId}
+    ), taken as (${chargeBucket(sql, sql`select key from caller`, budget, now)}
+    ), member as (
+      select 1 from memberships m join caller c on m.user_id = c.user_id where m.room_id = ${frame.room.id}
+    ), inserted as (
+      insert into files (id, room_id, uploader_id, name, content_type, size, width, height, preview_size)
+      select ${id}, ${frame.room.id}, c.user_id, ${frame.name}, ${frame.type}, ${frame.size},
+        ${frame.width ?? null}, ${frame.height ?? null}, ${frame.previewSize ?? null}
+      from caller c
+      where exists (select 1 from taken) and exists (select 1 from member)
+        and (select coalesce(sum(f.size + coalesce(f.preview_size, 0)), 0) from files f where f.uploader_id = c.user_id) + ${bytes}
+          <= ${settings.fileQuotaBytes}
+      returning id
+    )
+    select c.username, exists (select 1 from taken) as taken,
+      (select ${refilledTokens(sql, budget, now)} from rate_budgets b where b.key = c.key) as tokens,
+      exists (select 1 from member) as member, exists (select 1 from inserted) as inserted
+    from caller c`;
 }
 
 interface PendingFile {
