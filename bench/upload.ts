@@ -23,6 +23,11 @@ const WORKLOAD = [
   { count: 5, size: 25 * MB },
 ];
 const TARGET = 0.8;
+/**
+ * A connection per upload, both ways: with keep-alive, a server closing an idle
+ * socket as the next PUT starts on it (a race under load) resets that upload.
+ */
+const FRESH = { connection: 'close' };
 
 /** Keeps the one-time codes in memory: the bench signs one person up. */
 class CodeMailer implements Mailer {
@@ -124,7 +129,7 @@ try {
     let grantSeconds = 0;
     const { plain: viaPlain, chat: viaChat } = await alternating(files, {
       plain: async (body, i) => {
-        const res = await fetch(`${plainUrl}${size}-${i}.bin`, { method: 'PUT', body: new Uint8Array(body) });
+        const res = await fetch(`${plainUrl}${size}-${i}.bin`, { method: 'PUT', headers: FRESH, body: new Uint8Array(body) });
         if (res.status !== 204) throw new Error(`plain PUT: ${res.status}`);
       },
       chat: async (body, i) => {
@@ -132,7 +137,7 @@ try {
         const grant = await client.request({ action: 'upload', room: 'bench-files', name: `${size}-${i}.bin`, size: body.length, type: 'application/octet-stream' });
         if (grant.type !== 'upload_grant') throw new Error(`grant: ${JSON.stringify(grant)}`);
         grantSeconds += (performance.now() - t0) / 1000;
-        const res = await fetch(new URL(grant.upload.url, chat.url), { method: 'PUT', headers: grant.upload.headers, body: new Uint8Array(body) });
+        const res = await fetch(new URL(grant.upload.url, chat.url), { method: 'PUT', headers: { ...grant.upload.headers, ...FRESH }, body: new Uint8Array(body) });
         if (res.status !== 204) throw new Error(`upload: ${res.status} ${await res.text()}`);
       },
     });

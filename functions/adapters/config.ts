@@ -279,6 +279,13 @@ function serverLimits(env: Env): ServerLimits {
   };
 }
 
+/** FILES_SECRET: a key for HMAC-SHA256, long enough not to be guessed. */
+function filesSecret(env: Env): string | undefined {
+  const secret = env.FILES_SECRET || undefined;
+  if (secret !== undefined && secret.length < 32) throw new Error('FILES_SECRET must be at least 32 characters (a random string, e.g. openssl rand -base64 32)');
+  return secret;
+}
+
 /** FILE_REFUSED_TYPES: comma-separated extensions (.exe) and MIME types; empty refuses none. */
 function refusedTypes(env: Env): string[] {
   const raw = env.FILE_REFUSED_TYPES;
@@ -328,7 +335,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     files: {
       dir: env.FILES_DIR || `${dataDir}/files`,
-      secret: env.FILES_SECRET || undefined,
+      secret: filesSecret(env),
       bucket: env.FILES_BUCKET || undefined,
       s3Endpoint: env.S3_ENDPOINT || undefined,
     },
