@@ -231,12 +231,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const { limits } = config;
   const onRequest: RequestListener = (req, res) => {
-    // The socket on the origin the page was loaded from, if that is one of ours
-    // (the Host header chooses among them; it is never copied).
-    const ws = socketUrl(originForHost(publicOrigins(), req.headers.host), WS_PATH);
-    const headers = securityHeaders(new URL(ws).origin);
     // Browsers remember it and never try plain HTTP again: only true of a TLS server.
     if (scheme === 'https') res.setHeader('strict-transport-security', HSTS);
+    // Files first: they carry headers of their own, and need none of the page's.
     if (isFileRequest(req.url)) {
       serveFile(local, req, res, log).catch((err) => {
         log.error('file request failed', { error: String(err) });
@@ -244,6 +241,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       });
       return;
     }
+    // The socket on the origin the page was loaded from, if that is one of ours
+    // (the Host header chooses among them; it is never copied).
+    const ws = socketUrl(originForHost(publicOrigins(), req.headers.host), WS_PATH);
+    const headers = securityHeaders(new URL(ws).origin);
     if ((req.url === '/config.json' || req.url === '/healthz') && req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { ...headers, allow: READ_ONLY, 'content-type': 'text/plain', 'cache-control': 'no-store' }).end();
       return;
