@@ -5,7 +5,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sweepFiles } from '../../functions/core/files.js';
+import { deleteFilesOf, deleteFilesOfUser, sweepFiles } from '../../functions/core/files.js';
 import type { Message } from '../../functions/core/protocol.js';
 import { signUp, type TestClient } from '../helpers/client.js';
 import { PDF, PNG, WEBP, sendFiles, upload, urlsOf } from '../helpers/files.js';
@@ -175,5 +175,23 @@ describe('files go with their message', () => {
     expect(await stored()).not.toContain(g.file);
     expect(await t.db.sql`select 1 from files where id = ${g.file}`).toHaveLength(0);
     await alice.close();
+  });
+
+  it('for messages that expire (deleteFilesOf), and for an account that goes (deleteFilesOfUser)', async () => {
+    const [alice, bob] = await Promise.all([signUp(t), signUp(t)]);
+    const room = await roomWith(alice, bob);
+    const a = await upload(t.url, alice, room, { name: 'a.pdf', type: 'application/pdf', bytes: PDF });
+    const b = await upload(t.url, alice, room, { name: 'b.pdf', type: 'application/pdf', bytes: PDF });
+    const c = await upload(t.url, bob, room, { name: 'c.pdf', type: 'application/pdf', bytes: PDF });
+    const sent = await sendFiles(alice, room, [a.file]);
+    await sendFiles(bob, room, [c.file]);
+    expect(await deleteFilesOf(t.server.deps, [(sent.message as Message).id])).toBe(1);
+    expect(await stored()).not.toContain(a.file);
+    expect(await stored()).toEqual(expect.arrayContaining([b.file, c.file]));
+    const [row] = await t.db.sql<{ id: string }[]>`select id from users where username = ${alice.username}`;
+    expect(await deleteFilesOfUser(t.server.deps, row!.id)).toBe(1); // b, never attached
+    expect(await stored()).not.toContain(b.file);
+    expect(await stored()).toContain(c.file);
+    await Promise.all([alice.close(), bob.close()]);
   });
 });
