@@ -82,6 +82,25 @@ async function pasteScreenshot(page: Page): Promise<void> {
   });
 }
 
+/** A JPEG with an EXIF segment carrying `marker` (where a camera writes GPS), pasted as photo.jpg. */
+async function pastePhoto(page: Page, marker: string): Promise<void> {
+  await page.getByRole('textbox', { name: `Message #${ROOM}` }).evaluate(async (box, marker) => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 300;
+    canvas.height = 200;
+    const g = canvas.getContext('2d')!;
+    g.fillStyle = '#b45309';
+    g.fillRect(0, 0, 300, 200);
+    const jpeg = new Uint8Array(await (await new Promise<Blob>((resolve) => canvas.toBlob((b) => resolve(b!), 'image/jpeg'))).arrayBuffer());
+    const payload = new TextEncoder().encode(`Exif\0\0${marker}`);
+    const app1 = new Uint8Array([0xff, 0xe1, (payload.length + 2) >> 8, (payload.length + 2) & 0xff, ...payload]);
+    const bytes = new Uint8Array([...jpeg.subarray(0, 2), ...app1, ...jpeg.subarray(2)]);
+    const data = new DataTransfer();
+    data.items.add(new File([bytes], 'photo.jpg', { type: 'image/jpeg' }));
+    box.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+  }, marker);
+}
+
 describe.sequential('files in Chromium', () => {
   let alice: TestClient & Account;
   let bob: TestClient & Account;
@@ -184,6 +203,30 @@ describe.sequential('files in Chromium', () => {
     expect(await stored()).toEqual([]);
     expect(await server.db.sql`select 1 from files`).toHaveLength(0);
     for (const url of bobsUrls) expect((await fetch(new URL(url, baseUrl()))).status).toBe(404);
+    expect(problems).toEqual([]);
+  });
+
+  it('a photo loses its location before upload, unless the person keeps it', async () => {
+    const MARKER = 'GPS 48.8584N 2.2945E';
+    const tray = alicePage.getByRole('list', { name: 'Attached files' });
+    const box = alicePage.getByRole('textbox', { name: `Message #${ROOM}` });
+    const sendPhoto = async (keep: boolean) => {
+      await pastePhoto(alicePage, MARKER);
+      const keepIt = alicePage.getByRole('checkbox', { name: 'Keep location and camera details in photos' });
+      if (keep) await keepIt.check();
+      else expect(await keepIt.isChecked()).toBe(false);
+      await expect.poll(() => tray.getByRole('progressbar', { name: 'Uploading photo.jpg' }).getAttribute('aria-valuetext')).toBe('Uploaded');
+      await box.press('Enter');
+      await expect.poll(() => tray.count()).toBe(0);
+      await expect.poll(async () => (await server.db.sql`select 1 from files where name = 'photo.jpg' and attached_at is not null`).length).toBe(keep ? 2 : 1);
+      const [row] = await server.db.sql<{ id: string }[]>`select id from files where name = 'photo.jpg' and attached_at is not null order by attached_at desc limit 1`;
+      return readFile(join(server.config.files.dir, row!.id));
+    };
+    const stripped = await sendPhoto(false);
+    expect(stripped.subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
+    expect(stripped.includes(MARKER)).toBe(false);
+    const kept = await sendPhoto(true);
+    expect(kept.includes(MARKER)).toBe(true);
     expect(problems).toEqual([]);
   });
 });

@@ -47,6 +47,8 @@ export function useAttachments(room: RoomState) {
       const total = prepared.blob.size + (prepared.preview?.size ?? 0);
       await sendBytes(grant.upload, prepared.blob, (f) => patch(a.key, { progress: (f * prepared.blob.size) / total }), a.controller.signal);
       if (grant.preview && prepared.preview) await sendBytes(grant.preview, prepared.preview, () => {}, a.controller.signal);
+      // replaced meanwhile (prepared again): the new one reports for this key
+      if (a.controller.signal.aborted) return;
       patch(a.key, { state: 'ready', progress: 1 });
     } catch (err) {
       if (a.controller.signal.aborted) return;
