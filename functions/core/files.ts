@@ -166,11 +166,15 @@ interface PendingFile {
  * expiry of unattached uploads. A file that arrived otherwise is deleted, bytes
  * and row, and the send refused. Only sends with files pay for this.
  */
-export async function confirmUploads(deps: Deps, ids: readonly string[]): Promise<void> {
+export async function confirmUploads(deps: Deps, connectionId: string, roomId: string, ids: readonly string[]): Promise<void> {
   const storage = requireStorage(deps);
   const { sql } = deps;
+  // Only the caller's own uploads to this room: anyone else's id is left for the
+  // send statement to refuse, telling nothing of the file.
   const pending = await sql<PendingFile[]>`
-    select id, name, content_type, size::text, preview_size from files where id = any(${ids}::text[]) and uploaded_at is null`;
+    select f.id, f.name, f.content_type, f.size::text, f.preview_size
+    from files f join connections c on c.user_id = f.uploader_id
+    where c.id = ${connectionId} and f.room_id = ${roomId} and f.id = any(${ids}::text[]) and f.uploaded_at is null`;
   for (const file of pending) {
     const problem = await uploadProblem(storage, file);
     if (problem === 'missing') throw new BadRequest(`${file.name} has not finished uploading; send it once it has.`);

@@ -358,7 +358,7 @@ export async function send(deps: Deps, connectionId: string, frame: SendFrame): 
     here: mentions.here && room.kind === 'channel',
     files: frame.files ?? [],
   };
-  if (extras.files.length) await confirmUploads(deps, extras.files);
+  if (extras.files.length) await confirmUploads(deps, connectionId, room.id, extras.files);
   const limits = sendLimits(settings, deps.clock.now());
   const insert = () => insertMessage(sql, connectionId, room.id, frame.clientId, text, extras, limits);
   let [row] = await insert();

@@ -144,6 +144,11 @@ describe('grants and attachments across rooms', () => {
       });
     }
     expect((await alice.request({ action: 'history', room })).messages).toEqual([]);
+    // bob learns nothing of a file of alice's still on its way, not even its name
+    const onItsWay = await grant(alice, room, 'secret-plan.pdf', 'application/pdf', 10);
+    const probe = await sendFiles(bob, room, [onItsWay.file]);
+    expect(probe).toMatchObject({ type: 'error', code: 'not_found' });
+    expect(String(probe.message)).not.toContain('secret-plan');
     const first = await sendFiles(alice, room, [alices.file]);
     expect(first.type).toBe('sent');
     expect(await sendFiles(alice, room, [alices.file])).toMatchObject({ type: 'error', code: 'not_found' });

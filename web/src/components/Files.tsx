@@ -200,13 +200,20 @@ export function MessageFiles({ files }: { files: FileInfo[] }) {
     }
   };
 
+  /** Opens the viewer with a URL that has time left (the one shown may have expired). */
+  const view = async (f: FileInfo) => {
+    const fresh = await chat.fileUrls([f.id]).catch(() => undefined);
+    if (fresh?.size) setUrls((all) => new Map([...all, ...fresh]));
+    setOpen(f);
+  };
+
   return (
     <div class="msg-files">
       {images.map((f) => {
         const u = urls.get(f.id);
         const src = u?.preview ?? u?.url;
         return (
-          <button key={f.id} type="button" class="file-image" aria-label={`Open image ${f.name}`} onClick={() => setOpen(f)}>
+          <button key={f.id} type="button" class="file-image" aria-label={`Open image ${f.name}`} onClick={() => void view(f)}>
             {/* width and height keep the space before it loads: nothing below jumps */}
             <img src={src} alt={f.name} width={f.width} height={f.height} loading="lazy" style={f.width ? { aspectRatio: `${f.width} / ${f.height}` } : undefined} />
           </button>
