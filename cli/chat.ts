@@ -11,6 +11,7 @@ import { describeTimer } from '../functions/core/timers.js';
 import { badge, ConversationView, parseCommand, parseSavedState, reactionSummary, safe, Typing, type Message, type SavedState } from './conversation.js';
 import { after, ChainCursors, isPoint, isSeq, type Point } from './cursor.js';
 import { searchLine, type SearchHit } from './search.js';
+import { readUpload, saveDownload, sendBytes, type UploadTarget } from './files.js';
 
 type Frame = { type: string; re?: string; [k: string]: any };
 
@@ -49,6 +50,8 @@ const HELP = `Commands:
   /more                    the next page of the last search
   /timer off|5m|1h|1d|1w   make new messages in this room disappear after that
                            long (in a DM; in a channel, its creator only)
+  /upload PATH             share a file in this room (at most 25 MB)
+  /download N [DIR]        save the files of message N (default: here)
   /quit                    exit
 Messages are numbered per room ([N]); N is a number in the current room.
 Anything else is sent to the current room.`;
@@ -692,6 +695,48 @@ async function searchCommand(query: string, before?: string) {
   out(r.next ? '* /more for the next page' : `* ${lastSearch.shown} ${lastSearch.shown === 1 ? 'result' : 'results'} in all`);
 }
 
+/** The server's http(s) origin, for URLs in grants that are relative to it. */
+const httpBase = new URL(url.replace(/^ws/, 'http')).origin;
+
+/** `/upload PATH`: a grant, the bytes straight to storage, then the message that carries the file. */
+async function upload(path: string) {
+  if (!path) return out('usage: /upload PATH');
+  const file = await readUpload(path);
+  if ('error' in file) return out(`! ${file.error}`);
+  const grant = await request({ action: 'upload', room, name: file.name, size: file.size, type: file.type });
+  if (grant.type !== 'upload_grant') return out(describeError(grant));
+  if (interactive) out(`* uploading ${file.name}…`);
+  try {
+    await sendBytes(grant.upload as UploadTarget, file, httpBase);
+  } catch (err) {
+    return out(`! ${file.name}: ${(err as Error).message}`);
+  }
+  return say('', { files: [grant.file] });
+}
+
+/** `/download N [DIR]`: every file of message N, saved under its name (never over a file). */
+async function download(token: string | undefined, dir = '.') {
+  if (!token) return out('usage: /download N [DIR]');
+  const target = view.resolve(room, token, 'any');
+  if ('error' in target) return out(`! ${target.error}`);
+  const files = view.known(room, target.id)?.files ?? [];
+  if (!files.length) return out(`! Message [${target.n}] has no files.`);
+  const r = await request({ action: 'download', files: files.map((f) => f.id) });
+  if (r.type !== 'download_urls') return out(describeError(r));
+  for (const f of files) {
+    const got = (r.files as { id: string; url: string }[]).find((x) => x.id === f.id);
+    if (!got) {
+      out(`! ${safe(f.name)} is no longer there`);
+      continue;
+    }
+    try {
+      out(`* saved ${safe(await saveDownload(new URL(got.url, httpBase).href, f.name, dir))}`);
+    } catch (err) {
+      out(`! ${safe(f.name)}: ${(err as Error).message}`);
+    }
+  }
+}
+
 async function command(line: string) {
   const [cmd, ...args] = line.trim().split(/\s+/);
   switch (cmd) {
@@ -703,6 +748,10 @@ async function command(line: string) {
     case '/readreceipts':
     case '/timer':
       return conversationCommand(cmd, line.replace(/^\s*\S+/, ''));
+    case '/upload':
+      return upload(line.replace(/^\s*\S+\s*/, '').trim());
+    case '/download':
+      return download(args[0], args[1]);
     case '/help':
       return out(HELP);
     case '/search': {

@@ -6,6 +6,7 @@
 // cli/chat.ts feeds it frames and prints what it returns; test/cli/conversation
 // drives it with frames from docs/PROTOCOL.md alone.
 import { announcement } from '../functions/core/timers.js';
+import { describeBytes } from '../functions/core/file-types.js';
 import { after, type Point } from './cursor.js';
 
 export interface Reaction {
@@ -32,6 +33,7 @@ export interface Message {
   expiresAt?: string;
   /** an announcement of the room's timer: the new one in seconds, 0 for off */
   timer?: number;
+  files?: { id: string; name: string; type: string; size: number }[];
 }
 
 /** What the view needs to know of the client around it. */
@@ -182,6 +184,7 @@ export class ConversationView {
     if (m.editedAt) lines[lines.length - 1] += ' (edited)';
     if (m.expiresAt) lines[lines.length - 1] += ` (disappears at ${this.time(m.expiresAt)})`;
     if (m.replyTo) lines.unshift(`  ↪ ${this.quote(m.room, m.replyTo)}`);
+    for (const f of m.files ?? []) lines.push(`${indent}[file] ${safe(f.name)} · ${safe(f.type)} · ${describeBytes(f.size)}`);
     if (m.reactions?.length) lines.push(indent + reactionSummary(m.reactions));
     return lines.join('\n');
   }

@@ -3,13 +3,14 @@
 // messages), `tour_seen` (the welcome tour, once per account), and `members` and
 // `rooms` (the rest of a list a reply could not hold), `typing`, `read` (marks a
 // room read on every device), `settings`, `search` (the messages of my rooms),
-// `set_timer` (a room's disappearing-messages timer), and the conversation
-// actions `edit`, `delete`, `react` and `changes`, which have no route of their
-// own because API Gateway's are fixed.
+// `set_timer` (a room's disappearing-messages timer), the conversation actions
+// `edit`, `delete`, `react` and `changes`, and the file grants `upload` and
+// `download`, which have no route of their own because API Gateway's are fixed.
 import * as v from 'valibot';
 import { CONVERSATION_ACTIONS } from './core/conversations.js';
 import { SetTimerFrame, setTimer } from './core/disappearing.js';
 import { BadRequest } from './core/errors.js';
+import { DownloadFrame, UploadFrame, downloadUrls, grantUpload } from './core/files.js';
 import { Envelope, TourSeenFrame, describeIssues } from './core/protocol.js';
 import { MembersFrame, RoomsFrame, membersPage, roomsPage } from './core/listing.js';
 import { PurgeFrame, purgeMyMessages } from './core/purge.js';
@@ -40,6 +41,8 @@ const ACTIONS: Record<string, DefaultAction> = {
   settings: { schema: SettingsFrame, run: changeSettings },
   search: { schema: SearchFrame, run: search },
   set_timer: { schema: SetTimerFrame, run: setTimer },
+  upload: { schema: UploadFrame, run: grantUpload },
+  download: { schema: DownloadFrame, run: downloadUrls },
   ...CONVERSATION_ACTIONS,
 };
 

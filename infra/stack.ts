@@ -19,6 +19,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { ChatDatabase, DATABASE_NAME } from './database.js';
+import { FilesBucket, filesBucketName, filesBucketOrigin } from './files.js';
 import { ChatFunction, type ChatFunctionProps, LOGGED_ERRORS, PROJECT_ROOT, SECURITY_EVENTS } from './function.js';
 import { suppressReviewedFindings } from './nag.js';
 import { WebSite } from './web.js';
@@ -128,6 +129,7 @@ export class ChatStack extends Stack {
   readonly stage: WebSocketStage;
   readonly database: ChatDatabase;
   readonly web: WebSite;
+  readonly files: FilesBucket;
   readonly functions: Record<string, ChatFunction> = {};
 
   constructor(scope: Construct, id: string, props: ChatStackProps) {
@@ -166,6 +168,12 @@ export class ChatStack extends Stack {
       distDir: props.webDist ?? `${PROJECT_ROOT}web/dist`,
       webSocketUrl: this.stage.url,
       webSocketOrigin,
+      filesOrigin: filesBucketOrigin(this.stackName),
+    });
+    this.files = new FilesBucket(this, 'Files', {
+      bucketName: filesBucketName(this.stackName),
+      webOrigin: this.web.url,
+      protect: props.protectData ?? true,
     });
 
     if (props.apiGatewayCloudWatchRole ?? true) {
@@ -191,6 +199,7 @@ export class ChatStack extends Stack {
       DB_NAME: DATABASE_NAME,
       GATEWAY_ENDPOINT: this.stage.callbackUrl,
       LOG_LEVEL: 'info',
+      FILES_BUCKET: this.files.bucket.bucketName,
     };
     // SES: the sender identity, and SendEmail from that address for the function that mails.
     new EmailIdentity(this, 'Sender', { identity: Identity.email(props.senderEmail) });
@@ -249,11 +258,14 @@ export class ChatStack extends Stack {
       environment: { ALLOWED_ORIGINS: [this.web.url, ...(props.allowedOrigins ?? [])].join(',') },
     });
     route('$disconnect', 'disconnect');
-    route('$default', 'default');
+    // $default grants uploads and signs downloads, and deletes a deleted message's files.
+    const defaultFunction = route('$default', 'default');
+    this.files.grant(defaultFunction, ['s3:PutObject', 's3:PutObjectTagging', 's3:GetObject', 's3:DeleteObject']);
     // scrypt at OWASP's cost needs 128 MiB and a good share of a vCPU
     route('auth', 'auth', { memorySize: 1024, mail: true, environment: props.inviteCode ? { INVITE_CODE: props.inviteCode } : {} });
     route('join', 'join');
-    route('send', 'send');
+    // send checks attached files arrived as granted, and spares them the expiry.
+    this.files.grant(route('send', 'send'), ['s3:GetObject', 's3:PutObjectTagging', 's3:DeleteObject']);
     route('history', 'history');
     route('leave', 'leave');
     // ─────────────────────────────────────────────────────────────────────────
@@ -273,6 +285,7 @@ export class ChatStack extends Stack {
     // messages must be deleted within a minute of expiry: sweep every minute.
     const sweep = fn('sweep', { timeout: Duration.seconds(60) });
     grantManageConnections(sweep);
+    this.files.grant(sweep, ['s3:DeleteObject']);
     const sweepSchedule = new Rule(this, 'SweepSchedule', {
       description: 'Delete connection rows API Gateway no longer holds, and expired disappearing messages',
       schedule: Schedule.rate(Duration.minutes(1)),

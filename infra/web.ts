@@ -27,6 +27,8 @@ export interface WebSiteProps {
   webSocketUrl: string;
   /** wss://{api}.execute-api.{region}.amazonaws.com, for connect-src */
   webSocketOrigin: string;
+  /** https://{bucket}.s3.{region}.amazonaws.com, for img-src and connect-src */
+  filesOrigin: string;
 }
 
 const PLACEHOLDER = `<!doctype html><html lang="en"><meta charset="utf-8"><title>Wild Whispers</title>
@@ -56,7 +58,7 @@ export class WebSite extends Construct {
     this.headers = new ResponseHeadersPolicy(this, 'SecurityHeaders', {
       comment: 'Wild Whispers: CSP, HSTS, nosniff, no framing',
       securityHeadersBehavior: {
-        contentSecurityPolicy: { contentSecurityPolicy: contentSecurityPolicy(props.webSocketOrigin), override: true },
+        contentSecurityPolicy: { contentSecurityPolicy: contentSecurityPolicy(props.webSocketOrigin, props.filesOrigin), override: true },
         strictTransportSecurity: { accessControlMaxAge: Duration.days(730), includeSubdomains: true, override: true },
         contentTypeOptions: { override: true },
         frameOptions: { frameOption: HeadersFrameOption.DENY, override: true },

@@ -19,13 +19,15 @@ import { OutboxMailer } from '../functions/adapters/outbox-mailer.js';
 import { SesMailer } from '../functions/adapters/aws-mailer.js';
 import { SmtpMailer } from '../functions/adapters/smtp-mailer.js';
 import { installDeps } from '../functions/adapters/runtime.js';
+import { LocalStorage, fileSigningKey } from '../functions/adapters/local-storage.js';
 import { pruneBudgets } from '../functions/core/budgets.js';
+import { sweepFiles } from '../functions/core/files.js';
 import { securityEvent } from '../functions/core/audit.js';
 import { chargeRefusedHandshake, sweepConnections } from '../functions/core/connections.js';
 import { sweepExpired } from '../functions/core/disappearing.js';
 import { RateLimited } from '../functions/core/errors.js';
 import { MAX_FRAME_BYTES, networkOf } from '../functions/core/names.js';
-import type { Deps, Frame, Logger, Mailer, Sql } from '../functions/core/ports.js';
+import type { Deps, Frame, Logger, Mailer, Sql, Storage } from '../functions/core/ports.js';
 import { handler as onAuth } from '../functions/auth.js';
 import { connectHandler } from '../functions/connect.js';
 import { handler as onDefault } from '../functions/default.js';
@@ -38,6 +40,7 @@ import { deliver, reportError, requestIdOf, type WsEvent, type WsHandler } from 
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-db.js';
 import { apiGatewayEvent } from './events.js';
 import { listeningOrigins, originForHost, socketUrl } from './origins.js';
+import { isFileRequest, serveFile } from './files.js';
 import { privateDirectory, restrictNewFiles } from './private-files.js';
 import { securityHeaders, serveStatic } from './static.js';
 
@@ -94,6 +97,8 @@ export interface ServerOptions {
   webRoot?: string;
   /** use this database instead of config.databaseUrl or the embedded one */
   sql?: Sql;
+  /** keep shared files here instead of under config.files.dir (tests: an S3 stand-in) */
+  storage?: Storage;
   /** delete connection rows left by an earlier process (single-process hosting) */
   clearConnections?: boolean;
 }
@@ -194,6 +199,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       if (client) setAuthed(client, frame.type === 'authed');
     }
   };
+  // Shared files are this user's alone, like the database: 0700, files 0600.
+  restrictNewFiles();
+  await privateDirectory(config.files.dir);
+  const local = new LocalStorage(config.files.dir, await fileSigningKey(config.files.dir, config.files.secret));
   const gateway = new LocalGateway({ maxBufferedBytes: config.maxBufferedBytes, log, onPost: watchSignIns });
   const deps: Deps = {
     sql,
@@ -202,6 +211,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     clock: { now: () => new Date() },
     log,
     settings: config.settings,
+    storage: options.storage ?? local,
   };
   installDeps(deps);
 
@@ -222,12 +232,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const { limits } = config;
   const onRequest: RequestListener = (req, res) => {
+    // Browsers remember it and never try plain HTTP again: only true of a TLS server.
+    if (scheme === 'https') res.setHeader('strict-transport-security', HSTS);
+    // Files first: they carry headers of their own, and need none of the page's.
+    if (isFileRequest(req.url)) {
+      serveFile(local, req, res, log).catch((err) => {
+        log.error('file request failed', { error: String(err) });
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+      return;
+    }
     // The socket on the origin the page was loaded from, if that is one of ours
     // (the Host header chooses among them; it is never copied).
     const ws = socketUrl(originForHost(publicOrigins(), req.headers.host), WS_PATH);
     const headers = securityHeaders(new URL(ws).origin);
-    // Browsers remember it and never try plain HTTP again: only true of a TLS server.
-    if (scheme === 'https') res.setHeader('strict-transport-security', HSTS);
     if ((req.url === '/config.json' || req.url === '/healthz') && req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { ...headers, allow: READ_ONLY, 'content-type': 'text/plain', 'cache-control': 'no-store' }).end();
       return;
@@ -460,6 +478,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       .then(() => pruneBudgets(deps.sql, deps.clock.now()))
       .then(() => sweepExpired(deps))
       .then((outcome) => deliver(deps, '', undefined, outcome))
+      .then(() => sweepFiles(deps))
       .catch((err) => log.warn('sweep failed', { error: String(err) }));
   }, config.sweep.intervalSeconds * 1000);
   heartbeat.unref();

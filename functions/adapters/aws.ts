@@ -1,5 +1,5 @@
 // The ports on Lambda: RDS Proxy via the secret, API Gateway's management API,
-// SES. Built once per sandbox by runtime.getDeps().
+// SES, the files bucket. Built once per sandbox by runtime.getDeps().
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Deps } from '../core/ports.js';
@@ -8,6 +8,7 @@ import { createProxySql, readDbCredentials } from './aws-db.js';
 import { RefusingMailer, SesMailer } from './aws-mailer.js';
 import { type Config, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
+import { createS3Storage } from './s3-storage.js';
 
 export async function createAwsDeps(config: Config = loadConfig()): Promise<Deps> {
   const { aws, mail } = config;
@@ -33,5 +34,6 @@ export async function createAwsDeps(config: Config = loadConfig()): Promise<Deps
     clock: { now: () => new Date() },
     log,
     settings: config.settings,
+    storage: config.files.bucket ? createS3Storage(config.files.bucket, { region: aws.region, endpoint: config.files.s3Endpoint }) : undefined,
   };
 }

@@ -3,6 +3,7 @@
 import { accessSync, constants } from 'node:fs';
 import type { ChatSettings } from '../core/ports.js';
 import { PROFANITY_POLICIES } from '../core/profanity.js';
+import { DEFAULT_FILE_MAX_BYTES, DEFAULT_REFUSED_TYPES } from '../core/file-types.js';
 import { OWASP_SCRYPT_N } from '../core/secrets.js';
 
 export interface Config {
@@ -38,6 +39,18 @@ export interface Config {
   sweep: { intervalSeconds: number; maxAgeSeconds: number; unauthenticatedSeconds: number };
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   settings: ChatSettings;
+  files: FilesConfig;
+}
+
+/** Where shared files live: a directory (local server) or an S3 bucket (AWS). */
+export interface FilesConfig {
+  /** local server: DATA_DIR/files unless FILES_DIR says otherwise */
+  dir: string;
+  /** local server: the key that signs file URLs; without it, one is made and kept in `dir` */
+  secret?: string;
+  /** AWS: the bucket, and an endpoint only to point the SDK at a stand-in (tests) */
+  bucket?: string;
+  s3Endpoint?: string;
 }
 
 export interface ServerLimits {
@@ -266,6 +279,26 @@ function serverLimits(env: Env): ServerLimits {
   };
 }
 
+/** FILES_SECRET: a key for HMAC-SHA256, long enough not to be guessed. */
+function filesSecret(env: Env): string | undefined {
+  const secret = env.FILES_SECRET || undefined;
+  if (secret !== undefined && secret.length < 32) throw new Error('FILES_SECRET must be at least 32 characters (a random string, e.g. openssl rand -base64 32)');
+  return secret;
+}
+
+/** FILE_REFUSED_TYPES: comma-separated extensions (.exe) and MIME types; empty refuses none. */
+function refusedTypes(env: Env): string[] {
+  const raw = env.FILE_REFUSED_TYPES;
+  if (raw === undefined) return [...DEFAULT_REFUSED_TYPES];
+  const items = raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  for (const item of items) {
+    if (!/^\.[a-z0-9]{1,16}$/.test(item) && !/^[a-z0-9][a-z0-9.+-]*\/[a-z0-9][a-z0-9.+-]*$/.test(item)) {
+      throw new Error(`FILE_REFUSED_TYPES must be extensions like .exe and MIME types like application/x-msdownload, not "${item}"`);
+    }
+  }
+  return items;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = env.DATA_DIR || '.data';
   return {
@@ -299,6 +332,12 @@ export function loadConfig(env: Env = process.env): Config {
       intervalSeconds: int(env, 'SWEEP_INTERVAL_SECONDS', 15, 1),
       maxAgeSeconds: int(env, 'CONNECTION_MAX_AGE_SECONDS', 2 * 60 * 60, 1),
       unauthenticatedSeconds: int(env, 'UNAUTHENTICATED_GRACE_SECONDS', 30, 1),
+    },
+    files: {
+      dir: env.FILES_DIR || `${dataDir}/files`,
+      secret: filesSecret(env),
+      bucket: env.FILES_BUCKET || undefined,
+      s3Endpoint: env.S3_ENDPOINT || undefined,
     },
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
     settings: {
@@ -386,6 +425,14 @@ export function loadConfig(env: Env = process.env): Config {
       mailPerRecipientPerHour: int(env, 'MAIL_PER_RECIPIENT_PER_HOUR', 10, 1),
       inviteTriesPerIpPerHour: int(env, 'INVITE_TRIES_PER_IP_PER_HOUR', 10, 1),
       inviteTriesPerHour: int(env, 'INVITE_TRIES_PER_HOUR', 1000, 1),
+      // A phone's video or a long PDF fits; each grant is short-lived, so a
+      // person's hour is a few dozen screenshots, and the total bounds the disk.
+      fileMaxBytes: int(env, 'FILE_MAX_BYTES', DEFAULT_FILE_MAX_BYTES, 1),
+      fileUploadsPerHour: int(env, 'FILE_UPLOADS_PER_HOUR', 60, 1),
+      fileQuotaBytes: int(env, 'FILE_QUOTA_BYTES', 1024 * 1024 * 1024, 1),
+      fileRefusedTypes: refusedTypes(env),
+      fileUploadTtlSeconds: int(env, 'FILE_UPLOAD_TTL_SECONDS', 15 * 60, 10),
+      fileUrlTtlSeconds: int(env, 'FILE_URL_TTL_SECONDS', 10 * 60, 10),
     },
   };
 }

@@ -21,10 +21,12 @@ export type SecurityEvent =
   | 'backpressure_closed'
   | 'reply_too_large'
   | 'database_unavailable'
-  | 'signup_conflict';
+  | 'signup_conflict'
+  | 'file_url_refused'
+  | 'file_refused';
 
 /** Events logged at most once per source and window. */
-const AGGREGATED: ReadonlySet<SecurityEvent> = new Set(['rate_limited', 'connection_refused', 'origin_refused']);
+const AGGREGATED: ReadonlySet<SecurityEvent> = new Set(['rate_limited', 'connection_refused', 'origin_refused', 'file_url_refused']);
 export const AGGREGATE_WINDOW_MS = 60_000;
 /** Sources remembered at once (per logger): the oldest is forgotten first, so memory stays bounded. */
 export const AGGREGATE_MAX_KEYS = 10_000;

@@ -9,6 +9,7 @@ import * as v from 'valibot';
 import type { Fragment } from 'postgres';
 import { chargeBucket, refilledTokens } from './budgets.js';
 import { checkEmoji } from './emoji.js';
+import { deleteFiles } from './files.js';
 import { BadRequest, Forbidden, NotFound, Unauthorized } from './errors.js';
 import { notExpired } from './expiry.js';
 import { type ConversationAction, limitHit, requireCallerWithin, userBudget, userRefusal } from './limits.js';
@@ -97,6 +98,8 @@ interface ChangeRow extends Partial<MessageRow> {
   mine?: boolean;
   emoji_present?: boolean;
   emoji_count?: number;
+  /** delete: the files the message carried, now the sweep's unless removed at once */
+  detached?: string[];
 }
 
 interface ChangeSpec {
@@ -243,7 +246,11 @@ export async function deleteMessage(deps: Deps, connectionId: string, frame: Del
     action: 'delete',
     allowed: sql`not t.deleted and t.sender_id = c.user_id`,
     update: sql`body = '', deleted_at = now(), edited_at = null, reply_to = null, mentioned_user_ids = '{}', mentions_here = false`,
-    more: sql`, unreacted as (delete from reactions r using changed d where r.message_id = d.id)`,
+    // Its files are let go in the same statement: detached, they are the sweep's
+    // if removing them from storage below fails.
+    more: sql`, unreacted as (delete from reactions r using changed d where r.message_id = d.id),
+      detached as (update files f set message_id = null from changed d where f.message_id = d.id returning f.id)`,
+    columns: sql`array(select id from detached) as detached,`,
   });
   checkCaller(deps, connectionId, 'delete', row);
   if (!row.own) throw row.was_deleted ? new NotFound(DELETED) : new Forbidden('You can only delete your own messages.');
@@ -252,6 +259,7 @@ export async function deleteMessage(deps: Deps, connectionId: string, frame: Del
   else if (row.was_deleted) message = toMessage(row as MessageRow);
   else message = await readMessage(sql, frame.message); // deleted by another of the caller's devices meanwhile
   if (!message?.deleted) throw new NotFound(NOT_FOUND);
+  if (row.detached?.length) await deleteFiles(deps, row.detached);
   return {
     reply: { type: 'deleted_message', room: frame.room.id, message: frame.message, seq: message.seq },
     broadcasts: changedEvent(frame.room.id, row, message),

@@ -16,8 +16,9 @@ import type { ChatSettings, Deps, Logger } from './ports.js';
  * a connection to the account (and may tell roommates the user came online);
  * `search`: a page of search results (search.ts).
  * `timer`: a `set_timer` by someone allowed to set the room's timer.
+ * `upload`: a grant to upload one file.
  */
-export type UserAction = 'join' | 'leave' | 'read' | 'search' | 'purge' | 'create' | 'bind' | 'timer' | ConversationAction;
+export type UserAction = 'join' | 'leave' | 'read' | 'search' | 'purge' | 'create' | 'bind' | 'timer' | 'upload' | ConversationAction;
 
 /**
  * `edit`, `delete`, `react`: a change to one message; `here`: a message whose
@@ -46,6 +47,8 @@ export function userBudget(settings: ChatSettings, action: UserAction): Budget {
       return perWindow(settings.loginsPerUserPerHour, 60 * 60);
     case 'timer':
       return perWindow(settings.timerChangesPerHour, 60 * 60);
+    case 'upload':
+      return perWindow(settings.fileUploadsPerHour, 60 * 60);
     case 'edit':
       return perWindow(settings.editsPerMinute, 60);
     case 'delete':
@@ -88,6 +91,8 @@ function refusal(settings: ChatSettings, action: UserAction, wait: number): stri
       return `Too many sign-ins to this account: at most ${settings.loginsPerUserPerHour} an hour. ${again}`;
     case 'timer':
       return `You have changed disappearing-message timers too often: at most ${settings.timerChangesPerHour} times an hour. ${again}`;
+    case 'upload':
+      return `You have shared too many files: at most ${settings.fileUploadsPerHour} an hour. ${again}`;
     case 'edit':
       return `You are editing messages too fast: at most ${settings.editsPerMinute} a minute. ${again}`;
     case 'delete':

@@ -13,7 +13,8 @@ import type { Outcome } from './outcome.js';
 import type { ChatSettings, Deps, Queryable, Sql } from './ports.js';
 import { applyProfanityPolicy } from './profanity.js';
 import { REPLY_BUDGET_BYTES, fitPrefix } from './sizes.js';
-import type { HistoryFrame, Message, Reaction, ReplyTo, SendFrame } from './protocol.js';
+import { confirmUploads, fileInfoJson } from './files.js';
+import type { FileInfo, HistoryFrame, Message, Reaction, ReplyTo, SendFrame } from './protocol.js';
 import { isMember, openDmRoom } from './rooms.js';
 
 /** The users a reaction lists by name (its count has them all). */
@@ -36,6 +37,7 @@ export interface MessageRow {
   reactions: Reaction[] | null;
   expires_at: Date | null;
   timer: number | null;
+  files: FileInfo[] | null;
 }
 
 /**
@@ -63,6 +65,7 @@ export function toMessage(r: MessageRow): Message {
   if (r.reactions?.length) message.reactions = r.reactions;
   if (r.mentions?.length) message.mentions = r.mentions;
   if (r.mentions_here) message.mentionsHere = true;
+  if (r.files?.length) message.files = r.files;
   return message;
 }
 
@@ -122,7 +125,8 @@ export function messageColumns(sql: Queryable, reactions: Fragment = reactionSum
         then json_build_object('id', m.reply_to::text, 'deleted', true)
         else json_build_object('id', m.reply_to::text, 'deleted', true, 'expired', true) end
     ) end as reply,
-    ${reactions} as reactions`;
+    ${reactions} as reactions,
+    (select json_agg(${fileInfoJson(sql)} order by f.position) from files f where f.message_id = m.id) as files`;
 }
 
 /**
@@ -150,6 +154,10 @@ interface SendRow extends Partial<MessageRow> {
   member: boolean;
   /** false: replyTo names no live message of the room (nothing was stored) */
   reply_ok: boolean;
+  /** false: a file is not the sender's upload to this room, or was attached already (nothing was stored) */
+  files_ok: boolean;
+  /** a fresh message's files, attached by this statement (which cannot read its own update) */
+  attached: FileInfo[] | null;
   fresh: boolean;
   /** for a fresh message or the one re-broadcast of a repeat: every connection of every member */
   recipients: string[] | null;
@@ -192,12 +200,14 @@ interface SendExtras {
   names: string[];
   /** an @here in a channel, to be charged to the sender's budget */
   here: boolean;
+  /** ids of uploaded files to attach, in order (files.ts confirmed them) */
+  files: string[];
 }
 
 /**
  * The whole send as one statement: who the caller is (from the connection row),
  * membership, the idempotency check (sender, room and clientId), the replied-to
- * message, the connection's and the user's rate limits (and the @here budget),
+ * message and the attached files, the connection's and the user's rate limits (and the @here budget),
  * the id and the seq from the room's counters (its row lock orders both by
  * commit), the insert with the mentioned members, the mark on a re-broadcast
  * repeat, the recipients' connection ids, and the message's whole state.
@@ -227,6 +237,14 @@ function insertMessage(sql: Sql, connectionId: string, room: string, clientId: s
         select 1 from messages o where o.id = ${extras.replyTo}::bigint and o.room_id = ${room} and o.deleted_at is null
           and ${notExpired(sql, 'o')}
       ) as ok
+    ), files_ok as (
+      -- Files are the sender's uploads to this room, confirmed and never attached.
+      select cardinality(${extras.files}::text[]) = 0 or cardinality(${extras.files}::text[]) = (
+        select count(*) from files f join sender s on f.uploader_id = s.user_id
+        where f.id = any(${extras.files}::text[]) and f.room_id = ${room} and f.uploaded_at is not null and f.attached_at is null
+      ) as ok
+    ), checks as (
+      select r.ok and f.ok as ok from reply_ok r, files_ok f
     ), user_bucket as (
       select ${refilledTokens(sql, user, now)} as tokens from rate_budgets b join sender s on b.key = 'send:user:' || s.user_id
     ), user_charge as (
@@ -237,7 +255,7 @@ function insertMessage(sql: Sql, connectionId: string, room: string, clientId: s
         sql,
         sql`select 'send:user:' || s.user_id as key from sender s
           where exists (select 1 from previous)
-            or (exists (select 1 from member) and (select ok from reply_ok) and s.connection_tokens >= 1)`,
+            or (exists (select 1 from member) and (select ok from checks) and s.connection_tokens >= 1)`,
         user,
         now,
       )}
@@ -248,7 +266,7 @@ function insertMessage(sql: Sql, connectionId: string, room: string, clientId: s
       -- token: a loss for the sender, never a way past the limit).
       update connections c set send_tokens = ${connectionTokens} - 1, send_tokens_at = ${now}
       where c.id = ${connectionId} and ${connectionTokens} >= 1
-        and exists (select 1 from user_charge) and not exists (select 1 from previous) and (select ok from reply_ok)
+        and exists (select 1 from user_charge) and not exists (select 1 from previous) and (select ok from checks)
       returning c.id
     ), here_charge as (
       -- @here counts only within its budget; over it the message goes without.
@@ -276,6 +294,11 @@ function insertMessage(sql: Sql, connectionId: string, room: string, clientId: s
       from bump b cross join member m
       on conflict (sender_id, room_id, client_id) do nothing
       returning *
+    ), attached as (
+      update files f set message_id = i.id, attached_at = now(), position = array_position(${extras.files}::text[], f.id)
+      from inserted i
+      where f.id = any(${extras.files}::text[]) and f.attached_at is null
+      returning f.*
     ), rebroadcast as (
       -- A paid repeat soon after the original goes to the room once more, in case
       -- the first attempt died between commit and fan-out. Only once: the row
@@ -293,9 +316,10 @@ function insertMessage(sql: Sql, connectionId: string, room: string, clientId: s
     )
     select
       s.user_id, s.username as sender_name, s.connection_tokens, (select tokens from user_bucket) as user_tokens,
-      exists (select 1 from member) as member, (select ok from reply_ok) as reply_ok,
+      exists (select 1 from member) as member, (select ok from reply_ok) as reply_ok, (select ok from files_ok) as files_ok,
+      (select json_agg(${fileInfoJson(sql)} order by f.position) from attached f) as attached,
       (exists (select 1 from previous) and not exists (select 1 from user_charge))
-        or (exists (select 1 from member) and not exists (select 1 from previous) and (select ok from reply_ok)
+        or (exists (select 1 from member) and not exists (select 1 from previous) and (select ok from checks)
             and not exists (select 1 from charge)) as limited,
       -- A fresh message has no reactions yet: only a repeat reads them.
       m.fresh, ${messageColumns(sql, sql`case when not m.fresh then ${reactionSummary(sql, storedReactions(sql, sql`m.id`))} end`)},
@@ -348,7 +372,9 @@ export async function send(deps: Deps, connectionId: string, frame: SendFrame): 
     replyTo: frame.replyTo ?? null,
     names: mentions.names,
     here: mentions.here && room.kind === 'channel',
+    files: frame.files ?? [],
   };
+  if (extras.files.length) await confirmUploads(deps, connectionId, room.id, extras.files);
   const limits = sendLimits(settings, deps.clock.now());
   const insert = () => insertMessage(sql, connectionId, room.id, frame.clientId, text, extras, limits);
   let [row] = await insert();
@@ -366,6 +392,7 @@ export async function send(deps: Deps, connectionId: string, frame: SendFrame): 
   if (!row?.id) {
     if (!row?.member) throw new Forbidden(`You are not a member of ${describeRoom(room)}; join it first.`);
     if (!row.reply_ok) throw new NotFound(REPLY_NOT_FOUND);
+    if (!row.files_ok) throw new NotFound(FILES_NOT_FOUND);
     // Lost a race with a parallel send of the same clientId: that one stored it.
     [row] = await insert();
     if (!row?.id) throw new Forbidden(`You are not a member of ${describeRoom(room)}.`);
@@ -377,6 +404,7 @@ export async function send(deps: Deps, connectionId: string, frame: SendFrame): 
     limitHit(deps.log, 'here', { user: row.sender_name ?? undefined, connection: connectionId });
   }
   let message = toMessage(row as MessageRow);
+  if (row.fresh && row.attached?.length) message.files = row.attached;
   // The reply snippet was read from the statement's snapshot: if the original
   // changed while this send waited for the room's lock, read it again (only then).
   if (row.fresh && extras.replyTo && !row.calm) message = (await readMessage(sql, message.id)) ?? message;
@@ -402,6 +430,7 @@ export async function send(deps: Deps, connectionId: string, frame: SendFrame): 
   };
 }
 
+export const FILES_NOT_FOUND = 'A file of this message is not one you uploaded to this room, or it was sent already.';
 export const REPLY_NOT_FOUND = 'The message you are replying to is not in this room, or has been deleted.';
 
 export function describeRoom(room: RoomName): string {

@@ -28,6 +28,38 @@ export interface Mailer {
   send(mail: Mail): Promise<void>;
 }
 
+/**
+ * Where a client sends a file's bytes: a presigned S3 POST (form `fields`, then
+ * the file) or the local server's signed PUT (the body is the file, with the
+ * granted Content-Type). `url` may be relative to the server's origin.
+ */
+export type UploadTarget =
+  | { method: 'POST'; url: string; fields: Record<string, string> }
+  | { method: 'PUT'; url: string; headers: Record<string, string> };
+
+/** How a download is served: images of a safe type inline, anything else as an attachment. */
+export interface DownloadHeaders {
+  contentType: string;
+  disposition: 'inline' | 'attachment';
+  filename: string;
+}
+
+/**
+ * Bytes of shared files (files.ts holds the grants and the checks). Keys are
+ * `files/<id>` and `files/<id>.preview`; URLs expire at `expiresAt`.
+ */
+export interface Storage {
+  /** a one-time upload of exactly `size` bytes of `contentType` under `key` */
+  uploadTarget(key: string, size: number, contentType: string, expiresAt: Date): Promise<UploadTarget>;
+  downloadUrl(key: string, headers: DownloadHeaders, expiresAt: Date): Promise<string>;
+  /** the object's size, type and first bytes (up to HEAD_BYTES) as stored, or undefined when there is none */
+  stat(key: string): Promise<{ size: number; contentType?: string; head: Buffer } | undefined>;
+  /** the upload became part of a message: storage's own expiry of unattached uploads must spare it */
+  keep(key: string): Promise<void>;
+  /** gone for good; keys that are not there are no error */
+  remove(keys: readonly string[]): Promise<void>;
+}
+
 export interface Clock {
   now(): Date;
 }
@@ -131,6 +163,15 @@ export interface ChatSettings {
   /** invite-code tries per source network and server-wide per hour, where an invite is required */
   inviteTriesPerIpPerHour: number;
   inviteTriesPerHour: number;
+  /** files (E17): bytes per file, grants per person per hour, bytes per person in all */
+  fileMaxBytes: number;
+  fileUploadsPerHour: number;
+  fileQuotaBytes: number;
+  /** refused file types: extensions ('.exe') and MIME types ('application/x-msdownload') */
+  fileRefusedTypes: string[];
+  /** how long an upload grant and a download URL stay good */
+  fileUploadTtlSeconds: number;
+  fileUrlTtlSeconds: number;
 }
 
 export interface Deps {
@@ -140,4 +181,6 @@ export interface Deps {
   clock: Clock;
   log: Logger;
   settings: ChatSettings;
+  /** where shared files live; without it, file actions are refused */
+  storage?: Storage;
 }

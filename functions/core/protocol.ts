@@ -143,8 +143,48 @@ export type JoinFrame = v.InferOutput<typeof JoinFrame>;
 export const LeaveFrame = v.object({ action: v.literal('leave'), id: requestId, room });
 export type LeaveFrame = v.InferOutput<typeof LeaveFrame>;
 
-/** `replyTo` *(conversations)*: the id of a message of the same room this one answers. */
-export const SendFrame = v.object({ action: v.literal('send'), id: requestId, room, text, clientId, replyTo: messageId('replyTo') });
+/** A shared file's id (E17): 128 random bits, base64url. */
+export const FILE_ID = /^[A-Za-z0-9_-]{22}$/;
+/** Files one message may carry. */
+export const MAX_FILES_PER_MESSAGE = 10;
+
+/** `files` *(E17)*: ids of uploaded files, each sent once, in the order shown. */
+export const fileIds = v.pipe(
+  v.array(v.pipe(v.string('a file id must be a string'), v.regex(FILE_ID, 'That is not a file id.')), 'files must be a list of file ids'),
+  v.minLength(1, 'files must not be empty'),
+  v.maxLength(MAX_FILES_PER_MESSAGE, `A message carries at most ${MAX_FILES_PER_MESSAGE} files.`),
+  v.check((ids) => new Set(ids).size === ids.length, 'files lists a file twice.'),
+);
+
+/**
+ * `replyTo` *(conversations)*: the id of a message of the same room this one
+ * answers. `files` *(E17)*: with files, the text is a caption and may be empty.
+ */
+export const SendFrame = v.pipe(
+  v.object({
+    action: v.literal('send'),
+    id: requestId,
+    room,
+    text: v.optional(v.string('text must be a string')),
+    clientId,
+    replyTo: messageId('replyTo'),
+    files: v.optional(fileIds),
+  }),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const frame = dataset.value;
+    if (frame.files && (frame.text ?? '').trim() === '') return { ...frame, text: '' };
+    if (frame.text === undefined) {
+      addIssue({ message: 'text is required.' });
+      return NEVER;
+    }
+    const parsed = v.safeParse(text, frame.text);
+    if (!parsed.success) {
+      addIssue({ message: parsed.issues[0].message });
+      return NEVER;
+    }
+    return { ...frame, text: parsed.output };
+  }),
+);
 export type SendFrame = v.InferOutput<typeof SendFrame>;
 
 export const HistoryFrame = v.object({
@@ -205,6 +245,21 @@ export interface Message {
   expiresAt?: string;
   /** *(disappearing messages)* an announcement: the room's new timer in seconds, 0 for off */
   timer?: number;
+  /** *(E17)* the files it carries, in order */
+  files?: FileInfo[];
+}
+
+/** A file a MESSAGE carries (E17): the bytes are fetched with `download`. */
+export interface FileInfo {
+  id: string;
+  name: string;
+  type: string;
+  size: number;
+  /** images: pixels, so the space is kept before the preview loads */
+  width?: number;
+  height?: number;
+  /** an image with a small WebP preview */
+  preview?: true;
 }
 
 /** A ROOM in `authed` and `joined`. */

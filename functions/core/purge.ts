@@ -1,9 +1,10 @@
 // Delete my own chat history: every message the caller sent, in every room or in
 // one, removed for everyone. Members' open connections are told at once so their
 // clients drop the messages without a reload. Each message becomes a tombstone
-// (its text erased, its reactions gone) with a fresh seq, so that a client that
+// (its text erased, its reactions and files gone) with a fresh seq, so that a client that
 // was away learns of it from the change feed (`changes`).
 import * as v from 'valibot';
+import { deleteFilesOfDeletedMessages } from './files.js';
 import { requireCallerWithin } from './limits.js';
 import type { Broadcast, Outcome } from './outcome.js';
 import type { Deps, Sql } from './ports.js';
@@ -55,6 +56,7 @@ function tombstoneMessagesOf(sql: Sql, userId: string, roomId: string | undefine
 export async function purgeMyMessages(deps: Deps, connectionId: string, frame: PurgeFrame): Promise<Outcome> {
   const caller = await requireCallerWithin(deps, connectionId, 'purge');
   const rows = await tombstoneMessagesOf(deps.sql, caller.userId, frame.room?.id);
+  await deleteFilesOfDeletedMessages(deps, caller.userId);
   // One small frame per room whatever the number of messages: clients drop every
   // message from this user up to `through` (later ids are messages sent after).
   // `seq` is the room's seq after the purge; a client of the change feed catches

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../../functions/adapters/config.js';
-import type { Logger } from '../../functions/core/ports.js';
+import type { Logger, Storage } from '../../functions/core/ports.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { RecordingMailer } from './fakes.js';
@@ -46,13 +46,13 @@ export const TEST_ENV = {
   ANONYMOUS_SOCKETS: '100000',
 };
 
-export async function startTestServer(env: Record<string, string> = {}, options: { log?: Logger } = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, options: { log?: Logger; storage?: Storage } = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ww-server-'));
   const db = await createTestDatabase();
   const mail = new RecordingMailer();
   const config = loadConfig({ ...TEST_ENV, DATA_DIR: dataDir, ...env });
-  const { log } = options;
-  let server = await startServer({ config, sql: db.sql, mailer: mail, log, webRoot: join(dataDir, 'web') });
+  const { log, storage } = options;
+  let server = await startServer({ config, sql: db.sql, mailer: mail, log, storage, webRoot: join(dataDir, 'web') });
   const t: TestServer = {
     get server() {
       return server;
@@ -70,7 +70,7 @@ export async function startTestServer(env: Record<string, string> = {}, options:
     stop: () => server.close(),
     async restart() {
       await server.close();
-      server = await startServer({ config: { ...config, port: server.port }, sql: db.sql, mailer: mail, log, webRoot: join(dataDir, 'web') });
+      server = await startServer({ config: { ...config, port: server.port }, sql: db.sql, mailer: mail, log, storage, webRoot: join(dataDir, 'web') });
     },
     async close() {
       await server.close();

@@ -43,7 +43,7 @@ const socketUrl = () => `ws://127.0.0.1:${chat.port}${new URL(chat.wsUrl).pathna
 /** What the response headers policy sets, for a socket at `socketOrigin`. */
 function cloudFrontHeaders(socketOrigin: string): Record<string, string> {
   return {
-    'content-security-policy': contentSecurityPolicy(socketOrigin),
+    'content-security-policy': contentSecurityPolicy(socketOrigin, 'https://ww-files.s3.eu-west-1.amazonaws.com'),
     'strict-transport-security': 'max-age=63072000; includeSubDomains',
     'x-content-type-options': 'nosniff',
     'x-frame-options': 'DENY',

@@ -460,7 +460,13 @@ describe('the web client', () => {
     expect(directives['script-src']).toEqual(["'self'"]);
     expect(directives['frame-ancestors']).toEqual(["'none'"]);
     expect(directives['object-src']).toEqual(["'none'"]);
-    expect(directives['connect-src']).toEqual(["'self'", `wss://<{"Ref":"${stack.getLogicalId(stack.api.node.defaultChild as never)}"}>.execute-api.<{"Ref":"AWS::Region"}>.<{"Ref":"AWS::URLSuffix"}>`]);
+    const filesOrigin = `https://<{"Fn::Join":["-",["wildwhispers-files",{"Ref":"AWS::AccountId"},{"Ref":"AWS::Region"}]]}>.s3.<{"Ref":"AWS::Region"}>.<{"Ref":"AWS::URLSuffix"}>`;
+    expect(directives['connect-src']).toEqual([
+      "'self'",
+      `wss://<{"Ref":"${stack.getLogicalId(stack.api.node.defaultChild as never)}"}>.execute-api.<{"Ref":"AWS::Region"}>.<{"Ref":"AWS::URLSuffix"}>`,
+      filesOrigin,
+    ]);
+    expect(directives['img-src']).toEqual(["'self'", 'data:', filesOrigin]);
     expect(security.ContentSecurityPolicy.Override).toBe(true);
     expect(security.StrictTransportSecurity).toMatchObject({ AccessControlMaxAgeSec: 63072000, IncludeSubdomains: true, Override: true });
     expect(security.ContentTypeOptions).toEqual({ Override: true });
@@ -499,5 +505,61 @@ describe('portability and review', () => {
     }
     expect(reasons.length).toBeGreaterThan(10);
     for (const reason of reasons) expect(String(reason).length).toBeGreaterThan(30);
+  });
+});
+
+describe('the files bucket', () => {
+  const bucketId = () => stack.getLogicalId(stack.files.bucket.node.defaultChild as never);
+
+  it('is private and encrypted, takes TLS only, and lets only the site POST to it from a browser', () => {
+    const bucket = resources[bucketId()]!.Properties!;
+    expect(bucket.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect(bucket.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }]);
+    expect(bucket.OwnershipControls.Rules).toEqual([{ ObjectOwnership: 'BucketOwnerEnforced' }]);
+    const [rule, ...more] = bucket.CorsConfiguration.CorsRules;
+    expect(more).toEqual([]);
+    expect(rule.AllowedMethods).toEqual(['POST']);
+    const [distribution] = ofType('AWS::CloudFront::Distribution')[0]!;
+    expect(json(rule.AllowedOrigins)).toBe(json([{ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [distribution, 'DomainName'] }]] }]));
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: bucketId() },
+      PolicyDocument: Match.objectLike({
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+      }),
+    });
+  });
+
+  it('deletes uploads still tagged pending after a day, and unfinished multipart uploads', () => {
+    const rules = resources[bucketId()]!.Properties!.LifecycleConfiguration.Rules;
+    expect(rules).toEqual(
+      expect.arrayContaining([
+        { Id: 'unattached-uploads', Prefix: 'files/', TagFilters: [{ Key: 'state', Value: 'pending' }], ExpirationInDays: 1, Status: 'Enabled' },
+        { Id: 'unfinished-uploads', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' },
+      ]),
+    );
+  });
+
+  it('grants each function only the actions it uses, on files/* only; the others none', () => {
+    const prefix = json({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId(), 'Arn'] }, '/files/*']] });
+    const s3Statements = (fn: string) => {
+      const roleId = resources[logicalId(fn)]!.Properties!.Role['Fn::GetAtt'][0] as string;
+      return ofType('AWS::IAM::Policy')
+        .filter(([, p]) => json(p.Properties!.Roles).includes(`"${roleId}"`))
+        .flatMap(([, p]) => p.Properties!.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[])
+        .filter((st) => [st.Action].flat().some((a) => a.startsWith('s3:')));
+    };
+    const expected: Record<string, string[]> = {
+      DefaultFunction: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
+      SendFunction: ['s3:DeleteObject', 's3:GetObject', 's3:PutObjectTagging'],
+      SweepFunction: ['s3:DeleteObject'],
+    };
+    for (const fn of ALL_FUNCTIONS) {
+      const statements = s3Statements(fn);
+      expect(statements.flatMap((st) => [st.Action].flat()).sort(), fn).toEqual(expected[fn] ?? []);
+      for (const st of statements) expect(json(st.Resource), fn).toBe(prefix);
+    }
+    for (const fn of Object.keys(expected)) {
+      expect(resources[logicalId(fn)]!.Properties!.Environment.Variables.FILES_BUCKET).toEqual({ Ref: bucketId() });
+    }
   });
 });

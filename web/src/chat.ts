@@ -20,7 +20,8 @@ import {
   reconcileDeletions,
 } from './messages.js';
 import { session, storage } from './storage.js';
-import { ConnectionLost, ServerError, type Member, type Message, type RoomInfo, type SearchPage, type SearchResult, type ServerFrame, type User } from './types.js';
+import type { Prepared, UploadTarget } from './files.js';
+import { ConnectionLost, ServerError, type FileInfo, type Member, type Message, type RoomInfo, type SearchPage, type SearchResult, type ServerFrame, type User } from './types.js';
 
 export type Screen = 'loading' | 'welcome' | 'code' | 'chat';
 
@@ -66,6 +67,15 @@ export interface PendingSend {
   error?: string;
   /** automatic retries after `rate_limited` */
   attempts?: number;
+  /** uploaded files it carries (E17) */
+  files?: FileInfo[];
+}
+
+/** Download URLs of one file, good until `expires` (ms). */
+interface FileUrls {
+  url: string;
+  preview?: string;
+  expires: number;
 }
 
 export interface CodeStep {
@@ -1050,12 +1060,19 @@ export class Chat {
 
   // ---- sending --------------------------------------------------------------
 
-  /** Sends `text`, as an answer to the message the composer replies to, if any. */
-  send(roomId: string, text: string): void {
+  /** Sends `text` (a caption, with `files`), as an answer to the message the composer replies to, if any. */
+  send(roomId: string, text: string, files: FileInfo[] = []): void {
     const room = this.room(roomId);
-    if (!room || !text.trim()) return;
+    if (!room || (!text.trim() && !files.length)) return;
     const replyTo = room.replyTo.peek() ?? undefined;
-    const pending: PendingSend = { clientId: newClientId(), room: roomId, text, state: 'sending', ...(replyTo ? { replyTo } : {}) };
+    const pending: PendingSend = {
+      clientId: newClientId(),
+      room: roomId,
+      text,
+      state: 'sending',
+      ...(replyTo ? { replyTo } : {}),
+      ...(files.length ? { files } : {}),
+    };
     batch(() => {
       room.pending.value = [...room.pending.peek(), pending];
       room.replyTo.value = null;
@@ -1072,7 +1089,8 @@ export class Chat {
     if (!room || !this.authed) return; // goes out after the next resume
     try {
       const reply = p.replyTo ? { replyTo: p.replyTo.id } : {};
-      const sent = await this.conn.request({ action: 'send', room: p.room, text: p.text, clientId: p.clientId, ...reply });
+      const files = p.files ? { files: p.files.map((f) => f.id) } : {};
+      const sent = await this.conn.request({ action: 'send', room: p.room, text: p.text, clientId: p.clientId, ...reply, ...files });
       batch(() => {
         room.messages.value = mergeMessages(room.messages.peek(), [sent.message as Message]);
         room.pending.value = room.pending.peek().filter((x) => x.clientId !== p.clientId);
@@ -1104,6 +1122,49 @@ export class Chat {
   discard(p: PendingSend): void {
     const room = this.room(p.room);
     if (room) room.pending.value = room.pending.peek().filter((x) => x.clientId !== p.clientId);
+  }
+
+  // ---- files (E17) ------------------------------------------------------------
+
+  private readonly fileUrlCache = new Map<string, FileUrls>();
+
+  /** A grant to upload one prepared file to a room: where its bytes (and preview) go. */
+  async grantUpload(roomId: string, file: Prepared): Promise<{ info: FileInfo; upload: UploadTarget; preview?: UploadTarget }> {
+    const grant = await this.conn.request({
+      action: 'upload',
+      room: roomId,
+      name: file.name,
+      size: file.blob.size,
+      type: file.type,
+      ...(file.width ? { width: file.width, height: file.height } : {}),
+      ...(file.preview ? { previewSize: file.preview.size } : {}),
+    });
+    const info: FileInfo = {
+      id: grant.file as string,
+      name: file.name,
+      type: file.type,
+      size: file.blob.size,
+      ...(file.width ? { width: file.width, height: file.height } : {}),
+      ...(file.preview ? { preview: true as const } : {}),
+    };
+    return { info, upload: grant.upload as UploadTarget, ...(grant.preview ? { preview: grant.preview as UploadTarget } : {}) };
+  }
+
+  /**
+   * Download URLs for files, from the cache while they have a minute left, the
+   * rest asked for in batches of 10. Files one may not read are left out.
+   */
+  async fileUrls(ids: readonly string[]): Promise<Map<string, FileUrls>> {
+    const now = Date.now();
+    const missing = ids.filter((id) => (this.fileUrlCache.get(id)?.expires ?? 0) - 60_000 < now);
+    for (let i = 0; i < missing.length; i += 10) {
+      const reply = await this.conn.request({ action: 'download', files: missing.slice(i, i + 10) });
+      const expires = Date.parse(reply.expiresAt as string);
+      for (const f of reply.files as { id: string; url: string; preview?: string }[]) {
+        this.fileUrlCache.set(f.id, { url: f.url, ...(f.preview ? { preview: f.preview } : {}), expires });
+      }
+    }
+    return new Map(ids.flatMap((id) => (this.fileUrlCache.has(id) ? [[id, this.fileUrlCache.get(id)!] as const] : [])));
   }
 
   // ---- conversations: edit, delete, react, reply, typing, read receipts -----

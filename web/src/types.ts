@@ -2,6 +2,7 @@
 
 // The server's own definitions; a type-only import, erased from the bundle.
 import type { Message as BaseMessage, RoomInfo as BaseRoomInfo } from '../../functions/core/protocol.js';
+export type { FileInfo } from '../../functions/core/protocol.js';
 
 /** What a reply shows of the message it answers: who and the first line, or that it is gone. */
 export type ReplyRef =

@@ -10,6 +10,7 @@ import { createPicker } from '../emoji.js';
 import { lastEditable, mentionCandidates, mentionQuery, typingText } from '../messages.js';
 import { effectiveTheme } from '../theme.js';
 import { useChat } from './context.js';
+import { AttachButton, AttachmentTray, useAttachments } from './Files.js';
 import { CloseIcon, SendIcon, SmileIcon } from './icons.js';
 
 interface Suggest {
@@ -29,6 +30,8 @@ export function Composer({ room }: { room: RoomState }) {
   const dismissed = useRef<number | null>(null);
   const input = useRef<HTMLTextAreaElement>(null);
   const replyTo = room.replyTo.value;
+  const attachments = useAttachments(room);
+  const [dragging, setDragging] = useState(false);
 
   useEffect(() => {
     setText(chat.draft(room.id));
@@ -83,10 +86,15 @@ export function Composer({ room }: { room: RoomState }) {
   const length = codePoints(text.trim());
   const tooLong = length > MAX_TEXT;
 
+  const hasFiles = attachments.items.length > 0;
+  // With files, the text is a caption and may be empty; every file must be up first.
+  const canSend = (Boolean(text.trim()) || hasFiles) && !tooLong && attachments.ready;
+
   const send = () => {
-    if (!text.trim() || tooLong) return;
-    chat.send(room.id, text.trim());
+    if (!canSend) return;
+    chat.send(room.id, text.trim(), attachments.files);
     update('');
+    attachments.clear();
     setSuggest(null);
   };
 
@@ -143,10 +151,23 @@ export function Composer({ room }: { room: RoomState }) {
 
   return (
     <form
-      class="composer"
+      class={`composer${dragging ? ' dragging' : ''}`}
       onSubmit={(e) => {
         e.preventDefault();
         send();
+      }}
+      onDragOver={(e) => {
+        if (!e.dataTransfer?.types.includes('Files')) return;
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={(e) => {
+        setDragging(false);
+        const files = [...(e.dataTransfer?.files ?? [])];
+        if (!files.length) return;
+        e.preventDefault();
+        attachments.add(files);
       }}
     >
       <TypingIndicator room={room} />
@@ -160,6 +181,7 @@ export function Composer({ room }: { room: RoomState }) {
           </button>
         </div>
       )}
+      <AttachmentTray attachments={attachments} />
       <label for="composer-input" class="sr-only">
         Message {room.label}
       </label>
@@ -211,16 +233,24 @@ export function Composer({ room }: { room: RoomState }) {
           }}
           onClick={(e) => lookUp(e.currentTarget.value, e.currentTarget.selectionStart)}
           onBlur={() => setSuggest(null)}
+          onPaste={(e) => {
+            // a screenshot (or files copied elsewhere) becomes an attachment
+            const files = [...(e.clipboardData?.files ?? [])];
+            if (!files.length) return;
+            e.preventDefault();
+            attachments.add(files);
+          }}
         />
+        <AttachButton onFiles={attachments.add} />
         <EmojiButton onPick={insert} />
-        <button type="submit" class="send-btn" aria-label="Send" disabled={!text.trim() || tooLong}>
+        <button type="submit" class="send-btn" aria-label="Send" disabled={!canSend}>
           <SendIcon />
         </button>
       </div>
       <p id="composer-hint" class={`composer-hint${tooLong ? ' over' : ''}`}>
         {tooLong
           ? `${length - MAX_TEXT} characters over the ${MAX_TEXT} limit`
-          : 'Enter to send · Shift+Enter for a new line · @ to mention · ↑ to edit your last message'}
+          : 'Enter to send · Shift+Enter for a new line · @ to mention · ↑ to edit your last message · paste or drop files to attach'}
       </p>
     </form>
   );

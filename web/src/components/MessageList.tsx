@@ -18,6 +18,7 @@ import { dayKey, dayLabel, fullTimeLabel, timeLabel } from '../time.js';
 import type { Message } from '../types.js';
 import { EmojiPopover } from './Composer.js';
 import { useChat } from './context.js';
+import { MessageFiles } from './Files.js';
 import { ConfirmDialog } from './Dialog.js';
 import { describeError } from './Field.js';
 import { ArrowDownIcon, MoreIcon, ReplyIcon, TimerIcon } from './icons.js';
@@ -316,8 +317,9 @@ function MessageItemView({ room, m, me, first, quote, editing, highlight, seen }
           ) : editing ? (
             <MessageEditor room={room} m={m} />
           ) : (
-            <MessageText text={m.text} mentions={mentionsOf(m, me)} />
+            m.text && <MessageText text={m.text} mentions={mentionsOf(m, me)} />
           )}
+          {!m.deleted && m.files && m.files.length > 0 && <MessageFiles files={m.files} />}
           {m.editedAt && !m.deleted && (
             <span class="edited" title={`Edited ${fullTimeLabel(m.editedAt)}`}>
               edited<span class="sr-only"> {fullTimeLabel(m.editedAt)}</span>
@@ -667,7 +669,14 @@ function PendingItem({ p }: { p: PendingSend }) {
             <span class="msg-state">{p.state === 'failed' ? 'Not sent' : 'Sending…'}</span>
           </div>
           {p.replyTo && <p class="quote gone">Replying to {p.replyTo.from}</p>}
-          <MessageText text={p.text} />
+          {p.text && <MessageText text={p.text} />}
+          {p.files && (
+            <ul class="pending-files" aria-label="Files">
+              {p.files.map((f) => (
+                <li key={f.id}>{f.name}</li>
+              ))}
+            </ul>
+          )}
           {p.state === 'failed' && (
             <div class="pending-actions">
               <span class="field-error">{p.error}</span>
