@@ -75,7 +75,12 @@ function parseDate(filter: 'before' | 'after', value: string): Date {
   }
   // Slack's reading: before: a day is before its first instant, after: a day is
   // from the day that follows it (both in UTC).
-  return filter === 'before' ? date : new Date(date.getTime() + 24 * 60 * 60 * 1000);
+  if (filter === 'before') return date;
+  const next = new Date(date.getTime() + 24 * 60 * 60 * 1000);
+  // The day after 9999-12-31 has a five-digit year, which the database cannot
+  // read as a timestamp; no message can be sent after it anyway.
+  if (next.getUTCFullYear() > 9999) throw new BadRequest(`after:${value} leaves no day to search: use a date up to after:9999-12-30.`);
+  return next;
 }
 
 function parseFrom(value: string): string {
