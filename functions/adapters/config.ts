@@ -397,6 +397,9 @@ export function loadConfig(env: Env = process.env): Config {
       // a burst for a few refinements, then about one every two seconds.
       searchBurst: int(env, 'SEARCH_BURST', 30, 1),
       searchesPerMinute: int(env, 'SEARCHES_PER_MINUTE', 30, 1),
+      // A query whose words match most of what one can read (the start of a
+      // number, say) stops here on PostgreSQL rather than hold a backend.
+      searchTimeoutMs: int(env, 'SEARCH_TIMEOUT_MS', 3000, 1),
       loginsPerUserPerHour: int(env, 'LOGINS_PER_USER_PER_HOUR', 60, 1),
       connectionsPerUser: int(env, 'CONNECTIONS_PER_USER', 20, 1),
       roomsCreatedPerDay: int(env, 'ROOMS_CREATED_PER_DAY', 50, 1),

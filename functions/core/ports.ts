@@ -126,6 +126,8 @@ export interface ChatSettings {
   /** per user: search pages (each reads the index over every room one is in), a burst then a rate */
   searchBurst: number;
   searchesPerMinute: number;
+  /** PostgreSQL cancels a search statement that runs longer (PGlite cannot; its queries are bounded by the query rules instead) */
+  searchTimeoutMs: number;
   /** per user: logins, verifies and resumes that bind a connection to the account */
   loginsPerUserPerHour: number;
   /** authenticated connections one user may hold open at once */

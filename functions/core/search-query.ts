@@ -12,6 +12,12 @@ import { CHANNEL, USERNAME, codePoints, parseRoom, type RoomName } from './names
 export const MAX_QUERY = 500;
 /** Words, phrases and filters in one query: each is a term of the index lookup. */
 export const MAX_TERMS = 16;
+/**
+ * The word being typed matches as a prefix from this many characters on; a
+ * single character is a whole word. `1` would otherwise stand for every number
+ * and word that starts with it: most of what one can read, for one query.
+ */
+export const MIN_PREFIX = 2;
 
 /** Where to search: a channel, or the conversation with one person. */
 export type SearchRoom = { kind: 'channel'; id: string } | { kind: 'dm'; with: string } | { kind: 'room'; room: RoomName };
@@ -134,7 +140,7 @@ export function parseSearchQuery(raw: string): SearchQuery {
       (token.negated ? query.excludedSymbols : query.symbols).push(text);
     } else if (token.negated) {
       query.exclude.push(text);
-    } else if (!token.quoted && token.open && i === tokens.length - 1) {
+    } else if (!token.quoted && token.open && i === tokens.length - 1 && codePoints(text) >= MIN_PREFIX) {
       query.prefix = text;
     } else {
       query.include.push(text);

@@ -5,7 +5,7 @@
 // by searchableMessage.
 import type { Fragment } from 'postgres';
 import * as v from 'valibot';
-import { Forbidden } from './errors.js';
+import { BadRequest, Forbidden } from './errors.js';
 import { notExpired } from './expiry.js';
 import { requireCallerWithin } from './limits.js';
 import { type MessageRow, messageColumns, toMessage } from './messages.js';
@@ -108,8 +108,12 @@ export function findMessages(sql: Queryable, query: SearchQuery, rooms: string[]
     order by m.id desc`;
 }
 
+/** PostgreSQL's code for a statement stopped by statement_timeout. */
+const QUERY_CANCELED = '57014';
+export const TOO_BROAD = 'That search took too long: add a word, or narrow it with in:, from: or after:.';
+
 export async function search(deps: Deps, connectionId: string, frame: SearchFrame): Promise<Outcome> {
-  const { sql } = deps;
+  const { sql, settings } = deps;
   // The query is read before anything is charged or looked up: a mistake costs nothing.
   const query = parseSearchQuery(frame.query);
   const caller = await requireCallerWithin(deps, connectionId, 'search');
@@ -132,10 +136,15 @@ export async function search(deps: Deps, connectionId: string, frame: SearchFram
     // newest message (a common word) or look the words up in the index (a rare
     // one) depends on them, and a generic plan (the embedded database keeps one
     // per statement) would take one way for every query. Parallel workers only
-    // slow a query that stops after a page.
-    await tx`select set_config('plan_cache_mode', 'force_custom_plan', true), set_config('max_parallel_workers_per_gather', '0', true)`;
+    // slow a query that stops after a page. A statement that runs past
+    // SEARCH_TIMEOUT_MS is stopped (PostgreSQL; PGlite has no timer).
+    await tx`select set_config('plan_cache_mode', 'force_custom_plan', true), set_config('max_parallel_workers_per_gather', '0', true),
+      set_config('statement_timeout', ${String(settings.searchTimeoutMs)}, true)`;
     const rooms = roomId !== undefined ? [roomId] : await memberRooms(tx, caller.userId);
     return rooms.length ? [...(await findMessages(tx, query, rooms, from, frame.before, limit))] : [];
+  }).catch((err: unknown) => {
+    if ((err as { code?: unknown }).code === QUERY_CANCELED) throw new BadRequest(TOO_BROAD);
+    throw err;
   });
   const results: SearchResult[] = rows.slice(0, limit).map((row) => {
     const message = toMessage(row);

@@ -38,6 +38,9 @@ describe('parseSearchQuery', () => {
     expect(parseSearchQuery('-deplo from:me').prefix).toBeUndefined();
     // an unclosed quote is a phrase still being typed: whole words so far
     expect(parseSearchQuery('"ship it')).toMatchObject({ include: ['ship it'] });
+    // a single character is a whole word: "1" must not stand for every number
+    expect(parseSearchQuery('line 1')).toEqual({ include: ['line', '1'], exclude: [], symbols: [], excludedSymbols: [] });
+    expect(parseSearchQuery('line 12')).toMatchObject({ include: ['line'], prefix: '12' });
   });
 
   it('reads the forms of in: and from:', () => {

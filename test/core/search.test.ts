@@ -221,3 +221,23 @@ describe('search', () => {
     expect(JSON.stringify(plan)).toContain('messages_search');
   });
 });
+
+describe('a search that runs too long', () => {
+  it('is stopped with a sentence, not held or failed (PostgreSQL: PGlite has no statement timer)', async (ctx) => {
+    if (!db.real) return ctx.skip();
+    const dora = await person('dora'); // a budget of her own
+    const [big] = await sql<{ id: string }[]>`insert into rooms (id, kind) values ('crowded', 'channel') returning id`;
+    await sql`insert into memberships (room_id, user_id) values (${big!.id}, ${dora.id})`;
+    await sql`insert into messages (room_id, sender_id, client_id, body)
+      select 'crowded', ${bob.id}, 'bulk-' || n, 'the server room note number ' || n from generate_series(1, 50000) n`;
+    const quick = { ...deps, settings: { ...deps.settings, searchTimeoutMs: 1 } };
+    const query = '"server room" note';
+    // within the default limit it answers: the test can fail
+    expect((await find(dora, query)).results.length).toBe(20);
+    const err = await search(quick, dora.conn, { action: 'search', query }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BadRequest);
+    expect((err as Error).message).toBe('That search took too long: add a word, or narrow it with in:, from: or after:.');
+    // the connection is fine afterwards
+    expect((await find(dora, 'number 7 ')).results.length).toBe(1);
+  });
+});
