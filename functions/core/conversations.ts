@@ -241,12 +241,13 @@ export async function deleteMessage(deps: Deps, connectionId: string, frame: Del
   const { sql } = deps;
   const [row] = await changeMessage(deps, connectionId, frame.room.id, frame.message, {
     action: 'delete',
-    allowed: sql`not t.deleted and t.sender_id = c.user_id`,
+    allowed: sql`not t.deleted and t.sender_id = c.user_id and not t.notice`,
     update: sql`body = '', deleted_at = now(), edited_at = null, reply_to = null, mentioned_user_ids = '{}', mentions_here = false`,
     more: sql`, unreacted as (delete from reactions r using changed d where r.message_id = d.id)`,
   });
   checkCaller(deps, connectionId, 'delete', row);
   if (!row.own) throw row.was_deleted ? new NotFound(DELETED) : new Forbidden('You can only delete your own messages.');
+  if (row.notice) throw new BadRequest('An announcement of a timer change cannot be deleted.');
   let message: Message | undefined;
   if (row.changed) message = await newState(sql, row);
   else if (row.was_deleted) message = toMessage(row as MessageRow);
