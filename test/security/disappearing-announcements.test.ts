@@ -32,7 +32,7 @@ describe('timer announcements', () => {
     expect(del).toMatchObject({ type: 'error', code: 'bad_request', message: 'An announcement of a timer change cannot be deleted.' });
     const [after] = await t.db.sql`select body, deleted_at, seq::text from messages where id = ${id}`;
     expect(after).toEqual(before);
-    expect(after.deleted_at).toBeNull();
+    expect(after!.deleted_at).toBeNull();
     expect(await bob.quiet((f) => f.type === 'changed')).toEqual([]);
     await Promise.all([alice.close(), bob.close()]);
   });
@@ -55,14 +55,15 @@ describe('timer announcements', () => {
     const set = await alice.request({ action: 'set_timer', room, seconds: 3600 });
     const announced = (set.message as { id: string; clientId: string });
     // The announcement's own clientId, and the ones the next changes would take.
-    const [{ next }] = await t.db.sql`select last_value::bigint as next from message_ids`;
+    const [ids] = await t.db.sql<{ next: string }[]>`select last_value::bigint as next from message_ids`;
+    const next = ids!.next;
     const squat = [announced.clientId, ...Array.from({ length: 20 }, (_, i) => `timer-${BigInt(next) + BigInt(i + 1)}`)];
     for (const clientId of squat) {
       const r = await alice.request({ action: 'send', room, text: 'squat', clientId });
       expect(r).toMatchObject({ type: 'error', code: 'bad_request', message: 'clientId timer-<number> is reserved for timer announcements; choose another.' });
     }
-    const [{ count }] = await t.db.sql`select count(*)::int from messages where room_id = ${room} and body = 'squat'`;
-    expect(count).toBe(0);
+    const [squatted] = await t.db.sql<{ count: number }[]>`select count(*)::int from messages where room_id = ${room} and body = 'squat'`;
+    expect(squatted!.count).toBe(0);
     expect(await alice.request({ action: 'set_timer', room, seconds: 86400 })).toMatchObject({ type: 'timer', disappearAfter: 86400 });
     expect(await alice.request({ action: 'set_timer', room, seconds: null })).toMatchObject({ type: 'timer', disappearAfter: null });
     // Other clientIds that merely start with timer- are anyone's.
