@@ -5,12 +5,13 @@
 // re-broadcast the announcement as a repeat of the send.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dmRoomId } from '../../functions/core/names.js';
+import type { Logger } from '../../functions/core/ports.js';
 import { signUp, TestClient } from '../helpers/client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 let t: TestServer;
 beforeAll(async () => {
-  t = await startTestServer();
+  t = await startTestServer({ TIMER_CHANGES_PER_HOUR: '4' });
 });
 afterAll(() => t?.close());
 
@@ -69,5 +70,24 @@ describe('timer announcements', () => {
     // Other clientIds that merely start with timer- are anyone's.
     expect(await alice.request({ action: 'send', room, text: 'fine', clientId: 'timer-x1' })).toMatchObject({ type: 'sent' });
     await Promise.all([alice.close(), bob.close()]);
+  });
+
+  it('a refused flood of changes is logged naming the person', async () => {
+    const events: Array<Record<string, unknown>> = [];
+    const quiet = () => {};
+    const recorder: Logger = { info: quiet, error: quiet, warn: (_m, f) => void (f?.security && events.push(f)) };
+    const log = t.server.deps.log;
+    t.server.deps.log = recorder;
+    try {
+      const [alice, bob, room] = await pair();
+      const values = [300, 3600, 86400, 604800, 300];
+      const answers = [];
+      for (const seconds of values) answers.push(await alice.request({ action: 'set_timer', room, seconds }));
+      expect(answers.at(-1)).toMatchObject({ type: 'error', code: 'rate_limited' });
+      expect(events).toContainEqual(expect.objectContaining({ security: 'rate_limited', action: 'timer', user: alice.username }));
+      await Promise.all([alice.close(), bob.close()]);
+    } finally {
+      t.server.deps.log = log;
+    }
   });
 });
