@@ -244,7 +244,7 @@ export async function deleteMessage(deps: Deps, connectionId: string, frame: Del
   const { sql } = deps;
   const [row] = await changeMessage(deps, connectionId, frame.room.id, frame.message, {
     action: 'delete',
-    allowed: sql`not t.deleted and t.sender_id = c.user_id`,
+    allowed: sql`not t.deleted and t.sender_id = c.user_id and not t.notice`,
     update: sql`body = '', deleted_at = now(), edited_at = null, reply_to = null, mentioned_user_ids = '{}', mentions_here = false`,
     // Its files are let go in the same statement: detached, they are the sweep's
     // if removing them from storage below fails.
@@ -254,6 +254,7 @@ export async function deleteMessage(deps: Deps, connectionId: string, frame: Del
   });
   checkCaller(deps, connectionId, 'delete', row);
   if (!row.own) throw row.was_deleted ? new NotFound(DELETED) : new Forbidden('You can only delete your own messages.');
+  if (row.notice) throw new BadRequest('An announcement of a timer change cannot be deleted.');
   let message: Message | undefined;
   if (row.changed) message = await newState(sql, row);
   else if (row.was_deleted) message = toMessage(row as MessageRow);

@@ -31,7 +31,8 @@ export const SetTimerFrame = v.object({
 export type SetTimerFrame = v.InferOutput<typeof SetTimerFrame>;
 
 interface TimerRow extends Partial<MessageRow> {
-  username: string;
+  /** the caller (the message columns' `username` is the announcement's sender, null without one) */
+  caller_name: string;
   member: boolean;
   permitted: boolean;
   /** the room has a recorded creator (channels) */
@@ -86,7 +87,7 @@ function updateTimer(deps: Deps, connectionId: string, roomId: string, seconds: 
       from bump b cross join caller c
       returning *
     )
-    select c.username,
+    select c.username as caller_name,
       exists (select 1 from target) as member,
       exists (select 1 from permitted) as permitted,
       (select t.created_by is not null from target t) as has_creator,
@@ -127,7 +128,7 @@ export async function setTimer(deps: Deps, connectionId: string, frame: SetTimer
   if (!row.member) throw new Forbidden(`You are not a member of ${describeRoom(frame.room)}.`);
   if (!row.permitted) throw new Forbidden(notPermitted(frame.room, row.has_creator));
   if (!row.taken) {
-    limitHit(deps.log, 'timer', { user: row.username, connection: connectionId });
+    limitHit(deps.log, 'timer', { user: row.caller_name, connection: connectionId });
     throw userRefusal(settings, 'timer', row.tokens ?? 0);
   }
   if (!row.fresh) return { reply: { type: 'timer', room: frame.room.id, disappearAfter: row.disappear_after } };

@@ -62,6 +62,9 @@ const clientId = v.pipe(
   v.minLength(1, 'clientId must not be empty'),
   v.maxLength(64, 'clientId is at most 64 characters'),
   wellFormed('clientId'),
+  // timer-N is the clientId of the timer announcement with id N (disappearing.ts):
+  // a send holding one would collide with it (or answer as a repeat of it).
+  v.check((s: string) => !/^timer-\d+$/.test(s), 'clientId timer-<number> is reserved for timer announcements; choose another.'),
 );
 
 /** A message's text, as `send` and `edit` take it. */

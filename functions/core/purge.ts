@@ -27,7 +27,7 @@ function tombstoneMessagesOf(sql: Sql, userId: string, roomId: string | undefine
       select r.id from rooms r
       where r.id in (
         select room_id from messages
-        where sender_id = ${userId} and deleted_at is null ${roomId !== undefined ? sql`and room_id = ${roomId}` : sql``}
+        where sender_id = ${userId} and deleted_at is null and timer is null ${roomId !== undefined ? sql`and room_id = ${roomId}` : sql``}
       )
       order by r.id
       for update
@@ -35,7 +35,8 @@ function tombstoneMessagesOf(sql: Sql, userId: string, roomId: string | undefine
       update messages m set body = '', deleted_at = now(), edited_at = null, reply_to = null,
         mentioned_user_ids = '{}', mentions_here = false, seq = nextval('message_seqs')
       from hit h
-      where m.room_id = h.id and m.sender_id = ${userId} and m.deleted_at is null
+      -- timer announcements stay: they are the room's record of its timer, not the sender's words
+      where m.room_id = h.id and m.sender_id = ${userId} and m.deleted_at is null and m.timer is null
       returning m.room_id, m.id, m.seq
     ), unreacted as (
       delete from reactions r using gone g where r.message_id = g.id

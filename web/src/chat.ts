@@ -273,6 +273,8 @@ export class Chat {
   readonly sessionNote = signal<string | null>(null);
   /** for screen readers, via an aria-live region */
   readonly announcement = signal('');
+  /** when the message the announcer is reading out disappears (server clock), if it does */
+  private announcedExpiry: number | null = null;
   /** a short message shown for a few seconds */
   readonly toast = signal<{ text: string; error?: boolean } | null>(null);
   readonly helpOpen = signal(false);
@@ -380,6 +382,11 @@ export class Chat {
   private dropExpired(): void {
     const now = this.serverNow();
     batch(() => {
+      // the screen reader's live region keeps its last sentence in the page: not a disappeared message's text
+      if (this.announcedExpiry !== null && this.announcedExpiry <= now) {
+        this.announcedExpiry = null;
+        this.announcement.value = '';
+      }
       for (const room of this.rooms.peek()) {
         const held = room.messages.peek();
         const kept = dropExpired(held, now);
@@ -777,7 +784,7 @@ export class Chat {
       // announced when it first came
     } else if (this.isWatching(room)) {
       // a screen reader reads all of it: the start of a long message is enough
-      this.announce(`${message.from}: ${messagePreview(message.text)}`);
+      this.announce(`${message.from}: ${messagePreview(message.text)}`, message.expiresAt);
     } else {
       this.announce(room.kind === 'dm' ? `New direct message from ${message.from}` : `New message in ${room.label} from ${message.from}`);
     }
@@ -1381,9 +1388,11 @@ export class Chat {
 
   // ---- feedback -------------------------------------------------------------
 
-  announce(text: string): void {
+  announce(text: string, expiresAt?: string): void {
     // cleared first so the same sentence twice is announced twice
     this.announcement.value = '';
+    const expiry = expiresAt ? Date.parse(expiresAt) : Number.NaN;
+    this.announcedExpiry = Number.isNaN(expiry) ? null : expiry;
     queueMicrotask(() => (this.announcement.value = text));
   }
 
