@@ -3,23 +3,14 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { resumeAs, signUp } from '../helpers/client.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useCliWorld } from '../helpers/cli.js';
 
-let t: TestServer;
-let home: string;
-beforeAll(async () => {
-  t = await startTestServer();
-  home = await mkdtemp(join(tmpdir(), 'ww-cli-'));
-});
-afterAll(async () => {
-  await t?.close();
-  await rm(home, { recursive: true, force: true });
-});
+const local = useCliWorld('ww-cli-');
 
-function startCli(configHome = home): { child: ChildProcessWithoutNullStreams; output: () => string; waitFor: (re: RegExp) => Promise<string> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/chat.ts', t.wsUrl], {
+function startCli(configHome = local.home): { child: ChildProcessWithoutNullStreams; output: () => string; waitFor: (re: RegExp) => Promise<string> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/chat.ts', local.server.wsUrl], {
     env: { ...process.env, XDG_CONFIG_HOME: configHome },
   });
   let buffer = '';
@@ -37,14 +28,14 @@ function startCli(configHome = home): { child: ChildProcessWithoutNullStreams; o
 }
 
 it('signs up, verifies, joins, talks, sees others, and resumes with the saved token', async () => {
-  const friend = await signUp(t);
+  const friend = await signUp(local.server);
   await friend.request({ action: 'join', room: 'lobby' });
 
   const cli = startCli();
   await cli.waitFor(/\/register USER EMAIL to sign up/);
   cli.child.stdin.write('/register Casey casey@example.com\ncorrect horse battery\n');
   await cli.waitFor(/a code was mailed to c\*\*\*y@example.com/);
-  const code = await t.mail.codeFor('casey@example.com');
+  const code = await local.server.mail.codeFor('casey@example.com');
   cli.child.stdin.write(`/verify ${code}\n`);
   await cli.waitFor(/logged in as casey; rooms: #general/);
   cli.child.stdin.write('/join lobby\nhello from the terminal\n');
@@ -68,21 +59,21 @@ it('signs up, verifies, joins, talks, sees others, and resumes with the saved to
 });
 
 it('after the server restarts, reconnects, resumes and shows what was said meanwhile, once', async () => {
-  const friend = await signUp(t);
+  const friend = await signUp(local.server);
   const cli = startCli();
   await cli.waitFor(/logged in as casey/);
   await friend.request({ action: 'send', room: 'general', text: 'before the restart', clientId: 'r0' });
   await cli.waitFor(/before the restart/);
 
   // Down long enough for two failed retries, so the next one is a second or more away.
-  await t.stop();
+  await local.server.stop();
   await new Promise((r) => setTimeout(r, 1600));
-  await t.restart();
-  const back = await resumeAs(t, friend.token!);
+  await local.server.restart();
+  const back = await resumeAs(local.server, friend.token!);
   for (let i = 1; i <= 3; i++) await back.request({ action: 'send', room: 'general', text: `while away ${i}`, clientId: `r${i}` });
   await cli.waitFor(/while away 3/);
   // They were stored before the terminal was back: they came by catch-up, not live.
-  const [timing] = await t.db.sql`
+  const [timing] = await local.server.db.sql`
     select (select max(created_at) from messages where client_id like 'r_') < (select min(c.connected_at) from connections c join users u on u.id = c.user_id where u.username = 'casey') as caught_up`;
   expect(timing).toEqual({ caught_up: true });
   const shown = cli.output().match(/while away \d/g);
@@ -94,24 +85,24 @@ it('after the server restarts, reconnects, resumes and shows what was said meanw
 });
 
 it('follows the paging of long lists: every room at login, every member on /who', async () => {
-  const dana = await signUp(t);
+  const dana = await signUp(local.server);
   // Straight into the database: more rooms and members than one reply may hold.
-  await t.db.sql`insert into rooms (id, kind) select 'many-rooms-for-the-terminal-' || n, 'channel' from generate_series(1, 1500) n`;
-  await t.db.sql`
+  await local.server.db.sql`insert into rooms (id, kind) select 'many-rooms-for-the-terminal-' || n, 'channel' from generate_series(1, 1500) n`;
+  await local.server.db.sql`
     insert into memberships (room_id, user_id)
     select 'many-rooms-for-the-terminal-' || n, u.id from generate_series(1, 1500) n, users u where u.username = ${dana.username}`;
-  await t.db.sql`
+  await local.server.db.sql`
     insert into users (username, display_name, email, email_lower, password_hash, verified_at)
     select 'terminal_crowd_' || lpad(n::text, 4, '0'), 'x', 't' || n || '@example.com', 't' || n || '@example.com', 'x', now()
     from generate_series(1, 2500) n`;
-  await t.db.sql`
+  await local.server.db.sql`
     insert into memberships (room_id, user_id)
     select 'many-rooms-for-the-terminal-1', id from users where username like 'terminal\\_crowd\\_%'`;
 
   // Dana's terminal, logged in by her saved token.
   const danaHome = await mkdtemp(join(tmpdir(), 'ww-cli-'));
   await mkdir(join(danaHome, 'wild-whispers'), { recursive: true });
-  await writeFile(join(danaHome, 'wild-whispers', `${new URL(t.wsUrl).host.replace(/[^\w.-]/g, '_')}.token`), dana.token!);
+  await writeFile(join(danaHome, 'wild-whispers', `${new URL(local.server.wsUrl).host.replace(/[^\w.-]/g, '_')}.token`), dana.token!);
   const cli = startCli(danaHome);
   const login = await cli.waitFor(/logged in as \S+; rooms: .*/);
   expect(login.split(', ')).toHaveLength(1501);

@@ -4,24 +4,12 @@
 // round trips that bob sees; bob's changes told live; catch-up of what changed
 // while the terminal was away (a reconnect, and a restart); read marks and
 // badges; typing; bad input.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startCli, type Cli } from '../helpers/cli.js';
+import { expect, it } from 'vitest';
+import { startCli, type Cli, useCliWorld } from '../helpers/cli.js';
 import { newAccount, resumeAs, signUp, type TestClient } from '../helpers/client.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
 
-let t: TestServer;
-let home: string;
-beforeAll(async () => {
-  t = await startTestServer();
-  home = await mkdtemp(join(tmpdir(), 'ww-cli-conv-'));
-});
-afterAll(async () => {
-  await t?.close();
-  await rm(home, { recursive: true, force: true });
-});
+const local = useCliWorld('ww-cli-conv-');
 
 const TIME = String.raw`\d\d:\d\d`;
 
@@ -34,11 +22,11 @@ const frames = (c: TestClient) => ({
 
 /** alice (her terminal in `dir`, logged in by password, in `room`) and bob (a protocol client in the same room). */
 async function pair(room: string, dir: string, options: { pty?: boolean } = {}) {
-  const alice = await signUp(t, newAccount('alice'));
-  const bob = await signUp(t, newAccount('bob'));
+  const alice = await signUp(local.server, newAccount('alice'));
+  const bob = await signUp(local.server, newAccount('bob'));
   await alice.request({ action: 'join', room });
   await bob.request({ action: 'join', room });
-  const cli = startCli(t.wsUrl, join(home, dir), options);
+  const cli = startCli(local.server.wsUrl, join(local.home, dir), options);
   await login(cli, alice.username, alice.password, options.pty);
   return { alice, bob, cli };
 }
@@ -188,7 +176,7 @@ it('restarted after bob edited, deleted and wrote, tells what changed while it w
   await bob.request({ action: 'delete', room: 'conv-restart', message: dropped.id });
   await send(bob, 'conv-restart', 'new while alice was away');
 
-  const again = startCli(t.wsUrl, join(home, 'restart'));
+  const again = startCli(local.server.wsUrl, join(local.home, 'restart'));
   await again.waitFor(new RegExp(`logged in as ${alice.username}`));
   await again.waitFor(new RegExp(`\\* \\[#conv-restart\\] ${bob.username} edited \\[1\\]: edited while alice was away\\n`));
   await again.waitFor(new RegExp(`\\* \\[#conv-restart\\] ${bob.username} deleted a message of ${TIME}\\n`));
@@ -210,10 +198,10 @@ it('after a reconnect, catches up with edits and deletions by the numbers it sho
   await alice.close();
   await bob.close();
 
-  await t.stop();
+  await local.server.stop();
   await new Promise((r) => setTimeout(r, 1200));
-  await t.restart();
-  const back = await resumeAs(t, bob.token!);
+  await local.server.restart();
+  const back = await resumeAs(local.server, bob.token!);
   await back.request({ action: 'edit', room: 'conv-reconnect', message: a.id, text: 'one, edited while offline' });
   await back.request({ action: 'delete', room: 'conv-reconnect', message: b.id });
   await back.request({ action: 'send', room: 'conv-reconnect', text: 'three', clientId: 'r3' });
@@ -227,14 +215,14 @@ it('after a reconnect, catches up with edits and deletions by the numbers it sho
 });
 
 it('/rooms shows unread and mention counts, which go once the messages are printed; /readreceipts', async () => {
-  const alice = await signUp(t, newAccount('alice'));
-  const bob = await signUp(t, newAccount('bob'));
+  const alice = await signUp(local.server, newAccount('alice'));
+  const bob = await signUp(local.server, newAccount('bob'));
   await alice.request({ action: 'join', room: 'conv-unread' });
   await bob.request({ action: 'join', room: 'conv-unread' });
   await send(bob, 'conv-unread', 'while you were out');
   await send(bob, 'conv-unread', `@${alice.username} this one is for you`);
 
-  const cli = startCli(t.wsUrl, join(home, 'unread'));
+  const cli = startCli(local.server.wsUrl, join(local.home, 'unread'));
   await login(cli, alice.username, alice.password);
   await cli.waitFor(/\* unread: #conv-unread \(2 unread, 1 mention\)\n/);
   cli.write('/rooms\n');
@@ -245,7 +233,7 @@ it('/rooms shows unread and mention counts, which go once the messages are print
   await cli.waitFor(/\* rooms: (#general, #conv-unread|#conv-unread, #general); current: #conv-unread\n/);
   // and the server holds it: another device logging in sees nothing unread
   await new Promise((r) => setTimeout(r, 300));
-  const other = await resumeAs(t, alice.token!);
+  const other = await resumeAs(local.server, alice.token!);
   const authed = other.frames.find((f) => f.type === 'authed') as Frame;
   expect(authed.rooms.find((r: Frame) => r.id === 'conv-unread')).toMatchObject({ unread: 0, mentions: 0 });
 
@@ -317,10 +305,10 @@ it('at a terminal: who is typing in the prompt, for a while; typing sends typing
 });
 
 it('in a DM, says once when the other person has read my latest message; not with read receipts off', async () => {
-  const alice = await signUp(t, newAccount('alice'));
-  const bob = await signUp(t, newAccount('bob'));
+  const alice = await signUp(local.server, newAccount('alice'));
+  const bob = await signUp(local.server, newAccount('bob'));
   const dm = `dm:${[alice.username, bob.username].sort().join(':')}`;
-  const cli = startCli(t.wsUrl, join(home, 'seen'));
+  const cli = startCli(local.server.wsUrl, join(local.home, 'seen'));
   await login(cli, alice.username, alice.password);
   cli.write(`/dm ${bob.username}\nare you there?\n`);
   await cli.waitFor(/\[1\] .*: are you there\?\n/);
@@ -369,14 +357,14 @@ it('restarted after much happened, tells at most 200 changes of a room and how t
   await cli.quit();
 
   // Straight into the database: more than a restart tells (sends are rate limited).
-  await t.db.sql`
+  await local.server.db.sql`
     insert into messages (room_id, sender_id, client_id, body)
     select 'conv-cap', u.id, 'flood-' || n, 'flood ' || n from generate_series(1, 250) n, users u where u.username = ${bob.username}`;
-  await t.db.sql`
+  await local.server.db.sql`
     update rooms set last_message_id = (select max(id) from messages where room_id = 'conv-cap'),
       last_seq = (select max(seq) from messages where room_id = 'conv-cap') where id = 'conv-cap'`;
 
-  const again = startCli(t.wsUrl, join(home, 'cap'));
+  const again = startCli(local.server.wsUrl, join(local.home, 'cap'));
   await again.waitFor(/\* more happened in #conv-cap while you were away than is shown here; \/join conv-cap shows the latest\n/);
   expect(again.output().match(/: flood \d+\n/g)).toHaveLength(200);
   expect(again.output()).toContain(': flood 200\n');

@@ -3,15 +3,12 @@
 // against the real server with the test-only 5-second timer: alice sets it with
 // /timer in her DM with bob, both see the announcement, and her next line is
 // marked gone at its expiry on her terminal without a word from the server.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConversationView, parseCommand, type Message } from '../../cli/conversation.js';
 import { dmRoomId } from '../../functions/core/names.js';
-import { startCli } from '../helpers/cli.js';
+import { startCli, useCliWorld } from '../helpers/cli.js';
 import { newAccount, signUp } from '../helpers/client.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
 
 describe('the view', () => {
   let now = Date.parse('2026-11-30T19:33:30.000Z');
@@ -61,23 +58,14 @@ describe('the view', () => {
 });
 
 describe('against the server', () => {
-  let t: TestServer;
-  let home: string;
-  beforeAll(async () => {
-    t = await startTestServer({ DISAPPEAR_TEST_SECONDS: '5' });
-    home = await mkdtemp(join(tmpdir(), 'ww-cli-dis-'));
-  });
-  afterAll(async () => {
-    await t?.close();
-    await rm(home, { recursive: true, force: true });
-  });
+  const local = useCliWorld('ww-cli-dis-', { DISAPPEAR_TEST_SECONDS: '5' });
 
   it('sets the timer with /timer, shows announcements, and marks a message gone at its expiry', async () => {
-    const alice = await signUp(t, newAccount('alice'));
-    const bob = await signUp(t, newAccount('bob'));
+    const alice = await signUp(local.server, newAccount('alice'));
+    const bob = await signUp(local.server, newAccount('bob'));
     const room = dmRoomId(alice.username!, bob.username!);
     await bob.request({ action: 'send', room, text: 'hello', clientId: 'b1' });
-    const cli = startCli(t.wsUrl, join(home, 'a'));
+    const cli = startCli(local.server.wsUrl, join(local.home, 'a'));
     await cli.waitFor(/\/register USER EMAIL to sign up/);
     cli.write(`/login ${alice.username}\n${alice.password}\n`);
     await cli.waitFor(new RegExp(`logged in as ${alice.username}`));

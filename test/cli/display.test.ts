@@ -2,30 +2,18 @@
 // use (`#general`, `DM with bob`), never internal ids like `dm:bob:erin`, and a
 // multi-line message, after its number, with its continuation lines indented
 // under the first line's text.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startCli } from '../helpers/cli.js';
+import { expect, it } from 'vitest';
+import { startCli, useCliWorld } from '../helpers/cli.js';
 import { newAccount, signUp } from '../helpers/client.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
 
-let t: TestServer;
-let home: string;
-beforeAll(async () => {
-  t = await startTestServer();
-  home = await mkdtemp(join(tmpdir(), 'ww-cli-display-'));
-});
-afterAll(async () => {
-  await t?.close();
-  await rm(home, { recursive: true, force: true });
-});
+const local = useCliWorld('ww-cli-display-');
 
 it('names rooms as people do: #general and "DM with bob", never dm:…', async () => {
-  const erin = await signUp(t, newAccount('erin'));
+  const erin = await signUp(local.server, newAccount('erin'));
   await erin.close();
-  const bob = await signUp(t, newAccount('bob'));
-  const cli = startCli(t.wsUrl, join(home, 'rooms'));
+  const bob = await signUp(local.server, newAccount('bob'));
+  const cli = startCli(local.server.wsUrl, join(local.home, 'rooms'));
   cli.write(`/login ${erin.username}\n${erin.password}\n`);
   await cli.waitFor(/\* logged in as .*; rooms: #general\n/);
 
@@ -50,10 +38,10 @@ it('names rooms as people do: #general and "DM with bob", never dm:…', async (
 });
 
 it('indents the continuation lines of a multi-line message under its first line', async () => {
-  const alice = await signUp(t, newAccount('alice'));
-  const reader = await signUp(t, newAccount('reader'));
+  const alice = await signUp(local.server, newAccount('alice'));
+  const reader = await signUp(local.server, newAccount('reader'));
   await reader.close();
-  const cli = startCli(t.wsUrl, join(home, 'lines'));
+  const cli = startCli(local.server.wsUrl, join(local.home, 'lines'));
   cli.write(`/login ${reader.username}\n${reader.password}\n`);
   await cli.waitFor(/\* logged in as/);
   await alice.request({ action: 'send', room: 'general', text: 'release notes:\n- faster\n- safer', clientId: 'm1' });

@@ -3,30 +3,19 @@
 // it as a [file] line, and `/download N [DIR]` saves it under its name without
 // overwriting, the name reduced to one safe segment. Refusals come before any
 // upload.
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { safeFileName } from '../../cli/files.js';
-import { startCli } from '../helpers/cli.js';
+import { startCli, useCliWorld } from '../helpers/cli.js';
 import { signUp } from '../helpers/client.js';
 import { PDF } from '../helpers/files.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
 
-let t: TestServer;
-let home: string;
-beforeAll(async () => {
-  t = await startTestServer();
-  home = await mkdtemp(join(tmpdir(), 'ww-cli-files-'));
-});
-afterAll(async () => {
-  await t?.close();
-  await rm(home, { recursive: true, force: true });
-});
+const local = useCliWorld('ww-cli-files-');
 
 async function loggedIn(name: string) {
-  const account = await signUp(t);
-  const cli = startCli(t.wsUrl, join(home, name));
+  const account = await signUp(local.server);
+  const cli = startCli(local.server.wsUrl, join(local.home, name));
   await cli.waitFor(/\/register USER EMAIL to sign up/);
   cli.write(`/login ${account.username}\n${account.password}\n`);
   await cli.waitFor(new RegExp(`logged in as ${account.username}`));
@@ -34,7 +23,7 @@ async function loggedIn(name: string) {
 }
 
 it('uploads with /upload, shows a [file] line, and saves with /download N DIR, never over a file', async () => {
-  const path = join(home, 'report.pdf');
+  const path = join(local.home, 'report.pdf');
   await writeFile(path, PDF);
   const { cli: alice } = await loggedIn('alice');
   const { cli: bob } = await loggedIn('bob');
@@ -42,7 +31,7 @@ it('uploads with /upload, shows a [file] line, and saves with /download N DIR, n
   await alice.waitFor(/\[file\] report\.pdf · application\/pdf · \d+ bytes/);
   await bob.waitFor(/\[(\d+)\] .*:\s*\n\s+\[file\] report\.pdf · application\/pdf/);
   const n = /\[(\d+)\] [^\n]*\n\s+\[file\] report\.pdf/.exec(bob.output())![1];
-  const dir = await mkdtemp(join(home, 'dl-'));
+  const dir = await mkdtemp(join(local.home, 'dl-'));
   bob.write(`/download ${n} ${dir}\n/download ${n} ${dir}\n`);
   await bob.waitFor(/saved .*report \(2\)\.pdf/);
   expect((await readdir(dir)).sort()).toEqual(['report (2).pdf', 'report.pdf']);
@@ -51,15 +40,15 @@ it('uploads with /upload, shows a [file] line, and saves with /download N DIR, n
 });
 
 it('refuses programs, missing files and a message without files, before anything is sent', async () => {
-  const exe = join(home, 'setup.exe');
+  const exe = join(local.home, 'setup.exe');
   await writeFile(exe, 'MZ');
   const { cli } = await loggedIn('carol');
-  cli.write(`/upload ${exe}\n/upload ${join(home, 'nope.pdf')}\nhello\n/download 1\n/upload\n`);
+  cli.write(`/upload ${exe}\n/upload ${join(local.home, 'nope.pdf')}\nhello\n/download 1\n/upload\n`);
   await cli.waitFor(/! Files of type \.exe cannot be shared here/);
   await cli.waitFor(/nope\.pdf is not a file\./);
   await cli.waitFor(/! Message \[1\] has no files\./);
   await cli.waitFor(/usage: \/upload PATH/);
-  expect(await t.db.sql`select 1 from files`).toHaveLength(1); // alice's, from the test before
+  expect(await local.server.db.sql`select 1 from files`).toHaveLength(1); // alice's, from the test before
   await cli.quit();
 });
 

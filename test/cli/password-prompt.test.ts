@@ -1,29 +1,17 @@
 // The password prompt at a real terminal (a pseudo-terminal from util-linux
 // `script`): the question stays on the screen with the cursor after it, and what
 // is typed appears nowhere, not even as stars, through typos and backspaces.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startCli } from '../helpers/cli.js';
+import { expect, it } from 'vitest';
+import { startCli, useCliWorld } from '../helpers/cli.js';
 import { signUp } from '../helpers/client.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
 
-let t: TestServer;
-let home: string;
-beforeAll(async () => {
-  t = await startTestServer();
-  home = await mkdtemp(join(tmpdir(), 'ww-cli-pty-'));
-});
-afterAll(async () => {
-  await t?.close();
-  await rm(home, { recursive: true, force: true });
-});
+const local = useCliWorld('ww-cli-pty-');
 
 it('shows "password: " with the cursor after it, echoes nothing typed, and logs in', async () => {
-  const account = await signUp(t);
+  const account = await signUp(local.server);
   await account.close();
-  const cli = startCli(t.wsUrl, home, { pty: true });
+  const cli = startCli(local.server.wsUrl, local.home, { pty: true });
   try {
     await cli.waitFor(/\/register USER EMAIL to sign up/);
     await cli.settle();
@@ -60,7 +48,7 @@ it('shows "password: " with the cursor after it, echoes nothing typed, and logs 
 });
 
 it('Ctrl-C at the password cancels the command, not the client', async () => {
-  const cli = startCli(t.wsUrl, join(home, 'other'), { pty: true });
+  const cli = startCli(local.server.wsUrl, join(local.home, 'other'), { pty: true });
   try {
     await cli.waitFor(/\/register USER EMAIL to sign up/);
     await cli.settle();

@@ -1,50 +1,26 @@
 // Migration 009 upgrades a database that holds messages: every message gets a seq
 // (its id, which was handed out in commit order per room), every room the seq of
 // its latest message, and the change feed then carries on from there.
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { loadConfig } from '../../functions/adapters/config.js';
-import { loadMigrations, migrate } from '../../functions/adapters/migrate.js';
+import { migrate } from '../../functions/adapters/migrate.js';
 import { editMessage, pageChanges } from '../../functions/core/conversations.js';
 import { pageMessages, send } from '../../functions/core/messages.js';
 import { parseRoom } from '../../functions/core/names.js';
-import type { Deps, Sql } from '../../functions/core/ports.js';
+import type { Deps } from '../../functions/core/ports.js';
 import type { Message } from '../../functions/core/protocol.js';
 import { RecordingGateway, RecordingMailer } from '../helpers/fakes.js';
 import { TEST_ENV } from '../helpers/server.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { emptyDatabase, insertMessageBeforeSeq, insertUser, migrateBefore } from '../helpers/migrations.js';
 
-let db: TestDatabase;
-let sql: Sql;
-
-beforeAll(async () => {
-  // An empty database (not the migrated template), so migrations run in steps.
-  db = await createTestDatabase({ empty: true });
-  sql = db.sql;
-}, 60_000);
-afterAll(() => db?.close());
-
-/** A message as the send statement before 009 stored it: the id from the room's counter. */
-async function oldSend(room: string, userId: string, clientId: string, body: string): Promise<string> {
-  const [row] = await sql<{ id: string }[]>`
-    with bump as (
-      update rooms set prev_message_id = last_message_id, last_message_id = nextval('message_ids') where id = ${room}
-      returning last_message_id as id
-    )
-    insert into messages (id, room_id, sender_id, client_id, body) select id, ${room}, ${userId}, ${clientId}, ${body} from bump
-    returning id`;
-  return row!.id;
-}
+const db = emptyDatabase(60_000);
+const oldSend = (room: string, userId: string, clientId: string, body: string) => insertMessageBeforeSeq(db.sql, room, userId, clientId, body);
 
 it('gives existing messages their id as seq, rooms their latest, and the feed carries on above them', async () => {
-  const all = await loadMigrations();
-  const before = all.filter((m) => m.version < '009');
-  expect(before.length).toBeLessThan(all.length);
-  await migrate(sql, before);
-  const users = await sql<{ id: string }[]>`
-    insert into users (username, display_name, email, email_lower, password_hash, verified_at)
-    values ('alice', 'alice', 'a@example.com', 'a@example.com', 'x', now()), ('bob', 'bob', 'b@example.com', 'b@example.com', 'x', now())
-    returning id`;
-  const [alice, bob] = users.map((u) => u.id) as [string, string];
+  const sql = db.sql;
+  const all = await migrateBefore(sql, '009');
+  const alice = await insertUser(sql, 'alice');
+  const bob = await insertUser(sql, 'bob');
   await sql`insert into rooms (id, kind) values ('ops', 'channel'), ('quiet', 'channel')`;
   await sql`insert into memberships (room_id, user_id) values ('general', ${alice}), ('general', ${bob}), ('ops', ${alice})`;
   const general = [await oldSend('general', alice, 'g1', 'one'), await oldSend('general', bob, 'g2', 'two')];

@@ -1,53 +1,24 @@
 // Migration 012 (disappearing messages) on a database that holds people, rooms,
 // messages and reactions: nothing is lost, nothing starts to expire, no existing
 // channel gets a creator, and the sweep leaves every old message alone.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadMigrations, migrate } from '../../functions/adapters/migrate.js';
+import { describe, expect, it } from 'vitest';
+import { migrate } from '../../functions/adapters/migrate.js';
 import { sweepExpired } from '../../functions/core/disappearing.js';
 import { pageMessages } from '../../functions/core/messages.js';
-import type { Sql } from '../../functions/core/ports.js';
 import { listUserRooms } from '../../functions/core/rooms.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { RecordingLogger } from '../helpers/fakes.js';
+import { emptyDatabase, insertMessageWithSeq, insertUser, migrateBefore, versionsFrom } from '../helpers/migrations.js';
 
-let db: TestDatabase;
-let sql: Sql;
-beforeAll(async () => {
-  // An empty database (not the migrated template), so migrations run in steps.
-  db = await createTestDatabase({ empty: true });
-  sql = db.sql;
-});
-afterAll(() => db?.close());
-
-/** A message stored as the send statement stored it before 012: the room's counters give the id and the seq. */
-async function post(room: string, senderId: string, body: string): Promise<string> {
-  const [row] = await sql<{ id: string }[]>`
-    with bump as (
-      update rooms set prev_message_id = last_message_id, last_message_id = nextval('message_ids'),
-        prev_seq = last_seq, last_seq = nextval('message_seqs')
-      where id = ${room}
-      returning last_message_id as id, last_seq as seq
-    )
-    insert into messages (id, room_id, sender_id, client_id, body, seq)
-    select id, ${room}, ${senderId}, ${`k-${body}`}, ${body}, seq from bump returning id::text`;
-  return row!.id;
-}
+const db = emptyDatabase();
+const post = (room: string, senderId: string, body: string) => insertMessageWithSeq(db.sql, room, senderId, `k-${body}`, body);
 
 describe('migration 012', () => {
   it('upgrades a database with people, rooms, messages and reactions: no timers, no creators, nothing expires', async () => {
-    const all = await loadMigrations();
+    const sql = db.sql;
+    const all = await migrateBefore(sql, '012');
     expect(all.some((m) => m.version === '012_disappearing')).toBe(true);
-    await migrate(
-      sql,
-      all.filter((m) => m.version < '012'),
-    );
-    const users = await sql<{ id: string; username: string }[]>`
-      insert into users (username, display_name, email, email_lower, password_hash, verified_at)
-      values ('ann', 'Ann', 'ann@example.com', 'ann@example.com', 'x', now()),
-             ('ben', 'ben', 'ben@example.com', 'ben@example.com', 'x', now())
-      returning id, username`;
-    const ann = users.find((u) => u.username === 'ann')!.id;
-    const ben = users.find((u) => u.username === 'ben')!.id;
+    const ann = await insertUser(sql, 'ann', 'Ann');
+    const ben = await insertUser(sql, 'ben');
     await sql`insert into rooms (id, kind) values ('dm:ann:ben', 'dm'), ('ops', 'channel')`;
     await sql`
       insert into memberships (room_id, user_id)
@@ -58,7 +29,7 @@ describe('migration 012', () => {
     await sql`insert into reactions (message_id, user_id, emoji) values (${one}, ${ben}, '👍')`;
     const seqs = await sql`select id, last_seq::text from rooms order by id`;
 
-    expect(await migrate(sql, all)).toEqual(all.filter((m) => m.version >= '012').map((m) => m.version));
+    expect(await migrate(sql, all)).toEqual(versionsFrom(all, '012'));
 
     expect(await sql`select id, disappear_after, created_by, expired_seq, expired_through from rooms order by id`).toEqual(
       ['dm:ann:ben', 'general', 'ops'].map((id) => ({ id, disappear_after: null, created_by: null, expired_seq: null, expired_through: null })),

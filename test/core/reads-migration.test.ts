@@ -2,32 +2,13 @@
 // rooms and messages: members start with everything read, nothing is lost, and
 // it runs whether or not migration 009 already added the message columns it
 // shares (`deleted_at`, `mentioned_user_ids`, `mentions_here`).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadMigrations, migrate, type Migration } from '../../functions/adapters/migrate.js';
-import type { Sql } from '../../functions/core/ports.js';
+import { describe, expect, it } from 'vitest';
+import { migrate, type Migration } from '../../functions/adapters/migrate.js';
 import { listUserRooms } from '../../functions/core/rooms.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { emptyDatabase, insertMessageBeforeSeq, insertUser, migrateBefore, versionsFrom } from '../helpers/migrations.js';
 
-let db: TestDatabase;
-let sql: Sql;
-beforeAll(async () => {
-  // An empty database (not the migrated template), so migrations run in steps.
-  db = await createTestDatabase({ empty: true });
-  sql = db.sql;
-});
-afterAll(() => db?.close());
-
-/** A message stored as the send statement stores it: the room's counter gives the id. */
-async function post(room: string, senderId: string, body: string): Promise<string> {
-  const [row] = await sql<{ id: string }[]>`
-    with bump as (
-      update rooms set prev_message_id = last_message_id, last_message_id = nextval('message_ids') where id = ${room}
-      returning last_message_id as id
-    )
-    insert into messages (id, room_id, sender_id, client_id, body)
-    select id, ${room}, ${senderId}, ${`k-${body}`}, ${body} from bump returning id::text`;
-  return row!.id;
-}
+const db = emptyDatabase();
+const post = (room: string, senderId: string, body: string) => insertMessageBeforeSeq(db.sql, room, senderId, `k-${body}`, body);
 
 describe('migration 010', () => {
   let all: Migration[];
@@ -35,16 +16,9 @@ describe('migration 010', () => {
   let last: { general: string; dm: string };
 
   it('upgrades a database with people, rooms and messages: every member starts with everything read', async () => {
-    all = await loadMigrations();
-    const before = all.filter((m) => m.version < '010');
-    expect(all.some((m) => m.version.startsWith('010_'))).toBe(true);
-    await migrate(sql, before);
-    const users = await sql<{ id: string; username: string }[]>`
-      insert into users (username, display_name, email, email_lower, password_hash, verified_at)
-      values ('ann', 'Ann', 'ann@example.com', 'ann@example.com', 'x', now()),
-             ('ben', 'ben', 'ben@example.com', 'ben@example.com', 'x', now())
-      returning id, username`;
-    ids = { ann: users.find((u) => u.username === 'ann')!.id, ben: users.find((u) => u.username === 'ben')!.id };
+    const sql = db.sql;
+    all = await migrateBefore(sql, '010');
+    ids = { ann: await insertUser(sql, 'ann', 'Ann'), ben: await insertUser(sql, 'ben') };
     await sql`insert into rooms (id, kind) values ('dm:ann:ben', 'dm'), ('quiet', 'channel')`;
     await sql`
       insert into memberships (room_id, user_id)
@@ -52,7 +26,7 @@ describe('migration 010', () => {
     await post('general', ids.ann, 'one');
     last = { general: await post('general', ids.ben, 'two'), dm: await post('dm:ann:ben', ids.ben, 'three') };
 
-    expect(await migrate(sql, all)).toEqual(all.filter((m) => m.version >= '010').map((m) => m.version));
+    expect(await migrate(sql, all)).toEqual(versionsFrom(all, '010'));
 
     const marks = await sql<{ user_id: string; room_id: string; through: string }[]>`
       select user_id::text, room_id, through::text from read_marks order by room_id, user_id`;
@@ -80,6 +54,7 @@ describe('migration 010', () => {
   });
 
   it('runs after migration 009 has added the message columns, keeping what they hold', async () => {
+    const sql = db.sql;
     // back to before 010, with the shared columns left in place and in use, as 009 leaves them
     await sql`drop table read_marks`;
     await sql`alter table users drop column read_receipts`;

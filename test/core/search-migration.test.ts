@@ -1,35 +1,24 @@
 // Migration 011 (search) on a database that already holds messages: the index is
 // built over them, so messages sent before the upgrade are found, and a deleted
 // one is not.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadMigrations, migrate } from '../../functions/adapters/migrate.js';
-import type { Sql } from '../../functions/core/ports.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { describe, expect, it } from 'vitest';
+import { migrate } from '../../functions/adapters/migrate.js';
+import { emptyDatabase, insertUser, migrateBefore, versionsFrom } from '../helpers/migrations.js';
 
-let db: TestDatabase;
-let sql: Sql;
-beforeAll(async () => {
-  // An empty database (not the migrated template), so migrations run in steps.
-  db = await createTestDatabase({ empty: true });
-  sql = db.sql;
-});
-afterAll(() => db?.close());
+const db = emptyDatabase();
 
 describe('migration 011', () => {
   it('indexes the messages already stored, leaving out deleted ones', async () => {
-    const all = await loadMigrations();
-    expect(all.some((m) => m.version.startsWith('011_'))).toBe(true);
-    await migrate(sql, all.filter((m) => m.version < '011'));
-    const [ann] = await sql<{ id: string }[]>`
-      insert into users (username, display_name, email, email_lower, password_hash, verified_at)
-      values ('ann', 'Ann', 'ann@example.com', 'ann@example.com', 'x', now()) returning id`;
+    const sql = db.sql;
+    const all = await migrateBefore(sql, '011');
+    const ann = await insertUser(sql, 'ann', 'Ann');
     await sql`
       insert into messages (room_id, sender_id, client_id, body, deleted_at)
-      select 'general', ${ann!.id}, 'k' || i, case when i = 3 then '' else 'old note ' || i || ' crème brûlée' end,
+      select 'general', ${ann}, 'k' || i, case when i = 3 then '' else 'old note ' || i || ' crème brûlée' end,
         case when i = 3 then now() end
       from generate_series(1, 5) i`;
 
-    expect(await migrate(sql, all)).toEqual(all.filter((m) => m.version >= '011').map((m) => m.version));
+    expect(await migrate(sql, all)).toEqual(versionsFrom(all, '011'));
 
     const found = await sql.begin(async (tx) => {
       await tx`set local enable_seqscan = off`;

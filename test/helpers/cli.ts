@@ -2,6 +2,11 @@
 // a real pseudo-terminal from util-linux `script`, where it is interactive as at
 // a person's keyboard and its output is what a terminal would draw.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { startTestServer, type TestServer } from './server.js';
 import { render, type Screen } from './vt.js';
 
 export interface Cli {
@@ -61,6 +66,38 @@ export function startCli(wsUrl: string, configHome: string, options: { pty?: boo
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited;
       clearTimeout(timer);
+    },
+  };
+}
+
+/** What a terminal test runs against: the local server, and a scratch config home under which each client keeps its own. */
+export interface CliWorld {
+  readonly server: TestServer;
+  readonly home: string;
+}
+
+/** Starts the server (with `env`) and makes the scratch home (named from `prefix`) before the tests; removes both after. */
+export function useCliWorld(prefix: string, env: Record<string, string> = {}): CliWorld {
+  let server: TestServer | undefined;
+  let home: string | undefined;
+  beforeAll(async () => {
+    server = await startTestServer(env);
+    home = await mkdtemp(join(tmpdir(), prefix));
+  });
+  afterAll(async () => {
+    await server?.close();
+    if (home) await rm(home, { recursive: true, force: true });
+  });
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the server is not started yet');
+    return value;
+  };
+  return {
+    get server() {
+      return ready(server);
+    },
+    get home() {
+      return ready(home);
     },
   };
 }

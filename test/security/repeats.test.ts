@@ -3,12 +3,11 @@
 // repeat costs a token from its sender's budget; and the idempotency key is the
 // room as well as the sender and clientId.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadMigrations, migrate } from '../../functions/adapters/migrate.js';
+import { migrate } from '../../functions/adapters/migrate.js';
 import type { Message } from '../../functions/core/protocol.js';
-import type { Sql } from '../../functions/core/ports.js';
 import { newAccount, signUp, type TestClient } from '../helpers/client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { emptyDatabase, insertUser, migrateBefore } from '../helpers/migrations.js';
 
 const BIG = '🦊'.repeat(4000); // the longest text: 4000 code points, 16,000 bytes
 
@@ -112,25 +111,14 @@ describe('the idempotency key', () => {
 });
 
 describe('the migration to a per-room key', () => {
-  let db: TestDatabase;
-  let sql: Sql;
-  beforeAll(async () => {
-    // An empty database (not the migrated template), so migrations run in steps.
-    db = await createTestDatabase({ empty: true });
-    sql = db.sql;
-  });
-  afterAll(() => db?.close());
+  const db = emptyDatabase();
 
   it('upgrades a database that holds messages, keeping them', async () => {
-    const all = await loadMigrations();
-    const before = all.filter((m) => m.version < '006');
-    expect(before.length).toBeLessThan(all.length);
-    await migrate(sql, before);
-    const [user] = await sql<{ id: string }[]>`
-      insert into users (username, display_name, email, email_lower, password_hash, verified_at)
-      values ('old', 'old', 'old@example.com', 'old@example.com', 'x', now()) returning id`;
+    const sql = db.sql;
+    const all = await migrateBefore(sql, '006');
+    const user = await insertUser(sql, 'old');
     await sql`insert into rooms (id, kind) values ('other', 'channel')`;
-    await sql`insert into messages (room_id, sender_id, client_id, body) values ('general', ${user!.id}, 'c1', 'one'), ('other', ${user!.id}, 'c2', 'two')`;
+    await sql`insert into messages (room_id, sender_id, client_id, body) values ('general', ${user}, 'c1', 'one'), ('other', ${user}, 'c2', 'two')`;
 
     await migrate(sql, all);
 
@@ -140,8 +128,8 @@ describe('the migration to a per-room key', () => {
       { room_id: 'other', client_id: 'c2', body: 'two' },
     ]);
     // the same clientId may now be used once per room
-    await sql`insert into messages (room_id, sender_id, client_id, body) values ('other', ${user!.id}, 'c1', 'three')`;
-    await expect(sql`insert into messages (room_id, sender_id, client_id, body) values ('other', ${user!.id}, 'c1', 'four')`).rejects.toThrow(
+    await sql`insert into messages (room_id, sender_id, client_id, body) values ('other', ${user}, 'c1', 'three')`;
+    await expect(sql`insert into messages (room_id, sender_id, client_id, body) values ('other', ${user}, 'c1', 'four')`).rejects.toThrow(
       /unique|duplicate/,
     );
   });

@@ -21,17 +21,7 @@ import {
   typingText,
 } from '../../web/src/messages.js';
 import type { Message } from '../../web/src/types.js';
-
-const msg = (id: string, extra: Partial<Message> = {}): Message => ({
-  id,
-  room: 'general',
-  from: 'bob',
-  text: `m${id}`,
-  at: '2026-11-30T12:00:00.000Z',
-  clientId: `c${id}`,
-  seq: id,
-  ...extra,
-});
+import { msg } from '../helpers/webclient.js';
 
 describe('the change cursor (seq, prevSeq)', () => {
   it('follows the chain, waits at a gap, and closes it when the missing change comes', () => {

@@ -4,62 +4,18 @@
 // typing, reads that follow Alice from device to device, "Seen" in a DM, a
 // phone that was offline catching up, and formatted messages. Controls are
 // found by role and label, the way a person finds them.
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWeb } from '../../web/build.js';
-import { signUp, type Account, type TestClient } from '../helpers/client.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { CHROMIUM, CHROMIUM_ARGS, checkA11y } from '../helpers/browser.js';
+import type { Locator, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import type { Account, TestClient } from '../helpers/client.js';
+import { PHONE_DARK, checkA11y, openDevice, roomButton, signUpAs, useWebTest, type Device } from '../helpers/browser.js';
 
-const PHONE_DARK: BrowserContextOptions = { viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true, colorScheme: 'dark' };
 const SCREENSHOTS = join(process.cwd(), 'test-output', 'screenshots');
 
-let server: TestServer;
-let browser: Browser;
-const problems: string[] = [];
-
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM}: apt-get install -y chromium`);
-  // a long history at once, for a reply to a message far back
-  server = await startTestServer({ MESSAGE_BURST: '500', MESSAGES_PER_MINUTE: '10000', USER_MESSAGE_BURST: '500', USER_MESSAGES_PER_MINUTE: '10000' });
-  await buildWeb({ quiet: true, outdir: join(server.config.dataDir, 'web') });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+// a long history at once, for a reply to a message far back
+const web = useWebTest({ MESSAGE_BURST: '500', MESSAGES_PER_MINUTE: '10000', USER_MESSAGE_BURST: '500', USER_MESSAGES_PER_MINUTE: '10000' });
 
 // ---- helpers -----------------------------------------------------------------
-
-const baseUrl = () => `http://127.0.0.1:${server.server.port}/`;
-
-interface Device {
-  ctx: BrowserContext;
-  page: Page;
-}
-
-async function open(who: Account, options: BrowserContextOptions = {}): Promise<Device> {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
-  ctx.setDefaultTimeout(15_000);
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => problems.push(`${who.username}: ${e.message}`));
-  await page.goto(baseUrl());
-  await page.getByRole('group', { name: 'Sign up or log in' }).getByRole('button', { name: 'Log in' }).click();
-  await page.getByLabel('Username').fill(who.username);
-  await page.getByLabel('Password', { exact: true }).fill(who.password);
-  await page.getByLabel('Password', { exact: true }).press('Enter');
-  // the tour shows at an account's first login only
-  const tour = page.getByRole('dialog', { name: 'Welcome to Wild Whispers' });
-  const heading = page.getByRole('heading', { name: 'general', level: 1 });
-  await tour.or(heading).first().waitFor();
-  if (await tour.isVisible()) await tour.getByRole('button', { name: 'Skip the tour' }).click();
-  await heading.waitFor();
-  return { ctx, page };
-}
 
 /** axe-core: nothing serious or critical. */
 const composer = (page: Page, room = '#general') => page.getByRole('textbox', { name: `Message ${room}` });
@@ -83,12 +39,6 @@ async function act(page: Page, item: Locator, name: string | RegExp): Promise<vo
   await item.getByRole('menu', { name: 'Message actions' }).getByRole('menuitem', { name }).click();
 }
 
-/** A room in the sidebar, by the start of its accessible name ("bob, online, 1 unread, 1 mention"). */
-const roomButton = (page: Page, name: string) =>
-  page
-    .getByRole('navigation', { name: 'Rooms and people' })
-    .getByRole('button', { name: new RegExp(`^${name}(, (online|offline|presence unknown))?(, \\d+ unread)?(, \\d+ mentions?)?$`) });
-
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
 }
@@ -103,15 +53,13 @@ describe.sequential('conversations in Chromium', () => {
   let bobs: Device; // bob
 
   it('signs Alice in on a laptop and a phone, and Bob on his computer', async () => {
-    const target = { wsUrl: server.wsUrl, codeFor: (email: string) => server.codeFor(email) };
-    const password = 'correct horse battery';
-    alice = await signUp(target, { username: 'alice', email: 'alice@example.com', password });
-    bob = await signUp(target, { username: 'bob', email: 'bob@example.com', password });
+    alice = await signUpAs(web.server, 'alice');
+    bob = await signUpAs(web.server, 'bob');
     await alice.request({ action: 'join', room: 'general' });
     await bob.request({ action: 'join', room: 'general' });
-    laptop = await open(alice);
-    phone = await open(alice, PHONE_DARK);
-    bobs = await open(bob);
+    laptop = await openDevice(web, alice);
+    phone = await openDevice(web, alice, PHONE_DARK);
+    bobs = await openDevice(web, bob);
   }, 90_000);
 
   it('edits my own message in place: the menu, Enter saves, "edited" reaches everyone; Up edits my last, Escape cancels', async () => {
@@ -380,10 +328,10 @@ describe.sequential('conversations in Chromium', () => {
     await message(phone.page, 'this one goes away').waitFor();
 
     await phone.ctx.setOffline(true);
-    const rows = await server.db.sql<{ id: string }[]>`
+    const rows = await web.server.db.sql<{ id: string }[]>`
       select c.id from connections c join users u on u.id = c.user_id where u.username = 'alice'`;
     // the phone's socket is one of Alice's; drop them all, the laptop reconnects by itself
-    for (const { id } of rows) await server.server.gateway.disconnect(id);
+    for (const { id } of rows) await web.server.server.gateway.disconnect(id);
     await phone.page.locator('.conn-label').getByText('Offline').waitFor();
 
     // meanwhile: an edit, a delete and a reaction
@@ -487,7 +435,7 @@ describe.sequential('conversations in Chromium', () => {
     // long ones are shortened, formatted or not: "Show more" (the last is nested too deep to format: plain text)
     await page.locator('.message-list li.msg').last().getByRole('button', { name: 'Show more' }).waitFor();
     expect(await page.locator('.message-list li.msg').nth(-4).getByRole('button', { name: 'Show more' }).count()).toBe(1);
-    expect(problems).toEqual([]);
+    expect(web.problems).toEqual([]);
   }, 120_000);
 
   it('is accessible on a phone in the dark theme and on the laptop', async () => {
@@ -508,7 +456,7 @@ describe.sequential('conversations in Chromium', () => {
     await laptop.page.getByRole('listbox', { name: 'People to mention' }).waitFor();
     await checkA11y(laptop.page, 'mention list');
     await composer(laptop.page).fill('');
-    expect(problems).toEqual([]);
+    expect(web.problems).toEqual([]);
   }, 90_000);
 });
 

@@ -3,24 +3,13 @@
 // the client's state (web/src/chat.ts) in Node against the real server with the
 // test-only 5-second timer, on a device whose clock is an hour slow: the message
 // still goes at its expiry by the server's clock, with the connection cut.
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dropExpired, nextExpiry } from '../../web/src/messages.js';
 import type { Message } from '../../web/src/types.js';
 import { dmRoomId } from '../../functions/core/names.js';
 import { signUp } from '../helpers/client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-
-const msg = (id: string, extra: Partial<Message> = {}): Message => ({
-  id,
-  room: 'general',
-  from: 'bob',
-  text: `m${id}`,
-  at: '2026-11-30T12:00:00.000Z',
-  clientId: `c${id}`,
-  seq: id,
-  ...extra,
-});
+import { msg, stubBrowserGlobals, until } from '../helpers/webclient.js';
 
 describe('the rules', () => {
   const soon = '2026-11-30T12:05:00.000Z';
@@ -53,27 +42,13 @@ describe('the client', () => {
   const stored = new Map<string, string>();
   beforeAll(async () => {
     t = await startTestServer({ DISAPPEAR_TEST_SECONDS: '5' });
-    vi.stubGlobal('WebSocket', WebSocket);
-    vi.stubGlobal('localStorage', {
-      getItem: (k: string) => stored.get(k) ?? null,
-      setItem: (k: string, v: string) => void stored.set(k, v),
-      removeItem: (k: string) => void stored.delete(k),
-    });
-    vi.stubGlobal('document', { visibilityState: 'hidden' });
+    stubBrowserGlobals(stored);
   });
   afterAll(async () => {
     vi.restoreAllMocks();
     vi.unstubAllGlobals();
     await t?.close();
   });
-
-  async function until(check: () => boolean, what: string, ms = 15_000): Promise<void> {
-    const deadline = performance.now() + ms;
-    while (!check()) {
-      if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 
   it('hides a message at its expiry by the server’s clock, offline, though its own clock is an hour slow', { timeout: 40_000 }, async () => {
     const alice = await signUp(t);
@@ -90,7 +65,7 @@ describe('the client', () => {
     const chat = new Chat(t.wsUrl);
     chat.start();
     try {
-      await until(() => chat.room(room)?.synced.value === true, 'the DM in sync');
+      await until(() => chat.room(room)?.synced.value === true, 'the DM in sync', 15_000);
       const dm = chat.room(room)!;
       expect(chat.timers.value).toEqual([5, 300, 3600, 86400, 604800]);
       expect(chat.canSetTimer(dm)).toBe(true);
@@ -102,7 +77,7 @@ describe('the client', () => {
       expect(dm.messages.value.at(-1)).toMatchObject({ timer: 5, from: alice.username });
       const sent = await bob.request({ action: 'send', room, text: 'gone in five', clientId: 'b1' });
       const id = (sent.message as Message).id;
-      await until(() => dm.messages.value.some((m) => m.id === id), 'the message live');
+      await until(() => dm.messages.value.some((m) => m.id === id), 'the message live', 15_000);
       const arrived = realNow();
       // offline from here: the server can tell this client nothing more
       chat.conn.stop();

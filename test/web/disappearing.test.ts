@@ -6,60 +6,15 @@
 // soon after. Who gets the control: either person of a DM, a channel's creator,
 // nobody in #general. Controls are found by role and label; axe stays clean,
 // also at phone width in the dark theme.
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWeb } from '../../web/build.js';
+import { describe, expect, it } from 'vitest';
 import { dmRoomId } from '../../functions/core/names.js';
-import { signUp, type Account, type TestClient } from '../helpers/client.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { CHROMIUM, CHROMIUM_ARGS, checkA11y } from '../helpers/browser.js';
+import type { Account, TestClient } from '../helpers/client.js';
+import { checkA11y, openDevice, roomButton, signUpAs, useWebTest, type Device } from '../helpers/browser.js';
 
-let server: TestServer;
-let browser: Browser;
-const problems: string[] = [];
-
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM}: apt-get install -y chromium`);
-  // the test-only timer, and a sweep every 2 s so the deletion is seen soon
-  server = await startTestServer({ DISAPPEAR_TEST_SECONDS: '5', SWEEP_INTERVAL_SECONDS: '2' });
-  await buildWeb({ quiet: true, outdir: join(server.config.dataDir, 'web') });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-interface Device {
-  ctx: BrowserContext;
-  page: Page;
-}
-
-async function open(who: Account): Promise<Device> {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  ctx.setDefaultTimeout(15_000);
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => problems.push(`${who.username}: ${e.message}`));
-  await page.goto(`http://127.0.0.1:${server.server.port}/`);
-  await page.getByRole('group', { name: 'Sign up or log in' }).getByRole('button', { name: 'Log in' }).click();
-  await page.getByLabel('Username').fill(who.username);
-  await page.getByLabel('Password', { exact: true }).fill(who.password);
-  await page.getByLabel('Password', { exact: true }).press('Enter');
-  const tour = page.getByRole('dialog', { name: 'Welcome to Wild Whispers' });
-  const heading = page.getByRole('heading', { name: 'general', level: 1 });
-  await tour.or(heading).first().waitFor();
-  if (await tour.isVisible()) await tour.getByRole('button', { name: 'Skip the tour' }).click();
-  await heading.waitFor();
-  return { ctx, page };
-}
-
-const roomButton = (page: Page, name: string) =>
-  page
-    .getByRole('navigation', { name: 'Rooms and people' })
-    .getByRole('button', { name: new RegExp(`^${name}(, (online|offline|presence unknown))?(, \\d+ unread)?(, \\d+ mentions?)?$`) });
+// the test-only timer, and a sweep every 2 s so the deletion is seen soon
+const web = useWebTest({ DISAPPEAR_TEST_SECONDS: '5', SWEEP_INTERVAL_SECONDS: '2' });
 
 const message = (page: Page, text: string) =>
   page.locator('.message-list li.msg:not(.pending)').filter({ has: page.locator('.msg-text', { hasText: text }) });
@@ -77,16 +32,14 @@ describe.sequential('disappearing messages in Chromium', () => {
   let dm: string;
 
   it('gives the timer control to either person of a DM and to a channel’s creator, nobody in #general', async () => {
-    const target = { wsUrl: server.wsUrl, codeFor: (email: string) => server.codeFor(email) };
-    const password = 'correct horse battery';
-    alice = await signUp(target, { username: 'alice', email: 'alice@example.com', password });
-    bob = await signUp(target, { username: 'bob', email: 'bob@example.com', password });
+    alice = await signUpAs(web.server, 'alice');
+    bob = await signUpAs(web.server, 'bob');
     dm = dmRoomId('alice', 'bob');
     await alice.request({ action: 'send', room: dm, text: 'hi bob', clientId: 'hello-1' });
     await bob.request({ action: 'join', room: 'bobs-den' });
     await alice.request({ action: 'join', room: 'bobs-den' });
-    alices = await open(alice);
-    bobs = await open(bob);
+    alices = await openDevice(web, alice);
+    bobs = await openDevice(web, bob);
 
     await expect.poll(() => timerControl(alices.page).count()).toBe(0); // #general: no creator on record
     await roomButton(alices.page, '#?bobs-den').click();
@@ -115,7 +68,7 @@ describe.sequential('disappearing messages in Chromium', () => {
       await header(page).getByText('Messages disappear after 5 seconds').waitFor();
       expect(await timerControl(page).inputValue()).toBe('5');
     }
-    const [row] = await server.db.sql`select disappear_after from rooms where id = ${dm}`;
+    const [row] = await web.server.db.sql`select disappear_after from rooms where id = ${dm}`;
     expect(row).toEqual({ disappear_after: 5 });
     await alices.page.screenshot({ path: join(SCREENSHOTS, 'disappearing-timer-set.png') });
   });
@@ -130,7 +83,7 @@ describe.sequential('disappearing messages in Chromium', () => {
     // the bubble says it will go
     expect(await message(bobs.page, 'this will vanish').getByTitle(/^Disappears /).count()).toBe(1);
     expect(await message(bobs.page, 'hi bob').getByTitle(/^Disappears /).count()).toBe(0);
-    const [stored] = await server.db.sql<{ id: string; left: number }[]>`
+    const [stored] = await web.server.db.sql<{ id: string; left: number }[]>`
       select id::text, extract(epoch from expires_at - now())::float8 as left from messages where body = 'this will vanish'`;
     expect(stored!.left).toBeGreaterThan(3);
     expect(stored!.left).toBeLessThanOrEqual(5);
@@ -145,7 +98,7 @@ describe.sequential('disappearing messages in Chromium', () => {
     await alices.page.locator('.timer-notice', { hasText: 'You set messages to disappear after 5 seconds' }).waitFor();
     await message(bobs.page, 'hi bob').waitFor();
     // the sweep (every 2 s here) deletes the row for good
-    await expect.poll(async () => (await server.db.sql`select 1 from messages where id = ${stored!.id}`).length, { timeout: 10_000 }).toBe(0);
+    await expect.poll(async () => (await web.server.db.sql`select 1 from messages where id = ${stored!.id}`).length, { timeout: 10_000 }).toBe(0);
   }, 30_000);
 
   it('turns the timer off, announced, and stays axe-clean at phone width in the dark theme', async () => {
@@ -163,7 +116,7 @@ describe.sequential('disappearing messages in Chromium', () => {
     await bobs.page.screenshot({ path: join(SCREENSHOTS, 'disappearing-phone-dark.png') });
     await checkA11y(bobs.page, 'a DM at phone width, dark');
     await checkA11y(alices.page, 'a DM after the timer went off');
-    expect(problems).toEqual([]);
+    expect(web.problems).toEqual([]);
     await Promise.all([alices.ctx.close(), bobs.ctx.close(), alice.close(), bob.close()]);
   });
 });

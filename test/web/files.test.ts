@@ -5,54 +5,22 @@
 // one opens nothing; once Alice deletes the message, the files are gone from
 // storage and the URLs Bob had open nothing. axe-clean, on a phone in the dark
 // theme too.
-import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWeb } from '../../web/build.js';
+import type { BrowserContextOptions, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { signUp, type Account, type TestClient } from '../helpers/client.js';
 import { PDF, urlsOf } from '../helpers/files.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { CHROMIUM, CHROMIUM_ARGS, checkA11y } from '../helpers/browser.js';
+import { PHONE_DARK, checkA11y, openDevice, useWebTest } from '../helpers/browser.js';
 
-const PHONE_DARK: BrowserContextOptions = { viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true, colorScheme: 'dark' };
 const ROOM = 'design';
 
-let server: TestServer;
-let browser: Browser;
-const problems: string[] = [];
+const web = useWebTest();
 
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM}: apt-get install -y chromium`);
-  server = await startTestServer();
-  await buildWeb({ quiet: true, outdir: join(server.config.dataDir, 'web') });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-const baseUrl = () => `http://127.0.0.1:${server.server.port}/`;
-const stored = async () => (await readdir(server.config.files.dir)).filter((n) => n !== 'signing.key');
+const stored = async () => (await readdir(web.server.config.files.dir)).filter((n) => n !== 'signing.key');
 
 async function open(who: Account, options: BrowserContextOptions = {}): Promise<Page> {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true, ...options });
-  ctx.setDefaultTimeout(15_000);
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => problems.push(`${who.username}: ${e.message}`));
-  await page.goto(baseUrl());
-  await page.getByRole('group', { name: 'Sign up or log in' }).getByRole('button', { name: 'Log in' }).click();
-  await page.getByLabel('Username').fill(who.username);
-  await page.getByLabel('Password', { exact: true }).fill(who.password);
-  await page.getByLabel('Password', { exact: true }).press('Enter');
-  const tour = page.getByRole('dialog', { name: 'Welcome to Wild Whispers' });
-  const heading = page.getByRole('heading', { name: 'general', level: 1 });
-  await tour.or(heading).first().waitFor();
-  if (await tour.isVisible()) await tour.getByRole('button', { name: 'Skip the tour' }).click();
-  await heading.waitFor();
+  const { page } = await openDevice(web, who, { acceptDownloads: true, ...options });
   // on a phone the rooms are behind a menu button
   const menu = page.getByRole('button', { name: /^Rooms and people/ });
   if (await menu.isVisible()) await menu.click();
@@ -111,7 +79,7 @@ describe.sequential('files in Chromium', () => {
   let bobsUrls: string[];
 
   beforeAll(async () => {
-    [alice, bob, carol] = await Promise.all([signUp(server), signUp(server), signUp(server)]);
+    [alice, bob, carol] = await Promise.all([signUp(web.server), signUp(web.server), signUp(web.server)]);
     for (const c of [alice, bob]) expect((await c.request({ action: 'join', room: ROOM })).type).toBe('joined');
   });
 
@@ -135,7 +103,7 @@ describe.sequential('files in Chromium', () => {
     await sent.getByRole('button', { name: 'Open image image.png' }).waitFor();
     await sent.getByRole('button', { name: /^Download report\.pdf / }).waitFor();
 
-    const rows = await server.db.sql<{ id: string; name: string; width: number | null; height: number | null; preview_size: number | null }[]>`
+    const rows = await web.server.db.sql<{ id: string; name: string; width: number | null; height: number | null; preview_size: number | null }[]>`
       select id, name, width, height, preview_size from files order by name`;
     expect(rows.map((r) => [r.name, r.width, r.height, r.preview_size !== null])).toEqual([
       ['image.png', 640, 400, true],
@@ -179,7 +147,7 @@ describe.sequential('files in Chromium', () => {
   it('carol, not a member, gets no URL, and a URL changed to look valid opens nothing', async () => {
     expect(await urlsOf(carol, [ids.image, ids.pdf])).toMatchObject({ files: [], missing: [ids.image, ids.pdf] });
     for (const url of bobsUrls) {
-      const forged = new URL(url, baseUrl());
+      const forged = new URL(url, web.baseUrl());
       forged.searchParams.set('e', String(Math.floor(Date.now() / 1000) + 3600));
       expect((await fetch(forged)).status).toBe(403);
     }
@@ -201,9 +169,9 @@ describe.sequential('files in Chromium', () => {
     await alicePage.getByRole('dialog', { name: 'Delete this message?' }).getByRole('button', { name: 'Delete', exact: true }).click();
     await bobPage.getByRole('button', { name: 'Open image image.png' }).waitFor({ state: 'detached' });
     expect(await stored()).toEqual([]);
-    expect(await server.db.sql`select 1 from files`).toHaveLength(0);
-    for (const url of bobsUrls) expect((await fetch(new URL(url, baseUrl()))).status).toBe(404);
-    expect(problems).toEqual([]);
+    expect(await web.server.db.sql`select 1 from files`).toHaveLength(0);
+    for (const url of bobsUrls) expect((await fetch(new URL(url, web.baseUrl()))).status).toBe(404);
+    expect(web.problems).toEqual([]);
   });
 
   it('a photo loses its location before upload, unless the person keeps it', async () => {
@@ -218,15 +186,15 @@ describe.sequential('files in Chromium', () => {
       await expect.poll(() => tray.getByRole('progressbar', { name: 'Uploading photo.jpg' }).getAttribute('aria-valuetext')).toBe('Uploaded');
       await box.press('Enter');
       await expect.poll(() => tray.count()).toBe(0);
-      await expect.poll(async () => (await server.db.sql`select 1 from files where name = 'photo.jpg' and attached_at is not null`).length).toBe(keep ? 2 : 1);
-      const [row] = await server.db.sql<{ id: string }[]>`select id from files where name = 'photo.jpg' and attached_at is not null order by attached_at desc limit 1`;
-      return readFile(join(server.config.files.dir, row!.id));
+      await expect.poll(async () => (await web.server.db.sql`select 1 from files where name = 'photo.jpg' and attached_at is not null`).length).toBe(keep ? 2 : 1);
+      const [row] = await web.server.db.sql<{ id: string }[]>`select id from files where name = 'photo.jpg' and attached_at is not null order by attached_at desc limit 1`;
+      return readFile(join(web.server.config.files.dir, row!.id));
     };
     const stripped = await sendPhoto(false);
     expect(stripped.subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
     expect(stripped.includes(MARKER)).toBe(false);
     const kept = await sendPhoto(true);
     expect(kept.includes(MARKER)).toBe(true);
-    expect(problems).toEqual([]);
+    expect(web.problems).toEqual([]);
   });
 });

@@ -2,37 +2,22 @@
 // when a reply holds only the first part of a list (rooms at login, members of
 // a crowded room) or fewer messages than a page because they are long, the
 // client asks for the rest and knows older messages exist.
-import WebSocket from 'ws';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { signUp } from '../helpers/client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { stubBrowserGlobals, until } from '../helpers/webclient.js';
 
 let t: TestServer;
 const stored = new Map<string, string>();
 
 beforeAll(async () => {
   t = await startTestServer({ MESSAGE_BURST: '1000', MESSAGES_PER_MINUTE: '100000', USER_MESSAGE_BURST: '1000', USER_MESSAGES_PER_MINUTE: '100000' });
-  // What the browser gives the client: a WebSocket, storage and a document.
-  vi.stubGlobal('WebSocket', WebSocket);
-  vi.stubGlobal('localStorage', {
-    getItem: (k: string) => stored.get(k) ?? null,
-    setItem: (k: string, v: string) => void stored.set(k, v),
-    removeItem: (k: string) => void stored.delete(k),
-  });
-  vi.stubGlobal('document', { visibilityState: 'hidden' });
+  stubBrowserGlobals(stored);
 });
 afterAll(async () => {
   vi.unstubAllGlobals();
   await t?.close();
 });
-
-async function until(check: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 it('gets every member of a crowded room, and knows older long messages exist', { timeout: 60_000 }, async () => {
   const author = await signUp(t);

@@ -3,47 +3,27 @@
 // server, controls found by role and label. Each test makes its own people, so
 // they run in any order. axe stays clean on the new states, at phone width and in
 // the dark theme.
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWeb } from '../../web/build.js';
+import { describe, expect, it } from 'vitest';
 import { newAccount, signUp, type Account, type TestClient } from '../helpers/client.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { CHROMIUM, CHROMIUM_ARGS, checkA11y } from '../helpers/browser.js';
+import { CHROMIUM, CHROMIUM_ARGS, PHONE_DARK, checkA11y, useWebTest } from '../helpers/browser.js';
 
-const PHONE_DARK: BrowserContextOptions = { viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true, colorScheme: 'dark' };
 
-let server: TestServer;
-let browser: Browser;
-const problems: string[] = [];
-
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM}: apt-get install -y chromium`);
-  // many messages at once for the long history below
-  server = await startTestServer({ MESSAGE_BURST: '500', MESSAGES_PER_MINUTE: '10000', USER_MESSAGE_BURST: '500', USER_MESSAGES_PER_MINUTE: '10000', FRAMES_BURST: '1000' });
-  await buildWeb({ quiet: true, outdir: join(server.config.dataDir, 'web') });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+// many messages at once for the long history below
+const web = useWebTest({ MESSAGE_BURST: '500', MESSAGES_PER_MINUTE: '10000', USER_MESSAGE_BURST: '500', USER_MESSAGES_PER_MINUTE: '10000', FRAMES_BURST: '1000' });
 
 // ---- helpers -----------------------------------------------------------------
 
-const baseUrl = () => `http://127.0.0.1:${server.server.port}/`;
-
-async function newContext(options: BrowserContextOptions = {}, on: Browser = browser): Promise<BrowserContext> {
+async function newContext(options: BrowserContextOptions = {}, on: Browser = web.browser): Promise<BrowserContext> {
   const ctx = await on.newContext({ viewport: { width: 1280, height: 800 }, ...options });
   ctx.setDefaultTimeout(10_000); // a missing control fails in seconds, not half a minute
   return ctx;
 }
 
-async function openPage(ctx: BrowserContext, url = baseUrl()): Promise<Page> {
+async function openPage(ctx: BrowserContext, url = web.baseUrl()): Promise<Page> {
   const page = await ctx.newPage();
-  page.on('pageerror', (e) => problems.push(e.message));
+  page.on('pageerror', (e) => web.problems.push(e.message));
   await page.goto(url);
   return page;
 }
@@ -51,7 +31,7 @@ async function openPage(ctx: BrowserContext, url = baseUrl()): Promise<Page> {
 /** axe-core: nothing serious or critical. */
 /** An account made over the protocol: its client stays connected (online) until closed. */
 async function account(prefix: string): Promise<TestClient & Account> {
-  return signUp(server, newAccount(prefix));
+  return signUp(web.server, newAccount(prefix));
 }
 
 /** Logs in through the form; skips the tour when it shows (a first login). */
@@ -88,7 +68,7 @@ const composer = (page: Page, room: string) => page.getByRole('textbox', { name:
 
 /** The connections of `username` on the server, newest first. */
 async function connectionsOf(username: string): Promise<string[]> {
-  const rows = await server.db.sql<{ id: string }[]>`
+  const rows = await web.server.db.sql<{ id: string }[]>`
     select c.id from connections c join users u on u.id = c.user_id where u.username = ${username} order by c.connected_at desc`;
   return rows.map((r) => r.id);
 }
@@ -121,7 +101,7 @@ describe.sequential('rough edges of the web client', () => {
     await second.reload();
     await second.getByRole('heading', { name: 'general', level: 1 }).waitFor();
     await second.evaluate(() => localStorage.removeItem('ww.token')); // no storage event in the tab that removes it
-    for (const id of await connectionsOf(who.username)) await server.server.gateway.disconnect(id);
+    for (const id of await connectionsOf(who.username)) await web.server.server.gateway.disconnect(id);
     await second.getByRole('status').filter({ hasText: 'You were logged out in another tab.' }).waitFor();
     await second.getByRole('heading', { name: 'Welcome back' }).waitFor();
     await ctx.close();
@@ -141,7 +121,7 @@ describe.sequential('rough edges of the web client', () => {
 
     // the network goes; the server's end of the socket with it
     await ctx.setOffline(true);
-    for (const id of await connectionsOf(me.username)) await server.server.gateway.disconnect(id);
+    for (const id of await connectionsOf(me.username)) await web.server.server.gateway.disconnect(id);
     await page.locator('.conn-label').getByText('Offline').waitFor();
     await people.getByRole('button', { name: `${friend.username}, presence unknown while offline. Send a direct message` }).waitFor();
     await people.getByRole('heading', { name: 'People presence unknown while offline' }).waitFor();
@@ -218,7 +198,7 @@ describe.sequential('rough edges of the web client', () => {
     const ctx = await newContext(PHONE_DARK);
     const page = await openPage(ctx);
     await toCodeScreen(page, newAccount('outbox'));
-    const outbox = resolve(server.config.mail.outboxDir);
+    const outbox = resolve(web.server.config.mail.outboxDir);
     expect(outbox).not.toContain('.data');
     await page.getByText(outbox, { exact: true }).waitFor();
     expect(await page.getByText('.data/outbox').count()).toBe(0);
@@ -233,7 +213,7 @@ describe.sequential('rough edges of the web client', () => {
     const ctx = await newContext();
     const page = await openPage(ctx);
     await toCodeScreen(page, who);
-    const code = await server.codeFor(who.email);
+    const code = await web.server.codeFor(who.email);
     const wrong = code === '111111' ? '222222' : '111111';
     await page.getByLabel('Code from the email').fill(wrong);
     await page.getByRole('button', { name: 'Verify and continue' }).click();
@@ -251,16 +231,16 @@ describe.sequential('rough edges of the web client', () => {
     });
     // The name people reach the server at is one of its public origins
     // (PUBLIC_ORIGIN), or the handshake refuses the page; the port is known only now.
-    server.config.publicOrigins.push(`http://chat.test:${server.server.port}`);
+    web.server.config.publicOrigins.push(`http://chat.test:${web.server.server.port}`);
     try {
       const ctx = await newContext({}, other);
-      const page = await openPage(ctx, `http://chat.test:${server.server.port}/`);
+      const page = await openPage(ctx, `http://chat.test:${web.server.server.port}/`);
       await toCodeScreen(page, newAccount('remote'));
       await page.getByLabel('Code from the email').waitFor();
       expect(await page.getByText('outbox').count()).toBe(0);
-      expect(await page.getByText(server.config.dataDir).count()).toBe(0);
+      expect(await page.getByText(web.server.config.dataDir).count()).toBe(0);
     } finally {
-      server.config.publicOrigins.pop();
+      web.server.config.publicOrigins.pop();
       await other.close();
     }
   }, 60_000);
@@ -284,7 +264,7 @@ describe.sequential('rough edges of the web client', () => {
     const first = await newContext();
     const page = await openPage(first);
     await toCodeScreen(page, who);
-    await page.getByLabel('Code from the email').fill(await server.codeFor(who.email));
+    await page.getByLabel('Code from the email').fill(await web.server.codeFor(who.email));
     await page.getByRole('button', { name: 'Verify and continue' }).click();
     await page.getByRole('dialog', { name: 'Welcome to Wild Whispers' }).getByRole('button', { name: 'Skip the tour' }).click();
     await page.getByRole('heading', { name: 'general', level: 1 }).waitFor();
@@ -347,6 +327,6 @@ describe.sequential('rough edges of the web client', () => {
   }, 60_000);
 
   it('ran without script errors', () => {
-    expect(problems).toEqual([]);
+    expect(web.problems).toEqual([]);
   });
 });

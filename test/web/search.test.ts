@@ -5,51 +5,15 @@
 // and lands on the message in its room; a query with no match says what to try,
 // a bad filter says what is wrong. Also at phone width in the dark theme; axe
 // clean throughout. Controls are found by role and label.
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWeb } from '../../web/build.js';
-import { CHROMIUM, CHROMIUM_ARGS, checkA11y } from '../helpers/browser.js';
-import { signUp, type Account, type TestClient } from '../helpers/client.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { PHONE_DARK, checkA11y, openDevice, signUpAs, useWebTest } from '../helpers/browser.js';
+import type { Account, TestClient } from '../helpers/client.js';
 
 const SCREENSHOTS = join(process.cwd(), 'test-output', 'screenshots');
-const PHONE_DARK: BrowserContextOptions = { viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true, colorScheme: 'dark' };
 
-let server: TestServer;
-let browser: Browser;
-const problems: string[] = [];
-
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM}: apt-get install -y chromium`);
-  server = await startTestServer({ MESSAGE_BURST: '500', MESSAGES_PER_MINUTE: '10000', USER_MESSAGE_BURST: '500', USER_MESSAGES_PER_MINUTE: '10000' });
-  await buildWeb({ quiet: true, outdir: join(server.config.dataDir, 'web') });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-async function open(who: Account, options: BrowserContextOptions = {}): Promise<Page> {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
-  ctx.setDefaultTimeout(15_000);
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => problems.push(`${who.username}: ${e.message}`));
-  await page.goto(`http://127.0.0.1:${server.server.port}/`);
-  await page.getByRole('group', { name: 'Sign up or log in' }).getByRole('button', { name: 'Log in' }).click();
-  await page.getByLabel('Username').fill(who.username);
-  await page.getByLabel('Password', { exact: true }).fill(who.password);
-  await page.getByLabel('Password', { exact: true }).press('Enter');
-  const tour = page.getByRole('dialog', { name: 'Welcome to Wild Whispers' });
-  const heading = page.getByRole('heading', { name: 'general', level: 1 });
-  await tour.or(heading).first().waitFor();
-  if (await tour.isVisible()) await tour.getByRole('button', { name: 'Skip the tour' }).click();
-  await heading.waitFor();
-  return page;
-}
+const web = useWebTest({ MESSAGE_BURST: '500', MESSAGES_PER_MINUTE: '10000', USER_MESSAGE_BURST: '500', USER_MESSAGES_PER_MINUTE: '10000' });
 
 const searchBox = (page: Page) => page.getByRole('search').getByRole('searchbox', { name: 'Search messages' });
 const panel = (page: Page) => page.getByRole('region', { name: 'Search results' });
@@ -62,10 +26,8 @@ describe.sequential('search in Chromium', () => {
   const sent: Record<string, string> = {};
 
   it('signs Alice and Bob in; they talk in #ops and in a direct conversation', async () => {
-    const target = { wsUrl: server.wsUrl, codeFor: (email: string) => server.codeFor(email) };
-    const password = 'correct horse battery';
-    alice = await signUp(target, { username: 'alice', email: 'alice@example.com', password });
-    bob = await signUp(target, { username: 'bob', email: 'bob@example.com', password });
+    alice = await signUpAs(web.server, 'alice');
+    bob = await signUpAs(web.server, 'bob');
     for (const c of [alice, bob]) {
       await c.request({ action: 'join', room: 'general' });
       await c.request({ action: 'join', room: 'ops' });
@@ -79,7 +41,7 @@ describe.sequential('search in Chromium', () => {
     for (let i = 0; i < 60; i++) await say(alice, 'ops', `routine status line ${i}`);
     await say(bob, 'dm:alice:bob', 'Can you deploy the café menu before lunch? 🍰');
     await say(alice, 'general', 'Nothing to see here');
-    page = await open(alice);
+    page = (await openDevice(web, alice)).page;
   }, 90_000);
 
   it('Ctrl+K goes to the search box; typing shows results newest first, with the matches marked', async () => {
@@ -141,7 +103,7 @@ describe.sequential('search in Chromium', () => {
   it('Bob does not find Alice’s words in a room he is not in, and works at phone width in the dark theme', async () => {
     await alice.request({ action: 'join', room: 'alice-notes' });
     await alice.request({ action: 'send', room: 'alice-notes', text: 'private deploy notes', clientId: 'private-1' });
-    const phone = await open(bob, PHONE_DARK);
+    const phone = (await openDevice(web, bob, PHONE_DARK)).page;
     await searchBox(phone).click();
     await searchBox(phone).fill('deploy ');
     await expect.poll(() => results(phone).count()).toBe(1);
@@ -156,6 +118,6 @@ describe.sequential('search in Chromium', () => {
   }, 60_000);
 
   it('raised no page errors', () => {
-    expect(problems).toEqual([]);
+    expect(web.problems).toEqual([]);
   });
 });
