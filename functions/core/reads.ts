@@ -80,8 +80,11 @@ export function roomReadState(sql: Queryable, userId: string) {
     select mark.through::text as read_through,
       coalesce(tally.unread, 0)::int as unread,
       coalesce(tally.mentions, 0)::int as mentions,
+      -- max(): one value whatever the plan. A DM has one other member, but the
+      -- planner may compute this for rooms the user is not in before joining
+      -- their memberships, where both members' marks match.
       case when r.kind = 'dm' then (
-        select other.through::text
+        select max(other.through)::text
         from read_marks other
         join users them on them.id = other.user_id
         join users self on self.id = ${me}
