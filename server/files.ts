@@ -57,11 +57,14 @@ export async function serveFile(
   const path = storage.pathOf(key);
   const params = path ? verifySignedUrl(storage.key, method, url.pathname, url.searchParams, now) : 'invalid';
   if (typeof params === 'string') {
+    // A refused upload's body is not waited for: the connection closes, so a
+    // bad URL with a large Content-Length cannot hold it open byte by byte.
+    const close: Record<string, string> = method === 'PUT' ? { connection: 'close' } : {};
     if (method === 'PUT') req.resume();
     securityEvent(log, 'file_url_refused', { method, reason: params, address: req.socket.remoteAddress });
     return params === 'expired'
-      ? refuse(res, 403, 'This link has expired: ask for a new one.')
-      : refuse(res, 403, 'This link is not valid.');
+      ? refuse(res, 403, 'This link has expired: ask for a new one.', close)
+      : refuse(res, 403, 'This link is not valid.', close);
   }
   if (method === 'PUT') return receive(path!, params, req, res, uploadOpen && (() => uploadOpen(fileIdOf(key))));
   const info = await stat(path!).catch(() => undefined);
