@@ -33,7 +33,23 @@ function refuse(res: ServerResponse, status: number, text: string, extra: Record
   res.end(text);
 }
 
-export async function serveFile(storage: LocalStorage, req: IncomingMessage, res: ServerResponse, log: Logger, now = new Date()): Promise<void> {
+/**
+ * Whether the file `id` still waits for its bytes: granted, not attached, not
+ * deleted. A grant is signed for its whole life, but a file refused by a send,
+ * deleted with its message or swept is gone from the database before the grant
+ * expires; bytes PUT then would belong to no one (outside every quota, never
+ * swept) and would answer the URLs handed out for what was deleted.
+ */
+export type UploadOpen = (id: string) => Promise<boolean>;
+
+export async function serveFile(
+  storage: LocalStorage,
+  req: IncomingMessage,
+  res: ServerResponse,
+  log: Logger,
+  now = new Date(),
+  uploadOpen?: UploadOpen,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://x');
   const method = req.method === 'HEAD' ? 'GET' : req.method;
   if (method !== 'GET' && method !== 'PUT') return refuse(res, 405, 'Files are read with GET and uploaded with PUT.', { allow: 'GET, HEAD, PUT' });
@@ -41,13 +57,16 @@ export async function serveFile(storage: LocalStorage, req: IncomingMessage, res
   const path = storage.pathOf(key);
   const params = path ? verifySignedUrl(storage.key, method, url.pathname, url.searchParams, now) : 'invalid';
   if (typeof params === 'string') {
+    // A refused upload's body is not waited for: the connection closes, so a
+    // bad URL with a large Content-Length cannot hold it open byte by byte.
+    const close: Record<string, string> = method === 'PUT' ? { connection: 'close' } : {};
     if (method === 'PUT') req.resume();
     securityEvent(log, 'file_url_refused', { method, reason: params, address: req.socket.remoteAddress });
     return params === 'expired'
-      ? refuse(res, 403, 'This link has expired: ask for a new one.')
-      : refuse(res, 403, 'This link is not valid.');
+      ? refuse(res, 403, 'This link has expired: ask for a new one.', close)
+      : refuse(res, 403, 'This link is not valid.', close);
   }
-  if (method === 'PUT') return receive(path!, params, req, res);
+  if (method === 'PUT') return receive(path!, params, req, res, uploadOpen && (() => uploadOpen(fileIdOf(key))));
   const info = await stat(path!).catch(() => undefined);
   if (!info?.isFile()) return refuse(res, 404, 'This file is gone.');
   const seconds = Math.max(0, Number(params.e) - Math.floor(now.getTime() / 1000));
@@ -68,7 +87,20 @@ export async function serveFile(storage: LocalStorage, req: IncomingMessage, res
  * new file. A second upload with the same grant finds the file there and is
  * refused; a short or long body, or one cut off, leaves nothing behind.
  */
-async function receive(path: string, params: Record<string, string>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** `files/<id>` or `files/<id>.preview` → `<id>` */
+function fileIdOf(key: string): string {
+  return key.slice('files/'.length).replace(/\.preview$/, '');
+}
+
+const GONE = 'This file was refused, sent or deleted; its grant uploads nothing more.';
+
+async function receive(
+  path: string,
+  params: Record<string, string>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  open?: () => Promise<boolean>,
+): Promise<void> {
   const size = Number(params.n);
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   const declared = req.headers['content-length'];
@@ -80,6 +112,7 @@ async function receive(path: string, params: Record<string, string>, req: Incomi
   if (declared !== undefined && Number(declared) !== size) {
     return done(Number(declared) > size ? 413 : 400, `This upload was granted for exactly ${size} bytes, not ${declared}.`);
   }
+  if (open && !(await open())) return done(410, GONE);
   let received = 0;
   let tooLong = false;
   try {
@@ -105,6 +138,12 @@ async function receive(path: string, params: Record<string, string>, req: Incomi
   if (received !== size) {
     await rm(path, { force: true });
     return done(400, `This upload was granted for exactly ${size} bytes; ${received} came.`);
+  }
+  // The file may have gone while its bytes came (a refused send, a delete):
+  // then nothing is kept.
+  if (open && !(await open())) {
+    await rm(path, { force: true });
+    return done(410, GONE);
   }
   res.writeHead(204, { ...FILE_HEADERS, 'cache-control': 'no-store' }).end();
 }

@@ -214,6 +214,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     storage: options.storage ?? local,
   };
   installDeps(deps);
+  // A grant uploads only while its file waits for bytes (server/files.ts).
+  const uploadOpen = async (id: string) =>
+    (await sql`select 1 from files where id = ${id} and attached_at is null`).length > 0;
 
   const webRoot = options.webRoot ?? WEB_ROOT;
   // Where code emails land when there is no mail service, for the code screen's hint.
@@ -236,7 +239,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (scheme === 'https') res.setHeader('strict-transport-security', HSTS);
     // Files first: they carry headers of their own, and need none of the page's.
     if (isFileRequest(req.url)) {
-      serveFile(local, req, res, log).catch((err) => {
+      serveFile(local, req, res, log, new Date(), uploadOpen).catch((err) => {
         log.error('file request failed', { error: String(err) });
         if (!res.headersSent) res.writeHead(500).end();
       });

@@ -22,6 +22,13 @@ export const DEFAULT_REFUSED_TYPES: readonly string[] = [
   '.exe', '.msi', '.msp', '.bat', '.cmd', '.com', '.scr', '.pif', '.cpl', '.dll', '.sys', '.lnk', '.reg',
   '.ps1', '.vbs', '.vbe', '.js', '.jse', '.wsf', '.wsh', '.hta', '.jar', '.apk', '.app', '.dmg', '.pkg',
   '.deb', '.rpm', '.sh', '.appimage',
+  // run on a double click too: macOS Terminal scripts, Windows app packages,
+  // Excel add-ins, compiled help, consoles, shortcuts and shell commands,
+  // PowerShell modules, JavaScript modules, and disk images that open as a
+  // drive (their contents lose the mark of the web)
+  '.command', '.msix', '.msixbundle', '.appx', '.appxbundle', '.appinstaller', '.xll', '.chm', '.msc',
+  '.scf', '.url', '.ws', '.wsc', '.psm1', '.psd1', '.settingcontent-ms', '.library-ms', '.search-ms',
+  '.gadget', '.inf', '.mjs', '.cjs', '.application', '.iso', '.img', '.vhd', '.vhdx',
   'application/x-msdownload', 'application/x-msdos-program', 'application/x-dosexec', 'application/x-executable',
   'application/vnd.microsoft.portable-executable', 'application/x-msi', 'application/java-archive',
   'application/vnd.android.package-archive', 'application/x-sh', 'application/x-apple-diskimage',
@@ -29,9 +36,21 @@ export const DEFAULT_REFUSED_TYPES: readonly string[] = [
 
 /** The refused type (`.exe`, or the media type) a file has, if any. */
 export function refusedType(refused: readonly string[], name: string, type: string): string | undefined {
-  const extension = /\.[^.]+$/.exec(name.trim().toLowerCase())?.[0];
-  return refused.find((t) => t === type || t === extension);
+  return refused.find((t) => t === type || t === extensionOf(name));
 }
+
+/**
+ * The extension a file gets once saved: Windows drops trailing dots and spaces
+ * (`evil.exe.` is saved as `evil.exe`), and invisible format characters
+ * (zero-width spaces, direction marks) do not count.
+ */
+export function extensionOf(name: string): string | undefined {
+  const saved = name.toLowerCase().replace(/\p{Cf}/gu, '').replace(/[.\s]+$/u, '');
+  return /\.[^.]+$/.exec(saved)?.[0];
+}
+
+/** Characters that reorder how a name reads (`invoice\u202Efdp.exe` reads as `invoiceexe.pdf`). */
+export const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 /** "3.2 MB": a size a person can read. */
 export function describeBytes(bytes: number): string {

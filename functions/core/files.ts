@@ -14,7 +14,7 @@ import { notExpired } from './expiry.js';
 import { limitHit, requireCallerWithin, userBudget, userKey, userRefusal } from './limits.js';
 import { codePoints, hasForbiddenControls } from './names.js';
 import type { Outcome } from './outcome.js';
-import { MAX_FILE_NAME, MAX_PREVIEW_BYTES, PREVIEW_TYPE, describeBytes, isSafeImage, refusedType } from './file-types.js';
+import { BIDI_CONTROLS, MAX_FILE_NAME, MAX_PREVIEW_BYTES, PREVIEW_TYPE, describeBytes, isSafeImage, refusedType } from './file-types.js';
 import type { Deps, DownloadHeaders, Queryable, Storage } from './ports.js';
 import { fileIds, requestId, room } from './protocol.js';
 import { describeRoom } from './messages.js';
@@ -44,6 +44,8 @@ const fileName = v.pipe(
   v.check((s) => codePoints(s) <= MAX_FILE_NAME, `A file name is at most ${MAX_FILE_NAME} characters.`),
   v.check((s) => s.isWellFormed() && !hasForbiddenControls(s) && !/[\u0000-\u001f\u007f]/.test(s), 'A file name cannot contain control characters.'),
   v.check((s) => !/[/\\]/.test(s) && s !== '.' && s !== '..', 'A file name is a name, not a path: no / or \\.'),
+  v.check((s) => !/[\u0080-\u009f]/.test(s), 'A file name cannot contain control characters.'),
+  v.check((s) => !BIDI_CONTROLS.test(s), 'A file name cannot contain characters that change the direction of text.'),
 );
 
 const MIME = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/;
