@@ -118,7 +118,8 @@ const plainUrl = `http://127.0.0.1:${(plain.address() as AddressInfo).port}/`;
 try {
   const client = await socket(chat.wsUrl);
   const email = 'bench@bench.example';
-  const password = 'bench password 1';
+  // A throwaway account on a throwaway database: a fresh random password each run.
+  const password = randomBytes(18).toString('base64url');
   await client.request({ action: 'auth', op: 'register', username: 'bench', email, password });
   const authed = await client.request({ action: 'auth', op: 'verify', username: 'bench', code: mailer.codes.get(email) });
   if (authed.type !== 'authed') throw new Error(`could not sign up: ${JSON.stringify(authed)}`);
