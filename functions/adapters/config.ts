@@ -342,6 +342,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
     settings: {
       inviteCode: env.INVITE_CODE || undefined,
+      adminUsers: usernames(env.ADMIN_USERS),
       appName: env.APP_NAME || 'Wild Whispers',
       sessionTtlSeconds: int(env, 'SESSION_TTL_SECONDS', 30 * 24 * 60 * 60, 60),
       otpTtlSeconds: int(env, 'OTP_TTL_SECONDS', 10 * 60, 60),
@@ -438,4 +439,9 @@ export function loadConfig(env: Env = process.env): Config {
       fileUrlTtlSeconds: int(env, 'FILE_URL_TTL_SECONDS', 10 * 60, 10),
     },
   };
+}
+
+/** A comma-separated list of usernames, compared as names are: lower-cased. */
+function usernames(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
 }

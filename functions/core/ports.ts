@@ -174,6 +174,11 @@ export interface ChatSettings {
   /** how long an upload grant and a download URL stay good */
   fileUploadTtlSeconds: number;
   fileUrlTtlSeconds: number;
+  /**
+   * The server's administrators, by username (lower-cased): they see reports,
+   * suspend and delete accounts, and moderate `general`.
+   */
+  adminUsers: readonly string[];
 }
 
 export interface Deps {
