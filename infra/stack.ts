@@ -264,8 +264,9 @@ export class ChatStack extends Stack {
     // scrypt at OWASP's cost needs 128 MiB and a good share of a vCPU
     route('auth', 'auth', { memorySize: 1024, mail: true, environment: props.inviteCode ? { INVITE_CODE: props.inviteCode } : {} });
     route('join', 'join');
-    // send checks attached files arrived as granted, and spares them the expiry.
-    this.files.grant(route('send', 'send'), ['s3:GetObject', 's3:PutObjectTagging', 's3:DeleteObject']);
+    // send seals attached files (copies each upload to where its grant cannot
+    // write, untagged so the expiry spares it; S3Storage.seal) and checks them.
+    this.files.grant(route('send', 'send'), ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']);
     route('history', 'history');
     route('leave', 'leave');
     // ─────────────────────────────────────────────────────────────────────────

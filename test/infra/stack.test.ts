@@ -550,7 +550,7 @@ describe('the files bucket', () => {
     };
     const expected: Record<string, string[]> = {
       DefaultFunction: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
-      SendFunction: ['s3:DeleteObject', 's3:GetObject', 's3:PutObjectTagging'],
+      SendFunction: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
       SweepFunction: ['s3:DeleteObject'],
     };
     for (const fn of ALL_FUNCTIONS) {
