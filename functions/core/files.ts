@@ -11,7 +11,7 @@ import { securityEvent } from './audit.js';
 import { chargeBucket, refilledTokens } from './budgets.js';
 import { BadRequest, Forbidden, TooLarge, Unauthorized } from './errors.js';
 import { notExpired } from './expiry.js';
-import { limitHit, requireCallerWithin, userBudget, userKey, userRefusal } from './limits.js';
+import { callerRow, limitHit, requireCallerWithin, userBudget, userRefusal } from './limits.js';
 import { codePoints, hasForbiddenControls } from './names.js';
 import type { Outcome } from './outcome.js';
 import { BIDI_CONTROLS, MAX_FILE_NAME, MAX_PREVIEW_BYTES, PREVIEW_TYPE, describeBytes, isSafeImage, refusedType } from './file-types.js';
@@ -132,10 +132,7 @@ function insertGrant(deps: Deps, connectionId: string, id: string, frame: Upload
   const now = deps.clock.now();
   const bytes = frame.size + (frame.previewSize ?? 0);
   return sql<{ username: string; taken: boolean; tokens: number | null; member: boolean; inserted: boolean }[]>`
-    with caller as (
-      select c.user_id, u.username, ${userKey('upload', '')}::text || c.user_id as key
-      from connections c join users u on u.id = c.user_id where c.id = ${connectionId}
-    ), taken as (${chargeBucket(sql, sql`select key from caller`, budget, now)}
+    with caller as (${callerRow(sql, connectionId, 'upload')}), taken as (${chargeBucket(sql, sql`select key from caller`, budget, now)}
     ), member as (
       select 1 from memberships m join caller c on m.user_id = c.user_id where m.room_id = ${frame.room.id}
     ), inserted as (

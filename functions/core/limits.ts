@@ -7,7 +7,7 @@ import { securityEvent } from './audit.js';
 import { type Budget, chargeBucket, perWindow, refilledTokens, takeBudget, waitFor } from './budgets.js';
 import { RateLimited, Unauthorized } from './errors.js';
 import type { Caller } from './identity.js';
-import type { ChatSettings, Deps, Logger } from './ports.js';
+import type { ChatSettings, Deps, Logger, Queryable } from './ports.js';
 
 /**
  * `join`: a join that adds a membership; `read`: a history page, or a join of a
@@ -58,6 +58,17 @@ export function userBudget(settings: ChatSettings, action: UserAction): Budget {
     case 'here':
       return perWindow(settings.hereMentionsPerHour, 60 * 60);
   }
+}
+
+/**
+ * SQL for the `caller` of a statement that charges the caller's own bucket: from
+ * the connection row, `user_id`, `username`, `session_id`, `read_receipts`, and
+ * `key`, their bucket of `bucket` ('typing' gives 'typing:user:42').
+ */
+export function callerRow(sql: Queryable, connectionId: string, bucket: UserAction | 'typing' | 'readmark' | 'settings') {
+  return sql`select c.user_id, u.username, c.session_id, u.read_receipts, ${`${bucket}:user:`}::text || c.user_id as key
+    from connections c join users u on u.id = c.user_id
+    where c.id = ${connectionId}`;
 }
 
 /** 'join:user:42': the bucket of one user's budget for one action. */
@@ -135,11 +146,7 @@ export async function requireCallerWithin(deps: Deps, connectionId: string, acti
   const budget = userBudget(settings, action);
   const now = deps.clock.now();
   const [row] = await sql<{ user_id: string; username: string; session_id: string | null; taken: boolean; tokens: number | null }[]>`
-    with caller as (
-      select c.user_id, u.username, c.session_id, ${`${action}:user:`}::text || c.user_id as key
-      from connections c join users u on u.id = c.user_id
-      where c.id = ${connectionId}
-    ), taken as (${chargeBucket(sql, sql`select key from caller`, budget, now)})
+    with caller as (${callerRow(sql, connectionId, action)}), taken as (${chargeBucket(sql, sql`select key from caller`, budget, now)})
     select c.user_id, c.username, c.session_id, exists (select 1 from taken) as taken,
       (select ${refilledTokens(sql, budget, now)} from rate_budgets b where b.key = c.key) as tokens
     from caller c`;
