@@ -25,9 +25,9 @@ const SYSTEMS: Array<[RegExp, string]> = [
   [/iPad/, 'iPad'],
   [/Android/, 'Android'],
   [/CrOS/, 'ChromeOS'],
-  [/Windows/, 'Windows'],
-  [/Mac OS X|Macintosh/, 'macOS'],
-  [/Linux/, 'Linux'],
+  [/Windows|\bwin32\b/i, 'Windows'],
+  [/Mac OS X|Macintosh|\bdarwin\b/i, 'macOS'],
+  [/Linux/i, 'Linux'],
 ];
 
 /**
