@@ -26,8 +26,14 @@ export class RecordingLogger implements Logger {
   }
 }
 
+let worlds = 0;
+
+/**
+ * Each world starts two days after the last, so that the server-wide budgets
+ * (kept in the shared database) are full again for every test.
+ */
 export function recoveryWorld(db: TestDatabase, env: Record<string, string> = {}) {
-  let now = new Date('2026-03-01T12:00:00Z');
+  let now = new Date(Date.parse('2026-03-01T12:00:00Z') + ++worlds * 2 * 86_400_000);
   const mailer = new RecordingMailer();
   const log = new RecordingLogger();
   const gateway = new RecordingGateway();
