@@ -78,7 +78,7 @@ export function recoveryWorld(db: TestDatabase, env: Record<string, string> = {}
       await auth(deps, await w.socket(), { op: 'register', username, email, password });
       const connection = await w.socket(newIp(), device);
       const out = await auth(deps, connection, { op: 'verify', username, code: w.codeFor(email)! });
-      return { username, email, password, connection, token: (out.reply as { token: string }).token };
+      return { username, email, password, connection, token: String(out.reply!.token) };
     },
     /** Logs in on a new socket from `device`. */
     async login(username: string, password: string, device?: string, ip?: string): Promise<{ connection: string; outcome: Outcome }> {
