@@ -1,6 +1,7 @@
 // The Account dialog, opened from the topbar's "Account" button. Each part of an
 // account has a section of its own, in a component file of its own.
 import { signal } from '@preact/signals';
+import { useEffect } from 'preact/hooks';
 import { Dialog } from './Dialog.js';
 import { DevicesSection, PasswordEmailSection } from './AccountRecovery.js';
 
@@ -16,6 +17,8 @@ export function AccountButton() {
 }
 
 export function AccountDialog() {
+  // closed with the chat screen (a logout, a session ended elsewhere), not reopened at the next login
+  useEffect(() => () => void (accountOpen.value = false), []);
   return (
     <Dialog open={accountOpen.value} onClose={() => (accountOpen.value = false)} title="Account" wide>
       <PasswordEmailSection />
