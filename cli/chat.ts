@@ -12,6 +12,7 @@ import { badge, ConversationView, parseCommand, parseSavedState, reactionSummary
 import { after, ChainCursors, isPoint, isSeq, type Point } from './cursor.js';
 import { searchLine, type SearchHit } from './search.js';
 import { readUpload, saveDownload, sendBytes, type UploadTarget } from './files.js';
+import { ACCOUNT_HELP, accountCommand } from './account.js';
 
 type Frame = { type: string; re?: string; [k: string]: any };
 
@@ -52,6 +53,7 @@ const HELP = `Commands:
                            long (in a DM; in a channel, its creator only)
   /upload PATH             share a file in this room (at most 25 MB)
   /download N [DIR]        save the files of message N (default: here)
+${ACCOUNT_HELP}
   /quit                    exit
 Messages are numbered per room ([N]); N is a number in the current room.
 Anything else is sent to the current room.`;
@@ -540,7 +542,8 @@ function seen(f: Frame) {
 
 function connect(): Promise<void> {
   return new Promise((resolve) => {
-    const socket = new WebSocket(url);
+    // The server shows the sessions' devices from this (E18).
+    const socket = new WebSocket(url, { headers: { 'user-agent': `WildWhispersCLI/1 (${process.platform})` } });
     ws = socket;
     socket.on('message', (data) => {
       try {
@@ -558,9 +561,9 @@ function connect(): Promise<void> {
         if (r.type === 'authed') await onAuthed(r);
         else {
           await saveToken(undefined);
-          out('* session ended: /login USER or /register USER EMAIL');
+          out('* session ended: /login USER or /register USER EMAIL (/forgot USER if you forgot your password)');
         }
-      } else out('* /register USER EMAIL to sign up, /login USER to log in, /help for more');
+      } else out('* /register USER EMAIL to sign up, /login USER to log in, /forgot USER if you forgot your password, /help for more');
       resolve();
     });
     socket.on('error', () => {});
@@ -754,6 +757,13 @@ async function command(line: string) {
       return download(args[0], args[1]);
     case '/help':
       return out(HELP);
+    case '/forgot':
+    case '/password':
+    case '/email':
+    case '/devices':
+    case '/logout-device':
+    case '/logout-others':
+      return accountCommand({ request, ask, askSecret, out, safe }, cmd, args);
     case '/search': {
       const query = line.replace(/^\s*\S+\s?/, '');
       if (!query.trim()) return out('usage: /search QUERY (words, "a phrase", -word, from:@user, in:#room, before:/after:YYYY-MM-DD)');

@@ -5,7 +5,8 @@
 // room read on every device), `settings`, `search` (the messages of my rooms),
 // `set_timer` (a room's disappearing-messages timer), the conversation actions
 // `edit`, `delete`, `react` and `changes`, and the file grants `upload` and
-// `download`, which have no route of their own because API Gateway's are fixed.
+// `download`, the account actions `change_password`, `change_email`,
+// `confirm_email`, `sessions` and `revoke_session` (E18), which have no route of their own because API Gateway's are fixed.
 import * as v from 'valibot';
 import { CONVERSATION_ACTIONS } from './core/conversations.js';
 import { SetTimerFrame, setTimer } from './core/disappearing.js';
@@ -17,6 +18,8 @@ import { PurgeFrame, purgeMyMessages } from './core/purge.js';
 import { ReadFrame, SettingsFrame, changeSettings, markRoomRead } from './core/reads.js';
 import { SearchFrame, search } from './core/search.js';
 import { markTourSeen } from './core/tour.js';
+import { ChangeEmailFrame, ChangePasswordFrame, ConfirmEmailFrame, changeEmail, changePassword, confirmEmail } from './core/recovery.js';
+import { RevokeSessionFrame, SessionsFrame, listSessions, revokeSession } from './core/sessions.js';
 import { TypingFrame, typing } from './core/typing.js';
 import type { Outcome } from './core/outcome.js';
 import type { Deps } from './core/ports.js';
@@ -43,6 +46,12 @@ const ACTIONS: Record<string, DefaultAction> = {
   set_timer: { schema: SetTimerFrame, run: setTimer },
   upload: { schema: UploadFrame, run: grantUpload },
   download: { schema: DownloadFrame, run: downloadUrls },
+  // account recovery and devices (E18)
+  change_password: { schema: ChangePasswordFrame, run: changePassword },
+  change_email: { schema: ChangeEmailFrame, run: changeEmail },
+  confirm_email: { schema: ConfirmEmailFrame, run: confirmEmail },
+  sessions: { schema: SessionsFrame, run: listSessions },
+  revoke_session: { schema: RevokeSessionFrame, run: revokeSession },
   ...CONVERSATION_ACTIONS,
 };
 

@@ -258,8 +258,9 @@ export class ChatStack extends Stack {
       environment: { ALLOWED_ORIGINS: [this.web.url, ...(props.allowedOrigins ?? [])].join(',') },
     });
     route('$disconnect', 'disconnect');
-    // $default grants uploads and signs downloads, and deletes a deleted message's files.
-    const defaultFunction = route('$default', 'default');
+    // $default grants uploads and signs downloads, and deletes a deleted message's files;
+    // its account actions (E18) check passwords with scrypt and mail codes and notices.
+    const defaultFunction = route('$default', 'default', { memorySize: 1024, mail: true });
     this.files.grant(defaultFunction, ['s3:PutObject', 's3:PutObjectTagging', 's3:GetObject', 's3:DeleteObject']);
     // scrypt at OWASP's cost needs 128 MiB and a good share of a vCPU
     route('auth', 'auth', { memorySize: 1024, mail: true, environment: props.inviteCode ? { INVITE_CODE: props.inviteCode } : {} });

@@ -18,7 +18,13 @@ import type { ChatSettings, Deps, Logger, Queryable } from './ports.js';
  * `timer`: a `set_timer` by someone allowed to set the room's timer.
  * `upload`: a grant to upload one file.
  */
-export type UserAction = 'join' | 'leave' | 'read' | 'search' | 'purge' | 'create' | 'bind' | 'timer' | 'upload' | ConversationAction;
+export type UserAction = 'join' | 'leave' | 'read' | 'search' | 'purge' | 'create' | 'bind' | 'timer' | 'upload' | AccountAction | ConversationAction;
+
+/**
+ * *(E18)* `account`: a password or email change, or an email code tried (each may
+ * hash a password or send mail); `sessions`: a device list or a session ended.
+ */
+export type AccountAction = 'account' | 'sessions';
 
 /**
  * `edit`, `delete`, `react`: a change to one message; `here`: a message whose
@@ -49,6 +55,10 @@ export function userBudget(settings: ChatSettings, action: UserAction): Budget {
       return perWindow(settings.timerChangesPerHour, 60 * 60);
     case 'upload':
       return perWindow(settings.fileUploadsPerHour, 60 * 60);
+    case 'account':
+      return perWindow(settings.accountChangesPerHour, 60 * 60);
+    case 'sessions':
+      return perWindow(settings.sessionActionsPerMinute, 60);
     case 'edit':
       return perWindow(settings.editsPerMinute, 60);
     case 'delete':
@@ -104,6 +114,10 @@ function refusal(settings: ChatSettings, action: UserAction, wait: number): stri
       return `You have changed disappearing-message timers too often: at most ${settings.timerChangesPerHour} times an hour. ${again}`;
     case 'upload':
       return `You have shared too many files: at most ${settings.fileUploadsPerHour} an hour. ${again}`;
+    case 'account':
+      return `You have changed your account too often: at most ${settings.accountChangesPerHour} changes and codes an hour. ${again}`;
+    case 'sessions':
+      return `You are managing devices too fast: at most ${settings.sessionActionsPerMinute} requests a minute. ${again}`;
     case 'edit':
       return `You are editing messages too fast: at most ${settings.editsPerMinute} a minute. ${again}`;
     case 'delete':

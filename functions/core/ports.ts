@@ -117,6 +117,10 @@ export interface ChatSettings {
   settingsPerHour: number;
   /** `set_timer` requests per user per hour (disappearing messages) */
   timerChangesPerHour: number;
+  /** *(E18)* password and email changes and email codes tried, per user per hour */
+  accountChangesPerHour: number;
+  /** *(E18)* device lists and sessions ended, per user per minute */
+  sessionActionsPerMinute: number;
   /** test only: a disappearing-messages timer of this many seconds is allowed besides the usual ones */
   disappearTestSeconds?: number;
   /** per user: edits, deletes and reactions (added or removed) of messages, a minute */

@@ -25,6 +25,7 @@ import {
 import { describeTimer } from '../../../functions/core/timers.js';
 import { Avatar, MessageList } from './MessageList.js';
 import { SearchBox } from './Search.js';
+import { AccountButton, AccountDialog } from './Account.js';
 
 export function ChatScreen() {
   const chat = useChat();
@@ -77,12 +78,14 @@ export function ChatScreen() {
         <SearchBox />
         <ConnectionStatus />
         <div class="topbar-actions">
+          <AccountButton />
           <ThemeToggle />
           <button type="button" class="icon-btn" aria-label="Help" onClick={() => (chat.helpOpen.value = true)}>
             <HelpIcon />
           </button>
         </div>
       </header>
+      <AccountDialog />
       <Sidebar onPick={go} onClose={() => setDrawer(false)} />
       <div class="scrim" aria-hidden="true" onClick={() => setDrawer(false)} />
       <main class="room" aria-labelledby="room-title">
