@@ -1,4 +1,4 @@
-// auth: register, verify, login, resume, logout.
+// auth: register, verify, login, resume, logout, second_factor (E19).
 import { auth } from './core/accounts.js';
 import { AuthOp } from './core/protocol.js';
 import { messageRoute } from './route.js';

@@ -5,7 +5,9 @@
 // room read on every device), `settings`, `search` (the messages of my rooms),
 // `set_timer` (a room's disappearing-messages timer), the conversation actions
 // `edit`, `delete`, `react` and `changes`, and the file grants `upload` and
-// `download`, which have no route of their own because API Gateway's are fixed.
+// `download`, the two-factor settings `two_factor_setup`, `two_factor_enable`,
+// `two_factor_disable` and `recovery_codes` (E19), which have no route of their
+// own because API Gateway's are fixed.
 import * as v from 'valibot';
 import { CONVERSATION_ACTIONS } from './core/conversations.js';
 import { SetTimerFrame, setTimer } from './core/disappearing.js';
@@ -18,6 +20,16 @@ import { ReadFrame, SettingsFrame, changeSettings, markRoomRead } from './core/r
 import { SearchFrame, search } from './core/search.js';
 import { markTourSeen } from './core/tour.js';
 import { TypingFrame, typing } from './core/typing.js';
+import {
+  RecoveryCodesFrame,
+  TwoFactorDisableFrame,
+  TwoFactorEnableFrame,
+  TwoFactorSetupFrame,
+  disableTwoFactor,
+  enableTwoFactor,
+  regenerateRecoveryCodes,
+  setupTwoFactor,
+} from './core/two-factor.js';
 import type { Outcome } from './core/outcome.js';
 import type { Deps } from './core/ports.js';
 import { messageRoute } from './route.js';
@@ -43,6 +55,10 @@ const ACTIONS: Record<string, DefaultAction> = {
   set_timer: { schema: SetTimerFrame, run: setTimer },
   upload: { schema: UploadFrame, run: grantUpload },
   download: { schema: DownloadFrame, run: downloadUrls },
+  two_factor_setup: { schema: TwoFactorSetupFrame, run: setupTwoFactor },
+  two_factor_enable: { schema: TwoFactorEnableFrame, run: enableTwoFactor },
+  two_factor_disable: { schema: TwoFactorDisableFrame, run: disableTwoFactor },
+  recovery_codes: { schema: RecoveryCodesFrame, run: regenerateRecoveryCodes },
   ...CONVERSATION_ACTIONS,
 };
 

@@ -23,7 +23,13 @@ export type SecurityEvent =
   | 'database_unavailable'
   | 'signup_conflict'
   | 'file_url_refused'
-  | 'file_refused';
+  | 'file_refused'
+  // E19 (two-factor.ts): a wrong or replayed second-factor code, an account out of
+  // second-factor tries, a recovery code spent, 2FA turned on or off or new codes
+  | 'second_factor_failed'
+  | 'second_factor_locked'
+  | 'recovery_code_used'
+  | 'two_factor_changed';
 
 /** Events logged at most once per source and window. */
 const AGGREGATED: ReadonlySet<SecurityEvent> = new Set(['rate_limited', 'connection_refused', 'origin_refused', 'file_url_refused']);

@@ -17,8 +17,23 @@ import type { ChatSettings, Deps, Logger } from './ports.js';
  * `search`: a page of search results (search.ts).
  * `timer`: a `set_timer` by someone allowed to set the room's timer.
  * `upload`: a grant to upload one file.
+ * `two_factor`: a two-factor setting: setup, enable, disable, new recovery codes (E19).
  */
-export type UserAction = 'join' | 'leave' | 'read' | 'search' | 'purge' | 'create' | 'bind' | 'timer' | 'upload' | ConversationAction;
+export type UserAction =
+  | 'join'
+  | 'leave'
+  | 'read'
+  | 'search'
+  | 'purge'
+  | 'create'
+  | 'bind'
+  | 'timer'
+  | 'upload'
+  | 'two_factor'
+  | ConversationAction;
+
+/** Two-factor settings changes per person per hour: a person enrols or turns it off a few times at most. */
+export const TWO_FACTOR_CHANGES_PER_HOUR = 20;
 
 /**
  * `edit`, `delete`, `react`: a change to one message; `here`: a message whose
@@ -49,6 +64,8 @@ export function userBudget(settings: ChatSettings, action: UserAction): Budget {
       return perWindow(settings.timerChangesPerHour, 60 * 60);
     case 'upload':
       return perWindow(settings.fileUploadsPerHour, 60 * 60);
+    case 'two_factor':
+      return perWindow(TWO_FACTOR_CHANGES_PER_HOUR, 60 * 60);
     case 'edit':
       return perWindow(settings.editsPerMinute, 60);
     case 'delete':
@@ -93,6 +110,8 @@ function refusal(settings: ChatSettings, action: UserAction, wait: number): stri
       return `You have changed disappearing-message timers too often: at most ${settings.timerChangesPerHour} times an hour. ${again}`;
     case 'upload':
       return `You have shared too many files: at most ${settings.fileUploadsPerHour} an hour. ${again}`;
+    case 'two_factor':
+      return `You have changed two-factor settings too often: at most ${TWO_FACTOR_CHANGES_PER_HOUR} times an hour. ${again}`;
     case 'edit':
       return `You are editing messages too fast: at most ${settings.editsPerMinute} a minute. ${again}`;
     case 'delete':

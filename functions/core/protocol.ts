@@ -109,6 +109,14 @@ const email = v.pipe(
   v.email('That is not an email address.'),
 );
 
+/** *(E19)* a second-factor code as typed: 6 digits from the app, or a recovery code (spaces and dashes allowed). */
+export const secondFactorCode = v.pipe(
+  v.string('code must be a string'),
+  v.trim(),
+  v.minLength(6, 'The code is the 6 digits from the authenticator app, or a recovery code.'),
+  v.maxLength(32, 'The code is the 6 digits from the authenticator app, or a recovery code.'),
+);
+
 export const AuthOp = v.variant(
   'op',
   [
@@ -135,8 +143,15 @@ export const AuthOp = v.variant(
       token: v.pipe(v.string('token must be a string'), v.minLength(1), v.maxLength(256)),
     }),
     v.object({ op: v.literal('logout') }),
+    // *(E19)* finishes a login that answered `second_factor` (two-factor.ts)
+    v.object({
+      op: v.literal('second_factor'),
+      username,
+      challenge: v.pipe(v.string('challenge must be a string'), v.minLength(1), v.maxLength(256)),
+      code: secondFactorCode,
+    }),
   ],
-  'op must be register, verify, login, resume or logout',
+  'op must be register, verify, login, resume, logout or second_factor',
 );
 export type AuthOp = v.InferOutput<typeof AuthOp>;
 
