@@ -49,7 +49,7 @@ describe('replays', () => {
     advance(60);
     const code = await codeAt(deps, secret);
     const conns = await Promise.all([socket(deps), socket(deps), socket(deps), socket(deps)]);
-    const challenges = [];
+    const challenges: string[] = [];
     for (const c of conns) challenges.push((await firstStep(deps, c, ben.name)).challenge);
     const results = await settle(conns.map((c, i) => auth(deps, c, { op: 'second_factor', username: ben.name, challenge: challenges[i]!, code })));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
@@ -61,7 +61,7 @@ describe('replays', () => {
     const cat = await person(deps);
     const { recoveryCodes } = await enrol(deps, cat.conn);
     const conns = [await socket(deps), await socket(deps)];
-    const challenges = [];
+    const challenges: string[] = [];
     for (const c of conns) challenges.push((await firstStep(deps, c, cat.name)).challenge);
     const results = await settle(
       conns.map((c, i) => auth(deps, c, { op: 'second_factor', username: cat.name, challenge: challenges[i]!, code: recoveryCodes[0]! })),
