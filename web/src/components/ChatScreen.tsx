@@ -3,6 +3,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { RoomState } from '../chat.js';
 import { nextTheme, theme, type ThemeChoice } from '../theme.js';
+import { AccountDialog } from './Account.js';
 import { Composer } from './Composer.js';
 import { ConfirmDialog } from './Dialog.js';
 import { describeError } from './Field.js';
@@ -13,6 +14,7 @@ import {
   CloseIcon,
   DoorIcon,
   HashIcon,
+  AccountIcon,
   HelpIcon,
   LogoutIcon,
   MenuIcon,
@@ -78,11 +80,15 @@ export function ChatScreen() {
         <ConnectionStatus />
         <div class="topbar-actions">
           <ThemeToggle />
+          <button type="button" class="icon-btn" aria-label="Account" onClick={() => (chat.accountOpen.value = true)}>
+            <AccountIcon />
+          </button>
           <button type="button" class="icon-btn" aria-label="Help" onClick={() => (chat.helpOpen.value = true)}>
             <HelpIcon />
           </button>
         </div>
       </header>
+      <AccountDialog />
       <Sidebar onPick={go} onClose={() => setDrawer(false)} />
       <div class="scrim" aria-hidden="true" onClick={() => setDrawer(false)} />
       <main class="room" aria-labelledby="room-title">
