@@ -5,6 +5,7 @@
 // recovery codes once. On her phone (narrow, dark theme) the login then asks for
 // a code after the password; she turns it off there with a recovery code and her
 // password. Controls are found by role and label; axe stays clean.
+import { join } from 'node:path';
 import { generate } from 'otplib';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
@@ -64,6 +65,10 @@ describe.sequential('two-factor authentication in Chromium', () => {
     await phone.getByRole('button', { name: 'Log in' }).click();
     await phone.getByRole('heading', { name: 'general', level: 1 }).waitFor();
 
+    // the topbar's Account button fits the phone's width
+    const box = (await phone.getByRole('button', { name: 'Account' }).boundingBox())!;
+    expect(box.x + box.width).toBeLessThanOrEqual(375);
+    await phone.screenshot({ path: join(process.cwd(), 'test-output', 'screenshots', 'two-factor-phone.png') });
     await phone.getByRole('button', { name: 'Account' }).click();
     const onPhone = account(phone);
     await onPhone.getByText('On: logging in asks for a code').waitFor();
