@@ -382,3 +382,14 @@ export async function finishSecondFactor(
   if (!spent) throw new Unauthorized('That sign-in was already finished; log in again.');
   return startSession(challenge.user_id);
 }
+
+/**
+ * For the sweep: spent and lapsed challenges, and enrolments never confirmed, are
+ * deleted (a new challenge also clears its own account's). Returns how many.
+ */
+export async function sweepTwoFactor(deps: Pick<Deps, 'sql' | 'clock'>): Promise<number> {
+  const now = deps.clock.now();
+  const challenges = await deps.sql`delete from two_factor_challenges where used_at is not null or expires_at <= ${now}`;
+  const enrolments = await deps.sql`delete from two_factor_enrolments where expires_at <= ${now}`;
+  return challenges.count + enrolments.count;
+}

@@ -8,11 +8,13 @@ import { auth } from '../../functions/core/accounts.js';
 import { Conflict, InvalidCode, SecondFactorRequired, Unauthorized } from '../../functions/core/errors.js';
 import {
   CHALLENGE_TTL_SECONDS,
+  ENROLMENT_TTL_SECONDS,
   disableTwoFactor,
   enableTwoFactor,
   regenerateRecoveryCodes,
   requireSecondFactor,
   setupTwoFactor,
+  sweepTwoFactor,
 } from '../../functions/core/two-factor.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { PASSWORD, codeAt, enrol, firstStep, person, socket, twoFactorWorld } from '../helpers/two-factor.js';
@@ -189,6 +191,27 @@ describe('login with a second factor', () => {
     await expect(
       auth(deps, conn, { op: 'second_factor', username: gus.name, challenge, code: await codeAt(deps, secret) }),
     ).rejects.toThrow(/expired/);
+  });
+});
+
+describe('the sweep', () => {
+  it('deletes spent and lapsed challenges and unconfirmed enrolments, and leaves live ones', async () => {
+    const { deps, advance } = world();
+    const kim = await person(deps);
+    await enrol(deps, kim.conn);
+    const lee = await person(deps);
+    await setupTwoFactor(deps, lee.conn, { action: 'two_factor_setup' });
+    await firstStep(deps, await socket(deps), kim.name);
+    const count = async () =>
+      (await db.sql<{ n: number }[]>`
+        select (select count(*) from two_factor_challenges where user_id = ${kim.id})
+             + (select count(*) from two_factor_enrolments where user_id = ${lee.id}) as n`)[0]!.n;
+    await sweepTwoFactor(deps);
+    expect(Number(await count())).toBe(2);
+    advance(ENROLMENT_TTL_SECONDS + 1);
+    expect(await sweepTwoFactor(deps)).toBeGreaterThanOrEqual(2);
+    expect(Number(await count())).toBe(0);
+    expect(await db.sql`select 1 from two_factor where user_id = ${kim.id}`).toHaveLength(1);
   });
 });
 
