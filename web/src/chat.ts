@@ -462,6 +462,14 @@ export class Chat {
       // was away (a missed storage event); staying here would look connected and send nothing.
       if (this.me.peek()) this.endSession(LOGGED_OUT_ELSEWHERE, true);
       else if (this.screen.peek() === 'loading') this.screen.value = 'welcome';
+      else if (this.secondFactorStep.peek()) {
+        // E19: a login's challenge works only on the connection that gave the password
+        batch(() => {
+          this.secondFactorStep.value = null;
+          this.sessionNote.value = 'The connection dropped before the sign-in was finished; log in again.';
+          this.screen.value = 'welcome';
+        });
+      }
       return;
     }
     this.token = token;
