@@ -68,6 +68,7 @@ describe.sequential('two-factor authentication in Chromium', () => {
     // the topbar's Account button fits the phone's width
     const box = (await phone.getByRole('button', { name: 'Account' }).boundingBox())!;
     expect(box.x + box.width).toBeLessThanOrEqual(375);
+    expect(await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBe(0);
     await phone.screenshot({ path: join(process.cwd(), 'test-output', 'screenshots', 'two-factor-phone.png') });
     await phone.getByRole('button', { name: 'Account' }).click();
     const onPhone = account(phone);
