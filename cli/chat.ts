@@ -13,6 +13,7 @@ import { after, ChainCursors, isPoint, isSeq, type Point } from './cursor.js';
 import { searchLine, type SearchHit } from './search.js';
 import { readUpload, saveDownload, sendBytes, type UploadTarget } from './files.js';
 import { ACCOUNT_HELP, accountCommand } from './account.js';
+import { secondStep, TWO_FACTOR_HELP, twoFactorCommand, type TwoFactorIo } from './two-factor.js';
 
 type Frame = { type: string; re?: string; [k: string]: any };
 
@@ -54,12 +55,15 @@ const HELP = `Commands:
   /upload PATH             share a file in this room (at most 25 MB)
   /download N [DIR]        save the files of message N (default: here)
 ${ACCOUNT_HELP}
+${TWO_FACTOR_HELP}
   /quit                    exit
 Messages are numbered per room ([N]); N is a number in the current room.
 Anything else is sent to the current room.`;
 
 let ws: WebSocket | undefined;
 let me: string | undefined;
+/** E19: whether my account has two-factor authentication on, from `authed` */
+let twoFactorOn: boolean | undefined;
 let room = 'general';
 let pendingUser: string | undefined;
 let seq = 0;
@@ -427,6 +431,7 @@ let restoredFor: string | undefined;
 
 async function onAuthed(f: Frame) {
   me = f.user.username;
+  twoFactorOn = f.user.twoFactor === true;
   if (typeof f.user.readReceipts === 'boolean') readReceipts = f.user.readReceipts;
   const serverTime = typeof f.serverTime === 'string' ? Date.parse(f.serverTime) : NaN;
   if (!Number.isNaN(serverTime)) clockOffset = serverTime - Date.now();
@@ -740,6 +745,11 @@ async function download(token: string | undefined, dir = '.') {
   }
 }
 
+/** What the two-factor commands (two-factor.ts) need of this client. */
+function twoFactorIo(): TwoFactorIo {
+  return { request, out, ask, askSecret, describeError, tty: interactive };
+}
+
 async function command(line: string) {
   const [cmd, ...args] = line.trim().split(/\s+/);
   switch (cmd) {
@@ -764,6 +774,9 @@ async function command(line: string) {
     case '/logout-device':
     case '/logout-others':
       return accountCommand({ request, ask, askSecret, out, safe }, cmd, args);
+    case '/2fa':
+      twoFactorOn = await twoFactorCommand(twoFactorIo(), args, me === undefined ? undefined : twoFactorOn);
+      return;
     case '/search': {
       const query = line.replace(/^\s*\S+\s?/, '');
       if (!query.trim()) return out('usage: /search QUERY (words, "a phrase", -word, from:@user, in:#room, before:/after:YYYY-MM-DD)');
@@ -808,7 +821,8 @@ async function command(line: string) {
       if (!username) return out('usage: /login USER');
       const password = await askSecret('password: ');
       if (password === undefined) return out('* cancelled');
-      const r = await request({ action: 'auth', op: 'login', username, password });
+      let r = await request({ action: 'auth', op: 'login', username, password });
+      if (r.type === 'second_factor') r = await secondStep(twoFactorIo(), r);
       if (r.type === 'otp_sent') {
         pendingUser = username;
         return out(`* confirm your email first: a code was mailed to ${r.email}; /verify CODE`);

@@ -1,4 +1,5 @@
-// auth: register, verify, login, resume, logout, and (E18) forgot and reset.
+// auth: register, verify, login, resume, logout, (E18) forgot and reset, and
+// (E19) second_factor.
 import { auth } from './core/accounts.js';
 import { AuthOp } from './core/protocol.js';
 import { messageRoute } from './route.js';

@@ -6,7 +6,9 @@
 // `set_timer` (a room's disappearing-messages timer), the conversation actions
 // `edit`, `delete`, `react` and `changes`, and the file grants `upload` and
 // `download`, the account actions `change_password`, `change_email`,
-// `confirm_email`, `sessions` and `revoke_session` (E18), which have no route of their own because API Gateway's are fixed.
+// `confirm_email`, `sessions` and `revoke_session` (E18), the two-factor settings `two_factor_setup`, `two_factor_enable`,
+// `two_factor_disable` and `recovery_codes` (E19), which have no route of their
+// own because API Gateway's are fixed.
 import * as v from 'valibot';
 import { CONVERSATION_ACTIONS } from './core/conversations.js';
 import { SetTimerFrame, setTimer } from './core/disappearing.js';
@@ -21,6 +23,16 @@ import { markTourSeen } from './core/tour.js';
 import { ChangeEmailFrame, ChangePasswordFrame, ConfirmEmailFrame, changeEmail, changePassword, confirmEmail } from './core/recovery.js';
 import { RevokeSessionFrame, SessionsFrame, listSessions, revokeSession } from './core/sessions.js';
 import { TypingFrame, typing } from './core/typing.js';
+import {
+  RecoveryCodesFrame,
+  TwoFactorDisableFrame,
+  TwoFactorEnableFrame,
+  TwoFactorSetupFrame,
+  disableTwoFactor,
+  enableTwoFactor,
+  regenerateRecoveryCodes,
+  setupTwoFactor,
+} from './core/two-factor.js';
 import type { Outcome } from './core/outcome.js';
 import type { Deps } from './core/ports.js';
 import { messageRoute } from './route.js';
@@ -52,6 +64,10 @@ const ACTIONS: Record<string, DefaultAction> = {
   confirm_email: { schema: ConfirmEmailFrame, run: confirmEmail },
   sessions: { schema: SessionsFrame, run: listSessions },
   revoke_session: { schema: RevokeSessionFrame, run: revokeSession },
+  two_factor_setup: { schema: TwoFactorSetupFrame, run: setupTwoFactor },
+  two_factor_enable: { schema: TwoFactorEnableFrame, run: enableTwoFactor },
+  two_factor_disable: { schema: TwoFactorDisableFrame, run: disableTwoFactor },
+  recovery_codes: { schema: RecoveryCodesFrame, run: regenerateRecoveryCodes },
   ...CONVERSATION_ACTIONS,
 };
 

@@ -4,13 +4,15 @@
 // roommates of users who went offline hear presence. Budget buckets idle for a
 // day (full again) are deleted. Expired disappearing messages are deleted for
 // good, within the minute (disappearing.ts), and so are files never attached
-// within a day or whose message is gone (files.ts).
+// within a day or whose message is gone (files.ts), and lapsed two-factor
+// challenges and enrolments (two-factor.ts).
 import { getDeps } from './adapters/runtime.js';
 import { loadConfig } from './adapters/config.js';
 import { pruneBudgets } from './core/budgets.js';
 import { sweepConnections } from './core/connections.js';
 import { sweepExpired } from './core/disappearing.js';
 import { sweepFiles } from './core/files.js';
+import { sweepTwoFactor } from './core/two-factor.js';
 import { deliver } from './route.js';
 
 const { sweep } = loadConfig();
@@ -23,6 +25,7 @@ export async function handler(): Promise<{ swept: number }> {
   await pruneBudgets(deps.sql, deps.clock.now());
   await deliver(deps, '', undefined, await sweepExpired(deps));
   await sweepFiles(deps);
+  await sweepTwoFactor(deps);
   if (swept.length) deps.log.info('swept connections', { count: swept.length });
   return { swept: swept.length };
 }

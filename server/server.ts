@@ -25,6 +25,7 @@ import { sweepFiles } from '../functions/core/files.js';
 import { securityEvent } from '../functions/core/audit.js';
 import { chargeRefusedHandshake, sweepConnections } from '../functions/core/connections.js';
 import { sweepExpired } from '../functions/core/disappearing.js';
+import { sweepTwoFactor } from '../functions/core/two-factor.js';
 import { RateLimited } from '../functions/core/errors.js';
 import { MAX_FRAME_BYTES, networkOf } from '../functions/core/names.js';
 import type { Deps, Frame, Logger, Mailer, Sql, Storage } from '../functions/core/ports.js';
@@ -482,6 +483,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       .then(() => sweepExpired(deps))
       .then((outcome) => deliver(deps, '', undefined, outcome))
       .then(() => sweepFiles(deps))
+      .then(() => sweepTwoFactor(deps))
       .catch((err) => log.warn('sweep failed', { error: String(err) }));
   }, config.sweep.intervalSeconds * 1000);
   heartbeat.unref();

@@ -24,6 +24,7 @@ import { allowedTimers } from './timers.js';
 import { hasSeenTour } from './tour.js';
 import { forgotPassword, resetPassword } from './recovery.js';
 import { touchSessionAtBind } from './sessions.js';
+import { finishSecondFactor, startSecondFactor, twoFactorOn } from './two-factor.js';
 import {
   HashGate,
   burnPasswordCheck,
@@ -82,6 +83,13 @@ export async function auth(deps: Deps, connectionId: string, op: AuthOp): Promis
       return forgotPassword(deps, source, op);
     case 'reset':
       return resetPassword(deps, source, op);
+    case 'second_factor':
+      return finishSecondFactor(deps, source, op, async (userId) => {
+        const [user] = await deps.sql<UserRow[]>`
+          select id, username, display_name, email, password_hash, verified_at from users where id = ${userId}`;
+        if (!user) throw new Unauthorized('Wrong username or password.');
+        return startSession(deps, source.connectionId, user);
+      });
   }
 }
 
@@ -487,6 +495,8 @@ async function login(deps: Deps, source: Source, op: Op<'login'>): Promise<Outco
   }
   await resetLoginFailures(sql, user.id);
   if (!user.verified_at) return resendCode(deps, source, user);
+  // E19: the password alone does not make a session for an account with 2FA on.
+  if (await twoFactorOn(sql, user.id)) return startSecondFactor(deps, source, user);
   return startSession(deps, source.connectionId, user);
 }
 
@@ -583,6 +593,7 @@ async function bindConnection(
         displayName: user.display_name,
         tourSeen: await hasSeenTour(sql, user.id),
         readReceipts: await readReceiptsOn(sql, user.id),
+        twoFactor: await twoFactorOn(sql, user.id),
       },
       token: session.token,
       expiresAt: session.expiresAt.toISOString(),

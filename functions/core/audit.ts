@@ -34,7 +34,13 @@ export type SecurityEvent =
   | 'password_changed'
   | 'email_change_requested'
   | 'email_changed'
-  | 'sessions_revoked';
+  | 'sessions_revoked'
+  // E19 (two-factor.ts): a wrong or replayed second-factor code, an account out of
+  // second-factor tries, a recovery code spent, 2FA turned on or off or new codes
+  | 'second_factor_failed'
+  | 'second_factor_locked'
+  | 'recovery_code_used'
+  | 'two_factor_changed';
 
 /** Events logged at most once per source and window. */
 const AGGREGATED: ReadonlySet<SecurityEvent> = new Set(['rate_limited', 'connection_refused', 'origin_refused', 'file_url_refused']);

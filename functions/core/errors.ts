@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'conflict'
   | 'invalid_code'
   | 'rate_limited'
+  | 'second_factor_required'
   | 'internal';
 
 export abstract class ChatError extends Error {
@@ -54,4 +55,9 @@ export class RateLimited extends ChatError {
   ) {
     super(message);
   }
+}
+/** *(E19)* the account has two-factor authentication on and the request carries no code (two-factor.ts). */
+export class SecondFactorRequired extends ChatError {
+  override readonly name = 'SecondFactorRequired';
+  readonly code = 'second_factor_required';
 }

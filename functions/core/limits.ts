@@ -17,14 +17,31 @@ import type { ChatSettings, Deps, Logger, Queryable } from './ports.js';
  * `search`: a page of search results (search.ts).
  * `timer`: a `set_timer` by someone allowed to set the room's timer.
  * `upload`: a grant to upload one file.
+ * `two_factor`: a two-factor setting: setup, enable, disable, new recovery codes (E19).
  */
-export type UserAction = 'join' | 'leave' | 'read' | 'search' | 'purge' | 'create' | 'bind' | 'timer' | 'upload' | AccountAction | ConversationAction;
 
 /**
  * *(E18)* `account`: a password or email change, or an email code tried (each may
  * hash a password or send mail); `sessions`: a device list or a session ended.
  */
 export type AccountAction = 'account' | 'sessions';
+
+export type UserAction =
+  | 'join'
+  | 'leave'
+  | 'read'
+  | 'search'
+  | 'purge'
+  | 'create'
+  | 'bind'
+  | 'timer'
+  | 'upload'
+  | 'two_factor'
+  | AccountAction
+  | ConversationAction;
+
+/** Two-factor settings changes per person per hour: a person enrols or turns it off a few times at most. */
+export const TWO_FACTOR_CHANGES_PER_HOUR = 20;
 
 /**
  * `edit`, `delete`, `react`: a change to one message; `here`: a message whose
@@ -59,6 +76,8 @@ export function userBudget(settings: ChatSettings, action: UserAction): Budget {
       return perWindow(settings.accountChangesPerHour, 60 * 60);
     case 'sessions':
       return perWindow(settings.sessionActionsPerMinute, 60);
+    case 'two_factor':
+      return perWindow(TWO_FACTOR_CHANGES_PER_HOUR, 60 * 60);
     case 'edit':
       return perWindow(settings.editsPerMinute, 60);
     case 'delete':
@@ -118,6 +137,8 @@ function refusal(settings: ChatSettings, action: UserAction, wait: number): stri
       return `You have changed your account too often: at most ${settings.accountChangesPerHour} changes and codes an hour. ${again}`;
     case 'sessions':
       return `You are managing devices too fast: at most ${settings.sessionActionsPerMinute} requests a minute. ${again}`;
+    case 'two_factor':
+      return `You have changed two-factor settings too often: at most ${TWO_FACTOR_CHANGES_PER_HOUR} times an hour. ${again}`;
     case 'edit':
       return `You are editing messages too fast: at most ${settings.editsPerMinute} a minute. ${again}`;
     case 'delete':

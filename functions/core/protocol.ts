@@ -122,6 +122,14 @@ export const newPassword = password;
 /** *(E18)* an email address, as sign-up takes it */
 export const emailAddress = email;
 
+/** *(E19)* a second-factor code as typed: 6 digits from the app, or a recovery code (spaces and dashes allowed). */
+export const secondFactorCode = v.pipe(
+  v.string('code must be a string'),
+  v.trim(),
+  v.minLength(6, 'The code is the 6 digits from the authenticator app, or a recovery code.'),
+  v.maxLength(32, 'The code is the 6 digits from the authenticator app, or a recovery code.'),
+);
+
 export const AuthOp = v.variant(
   'op',
   [
@@ -156,8 +164,15 @@ export const AuthOp = v.variant(
       code: v.pipe(v.string('code must be a string'), v.regex(/^\d{6}$/, 'The code is the 6 digits from the email.')),
       password,
     }),
+    // *(E19)* finishes a login that answered `second_factor` (two-factor.ts)
+    v.object({
+      op: v.literal('second_factor'),
+      username,
+      challenge: v.pipe(v.string('challenge must be a string'), v.minLength(1), v.maxLength(256)),
+      code: secondFactorCode,
+    }),
   ],
-  'op must be register, verify, login, resume, logout, forgot or reset',
+  'op must be register, verify, login, resume, logout, forgot, reset or second_factor',
 );
 export type AuthOp = v.InferOutput<typeof AuthOp>;
 

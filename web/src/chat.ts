@@ -23,7 +23,7 @@ import { session, storage } from './storage.js';
 import type { Prepared, UploadTarget } from './files.js';
 import { ConnectionLost, ServerError, type FileInfo, type Member, type Message, type RoomInfo, type SearchPage, type SearchResult, type ServerFrame, type User } from './types.js';
 
-export type Screen = 'loading' | 'welcome' | 'code' | 'chat';
+export type Screen = 'loading' | 'welcome' | 'code' | 'second_factor' | 'chat';
 
 /** `join` returns at most this many of the latest messages. */
 const JOIN_PAGE = 50;
@@ -86,6 +86,13 @@ export interface CodeStep {
   email?: string;
   invite?: string;
   maskedEmail: string;
+  expiresIn: number;
+}
+
+/** *(E19)* a login waiting for its second factor: the challenge works on this connection only. */
+export interface SecondFactorStep {
+  username: string;
+  challenge: string;
   expiresIn: number;
 }
 
@@ -269,6 +276,10 @@ export class Chat {
    */
   readonly presenceKnown = signal(false);
   readonly codeStep = signal<CodeStep | null>(null);
+  /** *(E19)* the login's second step, after the right password */
+  readonly secondFactorStep = signal<SecondFactorStep | null>(null);
+  /** *(E19)* the Account dialog */
+  readonly accountOpen = signal(false);
   /** why the person is back at the welcome screen (logged out, here or in another tab; session over) */
   readonly sessionNote = signal<string | null>(null);
   /** for screen readers, via an aria-live region */
@@ -451,6 +462,14 @@ export class Chat {
       // was away (a missed storage event); staying here would look connected and send nothing.
       if (this.me.peek()) this.endSession(LOGGED_OUT_ELSEWHERE, true);
       else if (this.screen.peek() === 'loading') this.screen.value = 'welcome';
+      else if (this.secondFactorStep.peek()) {
+        // E19: a login's challenge works only on the connection that gave the password
+        batch(() => {
+          this.secondFactorStep.value = null;
+          this.sessionNote.value = 'The connection dropped before the sign-in was finished; log in again.';
+          this.screen.value = 'welcome';
+        });
+      }
       return;
     }
     this.token = token;
@@ -1307,7 +1326,30 @@ export class Chat {
   async login(form: { username: string; password: string }): Promise<void> {
     const reply = await this.conn.request({ action: 'auth', op: 'login', ...form });
     if (reply.type === 'otp_sent') return this.toCodeStep({ op: 'login', ...form }, reply);
+    if (reply.type === 'second_factor') {
+      const step = { username: String(reply.username), challenge: String(reply.challenge), expiresIn: Number(reply.expiresIn) };
+      batch(() => {
+        this.secondFactorStep.value = step;
+        this.screen.value = 'second_factor';
+      });
+      return;
+    }
     await this.onAuthed(reply);
+  }
+
+  /** *(E19)* finishes a login with a code from the authenticator app or a recovery code. */
+  async finishSecondFactor(code: string): Promise<void> {
+    const step = this.secondFactorStep.peek();
+    if (!step) return;
+    const authed = await this.conn.request({ action: 'auth', op: 'second_factor', username: step.username, challenge: step.challenge, code });
+    this.secondFactorStep.value = null;
+    await this.onAuthed(authed);
+  }
+
+  /** *(E19)* after 2FA was turned on or off here: `authed` says so on other devices. */
+  noteTwoFactor(on: boolean): void {
+    const me = this.me.peek();
+    if (me) this.me.value = { ...me, twoFactor: on };
   }
 
   private toCodeStep(step: Omit<CodeStep, 'maskedEmail' | 'expiresIn'>, sent: ServerFrame): void {
@@ -1337,6 +1379,7 @@ export class Chat {
   backToWelcome(): void {
     batch(() => {
       this.codeStep.value = null;
+      this.secondFactorStep.value = null;
       this.screen.value = 'welcome';
     });
   }

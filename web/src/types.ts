@@ -59,6 +59,8 @@ export interface User {
   tourSeen?: boolean;
   /** read receipts on (absent from servers without read state) */
   readReceipts?: boolean;
+  /** *(E19)* two-factor authentication is on for this account (absent from older servers) */
+  twoFactor?: boolean;
 }
 
 export interface Member {

@@ -1,28 +1,20 @@
 // The Account dialog, opened from the topbar's "Account" button. Each part of an
 // account has a section of its own, in a component file of its own.
-import { signal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
-import { Dialog } from './Dialog.js';
 import { DevicesSection, PasswordEmailSection } from './AccountRecovery.js';
-
-/** Whether the Account dialog is open. */
-export const accountOpen = signal(false);
-
-export function AccountButton() {
-  return (
-    <button type="button" class="btn ghost small" onClick={() => (accountOpen.value = true)}>
-      Account
-    </button>
-  );
-}
+import { useChat } from './context.js';
+import { Dialog } from './Dialog.js';
+import { TwoFactorSection } from './TwoFactor.js';
 
 export function AccountDialog() {
+  const chat = useChat();
   // closed with the chat screen (a logout, a session ended elsewhere), not reopened at the next login
-  useEffect(() => () => void (accountOpen.value = false), []);
+  useEffect(() => () => void (chat.accountOpen.value = false), [chat]);
   return (
-    <Dialog open={accountOpen.value} onClose={() => (accountOpen.value = false)} title="Account" wide>
+    <Dialog open={chat.accountOpen.value} onClose={() => (chat.accountOpen.value = false)} title="Account" wide>
       <PasswordEmailSection />
       <DevicesSection />
+      <TwoFactorSection />
     </Dialog>
   );
 }

@@ -4,6 +4,7 @@ import { useChat } from './context.js';
 import { GuideDialog, HelpDialog } from './Help.js';
 import { BrandMark } from './icons.js';
 import { CodeScreen, Welcome } from './Welcome.js';
+import { SecondFactorScreen } from './SecondFactor.js';
 
 export function App() {
   const chat = useChat();
@@ -27,6 +28,7 @@ export function App() {
       {screen === 'loading' && <Loading />}
       {screen === 'welcome' && <Welcome />}
       {screen === 'code' && <CodeScreen />}
+      {screen === 'second_factor' && <SecondFactorScreen />}
       {screen === 'chat' && <ChatScreen />}
       <HelpDialog />
       <GuideDialog />

@@ -3,6 +3,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { RoomState } from '../chat.js';
 import { nextTheme, theme, type ThemeChoice } from '../theme.js';
+import { AccountDialog } from './Account.js';
 import { Composer } from './Composer.js';
 import { ConfirmDialog } from './Dialog.js';
 import { describeError } from './Field.js';
@@ -13,6 +14,7 @@ import {
   CloseIcon,
   DoorIcon,
   HashIcon,
+  AccountIcon,
   HelpIcon,
   LogoutIcon,
   MenuIcon,
@@ -25,7 +27,6 @@ import {
 import { describeTimer } from '../../../functions/core/timers.js';
 import { Avatar, MessageList } from './MessageList.js';
 import { SearchBox } from './Search.js';
-import { AccountButton, AccountDialog } from './Account.js';
 
 export function ChatScreen() {
   const chat = useChat();
@@ -78,8 +79,10 @@ export function ChatScreen() {
         <SearchBox />
         <ConnectionStatus />
         <div class="topbar-actions">
-          <AccountButton />
           <ThemeToggle />
+          <button type="button" class="icon-btn" aria-label="Account" onClick={() => (chat.accountOpen.value = true)}>
+            <AccountIcon />
+          </button>
           <button type="button" class="icon-btn" aria-label="Help" onClick={() => (chat.helpOpen.value = true)}>
             <HelpIcon />
           </button>

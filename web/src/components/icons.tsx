@@ -26,6 +26,12 @@ export const MenuIcon = () => (
     <path d="M4 6h16M4 12h16M4 18h16" />
   </Icon>
 );
+export const AccountIcon = () => (
+  <Icon>
+    <circle cx="12" cy="8" r="4" />
+    <path d="M4 20c1.5-4 4.5-6 8-6s6.5 2 8 6" />
+  </Icon>
+);
 export const HelpIcon = () => (
   <Icon>
     <circle cx="12" cy="12" r="9" />
