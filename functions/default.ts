@@ -5,9 +5,12 @@
 // room read on every device), `settings`, `search` (the messages of my rooms),
 // `set_timer` (a room's disappearing-messages timer), the conversation actions
 // `edit`, `delete`, `react` and `changes`, and the file grants `upload` and
-// `download`, which have no route of their own because API Gateway's are fixed.
+// `download`, the channel `directory` and the moderation actions (moderation.ts),
+// which have no route of their own because API Gateway's are fixed.
 import * as v from 'valibot';
 import { CONVERSATION_ACTIONS } from './core/conversations.js';
+import { DirectoryFrame, directory } from './core/directory.js';
+import { MODERATION_ACTIONS } from './core/moderation.js';
 import { SetTimerFrame, setTimer } from './core/disappearing.js';
 import { BadRequest } from './core/errors.js';
 import { DownloadFrame, UploadFrame, downloadUrls, grantUpload } from './core/files.js';
@@ -44,6 +47,8 @@ const ACTIONS: Record<string, DefaultAction> = {
   upload: { schema: UploadFrame, run: grantUpload },
   download: { schema: DownloadFrame, run: downloadUrls },
   ...CONVERSATION_ACTIONS,
+  directory: { schema: DirectoryFrame, run: directory },
+  ...MODERATION_ACTIONS,
 };
 
 export const handler = messageRoute(DefaultFrame, async (deps, connectionId, frame) => {

@@ -17,8 +17,9 @@ import type { ChatSettings, Deps, Logger } from './ports.js';
  * `search`: a page of search results (search.ts).
  * `timer`: a `set_timer` by someone allowed to set the room's timer.
  * `upload`: a grant to upload one file.
+ * `moderate`: a channel's topic, name, privacy, roles, kicks, bans and removals; `invite`: one person added to a channel (E21).
  */
-export type UserAction = 'join' | 'leave' | 'read' | 'search' | 'purge' | 'create' | 'bind' | 'timer' | 'upload' | ConversationAction;
+export type UserAction = 'join' | 'leave' | 'read' | 'search' | 'purge' | 'create' | 'bind' | 'timer' | 'upload' | 'moderate' | 'invite' | ConversationAction;
 
 /**
  * `edit`, `delete`, `react`: a change to one message; `here`: a message whose
@@ -49,6 +50,10 @@ export function userBudget(settings: ChatSettings, action: UserAction): Budget {
       return perWindow(settings.timerChangesPerHour, 60 * 60);
     case 'upload':
       return perWindow(settings.fileUploadsPerHour, 60 * 60);
+    case 'moderate':
+      return perWindow(settings.moderationActionsPerMinute, 60);
+    case 'invite':
+      return perWindow(settings.invitesPerHour, 60 * 60);
     case 'edit':
       return perWindow(settings.editsPerMinute, 60);
     case 'delete':
@@ -93,6 +98,10 @@ function refusal(settings: ChatSettings, action: UserAction, wait: number): stri
       return `You have changed disappearing-message timers too often: at most ${settings.timerChangesPerHour} times an hour. ${again}`;
     case 'upload':
       return `You have shared too many files: at most ${settings.fileUploadsPerHour} an hour. ${again}`;
+    case 'moderate':
+      return `You are moderating too fast: at most ${settings.moderationActionsPerMinute} actions a minute. ${again}`;
+    case 'invite':
+      return `You have invited too many people: at most ${settings.invitesPerHour} an hour. ${again}`;
     case 'edit':
       return `You are editing messages too fast: at most ${settings.editsPerMinute} a minute. ${again}`;
     case 'delete':
