@@ -36,6 +36,8 @@ describe.sequential('channels and moderation in Chromium', () => {
     await bob.request({ action: 'join', room: 'lobby' });
     await carol.request({ action: 'join', room: 'lobby' });
     await alice.request({ action: 'join', room: 'lobby' });
+    await alice.request({ action: 'join', room: 'garden' });
+    await alice.request({ action: 'update_room', room: 'garden', topic: 'Tomatoes and such' });
     alices = await openDevice(web, alice);
     bobs = await openDevice(web, bob);
     carols = await openDevice(web, carol, PHONE_DARK);
@@ -67,14 +69,16 @@ describe.sequential('channels and moderation in Chromium', () => {
     await page.getByRole('button', { name: 'Browse channels' }).click();
     const dialog = page.getByRole('dialog', { name: 'Browse channels' });
     const list = dialog.getByRole('list', { name: 'Public channels' });
-    await list.getByText('#lobby').waitFor();
-    expect(await list.getByText('#plans').count()).toBe(0);
+    await list.getByRole('button', { name: 'Open #lobby' }).waitFor();
+    await list.getByText('Tomatoes and such').waitFor();
+    expect(await dialog.getByText('plans').count()).toBe(0);
     await dialog.getByRole('searchbox', { name: 'Search channels' }).fill('plan');
     await dialog.getByRole('status').filter({ hasText: 'No public channel matches.' }).waitFor();
     await checkA11y(page, 'the Browse channels dialog at phone width, dark');
-    await dialog.getByRole('searchbox', { name: 'Search channels' }).fill('');
-    await list.getByText('#lobby').waitFor();
-    await dialog.getByRole('button', { name: 'Close' }).click();
+    await dialog.getByRole('searchbox', { name: 'Search channels' }).fill('tomato');
+    await list.getByRole('button', { name: 'Join #garden' }).click();
+    await page.getByRole('heading', { name: 'garden', level: 1 }).waitFor();
+    await page.locator('.room-header .room-topic', { hasText: 'Tomatoes and such' }).waitFor();
 
     await page.getByRole('button', { name: /^Rooms and people/ }).click();
     await page.getByText('Join or create a channel').click();
@@ -106,7 +110,7 @@ describe.sequential('channels and moderation in Chromium', () => {
     const dialog = await manage(bobs.page, 'lobby');
     await dialog.getByRole('button', { name: 'Remove carol' }).click();
     await expect.poll(() => roomButton(carols.page, '#?lobby').count()).toBe(0);
-    await carols.page.getByText('bob removed you from #lobby.').waitFor();
+    await carols.page.locator('.toast', { hasText: 'bob removed you from #lobby.' }).waitFor();
     await carols.page.getByRole('heading', { name: 'general', level: 1 }).waitFor();
     await checkA11y(carols.page, 'after being removed, at phone width, dark');
     await dialog.getByRole('button', { name: 'Close' }).click();
