@@ -59,12 +59,16 @@ export interface RoomFieldsRow {
   role?: RoomRole | null;
 }
 
-/** SQL: the RoomFieldsRow columns of the rooms row `r` as `userId` sees it. */
-export function roomFieldsColumns(sql: Queryable, userId: string | Fragment): Fragment {
+/**
+ * SQL: the RoomFieldsRow columns of the rooms row `r` as `userId` sees it;
+ * `moderator` is their membership's flag when the statement has the row at
+ * hand (a list of one's rooms: no lookup per room), else it is looked up.
+ */
+export function roomFieldsColumns(sql: Queryable, userId: string, moderator?: Fragment): Fragment {
+  const moderates =
+    moderator ?? sql`exists (select 1 from memberships rm where rm.room_id = r.id and rm.user_id = ${userId}::bigint and rm.moderator)`;
   return sql`r.name as shown_name, r.topic, r.private,
-    case when r.owner_id = ${userId}::bigint then 'owner'
-      when exists (select 1 from memberships rm where rm.room_id = r.id and rm.user_id = ${userId}::bigint and rm.moderator) then 'moderator'
-    end as role`;
+    case when r.owner_id = ${userId}::bigint then 'owner' when ${moderates} then 'moderator' end as role`;
 }
 
 /** ROOM's E21 fields, left out when empty (as MESSAGE's are). */

@@ -1,6 +1,7 @@
 // Rooms: channels (created on first join) and direct-message rooms (`dm:a:b`,
 // created for both users on first use). Everyone is a member of `general`.
 import { type RoomFieldsRow, applyRoomFields, checkChannelEntry, resolveChannel, roomFieldsColumns } from './channel-entry.js';
+import type { Fragment } from 'postgres';
 import { BadRequest, Forbidden, NotFound, RateLimited, Unauthorized } from './errors.js';
 import { notExpired } from './expiry.js';
 import type { Caller } from './identity.js';
@@ -20,9 +21,9 @@ export interface RoomTimer extends RoomFieldsRow {
   created_by: string | null;
 }
 
-/** SQL: the RoomTimer columns of the rooms row `r`, as `userId` sees it. */
-function roomTimerColumns(sql: Sql, userId: string) {
-  return sql`r.disappear_after, (select cu.username from users cu where cu.id = r.created_by) as created_by, ${roomFieldsColumns(sql, userId)}`;
+/** SQL: the RoomTimer columns of the rooms row `r`, as `userId` sees it (`moderator`: their membership's flag, when at hand). */
+function roomTimerColumns(sql: Sql, userId: string, moderator?: Fragment) {
+  return sql`r.disappear_after, (select cu.username from users cu where cu.id = r.created_by) as created_by, ${roomFieldsColumns(sql, userId, moderator)}`;
 }
 
 export async function roomTimerOf(sql: Sql, roomId: string, userId: string): Promise<RoomTimer> {
@@ -47,7 +48,7 @@ export async function listUserRooms(sql: Sql, userId: string, username: string, 
   // The read state of every room in the same statement (reads.ts), each count
   // bounded by the index messages(room_id, id).
   const rows = await sql<({ id: string; kind: 'channel' | 'dm'; last_message_id: string | null } & ReadStateRow & RoomTimer)[]>`
-    select r.id, r.kind, ${roomTimerColumns(sql, userId)},
+    select r.id, r.kind, ${roomTimerColumns(sql, userId, sql`m.moderator`)},
       (select max(x.id) from messages x where x.room_id = r.id and x.deleted_at is null and ${notExpired(sql, 'x')})::text as last_message_id, rs.*
     from memberships m join rooms r on r.id = m.room_id
     cross join lateral (${roomReadState(sql, userId)}) rs
