@@ -14,6 +14,7 @@ import { searchLine, type SearchHit } from './search.js';
 import { readUpload, saveDownload, sendBytes, type UploadTarget } from './files.js';
 import { ACCOUNT_HELP, accountCommand } from './account.js';
 import { secondStep, TWO_FACTOR_HELP, twoFactorCommand, type TwoFactorIo } from './two-factor.js';
+import { ROOMS_HELP, ROOM_COMMANDS, directoryLines, roomCommandFrame, roomLine } from './rooms.js';
 
 type Frame = { type: string; re?: string; [k: string]: any };
 
@@ -52,6 +53,7 @@ const HELP = `Commands:
   /more                    the next page of the last search
   /timer off|5m|1h|1d|1w   make new messages in this room disappear after that
                            long (in a DM; in a channel, its creator only)
+${ROOMS_HELP}
   /upload PATH             share a file in this room (at most 25 MB)
   /download N [DIR]        save the files of message N (default: here)
 ${ACCOUNT_HELP}
@@ -530,7 +532,32 @@ function onFrame(f: Frame) {
       return;
     case 'error':
       return out(describeError(f));
+    case 'room_updated':
+    case 'role_changed':
+    case 'added_to_room':
+      if (f.type === 'added_to_room') noteRoom(f.room);
+      return out(roomLine(f, me, roomLabel)!);
+    case 'removed_from_room':
+      myRooms.delete(f.room);
+      seqs.delete(f.room);
+      if (f.room === room) room = 'general';
+      return out(`${roomLine(f, me, roomLabel)}; now in ${roomLabel(room)}`);
   }
+}
+
+/** The room commands of cli/rooms.ts, and `/remove N` (a moderator removes a message). */
+async function roomCommand(cmd: string, restOfLine: string) {
+  if (cmd === '/remove') {
+    const target = view.resolve(room, restOfLine.trim().split(/\s+/)[0] || undefined, 'any');
+    if ('error' in target) return out(`! ${target.error}`);
+    const r = await request({ action: 'remove_message', room, message: target.id });
+    return out(r.type === 'removed_message' ? `* removed [${target.n}]` : describeError(r));
+  }
+  const parsed = roomCommandFrame(cmd, restOfLine, room);
+  if ('usage' in parsed) return out(parsed.usage);
+  const r = await request(parsed.frame);
+  if (r.type === 'directory') return out(directoryLines(r.channels, parsed.frame.query ?? '', r.hasMore));
+  return out(roomLine(r, me, roomLabel) ?? describeError(r));
 }
 
 /** The newest of my messages each DM partner is known to have read, so each is told once. */
@@ -761,6 +788,8 @@ async function command(line: string) {
     case '/readreceipts':
     case '/timer':
       return conversationCommand(cmd, line.replace(/^\s*\S+/, ''));
+    case '/remove':
+      return roomCommand(cmd, line.replace(/^\s*\S+/, ''));
     case '/upload':
       return upload(line.replace(/^\s*\S+\s*/, '').trim());
     case '/download':
@@ -883,6 +912,7 @@ async function command(line: string) {
       return out(`* left ${roomLabel(r.room)}; now in ${roomLabel(room)}`);
     }
     default:
+      if (ROOM_COMMANDS.includes(cmd!)) return roomCommand(cmd!, line.replace(/^\s*\S+/, ''));
       if (line.startsWith('/')) return out(`unknown command ${cmd}; /help lists them`);
       if (!line.trim()) return;
       return say(line);

@@ -25,6 +25,8 @@ export interface Message {
   seq?: string;
   editedAt?: string;
   deleted?: boolean;
+  /** E21: removed by a moderator, not deleted by its author */
+  removedBy?: string;
   replyTo?: { id: string; from?: string; text?: string; deleted?: boolean; expired?: boolean; expiresAt?: string };
   reactions?: Reaction[];
   mentions?: string[];
@@ -231,7 +233,7 @@ export class ConversationView {
     log.latest.set(m.id, m);
     if (before.deleted) return [];
     const n = log.number(m.id);
-    if (m.deleted) return [`* ${where}${who} deleted [${n}]`];
+    if (m.deleted) return [m.removedBy ? `* ${where}[${n}] by ${who} was removed by a moderator` : `* ${where}${who} deleted [${n}]`];
     const lines: string[] = [];
     if (m.text !== before.text || (m.editedAt ?? '') !== (before.editedAt ?? '')) lines.push(this.edited(where, who, n, m));
     if (reactionsKey(m) !== reactionsKey(before)) lines.push(`* ${where}[${n}] reactions: ${reactionSummary(m.reactions)}`);

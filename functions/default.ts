@@ -6,11 +6,15 @@
 // `set_timer` (a room's disappearing-messages timer), the conversation actions
 // `edit`, `delete`, `react` and `changes`, and the file grants `upload` and
 // `download`, the account actions `change_password`, `change_email`,
-// `confirm_email`, `sessions` and `revoke_session` (E18), the two-factor settings `two_factor_setup`, `two_factor_enable`,
-// `two_factor_disable` and `recovery_codes` (E19), which have no route of their
-// own because API Gateway's are fixed.
+// `confirm_email`, `sessions` and `revoke_session` (E18), the two-factor
+// settings `two_factor_setup`, `two_factor_enable`, `two_factor_disable` and
+// `recovery_codes` (E19), the channel `directory` and the moderation actions
+// (moderation.ts, E21), which have no route of their own because API Gateway's
+// are fixed.
 import * as v from 'valibot';
 import { CONVERSATION_ACTIONS } from './core/conversations.js';
+import { DirectoryFrame, directory } from './core/directory.js';
+import { MODERATION_ACTIONS } from './core/moderation.js';
 import { SetTimerFrame, setTimer } from './core/disappearing.js';
 import { BadRequest } from './core/errors.js';
 import { DownloadFrame, UploadFrame, downloadUrls, grantUpload } from './core/files.js';
@@ -69,6 +73,8 @@ const ACTIONS: Record<string, DefaultAction> = {
   two_factor_disable: { schema: TwoFactorDisableFrame, run: disableTwoFactor },
   recovery_codes: { schema: RecoveryCodesFrame, run: regenerateRecoveryCodes },
   ...CONVERSATION_ACTIONS,
+  directory: { schema: DirectoryFrame, run: directory },
+  ...MODERATION_ACTIONS,
 };
 
 export const handler = messageRoute(DefaultFrame, async (deps, connectionId, frame) => {

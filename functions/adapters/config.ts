@@ -382,6 +382,10 @@ export function loadConfig(env: Env = process.env): Config {
       timerChangesPerHour: int(env, 'TIMER_CHANGES_PER_HOUR', 20, 1),
       accountChangesPerHour: int(env, 'ACCOUNT_CHANGES_PER_HOUR', 10, 1),
       sessionActionsPerMinute: int(env, 'SESSION_ACTIONS_PER_MINUTE', 20, 1),
+      // Moderation is announced to the room, an invitation to the invitee (E21):
+      // a moderator clearing up after a flood needs a run of them, a script no more.
+      moderationActionsPerMinute: int(env, 'MODERATION_ACTIONS_PER_MINUTE', 30, 1),
+      invitesPerHour: int(env, 'INVITES_PER_HOUR', 60, 1),
       // Test only: lets a test watch a message disappear in seconds, not minutes.
       disappearTestSeconds: int(env, 'DISAPPEAR_TEST_SECONDS', 0, 0) || undefined,
       // A person fixes a typo or takes back a line now and then; reactions come in

@@ -18,14 +18,8 @@ import type { ChatSettings, Deps, Logger, Queryable } from './ports.js';
  * `timer`: a `set_timer` by someone allowed to set the room's timer.
  * `upload`: a grant to upload one file.
  * `two_factor`: a two-factor setting: setup, enable, disable, new recovery codes (E19).
+ * `moderate`: a channel's topic, name, privacy, roles, kicks, bans and removals; `invite`: one person added to a channel (E21).
  */
-
-/**
- * *(E18)* `account`: a password or email change, or an email code tried (each may
- * hash a password or send mail); `sessions`: a device list or a session ended.
- */
-export type AccountAction = 'account' | 'sessions';
-
 export type UserAction =
   | 'join'
   | 'leave'
@@ -37,8 +31,16 @@ export type UserAction =
   | 'timer'
   | 'upload'
   | 'two_factor'
+  | 'moderate'
+  | 'invite'
   | AccountAction
   | ConversationAction;
+
+/**
+ * *(E18)* `account`: a password or email change, or an email code tried (each may
+ * hash a password or send mail); `sessions`: a device list or a session ended.
+ */
+export type AccountAction = 'account' | 'sessions';
 
 /** Two-factor settings changes per person per hour: a person enrols or turns it off a few times at most. */
 export const TWO_FACTOR_CHANGES_PER_HOUR = 20;
@@ -78,6 +80,10 @@ export function userBudget(settings: ChatSettings, action: UserAction): Budget {
       return perWindow(settings.sessionActionsPerMinute, 60);
     case 'two_factor':
       return perWindow(TWO_FACTOR_CHANGES_PER_HOUR, 60 * 60);
+    case 'moderate':
+      return perWindow(settings.moderationActionsPerMinute, 60);
+    case 'invite':
+      return perWindow(settings.invitesPerHour, 60 * 60);
     case 'edit':
       return perWindow(settings.editsPerMinute, 60);
     case 'delete':
@@ -139,6 +145,10 @@ function refusal(settings: ChatSettings, action: UserAction, wait: number): stri
       return `You are managing devices too fast: at most ${settings.sessionActionsPerMinute} requests a minute. ${again}`;
     case 'two_factor':
       return `You have changed two-factor settings too often: at most ${TWO_FACTOR_CHANGES_PER_HOUR} times an hour. ${again}`;
+    case 'moderate':
+      return `You are moderating too fast: at most ${settings.moderationActionsPerMinute} actions a minute. ${again}`;
+    case 'invite':
+      return `You have invited too many people: at most ${settings.invitesPerHour} an hour. ${again}`;
     case 'edit':
       return `You are editing messages too fast: at most ${settings.editsPerMinute} a minute. ${again}`;
     case 'delete':

@@ -38,6 +38,8 @@ export interface MessageRow {
   expires_at: Date | null;
   timer: number | null;
   files: FileInfo[] | null;
+  /** E21: who removed it, when not its author */
+  removed_by?: string | null;
 }
 
 /**
@@ -56,6 +58,7 @@ export function toMessage(r: MessageRow): Message {
   };
   if (r.deleted) {
     message.deleted = true;
+    if (r.removed_by) message.removedBy = r.removed_by;
     return message;
   }
   if (r.expires_at) message.expiresAt = r.expires_at.toISOString();
@@ -111,7 +114,7 @@ export function replySnippetSql(sql: Queryable, body: Fragment): Fragment {
 export function messageColumns(sql: Queryable, reactions: Fragment = reactionSummary(sql, storedReactions(sql, sql`m.id`))): Fragment {
   return sql`
     m.id, m.room_id, (select mu.username from users mu where mu.id = m.sender_id) as username, m.body, m.created_at,
-    m.client_id, m.seq, m.edited_at, m.deleted_at is not null as deleted, m.mentions_here, m.expires_at, m.timer,
+    m.client_id, m.seq, m.edited_at, m.deleted_at is not null as deleted, m.removed_by, m.mentions_here, m.expires_at, m.timer,
     case when cardinality(m.mentioned_user_ids) > 0 then array(
       select mu.username from unnest(m.mentioned_user_ids) with ordinality as x(id, n) join users mu on mu.id = x.id order by x.n
     ) else '{}' end as mentions,

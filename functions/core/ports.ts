@@ -123,6 +123,10 @@ export interface ChatSettings {
   sessionActionsPerMinute: number;
   /** test only: a disappearing-messages timer of this many seconds is allowed besides the usual ones */
   disappearTestSeconds?: number;
+  /** per user: moderation actions (topic, rename, privacy, roles, kicks, bans, removals) a minute (E21) */
+  moderationActionsPerMinute: number;
+  /** per user: people invited to channels an hour (E21) */
+  invitesPerHour: number;
   /** per user: edits, deletes and reactions (added or removed) of messages, a minute */
   editsPerMinute: number;
   deletesPerMinute: number;

@@ -176,7 +176,8 @@ export const AuthOp = v.variant(
 );
 export type AuthOp = v.InferOutput<typeof AuthOp>;
 
-export const JoinFrame = v.object({ action: v.literal('join'), id: requestId, room });
+/** `create` *(E21)*: false joins only a channel that exists (a channel from the directory). */
+export const JoinFrame = v.object({ action: v.literal('join'), id: requestId, room, create: v.optional(v.boolean('create must be true or false')) });
 export type JoinFrame = v.InferOutput<typeof JoinFrame>;
 
 export const LeaveFrame = v.object({ action: v.literal('leave'), id: requestId, room });
@@ -286,6 +287,8 @@ export interface Message {
   timer?: number;
   /** *(E17)* the files it carries, in order */
   files?: FileInfo[];
+  /** *(E21)* a tombstone removed by a moderator or an administrator, not its author: who */
+  removedBy?: string;
 }
 
 /** A file a MESSAGE carries (E17): the bytes are fetched with `download`. */
@@ -319,6 +322,12 @@ export interface RoomInfo {
   disappearAfter?: number;
   /** *(disappearing messages)* channels: who created it (who may set its timer); absent when unknown */
   createdBy?: string;
+  /** *(E21)* channels: the topic; absent when none */
+  topic?: string;
+  /** *(E21)* channels: true when private (invitation only, not in the directory) */
+  private?: true;
+  /** *(E21)* channels: the receiver's role, absent for a plain member */
+  role?: 'owner' | 'moderator';
 }
 
 /** The first issue's message, a sentence a person can act on. */

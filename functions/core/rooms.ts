@@ -1,5 +1,7 @@
 // Rooms: channels (created on first join) and direct-message rooms (`dm:a:b`,
 // created for both users on first use). Everyone is a member of `general`.
+import { type RoomFieldsRow, applyRoomFields, checkChannelEntry, resolveChannel, roomFieldsColumns } from './channel-entry.js';
+import type { Fragment } from 'postgres';
 import { BadRequest, Forbidden, NotFound, RateLimited, Unauthorized } from './errors.js';
 import { notExpired } from './expiry.js';
 import type { Caller } from './identity.js';
@@ -13,19 +15,19 @@ import { pageMessages } from './messages.js';
 import { type ReadState, type ReadStateRow, readStateOf, roomReadState, startReadMark, toReadState } from './reads.js';
 import { JOIN_MEMBERS_BUDGET_BYTES, REPLY_BUDGET_BYTES, fitPrefix } from './sizes.js';
 
-/** A room's disappearing-messages timer, and for a channel who may set it. */
-export interface RoomTimer {
+/** A room's disappearing-messages timer, and for a channel who may set it; with its E21 fields. */
+export interface RoomTimer extends RoomFieldsRow {
   disappear_after: number | null;
   created_by: string | null;
 }
 
-/** SQL: the RoomTimer columns of the rooms row `r`. */
-function roomTimerColumns(sql: Sql) {
-  return sql`r.disappear_after, (select cu.username from users cu where cu.id = r.created_by) as created_by`;
+/** SQL: the RoomTimer columns of the rooms row `r`, as `userId` sees it (`moderator`: their membership's flag, when at hand). */
+function roomTimerColumns(sql: Sql, userId: string, moderator?: Fragment) {
+  return sql`r.disappear_after, (select cu.username from users cu where cu.id = r.created_by) as created_by, ${roomFieldsColumns(sql, userId, moderator)}`;
 }
 
-export async function roomTimerOf(sql: Sql, roomId: string): Promise<RoomTimer> {
-  const [row] = await sql<RoomTimer[]>`select ${roomTimerColumns(sql)} from rooms r where r.id = ${roomId}`;
+export async function roomTimerOf(sql: Sql, roomId: string, userId: string): Promise<RoomTimer> {
+  const [row] = await sql<RoomTimer[]>`select ${roomTimerColumns(sql, userId)} from rooms r where r.id = ${roomId}`;
   return row ?? { disappear_after: null, created_by: null };
 }
 
@@ -35,7 +37,7 @@ export function roomInfo(id: string, lastMessageId: string | null, me: string, r
   // Left out when empty, as MESSAGE's fields are: no field, no timer.
   if (timer?.disappear_after) info.disappearAfter = timer.disappear_after;
   if (timer?.created_by && parsed.kind === 'channel') info.createdBy = timer.created_by;
-  return info;
+  return timer ? applyRoomFields(info, timer) : info;
 }
 
 /** Rooms a page of `rooms` (and `authed`) may list; as JSON they are held to a byte budget too. */
@@ -46,7 +48,7 @@ export async function listUserRooms(sql: Sql, userId: string, username: string, 
   // The read state of every room in the same statement (reads.ts), each count
   // bounded by the index messages(room_id, id).
   const rows = await sql<({ id: string; kind: 'channel' | 'dm'; last_message_id: string | null } & ReadStateRow & RoomTimer)[]>`
-    select r.id, r.kind, ${roomTimerColumns(sql)},
+    select r.id, r.kind, ${roomTimerColumns(sql, userId, sql`m.moderator`)},
       (select max(x.id) from messages x where x.room_id = r.id and x.deleted_at is null and ${notExpired(sql, 'x')})::text as last_message_id, rs.*
     from memberships m join rooms r on r.id = m.room_id
     cross join lateral (${roomReadState(sql, userId)}) rs
@@ -101,8 +103,9 @@ export async function ensureDmRoom(sql: Sql, room: RoomName, caller: Caller): Pr
 async function joinChannel(sql: Sql, room: RoomName, caller: Caller): Promise<boolean> {
   const added = await sql`
     with room as (
-      -- its creator may set its disappearing-messages timer
-      insert into rooms (id, kind, created_by) values (${room.id}, 'channel', ${caller.userId}) on conflict (id) do nothing
+      -- its creator may set its disappearing-messages timer, and owns it (E21)
+      insert into rooms (id, kind, created_by, owner_id) values (${room.id}, 'channel', ${caller.userId}, ${caller.userId})
+      on conflict (id) do nothing
     ), mark as (${startReadMark(sql, room.id, caller.userId)})
     insert into memberships (room_id, user_id) values (${room.id}, ${caller.userId})
     on conflict do nothing
@@ -228,8 +231,10 @@ export async function openDmRoom(deps: Deps, connectionId: string, room: RoomNam
   return standing.caller;
 }
 
-export async function joinRoom(deps: Deps, connectionId: string, { room }: JoinFrame): Promise<Outcome> {
+export async function joinRoom(deps: Deps, connectionId: string, frame: JoinFrame): Promise<Outcome> {
   const { sql } = deps;
+  // a renamed channel is found by its new name too (E21)
+  const room = await resolveChannel(sql, frame.room);
   const standing = await findStanding(sql, connectionId, room);
   const { caller } = standing;
   let added = false;
@@ -238,6 +243,7 @@ export async function joinRoom(deps: Deps, connectionId: string, { room }: JoinF
     // nothing and reads the room's latest page: it costs a read.
     await spendUserBudget(deps, caller, 'read');
   } else {
+    if (room.kind === 'channel') await checkChannelEntry(deps, caller, room, frame.room.id, frame.create ?? true);
     await claimNewMembership(deps, room, standing);
     if (room.kind === 'dm') {
       await ensureDmRoom(sql, room, caller);
@@ -252,7 +258,7 @@ export async function joinRoom(deps: Deps, connectionId: string, { room }: JoinF
     listMembers(sql, room.id, JOIN_MEMBERS_BUDGET_BYTES),
     pageMessages(sql, room.id, {}, 50, REPLY_BUDGET_BYTES - JOIN_MEMBERS_BUDGET_BYTES),
     readStateOf(sql, caller.userId, room),
-    roomTimerOf(sql, room.id),
+    roomTimerOf(sql, room.id, caller.userId),
   ]);
   const messages = latest.messages;
   const last = messages.at(-1)?.id ?? null;

@@ -129,6 +129,11 @@ export class RoomState {
   readonly disappearAfter = signal<number | null>(null);
   /** a channel's creator, who alone may set its timer (null: unknown, or a DM) */
   readonly createdBy = signal<string | null>(null);
+  /** E21: a channel's shown name (renamed), topic, privacy, and my role in it */
+  readonly displayName: ReturnType<typeof signal<string>>;
+  readonly topic = signal('');
+  readonly isPrivate = signal(false);
+  readonly role = signal<'owner' | 'moderator' | null>(null);
   /** the timer is as of this message id: an older announcement (catch-up) does not undo a newer state */
   timerAsOf: string | null = null;
   /** older history exists on the server before the first loaded message */
@@ -170,6 +175,7 @@ export class RoomState {
     readonly name: string,
     me: string,
   ) {
+    this.displayName = signal(name);
     const count = (f: typeof countUnread, field: 'unread' | 'mentions') =>
       computed(() => {
         const messages = this.messages.value;
@@ -185,7 +191,7 @@ export class RoomState {
   }
 
   get label(): string {
-    return this.kind === 'channel' ? `#${this.name}` : this.name;
+    return this.kind === 'channel' ? `#${this.displayName.value}` : this.name;
   }
 
   /** Every message up to this id is here. */
@@ -235,6 +241,24 @@ function olderOnServer(joined: ServerFrame): boolean | undefined {
 
 function roomFrom(info: Pick<RoomInfo, 'id' | 'kind' | 'name'>, me: string): RoomState {
   return new RoomState(info.id, info.kind, info.name, me);
+}
+
+/** A channel in the directory (E21). */
+export interface DirectoryChannel {
+  id: string;
+  name: string;
+  topic?: string;
+  memberCount: number;
+  joined?: boolean;
+}
+
+/** A ROOM's E21 fields: shown name, topic, privacy and my role. */
+function noteRoomFields(room: RoomState, info: RoomInfo): void {
+  if (room.kind !== 'channel') return;
+  room.displayName.value = info.name || room.id;
+  room.topic.value = info.topic ?? '';
+  room.isPrivate.value = info.private === true;
+  room.role.value = info.role ?? null;
 }
 
 function roomFromId(id: string, me: string): RoomState {
@@ -428,6 +452,7 @@ export class Chat {
     batch(() => {
       room.disappearAfter.value = info.disappearAfter ?? null;
       room.createdBy.value = info.createdBy ?? null;
+      noteRoomFields(room, info);
     });
     room.timerAsOf = info.lastMessageId ?? room.timerAsOf;
   }
@@ -770,6 +795,11 @@ export class Chat {
       case 'settings':
         if (typeof frame.readReceipts === 'boolean') this.noteReceipts(frame.readReceipts);
         return;
+      case 'room_updated':
+      case 'role_changed':
+      case 'removed_from_room':
+      case 'added_to_room':
+        return this.onRoomEvent(frame);
       case 'expired': {
         const room = this.room(String(frame.room));
         if (!room) return;
@@ -1042,8 +1072,8 @@ export class Chat {
     await this.joinAndOpen(id);
   }
 
-  private async joinAndOpen(id: string): Promise<void> {
-    const joined = await this.conn.request({ action: 'join', room: id });
+  private async joinAndOpen(id: string, create = true): Promise<void> {
+    const joined = await this.conn.request({ action: 'join', room: id, ...(create ? {} : { create: false }) });
     const info = joined.room as RoomInfo;
     const room = this.addRoom(roomFrom(info, this.me.peek()!.username));
     const messages = joined.messages as Message[];
@@ -1058,6 +1088,82 @@ export class Chat {
       room.synced.value = true;
       this.open(room.id);
     });
+  }
+
+  // ---- channel directory and moderation (E21) -------------------------------
+
+  /** `room_updated`, `role_changed`, `removed_from_room`, `added_to_room`. */
+  private onRoomEvent(frame: ServerFrame): void {
+    const me = this.me.peek()!.username;
+    if (frame.type === 'added_to_room') {
+      const info = frame.room as RoomInfo;
+      if (this.room(info.id)) return;
+      const room = this.adoptRoom(info.id, false);
+      noteRoomFields(room, info);
+      this.showToast(`${String(frame.by)} added you to ${room.label}.`);
+      return;
+    }
+    if (frame.type === 'room_updated') {
+      const info = frame.room as RoomInfo & { topic: string; private: boolean };
+      const room = this.room(info.id);
+      if (room) noteRoomFields(room, { ...info, role: room.role.peek() ?? undefined } as RoomInfo);
+      return;
+    }
+    const room = this.room(String(frame.room));
+    if (!room) return;
+    if (frame.type === 'role_changed') {
+      if (frame.user === me && room.role.peek() !== 'owner') room.role.value = frame.role === 'moderator' ? 'moderator' : null;
+      return;
+    }
+    // removed_from_room: nothing more of it reaches this tab
+    this.removeRoom(room.id);
+    const why = frame.reason === 'banned' ? 'banned you from' : 'removed you from';
+    this.showToast(`${String(frame.by)} ${why} ${room.label}.`, true);
+    this.announce(`${String(frame.by)} ${why} ${room.label}.`);
+  }
+
+  /** Whether I moderate this channel (owner, moderator; the server decides for administrators). */
+  canModerate(room: RoomState): boolean {
+    return room.kind === 'channel' && room.role.value !== null;
+  }
+
+  /** A page of the channel directory. */
+  async directory(query: string, after?: string): Promise<{ channels: DirectoryChannel[]; hasMore: boolean }> {
+    const r = await this.conn.request({ action: 'directory', ...(query ? { query } : {}), ...(after ? { after } : {}) });
+    return { channels: r.channels as DirectoryChannel[], hasMore: r.hasMore === true };
+  }
+
+  /** Joins a channel listed in the directory (never creating one) and opens it. */
+  async joinListed(id: string): Promise<void> {
+    if (this.room(id)) return this.open(id);
+    await this.joinAndOpen(id, false);
+  }
+
+  /** `update_room`: topic, name or privacy; the change comes back to every member as `room_updated`. */
+  async updateRoom(room: RoomState, change: { topic?: string; name?: string; private?: boolean }): Promise<void> {
+    const r = await this.conn.request({ action: 'update_room', room: room.id, ...change });
+    noteRoomFields(room, { ...(r.room as RoomInfo), role: room.role.peek() ?? undefined } as RoomInfo);
+  }
+
+  /** `invite`, `kick`, `ban`, `unban`, or `set_role` of one person. */
+  async moderate(room: RoomState, action: 'invite' | 'kick' | 'ban' | 'unban' | 'moderator' | 'member', user: string): Promise<void> {
+    const name = user.trim().replace(/^@/, '').toLowerCase();
+    const frame = action === 'moderator' || action === 'member' ? { action: 'set_role', role: action } : { action };
+    await this.conn.request({ ...frame, room: room.id, user: name });
+    if (action === 'kick' || action === 'ban') room.members.value = room.members.peek().filter((u) => u !== name);
+    if (action === 'invite' && !room.members.peek().includes(name)) room.members.value = [...room.members.peek(), name].sort();
+  }
+
+  /** Who is banned from the channel (the first page). */
+  async bans(room: RoomState): Promise<{ user: string; by?: string }[]> {
+    const r = await this.conn.request({ action: 'bans', room: room.id });
+    return r.bans as { user: string; by?: string }[];
+  }
+
+  /** A moderator removes someone's message: "removed by a moderator" shows in its place. */
+  async removeMessage(room: RoomState, id: string): Promise<void> {
+    await this.conn.request({ action: 'remove_message', room: room.id, message: id });
+    this.announce('Message removed.');
   }
 
   async leave(id: string): Promise<void> {

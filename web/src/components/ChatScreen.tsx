@@ -6,6 +6,7 @@ import { nextTheme, theme, type ThemeChoice } from '../theme.js';
 import { AccountDialog } from './Account.js';
 import { Composer } from './Composer.js';
 import { ConfirmDialog } from './Dialog.js';
+import { BrowseChannels, ManageChannel } from './Channels.js';
 import { describeError } from './Field.js';
 import { useChat } from './context.js';
 import {
@@ -156,7 +157,8 @@ function RoomButton({ room, onPick }: { room: RoomState; onPick: (id: string) =>
   const known = chat.presenceKnown.value;
   const online = room.kind === 'dm' && known && chat.online.value.has(room.name);
   const presence = room.kind !== 'dm' ? '' : !known ? 'presence unknown' : online ? 'online' : 'offline';
-  const label = [room.name, presence, unread ? `${unread} unread` : '', mentions ? `${mentions} ${mentions === 1 ? 'mention' : 'mentions'}` : '']
+  const shown = room.kind === 'channel' ? room.displayName.value : room.name;
+  const label = [shown, presence, unread ? `${unread} unread` : '', mentions ? `${mentions} ${mentions === 1 ? 'mention' : 'mentions'}` : '']
     .filter(Boolean)
     .join(', ');
   return (
@@ -178,7 +180,7 @@ function RoomButton({ room, onPick }: { room: RoomState; onPick: (id: string) =>
             <PresenceDot online={online} known={known} />
           </span>
         )}
-        <span class="room-name">{room.name}</span>
+        <span class="room-name">{shown}</span>
         {mentions > 0 && (
           <span class="badge mention" data-count={`@${mentions > 99 ? '99+' : mentions}`} aria-hidden="true" />
         )}
@@ -309,6 +311,7 @@ function Sidebar({ onPick, onClose }: { onPick: (id: string) => void; onClose: (
               }}
             />
           </details>
+          <BrowseChannels onJoined={onClose} />
         </section>
         <section aria-labelledby="dms-title">
           <h2 id="dms-title">Direct messages</h2>
@@ -497,11 +500,12 @@ function RoomView({ room }: { room: RoomState }) {
             <Avatar name={room.name} />
           )}
           <div>
-            <h1 id="room-title">{room.name}</h1>
+            <h1 id="room-title">{room.kind === 'channel' ? room.displayName.value : room.name}</h1>
             <p class="room-sub">
               {room.kind === 'dm'
                 ? `Direct message · ${!known ? 'presence unknown' : online.has(room.name) ? 'online' : 'offline'}`
                 : `${members.length} ${members.length === 1 ? 'member' : 'members'} · ${known ? `${here} online` : 'presence unknown'}`}
+              {room.isPrivate.value && ' · private'}
               {room.disappearAfter.value !== null && (
                 <span class="room-timer">
                   {' · '}
@@ -509,12 +513,14 @@ function RoomView({ room }: { room: RoomState }) {
                 </span>
               )}
             </p>
+            {room.topic.value && <p class="room-sub room-topic">{room.topic.value}</p>}
           </div>
         </div>
         {chat.canSetTimer(room) && <TimerControl room={room} />}
+        <ManageChannel room={room} />
         {canLeave && (
           <button type="button" class="btn small ghost" onClick={() => setConfirmLeave(true)}>
-            <DoorIcon /> Leave<span class="sr-only"> #{room.name}</span>
+            <DoorIcon /> Leave<span class="sr-only"> {room.label}</span>
           </button>
         )}
       </header>
@@ -523,7 +529,7 @@ function RoomView({ room }: { room: RoomState }) {
       {canLeave && (
         <ConfirmDialog
           open={confirmLeave}
-          title={`Leave #${room.name}?`}
+          title={`Leave ${room.label}?`}
           confirmLabel="Leave channel"
           busy={busy}
           error={error}

@@ -313,7 +313,7 @@ function MessageItemView({ room, m, me, first, quote, editing, highlight, seen }
           )}
           {quote && <ReplyQuote room={room} quote={quote} me={me} />}
           {m.deleted ? (
-            <p class="msg-deleted">message deleted</p>
+            <p class="msg-deleted">{m.removedBy ? 'removed by a moderator' : 'message deleted'}</p>
           ) : editing ? (
             <MessageEditor room={room} m={m} />
           ) : (
@@ -363,8 +363,8 @@ function MessageItemView({ room, m, me, first, quote, editing, highlight, seen }
       {confirm && (
         <ConfirmDialog
           open
-          title="Delete this message?"
-          confirmLabel={busy ? 'Deleting…' : 'Delete'}
+          title={own ? 'Delete this message?' : 'Remove this message?'}
+          confirmLabel={own ? (busy ? 'Deleting…' : 'Delete') : busy ? 'Removing…' : 'Remove'}
           danger
           busy={busy}
           error={error}
@@ -373,7 +373,8 @@ function MessageItemView({ room, m, me, first, quote, editing, highlight, seen }
             setBusy(true);
             setError(null);
             try {
-              await chat.deleteMessage(room, m.id);
+              if (own) await chat.deleteMessage(room, m.id);
+              else await chat.removeMessage(room, m.id);
               setConfirm(false);
             } catch (err) {
               setError(describeError(err));
@@ -382,7 +383,11 @@ function MessageItemView({ room, m, me, first, quote, editing, highlight, seen }
             }
           }}
         >
-          <p>It is removed for everyone; "message deleted" shows in its place. This cannot be undone.</p>
+          <p>
+            {own
+              ? 'It is removed for everyone; "message deleted" shows in its place. This cannot be undone.'
+              : `${m.from}'s message is removed for everyone; "removed by a moderator" shows in its place. This cannot be undone.`}
+          </p>
         </ConfirmDialog>
       )}
     </li>
@@ -562,6 +567,11 @@ function MessageActions({
           {own && (
             <button type="button" role="menuitem" tabIndex={-1} class="danger" onClick={() => run(onDelete, false)}>
               Delete…
+            </button>
+          )}
+          {!own && m.timer === undefined && chat.canModerate(room) && (
+            <button type="button" role="menuitem" tabIndex={-1} class="danger" onClick={() => run(onDelete, false)}>
+              Remove…
             </button>
           )}
         </div>
