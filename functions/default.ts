@@ -5,7 +5,8 @@
 // room read on every device), `settings`, `search` (the messages of my rooms),
 // `set_timer` (a room's disappearing-messages timer), the conversation actions
 // `edit`, `delete`, `react` and `changes`, and the file grants `upload` and
-// `download`, which have no route of their own because API Gateway's are fixed.
+// `download`, which have no route of their own because API Gateway's are fixed;
+// and (E20) `set_profile`, `profiles`, `avatars`, `delete_account`, `export_data`.
 import * as v from 'valibot';
 import { CONVERSATION_ACTIONS } from './core/conversations.js';
 import { SetTimerFrame, setTimer } from './core/disappearing.js';
@@ -18,6 +19,9 @@ import { ReadFrame, SettingsFrame, changeSettings, markRoomRead } from './core/r
 import { SearchFrame, search } from './core/search.js';
 import { markTourSeen } from './core/tour.js';
 import { TypingFrame, typing } from './core/typing.js';
+import { DeleteAccountFrame, deleteAccount } from './core/deletion.js';
+import { ExportFrame, exportData } from './core/export.js';
+import { AvatarsFrame, ProfilesFrame, SetProfileFrame, avatarUrls, profiles, setProfile } from './core/profile.js';
 import type { Outcome } from './core/outcome.js';
 import type { Deps } from './core/ports.js';
 import { messageRoute } from './route.js';
@@ -44,6 +48,11 @@ const ACTIONS: Record<string, DefaultAction> = {
   upload: { schema: UploadFrame, run: grantUpload },
   download: { schema: DownloadFrame, run: downloadUrls },
   ...CONVERSATION_ACTIONS,
+  set_profile: { schema: SetProfileFrame, run: setProfile },
+  profiles: { schema: ProfilesFrame, run: profiles },
+  avatars: { schema: AvatarsFrame, run: avatarUrls },
+  delete_account: { schema: DeleteAccountFrame, run: deleteAccount },
+  export_data: { schema: ExportFrame, run: exportData },
 };
 
 export const handler = messageRoute(DefaultFrame, async (deps, connectionId, frame) => {

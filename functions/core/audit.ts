@@ -23,7 +23,10 @@ export type SecurityEvent =
   | 'database_unavailable'
   | 'signup_conflict'
   | 'file_url_refused'
-  | 'file_refused';
+  | 'file_refused'
+  | 'account_delete_refused'
+  | 'account_deleted'
+  | 'held_name_refused';
 
 /** Events logged at most once per source and window. */
 const AGGREGATED: ReadonlySet<SecurityEvent> = new Set(['rate_limited', 'connection_refused', 'origin_refused', 'file_url_refused']);

@@ -17,8 +17,23 @@ import type { ChatSettings, Deps, Logger } from './ports.js';
  * `search`: a page of search results (search.ts).
  * `timer`: a `set_timer` by someone allowed to set the room's timer.
  * `upload`: a grant to upload one file.
+ * `profile`, `export`, `delete_account` *(E20)*: a profile change, the first page
+ * of a data export, a try at deleting one's account (before its password check).
  */
-export type UserAction = 'join' | 'leave' | 'read' | 'search' | 'purge' | 'create' | 'bind' | 'timer' | 'upload' | ConversationAction;
+export type UserAction =
+  | 'join'
+  | 'leave'
+  | 'read'
+  | 'search'
+  | 'purge'
+  | 'create'
+  | 'bind'
+  | 'timer'
+  | 'upload'
+  | 'profile'
+  | 'export'
+  | 'delete_account'
+  | ConversationAction;
 
 /**
  * `edit`, `delete`, `react`: a change to one message; `here`: a message whose
@@ -49,6 +64,12 @@ export function userBudget(settings: ChatSettings, action: UserAction): Budget {
       return perWindow(settings.timerChangesPerHour, 60 * 60);
     case 'upload':
       return perWindow(settings.fileUploadsPerHour, 60 * 60);
+    case 'profile':
+      return perWindow(settings.profileChangesPerHour, 60 * 60);
+    case 'export':
+      return perWindow(settings.exportsPerDay, 24 * 60 * 60);
+    case 'delete_account':
+      return perWindow(settings.accountDeletionsPerHour, 60 * 60);
     case 'edit':
       return perWindow(settings.editsPerMinute, 60);
     case 'delete':
@@ -93,6 +114,12 @@ function refusal(settings: ChatSettings, action: UserAction, wait: number): stri
       return `You have changed disappearing-message timers too often: at most ${settings.timerChangesPerHour} times an hour. ${again}`;
     case 'upload':
       return `You have shared too many files: at most ${settings.fileUploadsPerHour} an hour. ${again}`;
+    case 'profile':
+      return `You have changed your profile too often: at most ${settings.profileChangesPerHour} times an hour. ${again}`;
+    case 'export':
+      return `You have exported your data too often: at most ${settings.exportsPerDay} times a day. ${again}`;
+    case 'delete_account':
+      return `Too many tries at deleting this account: at most ${settings.accountDeletionsPerHour} an hour. ${again}`;
     case 'edit':
       return `You are editing messages too fast: at most ${settings.editsPerMinute} a minute. ${again}`;
     case 'delete':
