@@ -24,6 +24,8 @@ import {
 } from './icons.js';
 import { describeTimer } from '../../../functions/core/timers.js';
 import { Avatar, MessageList } from './MessageList.js';
+import { AccountDialog } from './Account.js';
+import { PersonName } from './Person.js';
 import { SearchBox } from './Search.js';
 
 export function ChatScreen() {
@@ -81,8 +83,12 @@ export function ChatScreen() {
           <button type="button" class="icon-btn" aria-label="Help" onClick={() => (chat.helpOpen.value = true)}>
             <HelpIcon />
           </button>
+          <button type="button" class="icon-btn account-btn" aria-label="Account" onClick={() => (chat.accountOpen.value = true)}>
+            <Avatar name={chat.me.value?.username ?? ''} size="sm" />
+          </button>
         </div>
       </header>
+      <AccountDialog />
       <Sidebar onPick={go} onClose={() => setDrawer(false)} />
       <div class="scrim" aria-hidden="true" onClick={() => setDrawer(false)} />
       <main class="room" aria-labelledby="room-title">
@@ -351,14 +357,14 @@ function Sidebar({ onPick, onClose }: { onPick: (id: string) => void; onClose: (
                   <button
                     type="button"
                     class="person"
-                    aria-label={`${u}, ${!known ? 'presence unknown while offline' : online.has(u) ? 'online' : 'offline'}. Send a direct message`}
+                    aria-label={`${chat.profiles.label(u)}, ${!known ? 'presence unknown while offline' : online.has(u) ? 'online' : 'offline'}. Send a direct message`}
                     onClick={() => void openDm(u).catch((err) => chat.showToast(describeError(err), true))}
                   >
                     <span class="presence-wrap" aria-hidden="true">
                       <Avatar name={u} size="sm" />
                       <PresenceDot online={online.has(u)} known={known} />
                     </span>
-                    <span class="person-name">{u}</span>
+                    <PersonName username={u} class="person-name" />
                   </button>
                 </li>
               ))}
