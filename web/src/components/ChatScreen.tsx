@@ -497,10 +497,10 @@ function RoomView({ room }: { room: RoomState }) {
             <Avatar name={room.name} />
           )}
           <div>
-            <h1 id="room-title">{room.name}</h1>
+            <h1 id="room-title">{room.kind === 'dm' ? <PersonName username={room.name} /> : room.name}</h1>
             <p class="room-sub">
               {room.kind === 'dm'
-                ? `Direct message · ${!known ? 'presence unknown' : online.has(room.name) ? 'online' : 'offline'}`
+                ? `Direct message · ${!known ? 'presence unknown' : online.has(room.name) ? 'online' : 'offline'}${chat.profiles.get(room.name)?.status ? ` · ${chat.profiles.get(room.name)!.status}` : ''}`
                 : `${members.length} ${members.length === 1 ? 'member' : 'members'} · ${known ? `${here} online` : 'presence unknown'}`}
               {room.disappearAfter.value !== null && (
                 <span class="room-timer">
