@@ -885,7 +885,7 @@ async function command(line: string) {
       type Member = { username: string; online: boolean };
       const members = await rest<Member>(r.members, r.membersMore, (last) => ({ action: 'members', room, after: last.username }), (p) => p.members);
       for (const m of members) profiles.note(m);
-      return out(members.map((m) => `${m.online ? '●' : '○'} ${profiles.describe(m.username)}`).join('\n'));
+      return out(members.map((m) => `${m.online ? '●' : '○'} ${profiles.member(m.username)}`).join('\n'));
     }
     case '/leave': {
       const target = args[0] ?? room;

@@ -42,6 +42,13 @@ export class Profiles {
     return safe(username);
   }
 
+  /** A member in /who's list, by username first: `alice (Alice Liddell) — on call`. */
+  member(username: string): string {
+    const p = this.known.get(username);
+    const name = p?.displayName && p.displayName.toLowerCase() !== username ? ` (${safe(p.displayName)})` : '';
+    return `${safe(username)}${name}${p?.status ? ` — ${safe(p.status)}` : ''}`;
+  }
+
   /** One line about a person for /whois and /profile. */
   describe(username: string): string {
     const p = this.known.get(username);

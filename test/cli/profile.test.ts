@@ -31,6 +31,8 @@ describe('the view', () => {
     profiles.note({ username: 'bob', deleted: true });
     expect(view.message(msg({ id: '4', text: 'gone' }))).toBe('[4] 19:33 deleted user: gone');
     expect(profiles.describe('carol')).toBe('carol');
+    profiles.note({ username: 'dora', displayName: 'Dora D', status: 'on call' });
+    expect(profiles.member('dora')).toBe('dora (Dora D) — on call');
   });
 });
 

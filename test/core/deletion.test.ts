@@ -152,6 +152,28 @@ describe('delete_account', () => {
   });
 });
 
+describe('tables added later', () => {
+  it('a new table referring to users is emptied of the account; one the deletion cannot know of fails the check', async () => {
+    await t.db.sql`create table later_notes (user_id bigint not null references users (id) on delete cascade, note text)`;
+    await t.db.sql`create table later_orphans (owner_user_id bigint, note text)`;
+    try {
+      const gil = await signUp(t);
+      const userId = await idOf(gil.username);
+      await t.db.sql`insert into later_notes values (${userId}, 'personal')`;
+      await t.db.sql`insert into later_orphans values (${userId}, 'personal too')`;
+
+      await gil.request({ action: 'delete_account', password: gil.password, messages: 'keep' });
+
+      expect(await t.db.sql`select 1 from later_notes where user_id = ${userId}`).toHaveLength(0);
+      // a column without a foreign key is found by its name, and reported
+      expect(await leftovers(userId, ['messages.sender_id'])).toEqual(['later_orphans.owner_user_id: 1']);
+    } finally {
+      await t.db.sql`drop table later_notes`;
+      await t.db.sql`drop table later_orphans`;
+    }
+  });
+});
+
 describe('the name hold', () => {
   it('refuses the name during the hold with a sentence, frees it after, and the newcomer never sees the old DMs', async () => {
     const account = newAccount('held');
