@@ -153,35 +153,52 @@ export async function deleteAccount(deps: Deps, connectionId: string, frame: Del
     throw new Unauthorized('That password is not right; your account was not deleted.');
   }
   await sql.begin((tx) => requireSecondFactorHere(deps, tx, caller.userId, frame.code));
+  const { erased, broadcasts, close } = await removeAccount(deps, caller.userId, caller.username, frame.messages);
+  securityEvent(deps.log, 'account_deleted', { user: caller.username, connection: connectionId, messages: frame.messages });
+  return {
+    reply: { type: 'account_deleted', messages: frame.messages, erased },
+    broadcasts,
+    close,
+  };
+}
 
+/**
+ * Deletes an account for good, whoever asked (the person here; an
+ * administrator may call it too): files, then everything personal in one
+ * transaction, then, for `erase`, the tombstones. Returns how many messages
+ * were erased, what to tell the people who shared a room, and every socket of
+ * the account, to close.
+ */
+export async function removeAccount(
+  deps: Deps,
+  userId: string,
+  username: string,
+  messages: 'keep' | 'erase',
+): Promise<{ erased: number; broadcasts: Broadcast[]; close: string[] }> {
+  const { sql } = deps;
   // Files first: their bytes are in storage, which the transaction cannot undo.
-  await deleteFilesOfUser(deps, caller.userId);
+  await deleteFilesOfUser(deps, userId);
   const [{ perRoom, all }, own] = await Promise.all([
-    roommateConnections(sql, caller.userId),
-    sql<{ id: string }[]>`select id from connections where user_id = ${caller.userId}`,
+    roommateConnections(sql, userId),
+    sql<{ id: string }[]>`select id from connections where user_id = ${userId}`,
   ]);
-  await sql.begin((tx) => eraseAccount(deps, tx, caller.userId, caller.username));
+  await sql.begin((tx) => eraseAccount(deps, tx, userId, username));
 
   // No socket of the account is signed in any more, so no send can slip in
   // between: the tombstones are the last of its messages.
   let erased = 0;
   const broadcasts: Broadcast[] = [];
-  if (frame.messages === 'erase') {
-    const rows = await tombstoneMessagesOf(sql, caller.userId, undefined);
-    await deleteFilesOfDeletedMessages(deps, caller.userId);
+  if (messages === 'erase') {
+    const rows = await tombstoneMessagesOf(sql, userId, undefined);
+    await deleteFilesOfDeletedMessages(deps, userId);
     erased = rows.reduce((n, r) => n + r.count, 0);
     for (const r of rows) {
       if (r.recipients.length) {
-        broadcasts.push({ to: r.recipients, frame: { type: 'deleted', room: r.room_id, from: caller.username, through: r.through, seq: r.seq } });
+        broadcasts.push({ to: r.recipients, frame: { type: 'deleted', room: r.room_id, from: username, through: r.through, seq: r.seq } });
       }
     }
   }
-  for (const r of perRoom) broadcasts.push({ to: r.ids, frame: { type: 'presence', room: r.room_id, user: caller.username, member: false } });
-  if (all.length) broadcasts.push({ to: all, frame: { type: 'profile', username: caller.username, deleted: true } });
-  securityEvent(deps.log, 'account_deleted', { user: caller.username, connection: connectionId, messages: frame.messages });
-  return {
-    reply: { type: 'account_deleted', messages: frame.messages, erased },
-    broadcasts,
-    close: own.map((c) => c.id),
-  };
+  for (const r of perRoom) broadcasts.push({ to: r.ids, frame: { type: 'presence', room: r.room_id, user: username, member: false } });
+  if (all.length) broadcasts.push({ to: all, frame: { type: 'profile', username, deleted: true } });
+  return { erased, broadcasts, close: own.map((c) => c.id) };
 }
