@@ -12,6 +12,7 @@ import { checkA11y, openDevice, PHONE_DARK, signUpAs, useWebTest, type Device } 
 import { PNG } from '../helpers/files.js';
 
 const web = useWebTest();
+const SCREENSHOTS = join(process.cwd(), 'test-output', 'screenshots');
 
 const messageOf = (device: Device, text: string) =>
   device.page.locator('.message-list li.msg:not(.pending)').filter({ has: device.page.locator('.msg-text', { hasText: text }) });
@@ -40,6 +41,7 @@ describe.sequential('profiles and account deletion in Chromium', () => {
     await dialog.getByText('Your profile is saved.').waitFor();
     await dialog.getByLabel('Choose a picture').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: PNG });
     await dialog.getByText('Your picture is saved.').waitFor();
+    await alices.page.screenshot({ path: join(SCREENSHOTS, 'profile-account-dialog.png') });
     await dialog.getByRole('button', { name: 'Close' }).click();
 
     const people = bobs.page.getByRole('navigation', { name: 'Rooms and people' });
@@ -51,6 +53,7 @@ describe.sequential('profiles and account deletion in Chromium', () => {
     const res = await fetch(src!);
     expect(res.status).toBe(200);
     await checkA11y(bobs.page, 'a display name and picture in the people list');
+    await bobs.page.screenshot({ path: join(SCREENSHOTS, 'profile-seen-by-bob.png') });
   }, 120_000);
 
   it('is clean at phone width in the dark theme', async () => {
@@ -58,6 +61,7 @@ describe.sequential('profiles and account deletion in Chromium', () => {
     await phone.page.getByRole('button', { name: 'Account' }).click();
     await phone.page.getByRole('dialog', { name: 'Account' }).getByRole('heading', { name: 'Delete account' }).waitFor();
     await checkA11y(phone.page, 'the Account dialog on a phone, dark');
+    await phone.page.screenshot({ path: join(SCREENSHOTS, 'profile-account-phone-dark.png') });
     await phone.ctx.close();
   }, 60_000);
 
@@ -88,7 +92,7 @@ describe.sequential('profiles and account deletion in Chromium', () => {
     await bobs.page.reload();
     await messageOf(bobs, 'hello from alice').locator('.msg-from', { hasText: 'deleted user' }).waitFor();
     await checkA11y(bobs.page, 'a deleted user’s message');
-    await bobs.page.screenshot({ path: join(process.cwd(), 'test-output', 'screenshots', 'profile-deleted-user.png') });
+    await bobs.page.screenshot({ path: join(SCREENSHOTS, 'profile-deleted-user.png') });
     expect(web.problems).toEqual([]);
     await Promise.all([alices.ctx.close(), bobs.ctx.close(), alice.close(), bob.close()]);
   }, 120_000);
