@@ -152,6 +152,9 @@ export async function deleteAccount(deps: Deps, connectionId: string, frame: Del
     securityEvent(deps.log, 'account_delete_refused', { user: caller.username, connection: connectionId, reason: 'password' });
     throw new Unauthorized('That password is not right; your account was not deleted.');
   }
+  // SECOND FACTOR: the single call site. With two-factor.ts, this line becomes
+  // `await sql.begin((tx) => requireSecondFactor(deps, tx, caller.userId, frame.code));`
+  // and requireSecondFactorHere above goes.
   await sql.begin((tx) => requireSecondFactorHere(deps, tx, caller.userId, frame.code));
   const { erased, broadcasts, close } = await removeAccount(deps, caller.userId, caller.username, frame.messages);
   securityEvent(deps.log, 'account_deleted', { user: caller.username, connection: connectionId, messages: frame.messages });
