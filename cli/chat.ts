@@ -14,6 +14,7 @@ import { searchLine, type SearchHit } from './search.js';
 import { readUpload, saveDownload, sendBytes, type UploadTarget } from './files.js';
 import { profileCommand } from './profile-commands.js';
 import { Profiles } from './profile.js';
+import { ACCOUNT_HELP, accountCommand } from './account.js';
 
 type Frame = { type: string; re?: string; [k: string]: any };
 
@@ -61,6 +62,7 @@ const HELP = `Commands:
   /deleteaccount keep|erase
                            delete your account for good (asks your password);
                            your messages stay under "deleted user", or go
+${ACCOUNT_HELP}
   /quit                    exit
 Messages are numbered per room ([N]); N is a number in the current room.
 Anything else is sent to the current room.`;
@@ -563,7 +565,8 @@ function seen(f: Frame) {
 
 function connect(): Promise<void> {
   return new Promise((resolve) => {
-    const socket = new WebSocket(url);
+    // The server shows the sessions' devices from this (E18).
+    const socket = new WebSocket(url, { headers: { 'user-agent': `WildWhispersCLI/1 (${process.platform})` } });
     ws = socket;
     socket.on('message', (data) => {
       try {
@@ -581,9 +584,9 @@ function connect(): Promise<void> {
         if (r.type === 'authed') await onAuthed(r);
         else {
           await saveToken(undefined);
-          out('* session ended: /login USER or /register USER EMAIL');
+          out('* session ended: /login USER or /register USER EMAIL (/forgot USER if you forgot your password)');
         }
-      } else out('* /register USER EMAIL to sign up, /login USER to log in, /help for more');
+      } else out('* /register USER EMAIL to sign up, /login USER to log in, /forgot USER if you forgot your password, /help for more');
       resolve();
     });
     socket.on('error', () => {});
@@ -790,6 +793,13 @@ async function command(line: string) {
     }
     case '/help':
       return out(HELP);
+    case '/forgot':
+    case '/password':
+    case '/email':
+    case '/devices':
+    case '/logout-device':
+    case '/logout-others':
+      return accountCommand({ request, ask, askSecret, out, safe }, cmd, args);
     case '/search': {
       const query = line.replace(/^\s*\S+\s?/, '');
       if (!query.trim()) return out('usage: /search QUERY (words, "a phrase", -word, from:@user, in:#room, before:/after:YYYY-MM-DD)');

@@ -3,6 +3,7 @@
 import { loadConfig } from './adapters/config.js';
 import { securityEvent } from './core/audit.js';
 import { admitConnection, chargeRefusedHandshake, originAllowed } from './core/connections.js';
+import { describeDevice } from './core/devices.js';
 import { lifecycleRoute, type WsEvent, type WsHandler } from './route.js';
 
 const { allowedOrigins } = loadConfig();
@@ -11,6 +12,15 @@ const { allowedOrigins } = loadConfig();
 function sourceIpOf(event: WsEvent): string | undefined {
   const identity = (event.requestContext as { identity?: { sourceIp?: unknown } }).identity;
   return typeof identity?.sourceIp === 'string' ? identity.sourceIp : undefined;
+}
+
+/**
+ * *(E18)* The handshake's User-Agent: API Gateway's `identity.userAgent`, else the
+ * header (the local server passes the handshake's headers).
+ */
+function userAgentOf(event: WsEvent, headers: Record<string, string | undefined>): string | undefined {
+  const identity = (event.requestContext as { identity?: { userAgent?: unknown } }).identity;
+  return typeof identity?.userAgent === 'string' ? identity.userAgent : headers['user-agent'];
 }
 
 /**
@@ -27,7 +37,7 @@ export function connectHandler(origins: (event: WsEvent) => readonly string[]): 
       securityEvent(deps.log, 'origin_refused', { origin: headers.origin?.slice(0, 200), sourceIp: sourceIpOf(event) });
       return false;
     }
-    if (!(await admitConnection(deps, connectionId, new Date(requestTimeEpoch), sourceIpOf(event)))) return 'rate_limited';
+    if (!(await admitConnection(deps, connectionId, new Date(requestTimeEpoch), sourceIpOf(event), describeDevice(userAgentOf(event, headers))))) return 'rate_limited';
     return {};
   });
 }

@@ -5,8 +5,10 @@
 // room read on every device), `settings`, `search` (the messages of my rooms),
 // `set_timer` (a room's disappearing-messages timer), the conversation actions
 // `edit`, `delete`, `react` and `changes`, and the file grants `upload` and
-// `download`, which have no route of their own because API Gateway's are fixed;
-// and (E20) `set_profile`, `profiles`, `avatars`, `delete_account`, `export_data`.
+// `download`, the account actions `change_password`, `change_email`,
+// `confirm_email`, `sessions` and `revoke_session` (E18), and (E20)
+// `set_profile`, `profiles`, `avatars`, `delete_account`, `export_data`, which
+// have no route of their own because API Gateway's are fixed.
 import * as v from 'valibot';
 import { CONVERSATION_ACTIONS } from './core/conversations.js';
 import { SetTimerFrame, setTimer } from './core/disappearing.js';
@@ -18,6 +20,8 @@ import { PurgeFrame, purgeMyMessages } from './core/purge.js';
 import { ReadFrame, SettingsFrame, changeSettings, markRoomRead } from './core/reads.js';
 import { SearchFrame, search } from './core/search.js';
 import { markTourSeen } from './core/tour.js';
+import { ChangeEmailFrame, ChangePasswordFrame, ConfirmEmailFrame, changeEmail, changePassword, confirmEmail } from './core/recovery.js';
+import { RevokeSessionFrame, SessionsFrame, listSessions, revokeSession } from './core/sessions.js';
 import { TypingFrame, typing } from './core/typing.js';
 import { DeleteAccountFrame, deleteAccount } from './core/deletion.js';
 import { ExportFrame, exportData } from './core/export.js';
@@ -47,6 +51,12 @@ const ACTIONS: Record<string, DefaultAction> = {
   set_timer: { schema: SetTimerFrame, run: setTimer },
   upload: { schema: UploadFrame, run: grantUpload },
   download: { schema: DownloadFrame, run: downloadUrls },
+  // account recovery and devices (E18)
+  change_password: { schema: ChangePasswordFrame, run: changePassword },
+  change_email: { schema: ChangeEmailFrame, run: changeEmail },
+  confirm_email: { schema: ConfirmEmailFrame, run: confirmEmail },
+  sessions: { schema: SessionsFrame, run: listSessions },
+  revoke_session: { schema: RevokeSessionFrame, run: revokeSession },
   ...CONVERSATION_ACTIONS,
   set_profile: { schema: SetProfileFrame, run: setProfile },
   profiles: { schema: ProfilesFrame, run: profiles },

@@ -28,11 +28,14 @@ export function suppressReviewedFindings(stack: ChatStack, options: { multiAz: b
       ack(fn.role!, connections('DELETE'), 'Connection ids exist only at run time; the grant is this stage, DELETE (DeleteConnection) only.');
     }
   }
-  ack(
-    stack.functions.auth!.role!,
-    'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]',
-    "In the SES sandbox SendEmail is authorized against the recipient's identity as well as the sender's; the ses:FromAddress condition pins the sender.",
-  );
+  // auth mails sign-up and reset codes; $default mails email-change codes and notices (E18)
+  for (const mailer of [stack.functions.auth!, stack.functions.default!]) {
+    ack(
+      mailer.role!,
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]',
+      "In the SES sandbox SendEmail is authorized against the recipient's identity as well as the sender's; the ses:FromAddress condition pins the sender.",
+    );
+  }
 
   ack(api, 'AwsSolutions-APIG4', 'WebSocket clients authenticate in-band with the auth action (PROTOCOL.md); $connect checks the Origin, and every other route refuses a connection that has not authenticated.');
 

@@ -258,14 +258,16 @@ export class ChatStack extends Stack {
       environment: { ALLOWED_ORIGINS: [this.web.url, ...(props.allowedOrigins ?? [])].join(',') },
     });
     route('$disconnect', 'disconnect');
-    // $default grants uploads and signs downloads, and deletes a deleted message's files.
-    const defaultFunction = route('$default', 'default');
+    // $default grants uploads and signs downloads, and deletes a deleted message's files;
+    // its account actions (E18) check passwords with scrypt and mail codes and notices.
+    const defaultFunction = route('$default', 'default', { memorySize: 1024, mail: true });
     this.files.grant(defaultFunction, ['s3:PutObject', 's3:PutObjectTagging', 's3:GetObject', 's3:DeleteObject']);
     // scrypt at OWASP's cost needs 128 MiB and a good share of a vCPU
     route('auth', 'auth', { memorySize: 1024, mail: true, environment: props.inviteCode ? { INVITE_CODE: props.inviteCode } : {} });
     route('join', 'join');
-    // send checks attached files arrived as granted, and spares them the expiry.
-    this.files.grant(route('send', 'send'), ['s3:GetObject', 's3:PutObjectTagging', 's3:DeleteObject']);
+    // send seals attached files (copies each upload to where its grant cannot
+    // write, untagged so the expiry spares it; S3Storage.seal) and checks them.
+    this.files.grant(route('send', 'send'), ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']);
     route('history', 'history');
     route('leave', 'leave');
     // ─────────────────────────────────────────────────────────────────────────

@@ -380,6 +380,8 @@ export function loadConfig(env: Env = process.env): Config {
       settingsPerHour: int(env, 'SETTINGS_PER_HOUR', 60, 1),
       // Each change is announced to the whole room: a few an hour is plenty.
       timerChangesPerHour: int(env, 'TIMER_CHANGES_PER_HOUR', 20, 1),
+      accountChangesPerHour: int(env, 'ACCOUNT_CHANGES_PER_HOUR', 10, 1),
+      sessionActionsPerMinute: int(env, 'SESSION_ACTIONS_PER_MINUTE', 20, 1),
       // Test only: lets a test watch a message disappear in seconds, not minutes.
       disappearTestSeconds: int(env, 'DISAPPEAR_TEST_SECONDS', 0, 0) || undefined,
       // A person fixes a typo or takes back a line now and then; reactions come in

@@ -3,7 +3,7 @@
 // kept beside them, or FILES_SECRET) that expire. The HTTP side, which checks
 // those URLs and moves the bytes, is server/files.ts.
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, rm, stat as fileStat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HEAD_BYTES } from '../core/files.js';
 import type { DownloadHeaders, Storage, UploadTarget } from '../core/ports.js';
@@ -51,8 +51,15 @@ export class LocalStorage implements Storage {
     }
   }
 
-  /** Nothing expires here by itself: the sweep (files.ts) deletes unattached uploads. */
-  async keep(): Promise<void> {}
+  /**
+   * A grant here uploads once and never over what is there (server/files.ts), so
+   * the bytes are already out of its reach; and nothing expires by itself (the
+   * sweep in files.ts deletes unattached uploads).
+   */
+  async seal(key: string): Promise<boolean> {
+    const path = this.pathOf(key);
+    return path !== undefined && (await fileStat(path).then((s) => s.isFile(), () => false));
+  }
 
   async remove(keys: readonly string[]): Promise<void> {
     for (const key of keys) {

@@ -24,6 +24,8 @@ import { allowedTimers } from './timers.js';
 import { hasSeenTour } from './tour.js';
 import { claimHeldName } from './held-names.js';
 import { ownProfile } from './profile.js';
+import { forgotPassword, resetPassword } from './recovery.js';
+import { touchSessionAtBind } from './sessions.js';
 import {
   HashGate,
   burnPasswordCheck,
@@ -48,7 +50,7 @@ interface UserRow {
 }
 
 /** Who is asking: the socket and the network it came from, for budgets and the log. */
-interface Source {
+export interface Source {
   connectionId: string;
   ip: string | null;
   /** the budget key of the address: an IPv4 address or an IPv6 /64 */
@@ -78,6 +80,10 @@ export async function auth(deps: Deps, connectionId: string, op: AuthOp): Promis
       return login(deps, source, op);
     case 'resume':
       return resume(deps, source, op);
+    case 'forgot':
+      return forgotPassword(deps, source, op);
+    case 'reset':
+      return resetPassword(deps, source, op);
   }
 }
 
@@ -116,7 +122,7 @@ interface Limit {
 }
 
 /** Takes from a budget, or logs the refusal as a security event and throws rate_limited. */
-async function spend(deps: Deps, sql: Queryable, source: Source, l: Limit): Promise<void> {
+export async function spend(deps: Deps, sql: Queryable, source: Source, l: Limit): Promise<void> {
   const wait = await takeBudget(sql, l.key, l.budget, deps.clock.now(), l.cost);
   if (wait === 0) return;
   securityEvent(deps.log, 'rate_limited', { limit: l.limit, connection: source.connectionId, ip: source.ip, ...l.fields });
@@ -154,7 +160,7 @@ export function hashGate(settings: ChatSettings): HashGate {
 }
 
 /** Runs password work behind the gate; a full queue is logged and answered rate_limited. */
-async function hashing<T>(deps: Deps, source: Source, work: () => Promise<T>): Promise<T> {
+export async function hashing<T>(deps: Deps, source: Source, work: () => Promise<T>): Promise<T> {
   try {
     return await hashGate(deps.settings).run(work, source.net);
   } catch (err) {
@@ -171,7 +177,7 @@ async function hashing<T>(deps: Deps, source: Source, work: () => Promise<T>): P
  * statement, so parallel guesses cannot pass the limit. The window starts at the
  * first failure; a successful login resets it. False when no try is left.
  */
-async function claimLoginTry(deps: Deps, userId: string): Promise<boolean> {
+export async function claimLoginTry(deps: Deps, userId: string): Promise<boolean> {
   const { sql, settings, clock } = deps;
   const now = clock.now();
   const windowStart = new Date(now.getTime() - settings.loginFailureWindowSeconds * 1000);
@@ -185,7 +191,7 @@ async function claimLoginTry(deps: Deps, userId: string): Promise<boolean> {
   return Boolean(row);
 }
 
-function resetLoginFailures(sql: Sql, userId: string) {
+export function resetLoginFailures(sql: Sql, userId: string) {
   return sql`update users set login_failures = 0, login_failures_since = null where id = ${userId}`;
 }
 
@@ -224,7 +230,7 @@ async function checkInvite(deps: Deps, source: Source, invite: string | undefine
  * sending reputation and the bill). These are the caller's budgets, so they are
  * spent even if a later check refuses.
  */
-async function spendMailBudgets(deps: Deps, source: Source): Promise<void> {
+export async function spendMailBudgets(deps: Deps, source: Source): Promise<void> {
   const { sql, settings } = deps;
   await spend(deps, sql, source, {
     limit: 'mail_per_ip',
@@ -256,7 +262,7 @@ async function spendMailBudgets(deps: Deps, source: Source): Promise<void> {
  * nothing, so the block ends as the attacker's last mails age out. And a refusal
  * never touches a code already sent: the owner can still verify with the last one.
  */
-async function spendRecipientBudgets(deps: Deps, tx: Queryable, source: Source, email: string): Promise<void> {
+export async function spendRecipientBudgets(deps: Deps, tx: Queryable, source: Source, email: string): Promise<void> {
   const { settings } = deps;
   // The address is kept in rate_budgets only as a hash.
   const recipient = hashToken(mailboxOf(email)).slice(0, 22);
@@ -292,7 +298,7 @@ export function mailboxOf(email: string): string {
   return (plus > 0 ? local.slice(0, plus) : local) + lower.slice(at);
 }
 
-function accountCodeBudget(settings: ChatSettings): Budget {
+export function accountCodeBudget(settings: ChatSettings): Budget {
   return perWindow(settings.otpSendsPerWindow, settings.otpSendWindowSeconds);
 }
 
@@ -566,6 +572,7 @@ async function bindConnection(
         and exists (select 1 from sessions where id = ${session.id} and revoked_at is null for share)
       returning id`;
     if (!bound) return new Unauthorized('That session has ended; log in again.');
+    await touchSessionAtBind(tx, session.id, connectionId, clock.now());
     return admitSignIn(deps, tx, connectionId, user); // or undoes the bind and returns the refusal
   });
   if (typeof connections !== 'number') throw connections;

@@ -26,7 +26,18 @@ export type SecurityEvent =
   | 'file_refused'
   | 'account_delete_refused'
   | 'account_deleted'
-  | 'held_name_refused';
+  | 'held_name_refused'
+  // account recovery and devices (E18)
+  | 'reset_requested'
+  | 'reset_skipped'
+  | 'reset_unknown'
+  | 'reset_failed'
+  | 'password_reset'
+  | 'password_check_failed'
+  | 'password_changed'
+  | 'email_change_requested'
+  | 'email_changed'
+  | 'sessions_revoked';
 
 /** Events logged at most once per source and window. */
 const AGGREGATED: ReadonlySet<SecurityEvent> = new Set(['rate_limited', 'connection_refused', 'origin_refused', 'file_url_refused']);

@@ -8,9 +8,9 @@ import type { Deps, Queryable, Sql } from './ports.js';
 import { onlinePresence } from './presence.js';
 
 /** Records a new anonymous socket and the address it came from (for per-address budgets). */
-export async function openConnection(sql: Sql, connectionId: string, at: Date, sourceIp?: string): Promise<void> {
+export async function openConnection(sql: Sql, connectionId: string, at: Date, sourceIp?: string, device?: string): Promise<void> {
   await sql`
-    insert into connections (id, connected_at, source_ip) values (${connectionId}, ${at}, ${sourceIp ?? null})
+    insert into connections (id, connected_at, source_ip, device) values (${connectionId}, ${at}, ${sourceIp ?? null}, ${device ?? null})
     on conflict (id) do nothing`;
 }
 
@@ -40,11 +40,18 @@ export function addressKey(address: string): string {
  * its sockets open and not logged in, or too many new ones in the last minute.
  * One statement; a refused socket is not recorded and its handshake is refused.
  */
-export async function admitConnection(deps: Deps, connectionId: string, at: Date, sourceIp: string | undefined): Promise<boolean> {
+export async function admitConnection(
+  deps: Deps,
+  connectionId: string,
+  at: Date,
+  sourceIp: string | undefined,
+  /** *(E18)* the device label (devices.ts), kept for the session this socket may start */
+  device?: string,
+): Promise<boolean> {
   const { sql, settings } = deps;
   // Without an address (never on API Gateway or the local server) there is nothing to count by.
   if (sourceIp === undefined) {
-    await openConnection(sql, connectionId, at);
+    await openConnection(sql, connectionId, at, undefined, device);
     return true;
   }
   const cap = settings.anonymousConnectionsPerAddress;
@@ -55,8 +62,8 @@ export async function admitConnection(deps: Deps, connectionId: string, at: Date
     ), taken as (
       ${chargeBucket(sql, sql`select ${key}::text as key from anonymous where n < ${cap}`, perWindow(settings.connectionsPerAddressPerMinute, 60), at)}
     ), opened as (
-      insert into connections (id, connected_at, source_ip)
-      select ${connectionId}, ${at}, ${sourceIp} where exists (select 1 from taken)
+      insert into connections (id, connected_at, source_ip, device)
+      select ${connectionId}, ${at}, ${sourceIp}, ${device ?? null} where exists (select 1 from taken)
       on conflict (id) do nothing
     )
     select (select n from anonymous) as anonymous, exists (select 1 from taken) as taken`;

@@ -9,7 +9,7 @@
 import * as v from 'valibot';
 import { chargeBucket, refilledTokens } from './budgets.js';
 import { BadRequest, Forbidden, Unauthorized } from './errors.js';
-import { limitHit, userBudget, userRefusal } from './limits.js';
+import { callerRow, limitHit, userBudget, userRefusal } from './limits.js';
 import { type MessageRow, describeRoom, messageColumns, toMessage } from './messages.js';
 import type { RoomName } from './names.js';
 import type { Broadcast, Outcome } from './outcome.js';
@@ -61,11 +61,7 @@ function updateTimer(deps: Deps, connectionId: string, roomId: string, seconds: 
   const now = deps.clock.now();
   const budget = userBudget(deps.settings, 'timer');
   return sql<TimerRow[]>`
-    with caller as (
-      select c.user_id, u.username, 'timer:user:' || c.user_id as key
-      from connections c join users u on u.id = c.user_id
-      where c.id = ${connectionId}
-    ), target as (
+    with caller as (${callerRow(sql, connectionId, 'timer')}), target as (
       select r.kind, r.disappear_after, r.created_by from rooms r
       join caller c on true
       join memberships mm on mm.room_id = r.id and mm.user_id = c.user_id

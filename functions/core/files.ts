@@ -11,7 +11,7 @@ import { securityEvent } from './audit.js';
 import { chargeBucket, refilledTokens } from './budgets.js';
 import { BadRequest, Forbidden, TooLarge, Unauthorized } from './errors.js';
 import { notExpired } from './expiry.js';
-import { limitHit, requireCallerWithin, userBudget, userKey, userRefusal } from './limits.js';
+import { callerRow, limitHit, requireCallerWithin, userBudget, userRefusal } from './limits.js';
 import { codePoints, hasForbiddenControls } from './names.js';
 import type { Outcome } from './outcome.js';
 import { BIDI_CONTROLS, MAX_FILE_NAME, MAX_PREVIEW_BYTES, PREVIEW_TYPE, describeBytes, isSafeImage, refusedType } from './file-types.js';
@@ -132,10 +132,7 @@ function insertGrant(deps: Deps, connectionId: string, id: string, frame: Upload
   const now = deps.clock.now();
   const bytes = frame.size + (frame.previewSize ?? 0);
   return sql<{ username: string; taken: boolean; tokens: number | null; member: boolean; inserted: boolean }[]>`
-    with caller as (
-      select c.user_id, u.username, ${userKey('upload', '')}::text || c.user_id as key
-      from connections c join users u on u.id = c.user_id where c.id = ${connectionId}
-    ), taken as (${chargeBucket(sql, sql`select key from caller`, budget, now)}
+    with caller as (${callerRow(sql, connectionId, 'upload')}), taken as (${chargeBucket(sql, sql`select key from caller`, budget, now)}
     ), member as (
       select 1 from memberships m join caller c on m.user_id = c.user_id where m.room_id = ${frame.room.id}
     ), inserted as (
@@ -186,21 +183,22 @@ export async function confirmUploads(deps: Deps, connectionId: string, roomId: s
       await removeFiles(deps, sql`id = ${file.id}`);
       throw new BadRequest(`${file.name} was refused: ${problem}. Nothing was kept.`);
     }
-    await storage.keep(fileKey(file.id));
-    if (file.preview_size) await storage.keep(previewKey(file.id));
     await sql`update files set uploaded_at = now() where id = ${file.id}`;
   }
 }
 
+// Sealed first, checked after: the bytes checked are the bytes served, which a
+// grant that is still good (S3's POST policy can be used until it expires)
+// can no longer replace.
 async function uploadProblem(storage: Storage, file: PendingFile): Promise<string | 'missing' | undefined> {
-  const stored = await storage.stat(fileKey(file.id));
+  const stored = (await storage.seal(fileKey(file.id))) ? await storage.stat(fileKey(file.id)) : undefined;
   if (!stored) return 'missing';
   if (stored.size !== Number(file.size)) return `its size is not the ${file.size} bytes it was granted`;
   if (stored.contentType !== undefined && stored.contentType !== file.content_type) return `its type is not the ${file.content_type} it was granted`;
   const sniff = SIGNATURES[file.content_type];
   if (sniff && !sniff(stored.head)) return `it is not the ${file.content_type} image it claims to be`;
   if (!file.preview_size) return undefined;
-  const preview = await storage.stat(previewKey(file.id));
+  const preview = (await storage.seal(previewKey(file.id))) ? await storage.stat(previewKey(file.id)) : undefined;
   if (!preview) return 'missing';
   if (preview.size !== file.preview_size || !SIGNATURES[PREVIEW_TYPE]!(preview.head)) return 'its preview is not the WebP image it was granted';
   return undefined;

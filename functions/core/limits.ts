@@ -7,7 +7,7 @@ import { securityEvent } from './audit.js';
 import { type Budget, chargeBucket, perWindow, refilledTokens, takeBudget, waitFor } from './budgets.js';
 import { RateLimited, Unauthorized } from './errors.js';
 import type { Caller } from './identity.js';
-import type { ChatSettings, Deps, Logger } from './ports.js';
+import type { ChatSettings, Deps, Logger, Queryable } from './ports.js';
 
 /**
  * `join`: a join that adds a membership; `read`: a history page, or a join of a
@@ -33,7 +33,14 @@ export type UserAction =
   | 'profile'
   | 'export'
   | 'delete_account'
+  | AccountAction
   | ConversationAction;
+
+/**
+ * *(E18)* `account`: a password or email change, or an email code tried (each may
+ * hash a password or send mail); `sessions`: a device list or a session ended.
+ */
+export type AccountAction = 'account' | 'sessions';
 
 /**
  * `edit`, `delete`, `react`: a change to one message; `here`: a message whose
@@ -70,6 +77,10 @@ export function userBudget(settings: ChatSettings, action: UserAction): Budget {
       return perWindow(settings.exportsPerDay, 24 * 60 * 60);
     case 'delete_account':
       return perWindow(settings.accountDeletionsPerHour, 60 * 60);
+    case 'account':
+      return perWindow(settings.accountChangesPerHour, 60 * 60);
+    case 'sessions':
+      return perWindow(settings.sessionActionsPerMinute, 60);
     case 'edit':
       return perWindow(settings.editsPerMinute, 60);
     case 'delete':
@@ -79,6 +90,17 @@ export function userBudget(settings: ChatSettings, action: UserAction): Budget {
     case 'here':
       return perWindow(settings.hereMentionsPerHour, 60 * 60);
   }
+}
+
+/**
+ * SQL for the `caller` of a statement that charges the caller's own bucket: from
+ * the connection row, `user_id`, `username`, `session_id`, `read_receipts`, and
+ * `key`, their bucket of `bucket` ('typing' gives 'typing:user:42').
+ */
+export function callerRow(sql: Queryable, connectionId: string, bucket: UserAction | 'typing' | 'readmark' | 'settings') {
+  return sql`select c.user_id, u.username, c.session_id, u.read_receipts, ${`${bucket}:user:`}::text || c.user_id as key
+    from connections c join users u on u.id = c.user_id
+    where c.id = ${connectionId}`;
 }
 
 /** 'join:user:42': the bucket of one user's budget for one action. */
@@ -120,6 +142,10 @@ function refusal(settings: ChatSettings, action: UserAction, wait: number): stri
       return `You have exported your data too often: at most ${settings.exportsPerDay} times a day. ${again}`;
     case 'delete_account':
       return `Too many tries at deleting this account: at most ${settings.accountDeletionsPerHour} an hour. ${again}`;
+    case 'account':
+      return `You have changed your account too often: at most ${settings.accountChangesPerHour} changes and codes an hour. ${again}`;
+    case 'sessions':
+      return `You are managing devices too fast: at most ${settings.sessionActionsPerMinute} requests a minute. ${again}`;
     case 'edit':
       return `You are editing messages too fast: at most ${settings.editsPerMinute} a minute. ${again}`;
     case 'delete':
@@ -162,11 +188,7 @@ export async function requireCallerWithin(deps: Deps, connectionId: string, acti
   const budget = userBudget(settings, action);
   const now = deps.clock.now();
   const [row] = await sql<{ user_id: string; username: string; session_id: string | null; taken: boolean; tokens: number | null }[]>`
-    with caller as (
-      select c.user_id, u.username, c.session_id, ${`${action}:user:`}::text || c.user_id as key
-      from connections c join users u on u.id = c.user_id
-      where c.id = ${connectionId}
-    ), taken as (${chargeBucket(sql, sql`select key from caller`, budget, now)})
+    with caller as (${callerRow(sql, connectionId, action)}), taken as (${chargeBucket(sql, sql`select key from caller`, budget, now)})
     select c.user_id, c.username, c.session_id, exists (select 1 from taken) as taken,
       (select ${refilledTokens(sql, budget, now)} from rate_budgets b where b.key = c.key) as tokens
     from caller c`;

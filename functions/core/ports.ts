@@ -52,10 +52,15 @@ export interface Storage {
   /** a one-time upload of exactly `size` bytes of `contentType` under `key` */
   uploadTarget(key: string, size: number, contentType: string, expiresAt: Date): Promise<UploadTarget>;
   downloadUrl(key: string, headers: DownloadHeaders, expiresAt: Date): Promise<string>;
-  /** the object's size, type and first bytes (up to HEAD_BYTES) as stored, or undefined when there is none */
+  /**
+   * Takes what was uploaded under `key` out of its grant's reach: from now on
+   * `stat`, `downloadUrl` and `remove` see these bytes whatever the grant
+   * uploads later, and storage's own expiry of unattached uploads spares them.
+   * False when nothing was uploaded. Idempotent: an upload sealed before is true.
+   */
+  seal(key: string): Promise<boolean>;
+  /** the sealed object's size, type and first bytes (up to HEAD_BYTES), or undefined when there is none */
   stat(key: string): Promise<{ size: number; contentType?: string; head: Buffer } | undefined>;
-  /** the upload became part of a message: storage's own expiry of unattached uploads must spare it */
-  keep(key: string): Promise<void>;
   /** gone for good; keys that are not there are no error */
   remove(keys: readonly string[]): Promise<void>;
 }
@@ -112,6 +117,10 @@ export interface ChatSettings {
   settingsPerHour: number;
   /** `set_timer` requests per user per hour (disappearing messages) */
   timerChangesPerHour: number;
+  /** *(E18)* password and email changes and email codes tried, per user per hour */
+  accountChangesPerHour: number;
+  /** *(E18)* device lists and sessions ended, per user per minute */
+  sessionActionsPerMinute: number;
   /** test only: a disappearing-messages timer of this many seconds is allowed besides the usual ones */
   disappearTestSeconds?: number;
   /** per user: edits, deletes and reactions (added or removed) of messages, a minute */

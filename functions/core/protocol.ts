@@ -109,6 +109,19 @@ const email = v.pipe(
   v.email('That is not an email address.'),
 );
 
+/** *(E18)* an account by its username or its email address */
+const accountLogin = v.pipe(
+  v.string('login must be a string'),
+  v.trim(),
+  v.maxLength(254, 'That username or email address is too long.'),
+  v.check((s) => (s.includes('@') ? v.is(email, s) : USERNAME.test(s.toLowerCase())), 'Give your username or your email address.'),
+);
+
+/** *(E18)* a new password, with the rules sign-up applies */
+export const newPassword = password;
+/** *(E18)* an email address, as sign-up takes it */
+export const emailAddress = email;
+
 export const AuthOp = v.variant(
   'op',
   [
@@ -135,8 +148,16 @@ export const AuthOp = v.variant(
       token: v.pipe(v.string('token must be a string'), v.minLength(1), v.maxLength(256)),
     }),
     v.object({ op: v.literal('logout') }),
+    // account recovery (E18): a code by email, then a new password with it
+    v.object({ op: v.literal('forgot'), login: accountLogin }),
+    v.object({
+      op: v.literal('reset'),
+      login: accountLogin,
+      code: v.pipe(v.string('code must be a string'), v.regex(/^\d{6}$/, 'The code is the 6 digits from the email.')),
+      password,
+    }),
   ],
-  'op must be register, verify, login, resume or logout',
+  'op must be register, verify, login, resume, logout, forgot or reset',
 );
 export type AuthOp = v.InferOutput<typeof AuthOp>;
 

@@ -8,7 +8,7 @@ import * as v from 'valibot';
 import { chargeBucket, perWindow, refilledTokens, waitFor, type Budget } from './budgets.js';
 import { Forbidden, NotFound, RateLimited, Unauthorized } from './errors.js';
 import { notExpired } from './expiry.js';
-import { describeWait, limitHit } from './limits.js';
+import { callerRow, describeWait, limitHit } from './limits.js';
 import { MESSAGE_ID, type RoomName } from './names.js';
 import type { Broadcast, Outcome } from './outcome.js';
 import type { ChatSettings, Deps, Queryable, Sql } from './ports.js';
@@ -167,11 +167,7 @@ interface MarkRow {
  */
 function markRead(sql: Sql, connectionId: string, room: RoomName, through: string, budget: Budget, now: Date) {
   return sql<MarkRow[]>`
-    with caller as (
-      select c.user_id, u.username, u.read_receipts, 'readmark:user:' || c.user_id as key
-      from connections c join users u on u.id = c.user_id
-      where c.id = ${connectionId}
-    ), allowed as (
+    with caller as (${callerRow(sql, connectionId, 'readmark')}), allowed as (
       ${chargeBucket(sql, sql`select key from caller`, budget, now)}
     ), member as (
       select 1 from caller c join memberships m on m.room_id = ${room.id} and m.user_id = c.user_id
@@ -256,11 +252,7 @@ interface SettingsRow {
 /** The caller's settings, changed when `readReceipts` is given (and differs), in one statement. */
 function updateSettings(sql: Sql, connectionId: string, readReceipts: boolean | undefined, budget: Budget, now: Date) {
   return sql<SettingsRow[]>`
-    with caller as (
-      select c.user_id, u.username, u.read_receipts, 'settings:user:' || c.user_id as key
-      from connections c join users u on u.id = c.user_id
-      where c.id = ${connectionId}
-    ), allowed as (
+    with caller as (${callerRow(sql, connectionId, 'settings')}), allowed as (
       ${chargeBucket(sql, sql`select key from caller`, budget, now)}
     ), changed as (
       update users u set read_receipts = ${readReceipts ?? null}::boolean

@@ -8,7 +8,7 @@
 import * as v from 'valibot';
 import { chargeBucket, refilledTokens, waitFor, type Budget } from './budgets.js';
 import { Forbidden, RateLimited, Unauthorized } from './errors.js';
-import { describeWait, limitHit } from './limits.js';
+import { callerRow, describeWait, limitHit } from './limits.js';
 import type { RoomName } from './names.js';
 import type { Outcome } from './outcome.js';
 import type { ChatSettings, Deps, Sql } from './ports.js';
@@ -51,11 +51,7 @@ function forwardTyping(sql: Sql, connectionId: string, roomId: string, settings:
   const budget = typingBudget(settings);
   const cap = settings.typingMaxMembers;
   return sql<TypingRow[]>`
-    with caller as (
-      select c.user_id, u.username, 'typing:user:' || c.user_id as key
-      from connections c join users u on u.id = c.user_id
-      where c.id = ${connectionId}
-    ), allowed as (
+    with caller as (${callerRow(sql, connectionId, 'typing')}), allowed as (
       ${chargeBucket(sql, sql`select key from caller`, budget, now)}
     ), member as (
       select 1 from caller c join memberships m on m.room_id = ${roomId} and m.user_id = c.user_id

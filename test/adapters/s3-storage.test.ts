@@ -1,16 +1,17 @@
 // The S3 adapter with the real AWS SDK against s3rver, a local S3-compatible
-// server: presigned POSTs (policy pinning key, size, type and the pending tag),
+// server: presigned POSTs (policy pinning key, size, type and the pending tag)
+// to an upload key, the seal that copies an upload out of its grant's reach,
 // presigned GETs with the response's type and disposition fixed, the ranged
-// stat, the tag taken off, deletes. Then the whole flow through the local server
-// with S3 as its storage: grant, POST, attach, members' URLs, delete.
+// stat, deletes. Then the whole flow through the local server with S3 as its
+// storage: grant, POST, attach, members' URLs, a replayed grant, delete.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectTaggingCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectTaggingCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 // @ts-expect-error s3rver ships no types
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PENDING_TAG, S3Storage } from '../../functions/adapters/s3-storage.js';
+import { PENDING_TAG, S3Storage, uploadKey } from '../../functions/adapters/s3-storage.js';
 import type { UploadTarget } from '../../functions/core/ports.js';
 import type { Message } from '../../functions/core/protocol.js';
 import { signUp } from '../helpers/client.js';
@@ -53,28 +54,50 @@ async function post(target: UploadTarget, bytes: Buffer, type: string): Promise<
 }
 
 describe('S3Storage', () => {
-  it('presigns a POST whose policy pins the key, the exact size, the type and the pending tag', async () => {
+  it('presigns a POST to the upload key whose policy pins the key, the exact size, the type and the pending tag', async () => {
     const target = await storage.uploadTarget('files/AAAAAAAAAAAAAAAAAAAAAA', 1234, 'application/pdf', inAMinute());
     expect(target.method).toBe('POST');
     const fields = (target as { fields: Record<string, string> }).fields;
-    expect(fields).toMatchObject({ key: 'files/AAAAAAAAAAAAAAAAAAAAAA', 'Content-Type': 'application/pdf' });
+    expect(fields).toMatchObject({ key: 'files/uploads/AAAAAAAAAAAAAAAAAAAAAA', 'Content-Type': 'application/pdf' });
     const policy = JSON.parse(Buffer.from(fields.Policy!, 'base64').toString());
     expect(policy.conditions).toEqual(
       expect.arrayContaining([
         ['content-length-range', 1234, 1234],
         { 'Content-Type': 'application/pdf' },
-        { key: 'files/AAAAAAAAAAAAAAAAAAAAAA' },
+        { key: 'files/uploads/AAAAAAAAAAAAAAAAAAAAAA' },
         { tagging: expect.stringContaining(`<Key>${PENDING_TAG.key}</Key><Value>${PENDING_TAG.value}</Value>`) },
       ]),
     );
     expect(new Date(policy.expiration).getTime()).toBeLessThanOrEqual(Date.now() + 61_000);
   });
 
-  it('stores through the POST, reads size, type and first bytes, serves with fixed headers, keeps, deletes', async () => {
+  it('stores through the POST, seals it out of the grant\'s reach untagged, reads it, serves it with fixed headers, deletes', async () => {
     const key = 'files/BBBBBBBBBBBBBBBBBBBBBB';
-    expect(await storage.stat(key)).toBeUndefined();
-    const res = await post(await storage.uploadTarget(key, PNG.length, 'image/png', inAMinute()), PNG, 'image/png');
-    expect(res.status).toBe(204);
+    expect(await storage.seal(key)).toBe(false);
+    const target = await storage.uploadTarget(key, PNG.length, 'image/png', inAMinute());
+    expect((await post(target, PNG, 'image/png')).status).toBe(204);
+    expect(await storage.stat(key)).toBeUndefined(); // not sealed yet: nothing a message could serve
+
+    // The copy must not keep the upload's pending tag (S3 would copy it by default).
+    const copies: unknown[] = [];
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'CopyObjectCommand') copies.push(args.input);
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordCopies' },
+    );
+    try {
+      expect(await storage.seal(key)).toBe(true);
+    } finally {
+      client.middlewareStack.remove('recordCopies');
+    }
+    expect(copies).toEqual([expect.objectContaining({ Key: key, CopySource: `${BUCKET}/${uploadKey(key)}`, TaggingDirective: 'REPLACE' })]);
+    const tags = await client.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: key }));
+    expect(tags.TagSet ?? []).toEqual([]);
+    await expect(client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: uploadKey(key) }))).rejects.toThrow();
+    expect(await storage.seal(key)).toBe(true); // again: an earlier seal counts
+
     const stat = await storage.stat(key);
     expect(stat).toMatchObject({ size: PNG.length, contentType: 'image/png' });
     expect(stat!.head).toEqual(PNG.subarray(0, 16));
@@ -88,12 +111,13 @@ describe('S3Storage', () => {
     // (s3rver checks no presigned signature nor policy: S3 does; what S3 is
     // asked to enforce is asserted above, and sizes are checked again on attach)
 
-    await storage.keep(key);
-    const tags = await client.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: key }));
-    expect(tags.TagSet ?? []).toEqual([]);
+    // The grant used again after the seal: its bytes land at the upload key alone.
+    expect((await post(target, Buffer.alloc(PNG.length, 0x41), 'image/png')).status).toBe(204);
+    expect(Buffer.from(await (await fetch(url)).arrayBuffer())).toEqual(PNG);
 
     await storage.remove([key, 'files/not-there']);
     expect(await storage.stat(key)).toBeUndefined();
+    await expect(client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: uploadKey(key) }))).rejects.toThrow();
   });
 });
 
@@ -123,13 +147,23 @@ describe('the local server with S3 storage', () => {
     expect(sent.type).toBe('sent');
     expect((sent.message as Message).files!.map((f) => f.id)).toEqual([image.file, pdf.file]);
 
+    // A grant is good until it expires, attached or not: used again, it must not
+    // replace what bob downloads.
+    const HTML = Buffer.from('<script>alert(1)</script>'.padEnd(PDF.length, ' '));
+    expect((await post(pdf.upload, HTML, 'application/pdf')).status).toBe(204);
+
     const urls = await urlsOf(bob, [image.file, pdf.file]);
     expect(urls.files).toHaveLength(2);
     for (const f of urls.files) expect((await fetch(f.url)).status).toBe(200);
+    const pdfUrl = urls.files.find((f) => f.id === pdf.file)!.url;
+    expect(Buffer.from(await (await fetch(pdfUrl)).arrayBuffer())).toEqual(PDF);
     expect((await urlsOf(carol, [image.file, pdf.file])).missing).toEqual([image.file, pdf.file]);
 
     await alice.request({ action: 'delete', room, message: (sent.message as Message).id });
-    for (const key of [`files/${image.file}`, `files/${image.file}.preview`, `files/${pdf.file}`]) expect(await storage.stat(key)).toBeUndefined();
+    for (const key of [`files/${image.file}`, `files/${image.file}.preview`, `files/${pdf.file}`]) {
+      expect(await storage.stat(key)).toBeUndefined();
+      await expect(client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: uploadKey(key) }))).rejects.toThrow();
+    }
     for (const f of urls.files) expect((await fetch(f.url)).status).toBe(404);
     await Promise.all([alice.close(), bob.close(), carol.close()]);
   });
@@ -143,6 +177,7 @@ describe('the local server with S3 storage', () => {
     const refused = await sendFiles(alice, room, [g.file]);
     expect(refused).toMatchObject({ type: 'error', code: 'bad_request', message: 'r.pdf was refused: its size is not the 10 bytes it was granted. Nothing was kept.' });
     expect(await storage.stat(`files/${g.file}`)).toBeUndefined();
+    await expect(client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: uploadKey(`files/${g.file}`) }))).rejects.toThrow();
     await alice.close();
   });
 });

@@ -168,13 +168,15 @@ describe('the functions', () => {
     expect(total).toBeLessThanOrEqual(1000 - 100);
   });
 
-  it('take their settings from props: sender and invite code on auth only, origins on connect', () => {
+  it('take their settings from props: sender on auth and $default, invite code on auth only, origins on connect', () => {
     const envOf = (id: string) => resources[logicalId(id)]!.Properties!.Environment.Variables as Record<string, unknown>;
     expect(envOf('AuthFunction')).toMatchObject({ MAIL_TRANSPORT: 'ses', MAIL_FROM: 'Wild Whispers <chat@example.org>', INVITE_CODE: 'open-sesame' });
     expect(json(envOf('ConnectFunction').ALLOWED_ORIGINS)).toContain('https://chat.example.org');
     expect(json(envOf('ConnectFunction').ALLOWED_ORIGINS)).toContain('DomainName'); // the CloudFront site itself
-    for (const id of ALL_FUNCTIONS.filter((f) => f !== 'AuthFunction')) {
-      expect(envOf(id), id).not.toHaveProperty('INVITE_CODE');
+    // $default mails email-change codes and password notices (E18)
+    expect(envOf('DefaultFunction')).toMatchObject({ MAIL_TRANSPORT: 'ses', MAIL_FROM: 'Wild Whispers <chat@example.org>' });
+    for (const id of ALL_FUNCTIONS.filter((f) => f !== 'AuthFunction')) expect(envOf(id), id).not.toHaveProperty('INVITE_CODE');
+    for (const id of ALL_FUNCTIONS.filter((f) => f !== 'AuthFunction' && f !== 'DefaultFunction')) {
       expect(envOf(id), id).not.toHaveProperty('MAIL_TRANSPORT');
     }
   });
@@ -261,10 +263,10 @@ describe('least-privilege IAM', () => {
   }
   const actionsOf = (id: string) => statementsOf(id).flatMap((s) => [s.Action].flat()) as string[];
 
-  it('only auth may send email, only from the sender address', () => {
+  it('only auth and $default (account changes, E18) may send email, only from the sender address', () => {
     for (const id of ALL_FUNCTIONS) {
       const ses = statementsOf(id).filter((s) => json(s.Action).includes('ses:'));
-      if (id !== 'AuthFunction') {
+      if (id !== 'AuthFunction' && id !== 'DefaultFunction') {
         expect(ses, id).toEqual([]);
         continue;
       }
@@ -550,7 +552,7 @@ describe('the files bucket', () => {
     };
     const expected: Record<string, string[]> = {
       DefaultFunction: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
-      SendFunction: ['s3:DeleteObject', 's3:GetObject', 's3:PutObjectTagging'],
+      SendFunction: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
       SweepFunction: ['s3:DeleteObject'],
     };
     for (const fn of ALL_FUNCTIONS) {

@@ -287,8 +287,6 @@ export class Chat {
   readonly conn: Connection;
   /** *(E20)* display names, statuses and avatars of the people shown */
   readonly profiles = new Profiles();
-  /** *(E20)* the Account dialog */
-  readonly accountOpen = signal(false);
   /** where a local server without mail writes the code emails (its config.json says, to this machine only) */
   readonly outboxDir: string | null;
 
@@ -1355,7 +1353,6 @@ export class Chat {
 
   /** *(E20)* this account is gone: back to the welcome screen, forgetting this tab's traces of it. */
   accountDeleted(text: string): void {
-    this.accountOpen.value = false;
     this.endSession(text, true);
     this.announce(text);
   }

@@ -24,9 +24,9 @@ import {
 } from './icons.js';
 import { describeTimer } from '../../../functions/core/timers.js';
 import { Avatar, MessageList } from './MessageList.js';
-import { AccountDialog } from './Account.js';
 import { PersonName } from './Person.js';
 import { SearchBox } from './Search.js';
+import { AccountButton, AccountDialog } from './Account.js';
 
 export function ChatScreen() {
   const chat = useChat();
@@ -79,12 +79,10 @@ export function ChatScreen() {
         <SearchBox />
         <ConnectionStatus />
         <div class="topbar-actions">
+          <AccountButton />
           <ThemeToggle />
           <button type="button" class="icon-btn" aria-label="Help" onClick={() => (chat.helpOpen.value = true)}>
             <HelpIcon />
-          </button>
-          <button type="button" class="icon-btn account-btn" aria-label="Account" onClick={() => (chat.accountOpen.value = true)}>
-            <Avatar name={chat.me.value?.username ?? ''} size="sm" />
           </button>
         </div>
       </header>

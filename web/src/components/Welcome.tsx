@@ -5,6 +5,7 @@ import { ServerError } from '../types.js';
 import { describeError, Field } from './Field.js';
 import { useChat } from './context.js';
 import { BrandMark } from './icons.js';
+import { ForgotPassword } from './AccountRecovery.js';
 
 type Mode = 'signup' | 'login';
 
@@ -266,6 +267,7 @@ function LoginForm() {
       <button type="submit" class="btn primary block" disabled={busy} aria-busy={busy}>
         {busy ? 'Logging in…' : 'Log in'}
       </button>
+      <ForgotPassword />
     </form>
   );
 }
