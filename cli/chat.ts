@@ -12,6 +12,8 @@ import { badge, ConversationView, parseCommand, parseSavedState, reactionSummary
 import { after, ChainCursors, isPoint, isSeq, type Point } from './cursor.js';
 import { searchLine, type SearchHit } from './search.js';
 import { readUpload, saveDownload, sendBytes, type UploadTarget } from './files.js';
+import { profileCommand } from './profile-commands.js';
+import { Profiles } from './profile.js';
 import { ACCOUNT_HELP, accountCommand } from './account.js';
 import { secondStep, TWO_FACTOR_HELP, twoFactorCommand, type TwoFactorIo } from './two-factor.js';
 import { ROOMS_HELP, ROOM_COMMANDS, directoryLines, roomCommandFrame, roomLine } from './rooms.js';
@@ -56,6 +58,13 @@ const HELP = `Commands:
 ${ROOMS_HELP}
   /upload PATH             share a file in this room (at most 25 MB)
   /download N [DIR]        save the files of message N (default: here)
+  /profile                 your profile; /profile name TEXT, /profile status
+                           [TEXT], /profile avatar PATH|none change it
+  /whois USER              a person's display name and status
+  /export PATH             save all your data (profile, rooms, messages) as JSON
+  /deleteaccount keep|erase
+                           delete your account for good (asks your password);
+                           your messages stay under "deleted user", or go
 ${ACCOUNT_HELP}
 ${TWO_FACTOR_HELP}
   /quit                    exit
@@ -108,7 +117,16 @@ function roomLabel(id: string): string {
 let clockOffset = 0;
 const serverNow = () => Date.now() + clockOffset;
 
-const view = new ConversationView({ tty: process.stdout.isTTY === true, me: () => me, current: () => room, label: roomLabel, now: serverNow });
+/** *(E20)* display names, statuses, deleted accounts */
+const profiles = new Profiles();
+const view = new ConversationView({
+  tty: process.stdout.isTTY === true,
+  me: () => me,
+  current: () => room,
+  label: roomLabel,
+  now: serverNow,
+  name: (u) => profiles.label(u),
+});
 
 /** When the next message shown disappears (server's clock, ms). */
 let nextExpiry: number | undefined;
@@ -434,6 +452,7 @@ let restoredFor: string | undefined;
 async function onAuthed(f: Frame) {
   me = f.user.username;
   twoFactorOn = f.user.twoFactor === true;
+  profiles.note(f.user);
   if (typeof f.user.readReceipts === 'boolean') readReceipts = f.user.readReceipts;
   const serverTime = typeof f.serverTime === 'string' ? Date.parse(f.serverTime) : NaN;
   if (!Number.isNaN(serverTime)) clockOffset = serverTime - Date.now();
@@ -518,6 +537,10 @@ function onFrame(f: Frame) {
       if (f.online !== undefined) out(`* ${f.user} is ${f.online ? 'online' : 'offline'}`);
       if (f.member !== undefined && f.user === me) f.member ? myRooms.set(f.room, myRooms.get(f.room) ?? { last: null }) : myRooms.delete(f.room);
       if (f.member !== undefined) out(`* ${f.user} ${f.member ? 'joined' : 'left'} ${roomLabel(f.room)}`);
+      return;
+    case 'profile':
+      profiles.note(f);
+      if (f.deleted) out(`* ${safe(String(f.username))} deleted their account`);
       return;
     case 'expired':
       // the server deleted them; this client has most likely marked them already
@@ -794,6 +817,19 @@ async function command(line: string) {
       return upload(line.replace(/^\s*\S+\s*/, '').trim());
     case '/download':
       return download(args[0], args[1]);
+    case '/profile':
+    case '/whois':
+    case '/export':
+    case '/deleteaccount': {
+      const done = await profileCommand(cmd, args, line.replace(/^\s*\S+\s?/, ''), { request, out, describeError, askSecret, ask, interactive, profiles, me: () => me, httpBase });
+      if (done === 'deleted') {
+        await saveToken(undefined);
+        me = undefined;
+        quitting = true;
+        rl.close();
+      }
+      return;
+    }
     case '/help':
       return out(HELP);
     case '/forgot':
@@ -880,6 +916,7 @@ async function command(line: string) {
       noteRoom(r.room);
       if (!cursors.has(room)) cursors.set(room, r.room.lastMessageId);
       if (isSeq(r.seq) && !seqs.has(room)) seqs.set(room, r.seq);
+      for (const m of r.members) profiles.note(m);
       const count: number = r.memberCount ?? r.members.length;
       out(`* now in ${roomLabel(room)} (${count} ${count === 1 ? 'member' : 'members'})`);
       if (typeof r.room.disappearAfter === 'number') out(describeRoomTimer(room, r.room.disappearAfter));
@@ -900,7 +937,8 @@ async function command(line: string) {
       if (r.type !== 'joined') return out(describeError(r));
       type Member = { username: string; online: boolean };
       const members = await rest<Member>(r.members, r.membersMore, (last) => ({ action: 'members', room, after: last.username }), (p) => p.members);
-      return out(members.map((m) => `${m.online ? '●' : '○'} ${m.username}`).join('\n'));
+      for (const m of members) profiles.note(m);
+      return out(members.map((m) => `${m.online ? '●' : '○'} ${profiles.member(m.username)}`).join('\n'));
     }
     case '/leave': {
       const target = args[0] ?? room;

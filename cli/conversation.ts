@@ -51,6 +51,8 @@ export interface Surroundings {
   time?(iso: string): string;
   /** now by the server's clock (ms since the epoch), for disappearing messages */
   now?(): number;
+  /** *(E20)* a sender as shown: `Alice Liddell (alice)`, `deleted user`; already safe to print */
+  name?(username: string): string;
 }
 
 // Control characters from other people must not drive this terminal.
@@ -175,9 +177,10 @@ export class ConversationView {
   /** The whole message as a block of lines: the quoted original, the message, its reactions. */
   format(m: Message, n: number): string {
     const where = m.room === this.s.current() ? '' : `[${this.s.label(m.room)}] `;
-    if (m.timer !== undefined) return `[${n}] ${where}${this.time(m.at)} * ${safe(m.from)}${announcement(m.timer || null)}`;
+    const from = this.s.name ? this.s.name(m.from) : safe(m.from);
+    if (m.timer !== undefined) return `[${n}] ${where}${this.time(m.at)} * ${from}${announcement(m.timer || null)}`;
     const mine = this.mentionsMe(m);
-    const head = `[${n}] ${mine && !this.s.tty ? '@you ' : ''}${where}${this.time(m.at)} ${safe(m.from)}:`;
+    const head = `[${n}] ${mine && !this.s.tty ? '@you ' : ''}${where}${this.time(m.at)} ${from}:`;
     const indent = ' '.repeat(head.length + 1);
     // Continuation lines start under the first line's text, so they read as the
     // same message rather than as lines of their own.
@@ -197,7 +200,7 @@ export class ConversationView {
     if ((ref.deleted && ref.expired) || (!ref.deleted && this.gone(ref.expiresAt))) return `${tag}(a message that disappeared)`;
     if (ref.deleted) return `${tag}(a deleted message)`;
     const first = safe(ref.text ?? '').split('\n')[0]!;
-    return `${tag}${safe(ref.from ?? '')}: ${first}`;
+    return `${tag}${ref.from && this.s.name ? this.s.name(ref.from) : safe(ref.from ?? '')}: ${first}`;
   }
 
   /**

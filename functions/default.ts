@@ -9,8 +9,9 @@
 // `confirm_email`, `sessions` and `revoke_session` (E18), the two-factor
 // settings `two_factor_setup`, `two_factor_enable`, `two_factor_disable` and
 // `recovery_codes` (E19), the channel `directory` and the moderation actions
-// (moderation.ts, E21), which have no route of their own because API Gateway's
-// are fixed.
+// (moderation.ts, E21), and (E20) `set_profile`, `profiles`, `avatars`,
+// `delete_account`, `export_data`, which have no route of their own because API
+// Gateway's are fixed.
 import * as v from 'valibot';
 import { CONVERSATION_ACTIONS } from './core/conversations.js';
 import { DirectoryFrame, directory } from './core/directory.js';
@@ -37,6 +38,9 @@ import {
   regenerateRecoveryCodes,
   setupTwoFactor,
 } from './core/two-factor.js';
+import { DeleteAccountFrame, deleteAccount } from './core/deletion.js';
+import { ExportFrame, exportData } from './core/export.js';
+import { AvatarsFrame, ProfilesFrame, SetProfileFrame, avatarUrls, profiles, setProfile } from './core/profile.js';
 import type { Outcome } from './core/outcome.js';
 import type { Deps } from './core/ports.js';
 import { messageRoute } from './route.js';
@@ -75,6 +79,11 @@ const ACTIONS: Record<string, DefaultAction> = {
   ...CONVERSATION_ACTIONS,
   directory: { schema: DirectoryFrame, run: directory },
   ...MODERATION_ACTIONS,
+  set_profile: { schema: SetProfileFrame, run: setProfile },
+  profiles: { schema: ProfilesFrame, run: profiles },
+  avatars: { schema: AvatarsFrame, run: avatarUrls },
+  delete_account: { schema: DeleteAccountFrame, run: deleteAccount },
+  export_data: { schema: ExportFrame, run: exportData },
 };
 
 export const handler = messageRoute(DefaultFrame, async (deps, connectionId, frame) => {

@@ -443,6 +443,12 @@ export function loadConfig(env: Env = process.env): Config {
       fileRefusedTypes: refusedTypes(env),
       fileUploadTtlSeconds: int(env, 'FILE_UPLOAD_TTL_SECONDS', 15 * 60, 10),
       fileUrlTtlSeconds: int(env, 'FILE_URL_TTL_SECONDS', 10 * 60, 10),
+      // Each profile change is one event to everyone who shares a room with the
+      // person; an export reads every message they ever sent.
+      profileChangesPerHour: int(env, 'PROFILE_CHANGES_PER_HOUR', 30, 1),
+      exportsPerDay: int(env, 'EXPORTS_PER_DAY', 3, 1),
+      accountDeletionsPerHour: int(env, 'ACCOUNT_DELETIONS_PER_HOUR', 5, 1),
+      deletedNameHoldDays: int(env, 'DELETED_NAME_HOLD_DAYS', 30, 0),
     },
   };
 }

@@ -22,6 +22,8 @@ import { userRoomsPage } from './rooms.js';
 import { REPLY_BUDGET_BYTES } from './sizes.js';
 import { allowedTimers } from './timers.js';
 import { hasSeenTour } from './tour.js';
+import { claimHeldName } from './held-names.js';
+import { ownProfile } from './profile.js';
 import { forgotPassword, resetPassword } from './recovery.js';
 import { touchSessionAtBind } from './sessions.js';
 import { finishSecondFactor, startSecondFactor, twoFactorOn } from './two-factor.js';
@@ -329,6 +331,8 @@ async function hasLiveChallenge(tx: Queryable, userId: string, now: Date): Promi
 async function register(deps: Deps, source: Source, op: Op<'register'>): Promise<Outcome> {
   const { sql, settings, clock } = deps;
   if (settings.inviteCode) await checkInvite(deps, source, op.invite, settings.inviteCode);
+  // E20: a deleted account's name is held for a while (held-names.ts)
+  await claimHeldName(deps, op.username.toLowerCase(), clock.now());
   await spendMailBudgets(deps, source);
   const passwordHash = await hashing(deps, source, () => hashPassword(op.password, settings.scryptN));
   const username = op.username.toLowerCase();
@@ -591,6 +595,8 @@ async function bindConnection(
       user: {
         username: user.username,
         displayName: user.display_name,
+        // E20: the rest of the profile (profile.ts)
+        ...(await ownProfile(sql, user.id)),
         tourSeen: await hasSeenTour(sql, user.id),
         readReceipts: await readReceiptsOn(sql, user.id),
         twoFactor: await twoFactorOn(sql, user.id),

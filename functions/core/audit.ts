@@ -24,6 +24,9 @@ export type SecurityEvent =
   | 'signup_conflict'
   | 'file_url_refused'
   | 'file_refused'
+  | 'account_delete_refused'
+  | 'account_deleted'
+  | 'held_name_refused'
   // account recovery and devices (E18)
   | 'reset_requested'
   | 'reset_skipped'

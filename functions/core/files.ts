@@ -302,8 +302,10 @@ export async function sweepFiles(deps: Deps): Promise<number> {
   const before = new Date(deps.clock.now().getTime() - UNATTACHED_TTL_SECONDS * 1000);
   return removeFiles(
     deps,
-    deps.sql`(attached_at is null and created_at < ${before})
+    deps.sql`((attached_at is null and created_at < ${before})
       or (attached_at is not null and message_id is null)
-      or message_id in (select m.id from messages m where m.id = files.message_id and m.deleted_at is not null)`,
+      or message_id in (select m.id from messages m where m.id = files.message_id and m.deleted_at is not null))
+      -- an avatar (E20, profile.ts) is attached to its person, not to a message
+      and not exists (select 1 from users u where u.avatar_file_id = files.id)`,
   );
 }

@@ -19,6 +19,8 @@ import type { ChatSettings, Deps, Logger, Queryable } from './ports.js';
  * `upload`: a grant to upload one file.
  * `two_factor`: a two-factor setting: setup, enable, disable, new recovery codes (E19).
  * `moderate`: a channel's topic, name, privacy, roles, kicks, bans and removals; `invite`: one person added to a channel (E21).
+ * `profile`, `export`, `delete_account` *(E20)*: a profile change, the first page
+ * of a data export, a try at deleting one's account (before its password check).
  */
 export type UserAction =
   | 'join'
@@ -33,6 +35,9 @@ export type UserAction =
   | 'two_factor'
   | 'moderate'
   | 'invite'
+  | 'profile'
+  | 'export'
+  | 'delete_account'
   | AccountAction
   | ConversationAction;
 
@@ -74,6 +79,12 @@ export function userBudget(settings: ChatSettings, action: UserAction): Budget {
       return perWindow(settings.timerChangesPerHour, 60 * 60);
     case 'upload':
       return perWindow(settings.fileUploadsPerHour, 60 * 60);
+    case 'profile':
+      return perWindow(settings.profileChangesPerHour, 60 * 60);
+    case 'export':
+      return perWindow(settings.exportsPerDay, 24 * 60 * 60);
+    case 'delete_account':
+      return perWindow(settings.accountDeletionsPerHour, 60 * 60);
     case 'account':
       return perWindow(settings.accountChangesPerHour, 60 * 60);
     case 'sessions':
@@ -139,6 +150,12 @@ function refusal(settings: ChatSettings, action: UserAction, wait: number): stri
       return `You have changed disappearing-message timers too often: at most ${settings.timerChangesPerHour} times an hour. ${again}`;
     case 'upload':
       return `You have shared too many files: at most ${settings.fileUploadsPerHour} an hour. ${again}`;
+    case 'profile':
+      return `You have changed your profile too often: at most ${settings.profileChangesPerHour} times an hour. ${again}`;
+    case 'export':
+      return `You have exported your data too often: at most ${settings.exportsPerDay} times a day. ${again}`;
+    case 'delete_account':
+      return `Too many tries at deleting this account: at most ${settings.accountDeletionsPerHour} an hour. ${again}`;
     case 'account':
       return `You have changed your account too often: at most ${settings.accountChangesPerHour} changes and codes an hour. ${again}`;
     case 'sessions':

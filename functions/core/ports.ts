@@ -192,6 +192,13 @@ export interface ChatSettings {
    * suspend and delete accounts, and moderate `general`.
    */
   adminUsers: readonly string[];
+  /** *(E20)* profile changes per person per hour; data exports per person per day */
+  profileChangesPerHour: number;
+  exportsPerDay: number;
+  /** *(E20)* tries at deleting one's account per hour (each checks the password) */
+  accountDeletionsPerHour: number;
+  /** *(E20)* days a deleted account's username cannot be registered */
+  deletedNameHoldDays: number;
 }
 
 export interface Deps {

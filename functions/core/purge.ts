@@ -21,7 +21,7 @@ export type PurgeFrame = v.InferOutput<typeof PurgeFrame>;
  * id order (the order every statement that locks several rooms uses), so each
  * tombstone's seq is taken under its room's lock: seqs stay in commit order.
  */
-function tombstoneMessagesOf(sql: Sql, userId: string, roomId: string | undefined) {
+export function tombstoneMessagesOf(sql: Sql, userId: string, roomId: string | undefined) {
   return sql<{ room_id: string; count: number; through: string; seq: string; recipients: string[] }[]>`
     with hit as (
       select r.id from rooms r

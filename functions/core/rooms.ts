@@ -12,6 +12,7 @@ import type { Deps, Sql } from './ports.js';
 import { listRoomConnections, membershipPresence } from './presence.js';
 import type { JoinFrame, LeaveFrame, RoomInfo } from './protocol.js';
 import { pageMessages } from './messages.js';
+import { type ProfileRow, profileOf } from './profile.js';
 import { type ReadState, type ReadStateRow, readStateOf, roomReadState, startReadMark, toReadState } from './reads.js';
 import { JOIN_MEMBERS_BUDGET_BYTES, REPLY_BUDGET_BYTES, fitPrefix } from './sizes.js';
 
@@ -122,15 +123,17 @@ export const MEMBERS_PAGE = 2000;
  * more follow.
  */
 export async function listMembers(sql: Sql, roomId: string, budget: number, after?: string) {
-  const rows = await sql<{ username: string; online: boolean; total: number }[]>`
-    select u.username, exists (select 1 from connections c where c.user_id = u.id) as online,
+  const rows = await sql<(ProfileRow & { online: boolean; total: number })[]>`
+    select u.username, u.display_name, u.status_text, u.avatar_file_id,
+      exists (select 1 from connections c where c.user_id = u.id) as online,
       (select count(*) from memberships where room_id = ${roomId})::int as total
     from memberships m join users u on u.id = m.user_id
     where m.room_id = ${roomId} ${after !== undefined ? sql`and u.username > ${after}` : sql``}
     order by u.username
     limit ${MEMBERS_PAGE + 1}`;
   const { taken } = fitPrefix(
-    rows.slice(0, MEMBERS_PAGE).map((r) => ({ username: r.username, online: r.online })),
+    // E20: each member's profile beside the username (profile.ts)
+    rows.slice(0, MEMBERS_PAGE).map((r) => ({ ...profileOf(r), online: r.online })),
     budget,
   );
   return { members: taken, count: rows[0]?.total ?? 0, more: rows.length > taken.length };

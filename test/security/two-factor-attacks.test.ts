@@ -259,3 +259,34 @@ describe('turning 2FA off', () => {
     await expect(disableTwoFactor(deps, jon.conn, { action: 'two_factor_disable', password: PASSWORD })).rejects.toBeInstanceOf(RateLimited);
   });
 });
+
+describe('deleting an account with 2FA on (E20)', () => {
+  it('takes the password and a code: without the code, or with a used one, the account stays', async () => {
+    const { deps, advance } = world();
+    const kim = await person(deps);
+    const { secret } = await enrol(deps, kim.conn);
+    const alive = async () => (await deps.sql`select 1 from users where id = ${kim.id} and deleted_at is null`).length === 1;
+
+    expect(await act(deps, kim.conn, { action: 'delete_account', password: PASSWORD, messages: 'keep' })).toMatchObject({
+      type: 'error',
+      code: 'second_factor_required',
+    });
+    advance(60);
+    const code = await codeAt(deps, secret);
+    // a code already used (here, to log in on another socket) is refused
+    const other = await socket(deps);
+    const first = await firstStep(deps, other, kim.name);
+    await auth(deps, other, { op: 'second_factor', username: kim.name, challenge: first.challenge, code });
+    expect(await act(deps, kim.conn, { action: 'delete_account', password: PASSWORD, messages: 'keep', code })).toMatchObject({
+      type: 'error',
+      code: 'invalid_code',
+    });
+    expect(await alive()).toBe(true);
+
+    advance(30);
+    expect(await act(deps, kim.conn, { action: 'delete_account', password: PASSWORD, messages: 'keep', code: await codeAt(deps, secret) })).toMatchObject({
+      type: 'account_deleted',
+    });
+    expect(await alive()).toBe(false);
+  });
+});

@@ -20,6 +20,7 @@ import {
   reconcileDeletions,
 } from './messages.js';
 import { session, storage } from './storage.js';
+import { Profiles } from './profiles.js';
 import type { Prepared, UploadTarget } from './files.js';
 import { ConnectionLost, ServerError, type FileInfo, type Member, type Message, type RoomInfo, type SearchPage, type SearchResult, type ServerFrame, type User } from './types.js';
 
@@ -319,6 +320,8 @@ export class Chat {
   /** the disappearing-message timers the server takes, in seconds (`authed.timers`; empty: none) */
   readonly timers = signal<number[]>([]);
   readonly conn: Connection;
+  /** *(E20)* display names, statuses and avatars of the people shown */
+  readonly profiles = new Profiles();
   /** where a local server without mail writes the code emails (its config.json says, to this machine only) */
   readonly outboxDir: string | null;
 
@@ -358,6 +361,7 @@ export class Chat {
       onClose: () => this.onClose(),
       onPong: (pong, sentAt) => this.noteServerTime(pong.serverTime, sentAt),
     });
+    this.profiles.attach(this.conn);
     // Disappearing messages go at their expiry, without a word from the server:
     // one timer for the soonest in any room, set again whenever messages change.
     effect(() => this.scheduleExpiry());
@@ -557,6 +561,7 @@ export class Chat {
   /** `sentAt`: when the request it answers went out (ms), for the clock offset; a login's is about now (scrypt took most of it). */
   private async onAuthed(frame: ServerFrame, sentAt = Date.now()): Promise<void> {
     const user = frame.user as User;
+    this.profiles.note([user]);
     const wasChat = this.screen.peek() === 'chat';
     const sameUser = this.me.peek()?.username === user.username;
     if (!sameUser) this.rooms.value = [];
@@ -762,6 +767,7 @@ export class Chat {
   }
 
   private noteMembers(room: RoomState, members: Member[]): void {
+    this.profiles.note(members);
     batch(() => {
       room.members.value = members.map((m) => m.username);
       const online = new Set(this.online.peek());
@@ -800,6 +806,10 @@ export class Chat {
       case 'removed_from_room':
       case 'added_to_room':
         return this.onRoomEvent(frame);
+      case 'profile':
+        this.profiles.onEvent(frame);
+        if (frame.username === this.me.peek()?.username && typeof frame.displayName === 'string') this.me.value = { ...this.me.peek()!, displayName: frame.displayName };
+        return;
       case 'expired': {
         const room = this.room(String(frame.room));
         if (!room) return;
@@ -1488,6 +1498,12 @@ export class Chat {
       this.secondFactorStep.value = null;
       this.screen.value = 'welcome';
     });
+  }
+
+  /** *(E20)* this account is gone: back to the welcome screen, forgetting this tab's traces of it. */
+  accountDeleted(text: string): void {
+    this.endSession(text, true);
+    this.announce(text);
   }
 
   async logout(): Promise<void> {

@@ -1,9 +1,11 @@
 // The Account dialog, opened from the topbar's "Account" button. Each part of an
 // account has a section of its own, in a component file of its own.
 import { useEffect } from 'preact/hooks';
+import { AccountData } from './AccountData.js';
 import { DevicesSection, PasswordEmailSection } from './AccountRecovery.js';
 import { useChat } from './context.js';
 import { Dialog } from './Dialog.js';
+import { ProfileSection } from './ProfileSection.js';
 import { TwoFactorSection } from './TwoFactor.js';
 
 export function AccountDialog() {
@@ -12,9 +14,11 @@ export function AccountDialog() {
   useEffect(() => () => void (chat.accountOpen.value = false), [chat]);
   return (
     <Dialog open={chat.accountOpen.value} onClose={() => (chat.accountOpen.value = false)} title="Account" wide>
+      <ProfileSection />
       <PasswordEmailSection />
       <DevicesSection />
       <TwoFactorSection />
+      <AccountData />
     </Dialog>
   );
 }

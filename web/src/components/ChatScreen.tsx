@@ -27,6 +27,7 @@ import {
 } from './icons.js';
 import { describeTimer } from '../../../functions/core/timers.js';
 import { Avatar, MessageList } from './MessageList.js';
+import { PersonName } from './Person.js';
 import { SearchBox } from './Search.js';
 
 export function ChatScreen() {
@@ -360,14 +361,14 @@ function Sidebar({ onPick, onClose }: { onPick: (id: string) => void; onClose: (
                   <button
                     type="button"
                     class="person"
-                    aria-label={`${u}, ${!known ? 'presence unknown while offline' : online.has(u) ? 'online' : 'offline'}. Send a direct message`}
+                    aria-label={`${chat.profiles.label(u)}, ${!known ? 'presence unknown while offline' : online.has(u) ? 'online' : 'offline'}. Send a direct message`}
                     onClick={() => void openDm(u).catch((err) => chat.showToast(describeError(err), true))}
                   >
                     <span class="presence-wrap" aria-hidden="true">
                       <Avatar name={u} size="sm" />
                       <PresenceDot online={online.has(u)} known={known} />
                     </span>
-                    <span class="person-name">{u}</span>
+                    <PersonName username={u} class="person-name" />
                   </button>
                 </li>
               ))}
@@ -500,10 +501,10 @@ function RoomView({ room }: { room: RoomState }) {
             <Avatar name={room.name} />
           )}
           <div>
-            <h1 id="room-title">{room.kind === 'channel' ? room.displayName.value : room.name}</h1>
+            <h1 id="room-title">{room.kind === 'dm' ? <PersonName username={room.name} /> : room.displayName.value}</h1>
             <p class="room-sub">
               {room.kind === 'dm'
-                ? `Direct message · ${!known ? 'presence unknown' : online.has(room.name) ? 'online' : 'offline'}`
+                ? `Direct message · ${!known ? 'presence unknown' : online.has(room.name) ? 'online' : 'offline'}${chat.profiles.get(room.name)?.status ? ` · ${chat.profiles.get(room.name)!.status}` : ''}`
                 : `${members.length} ${members.length === 1 ? 'member' : 'members'} · ${known ? `${here} online` : 'presence unknown'}`}
               {room.isPrivate.value && ' · private'}
               {room.disappearAfter.value !== null && (

@@ -201,6 +201,7 @@ export function Composer({ room }: { room: RoomState }) {
               >
                 @{name}
                 {name === 'here' && <span class="mention-note"> everyone online here</span>}
+                {name !== 'here' && chat.profiles.displayName(name) && <span class="mention-note"> {chat.profiles.displayName(name)}</span>}
               </li>
             ))}
           </ul>

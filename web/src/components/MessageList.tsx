@@ -23,6 +23,8 @@ import { ConfirmDialog } from './Dialog.js';
 import { describeError } from './Field.js';
 import { ArrowDownIcon, MoreIcon, ReplyIcon, TimerIcon } from './icons.js';
 import { useOlderOnScrollUp } from './older.js';
+import { PersonName } from './Person.js';
+import { initials } from '../profiles.js';
 
 /** Within this gap, a person's messages share one header. */
 const GROUP_MS = 5 * 60_000;
@@ -38,12 +40,17 @@ export function hue(name: string): number {
 }
 
 export function Avatar({ name, size = 'md' }: { name: string; size?: 'sm' | 'md' }) {
+  // E20: the person's picture when they chose one, else initials on a colour of their own
+  const profiles = useChat().profiles;
+  const deleted = profiles.isDeleted(name);
+  const url = profiles.avatarUrl(name);
+  if (url) return <img class={`avatar ${size}`} src={url} alt="" aria-hidden="true" />;
   return (
     // the initial is CSS content: decoration, not part of any button's name
     <span
-      class={`avatar ${size}`}
+      class={`avatar ${size}${deleted ? ' deleted' : ''}`}
       style={{ '--hue': String(hue(name)) }}
-      data-initial={[...name][0]?.toUpperCase()}
+      data-initial={deleted ? '?' : initials(profiles.displayName(name) ?? name)}
       aria-hidden="true"
     />
   );
@@ -284,7 +291,7 @@ type ItemProps = {
 function MessageItemView({ room, m, me, first, quote, editing, highlight, seen }: ItemProps) {
   const chat = useChat();
   const own = m.from === me;
-  const who = own ? 'You' : m.from;
+  const who = own ? 'You' : chat.profiles.label(m.from);
   const [picker, setPicker] = useState(false);
   const [confirm, setConfirm] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -301,7 +308,7 @@ function MessageItemView({ room, m, me, first, quote, editing, highlight, seen }
         <div class="bubble">
           {first ? (
             <div class="msg-meta">
-              <span class="msg-from">{who}</span>
+              {own ? <span class="msg-from">{who}</span> : <PersonName username={m.from} class="msg-from" />}
               <time dateTime={m.at} title={fullTimeLabel(m.at)}>
                 {timeLabel(m.at)}
               </time>
@@ -417,7 +424,7 @@ function ReplyQuote({ room, quote, me }: { room: RoomState; quote: Quote; me: st
       </p>
     );
   }
-  const who = quote.from === me ? 'you' : quote.from;
+  const who = quote.from === me ? 'you' : chat.profiles.label(quote.from);
   return (
     <button
       type="button"
@@ -856,7 +863,7 @@ function Announcement({ m, me }: { m: Message; me: string }) {
       <p>
         <TimerIcon size={14} />
         <span>
-          {m.from === me ? 'You' : m.from}
+          {m.from === me ? 'You' : <PersonName username={m.from} />}
           {announcement(m.timer || null)}
         </span>
         <time dateTime={m.at} title={fullTimeLabel(m.at)}>
