@@ -5,9 +5,13 @@
 // room read on every device), `settings`, `search` (the messages of my rooms),
 // `set_timer` (a room's disappearing-messages timer), the conversation actions
 // `edit`, `delete`, `react` and `changes`, and the file grants `upload` and
-// `download`, which have no route of their own because API Gateway's are fixed.
+// `download`, which have no route of their own because API Gateway's are fixed;
+// and E22's `block`, `unblock`, `blocks`, `report` and the administrators' actions.
 import * as v from 'valibot';
+import { BlockFrame, BlocksFrame, UnblockFrame, block, listBlocks, unblock } from './core/blocks.js';
 import { CONVERSATION_ACTIONS } from './core/conversations.js';
+import { MODERATION_ACTIONS } from './core/moderation.js';
+import { ReportFrame, reportMessage } from './core/reports.js';
 import { SetTimerFrame, setTimer } from './core/disappearing.js';
 import { BadRequest } from './core/errors.js';
 import { DownloadFrame, UploadFrame, downloadUrls, grantUpload } from './core/files.js';
@@ -44,6 +48,12 @@ const ACTIONS: Record<string, DefaultAction> = {
   upload: { schema: UploadFrame, run: grantUpload },
   download: { schema: DownloadFrame, run: downloadUrls },
   ...CONVERSATION_ACTIONS,
+  // E22: blocks, reports, and the administrators' actions
+  block: { schema: BlockFrame, run: block },
+  unblock: { schema: UnblockFrame, run: unblock },
+  blocks: { schema: BlocksFrame, run: listBlocks },
+  report: { schema: ReportFrame, run: reportMessage },
+  ...MODERATION_ACTIONS,
 };
 
 export const handler = messageRoute(DefaultFrame, async (deps, connectionId, frame) => {

@@ -23,7 +23,12 @@ export type SecurityEvent =
   | 'database_unavailable'
   | 'signup_conflict'
   | 'file_url_refused'
-  | 'file_refused';
+  | 'file_refused'
+  // E22: a non-administrator's administrator action, a suspended account's
+  // login or resume, and every administrator's action (the moderation record)
+  | 'admin_refused'
+  | 'suspended_refused'
+  | 'moderation';
 
 /** Events logged at most once per source and window. */
 const AGGREGATED: ReadonlySet<SecurityEvent> = new Set(['rate_limited', 'connection_refused', 'origin_refused', 'file_url_refused']);

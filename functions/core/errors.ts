@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'conflict'
   | 'invalid_code'
   | 'rate_limited'
+  | 'suspended'
   | 'internal';
 
 export abstract class ChatError extends Error {
@@ -51,6 +52,21 @@ export class RateLimited extends ChatError {
     message: string,
     /** seconds until a retry can succeed, when known */
     readonly retryAfter?: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * *(E22)* The account is suspended by an administrator: login and resume are
+ * refused until `until` (undefined: for good).
+ */
+export class Suspended extends ChatError {
+  override readonly name = 'Suspended';
+  readonly code = 'suspended';
+  constructor(
+    message: string,
+    readonly until?: Date,
   ) {
     super(message);
   }

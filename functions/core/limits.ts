@@ -17,8 +17,23 @@ import type { ChatSettings, Deps, Logger } from './ports.js';
  * `search`: a page of search results (search.ts).
  * `timer`: a `set_timer` by someone allowed to set the room's timer.
  * `upload`: a grant to upload one file.
+ * `block`, `report`, `moderate` *(E22)*: a block or unblock, a report of a
+ * message, an administrator's action (safety.ts).
  */
-export type UserAction = 'join' | 'leave' | 'read' | 'search' | 'purge' | 'create' | 'bind' | 'timer' | 'upload' | ConversationAction;
+export type UserAction =
+  | 'join'
+  | 'leave'
+  | 'read'
+  | 'search'
+  | 'purge'
+  | 'create'
+  | 'bind'
+  | 'timer'
+  | 'upload'
+  | SafetyAction
+  | ConversationAction;
+
+export type SafetyAction = 'block' | 'report' | 'moderate';
 
 /**
  * `edit`, `delete`, `react`: a change to one message; `here`: a message whose
@@ -49,6 +64,12 @@ export function userBudget(settings: ChatSettings, action: UserAction): Budget {
       return perWindow(settings.timerChangesPerHour, 60 * 60);
     case 'upload':
       return perWindow(settings.fileUploadsPerHour, 60 * 60);
+    case 'block':
+      return perWindow(settings.blocksPerHour, 60 * 60);
+    case 'report':
+      return perWindow(settings.reportsPerDay, 24 * 60 * 60);
+    case 'moderate':
+      return perWindow(settings.moderationActionsPerMinute, 60);
     case 'edit':
       return perWindow(settings.editsPerMinute, 60);
     case 'delete':
@@ -93,6 +114,12 @@ function refusal(settings: ChatSettings, action: UserAction, wait: number): stri
       return `You have changed disappearing-message timers too often: at most ${settings.timerChangesPerHour} times an hour. ${again}`;
     case 'upload':
       return `You have shared too many files: at most ${settings.fileUploadsPerHour} an hour. ${again}`;
+    case 'block':
+      return `You have blocked or unblocked people too often: at most ${settings.blocksPerHour} times an hour. ${again}`;
+    case 'report':
+      return `You have reported too many messages: at most ${settings.reportsPerDay} a day. ${again}`;
+    case 'moderate':
+      return `Too many administrator actions: at most ${settings.moderationActionsPerMinute} a minute. ${again}`;
     case 'edit':
       return `You are editing messages too fast: at most ${settings.editsPerMinute} a minute. ${again}`;
     case 'delete':

@@ -179,6 +179,10 @@ export interface ChatSettings {
    * suspend and delete accounts, and moderate `general`.
    */
   adminUsers: readonly string[];
+  /** *(E22)* per user: blocks and unblocks an hour, reports a day; per administrator: actions a minute */
+  blocksPerHour: number;
+  reportsPerDay: number;
+  moderationActionsPerMinute: number;
 }
 
 export interface Deps {
