@@ -12,6 +12,7 @@ import { badge, ConversationView, parseCommand, parseSavedState, reactionSummary
 import { after, ChainCursors, isPoint, isSeq, type Point } from './cursor.js';
 import { searchLine, type SearchHit } from './search.js';
 import { readUpload, saveDownload, sendBytes, type UploadTarget } from './files.js';
+import { BlockList, describeSafetyReply, parseSafetyCommand } from './safety.js';
 
 type Frame = { type: string; re?: string; [k: string]: any };
 
@@ -52,6 +53,10 @@ const HELP = `Commands:
                            long (in a DM; in a channel, its creator only)
   /upload PATH             share a file in this room (at most 25 MB)
   /download N [DIR]        save the files of message N (default: here)
+  /block USER              no DMs between you; their channel messages hidden
+                           here, their presence too (/unblock USER undoes it)
+  /blocks                  the people you blocked
+  /report N REASON         show message N to the server's administrators
   /quit                    exit
 Messages are numbered per room ([N]); N is a number in the current room.
 Anything else is sent to the current room.`;
@@ -73,6 +78,8 @@ const seqs = new ChainCursors();
 let changeFeed = true;
 let readReceipts: boolean | undefined;
 const waiting = new Map<string, (f: Frame) => void>();
+/** *(E22)* the people I blocked */
+const blocks = new BlockList();
 
 const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: interactive });
 /** The question on screen while a secret is typed (readline's prompt is not in use then). */
@@ -122,7 +129,7 @@ function describeRoomTimer(roomId: string, seconds: unknown): string {
 
 /** Prints a message unless it was shown already (`again`: /history shows it anew). */
 function show(m: Message, again = false) {
-  const text = view.message(m, again);
+  const text = view.message(blocks.mask(m), again);
   if (text === undefined) return;
   typing.stopped(m.room, m.from);
   out(text);
@@ -425,6 +432,7 @@ let restoredFor: string | undefined;
 
 async function onAuthed(f: Frame) {
   me = f.user.username;
+  blocks.set(f.blocks);
   if (typeof f.user.readReceipts === 'boolean') readReceipts = f.user.readReceipts;
   const serverTime = typeof f.serverTime === 'string' ? Date.parse(f.serverTime) : NaN;
   if (!Number.isNaN(serverTime)) clockOffset = serverTime - Date.now();
@@ -505,7 +513,13 @@ function onFrame(f: Frame) {
     case 'settings':
       if (typeof f.readReceipts === 'boolean') readReceipts = f.readReceipts;
       return;
+    case 'blocks':
+    case 'suspended':
+      return out(describeSafetyReply(f, blocks)!);
+    case 'report':
+      return out(`* new report #${f.report?.id}: ${safe(String(f.report?.by))} reported a message of ${safe(String(f.report?.from))} in ${roomLabel(String(f.report?.room))}`);
     case 'presence':
+      if (f.online !== undefined && blocks.has(f.user)) return;
       if (f.online !== undefined) out(`* ${f.user} is ${f.online ? 'online' : 'offline'}`);
       if (f.member !== undefined && f.user === me) f.member ? myRooms.set(f.room, myRooms.get(f.room) ?? { last: null }) : myRooms.delete(f.room);
       if (f.member !== undefined) out(`* ${f.user} ${f.member ? 'joined' : 'left'} ${roomLabel(f.room)}`);
@@ -677,6 +691,15 @@ async function conversationCommand(cmd: string, restOfLine: string) {
   }
 }
 
+/** `/block`, `/unblock`, `/blocks`, `/report` (cli/safety.ts). */
+async function safetyCommand(cmd: string, restOfLine: string) {
+  const parsed = parseSafetyCommand(view, room, cmd, restOfLine)!;
+  if ('usage' in parsed) return out(parsed.usage);
+  if ('error' in parsed) return out(`! ${parsed.error}`);
+  const r = await request(parsed.frame);
+  out(describeSafetyReply(r, blocks, parsed.n) ?? describeError(r));
+}
+
 /** The last search, for /more: its query, the next page's cursor, how many were shown. */
 let lastSearch: { query: string; next: string | null; shown: number } | undefined;
 
@@ -748,6 +771,11 @@ async function command(line: string) {
     case '/readreceipts':
     case '/timer':
       return conversationCommand(cmd, line.replace(/^\s*\S+/, ''));
+    case '/block':
+    case '/unblock':
+    case '/blocks':
+    case '/report':
+      return safetyCommand(cmd, line.replace(/^\s*\S+/, ''));
     case '/upload':
       return upload(line.replace(/^\s*\S+\s*/, '').trim());
     case '/download':
@@ -847,7 +875,7 @@ async function command(line: string) {
       if (r.type !== 'joined') return out(describeError(r));
       type Member = { username: string; online: boolean };
       const members = await rest<Member>(r.members, r.membersMore, (last) => ({ action: 'members', room, after: last.username }), (p) => p.members);
-      return out(members.map((m) => `${m.online ? '●' : '○'} ${m.username}`).join('\n'));
+      return out(members.map((m) => `${m.online ? '●' : '○'} ${m.username}${blocks.has(m.username) ? ' (blocked)' : ''}`).join('\n'));
     }
     case '/leave': {
       const target = args[0] ?? room;

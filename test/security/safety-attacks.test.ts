@@ -112,7 +112,7 @@ describe('reports', () => {
     // REPORTS_PER_DAY=4: the first, the repeat, the own, the second (each charged), then refused
     const refused = await flooder.request({ action: 'report', room: 'general', message: ids[2], reason: 'three' });
     expect(refused).toMatchObject({ code: 'rate_limited', message: expect.stringMatching(/^You have reported too many messages: at most 4 a day\. Try again in/) });
-    const [{ n }] = await t.db.sql`select count(*)::int as n from reports r join users u on u.id = r.reporter_id where u.username = ${flooder.username}`;
+    const n = (await t.db.sql<{ n: number }[]>`select count(*)::int as n from reports r join users u on u.id = r.reporter_id where u.username = ${flooder.username}`)[0]?.n;
     expect(n).toBe(2);
     await Promise.all([flooder, target].map((c) => c.close()));
   });
@@ -125,7 +125,7 @@ describe('a suspended person', () => {
     await admin.request({ action: 'suspend_user', user: mallory.username, seconds: 3600 });
     await Promise.all([mallory.closed, other.closed]);
     // whatever the socket sent after the suspension is not theirs any more
-    const [{ n }] = await t.db.sql`select count(*)::int as n from connections c join users u on u.id = c.user_id where u.username = ${mallory.username}`;
+    const n = (await t.db.sql<{ n: number }[]>`select count(*)::int as n from connections c join users u on u.id = c.user_id where u.username = ${mallory.username}`)[0]?.n;
     expect(n).toBe(0);
     for (let i = 0; i < 2; i++) {
       const again = await TestClient.connect(t.wsUrl);

@@ -61,7 +61,7 @@ describe('blocks', () => {
       message: `You have blocked ${carol.username}; unblock them to write to them.`,
     });
     expect(await bob.quiet((f) => f.type === 'message')).toEqual([]);
-    const [{ n }] = await t.db.sql`select count(*)::int as n from messages where room_id = ${room}`;
+    const n = (await t.db.sql<{ n: number }[]>`select count(*)::int as n from messages where room_id = ${room}`)[0]?.n;
     expect(n).toBe(1);
     await bob.request({ action: 'unblock', user: carol.username });
     await say(carol, room, 'hello again');
