@@ -21,6 +21,7 @@ import {
 } from './messages.js';
 import { session, storage } from './storage.js';
 import type { Prepared, UploadTarget } from './files.js';
+import { Safety } from './safety.js';
 import { ConnectionLost, ServerError, type FileInfo, type Member, type Message, type RoomInfo, type SearchPage, type SearchResult, type ServerFrame, type User } from './types.js';
 
 export type Screen = 'loading' | 'welcome' | 'code' | 'chat';
@@ -284,6 +285,8 @@ export class Chat {
   /** the disappearing-message timers the server takes, in seconds (`authed.timers`; empty: none) */
   readonly timers = signal<number[]>([]);
   readonly conn: Connection;
+  /** *(E22)* blocks, reports and administration (safety.ts) */
+  readonly safety: Safety;
   /** where a local server without mail writes the code emails (its config.json says, to this machine only) */
   readonly outboxDir: string | null;
 
@@ -322,6 +325,12 @@ export class Chat {
       onFrame: (f) => this.onFrame(f),
       onClose: () => this.onClose(),
       onPong: (pong, sentAt) => this.noteServerTime(pong.serverTime, sentAt),
+    });
+    this.safety = new Safety(this.conn, (user) => {
+      if (!this.online.peek().has(user)) return;
+      const online = new Set(this.online.peek());
+      online.delete(user);
+      this.online.value = online;
     });
     // Disappearing messages go at their expiry, without a word from the server:
     // one timer for the soonest in any room, set again whenever messages change.
@@ -461,6 +470,8 @@ export class Chat {
     } catch (err) {
       if (err instanceof ServerError && err.code === 'unauthorized') {
         this.endSession(SESSION_ENDED);
+      } else if (err instanceof ServerError && err.code === 'suspended') {
+        this.endSession(err.message);
       } else if (err instanceof ServerError) {
         // the server is struggling (internal, rate_limited): keep the token and try again
         if (this.screen.peek() === 'chat') this.showToast(err.message, true);
@@ -498,6 +509,7 @@ export class Chat {
       session.remove(`room.${me}`);
     }
     this.authed = false;
+    this.safety.reset();
     batch(() => {
       this.me.value = null;
       this.rooms.value = [];
@@ -523,6 +535,7 @@ export class Chat {
     // after a reload or a new login: the room this tab had open
     const wanted = sameUser ? this.activeId.peek() : session.get(`room.${user.username}`);
     this.noteServerTime(frame.serverTime, sentAt);
+    this.safety.onAuthed(frame);
     const infos = await this.allRooms(frame);
     const reads = storage.getJson<Record<string, string>>(`read.${user.username}`) ?? {};
     batch(() => {
@@ -751,6 +764,13 @@ export class Chat {
       case 'settings':
         if (typeof frame.readReceipts === 'boolean') this.noteReceipts(frame.readReceipts);
         return;
+      case 'blocks':
+      case 'report':
+        this.safety.onFrame(frame);
+        return;
+      case 'suspended':
+        // the server closes this socket next; resuming would be refused
+        return this.endSession(String(frame.message));
       case 'expired': {
         const room = this.room(String(frame.room));
         if (!room) return;

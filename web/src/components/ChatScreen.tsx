@@ -77,6 +77,22 @@ export function ChatScreen() {
         <SearchBox />
         <ConnectionStatus />
         <div class="topbar-actions">
+          {chat.safety.admin.value && (
+            <button
+              type="button"
+              class="btn small ghost"
+              aria-label={chat.safety.reports.value.length ? `Reports, ${chat.safety.reports.value.length} open` : 'Reports'}
+              onClick={() => {
+                chat.safety.reportsOpen.value = true;
+                void chat.safety.loadReports().catch(() => {});
+              }}
+            >
+              Reports{chat.safety.reports.value.length > 0 && <span aria-hidden="true"> ({chat.safety.reports.value.length})</span>}
+            </button>
+          )}
+          <button type="button" class="btn small ghost" onClick={() => (chat.safety.accountOpen.value = true)}>
+            Account
+          </button>
           <ThemeToggle />
           <button type="button" class="icon-btn" aria-label="Help" onClick={() => (chat.helpOpen.value = true)}>
             <HelpIcon />
