@@ -69,6 +69,17 @@ describe('blocks', () => {
     await Promise.all([bob, carol].map((c) => c.close()));
   });
 
+  it('hide the blocked person typing from the blocker only', async () => {
+    const [bob, carol, erin] = await Promise.all([signUp(t), signUp(t), signUp(t)]);
+    const channel = `typing-${process.pid}`;
+    for (const c of [bob, carol, erin]) await c.request({ action: 'join', room: channel });
+    await bob.request({ action: 'block', user: carol.username });
+    carol.send({ action: 'typing', room: channel });
+    expect(await erin.next((f) => f.type === 'typing' && f.from === carol.username)).toMatchObject({ room: channel });
+    expect(await bob.quiet((f) => f.type === 'typing' && f.from === carol.username, 300)).toEqual([]);
+    await Promise.all([bob, carol, erin].map((c) => c.close()));
+  });
+
   it('refuse a first direct message without opening the conversation', async () => {
     const [bob, carol] = await Promise.all([signUp(t), signUp(t)]);
     await bob.request({ action: 'block', user: carol.username });

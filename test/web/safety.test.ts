@@ -31,7 +31,10 @@ describe.sequential('blocks and reports in Chromium', () => {
   let bobs: Device;
 
   it('lets Bob block Carol: her channel message collapses, her presence and her DMs stop reaching him', async () => {
-    [alice, bob, carol, dana] = await Promise.all(['alice', 'bob', 'carol', 'dana'].map((n) => signUpAs(web.server, n)));
+    alice = await signUpAs(web.server, 'alice');
+    bob = await signUpAs(web.server, 'bob');
+    carol = await signUpAs(web.server, 'carol');
+    dana = await signUpAs(web.server, 'dana');
     const dm = dmRoomId('bob', 'carol');
     await carol.request({ action: 'send', room: dm, text: 'hi bob', clientId: 'c-dm-1' });
     await carol.request({ action: 'send', room: 'general', text: 'carol says hello', clientId: 'c-1' });
