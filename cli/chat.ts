@@ -17,6 +17,7 @@ import { Profiles } from './profile.js';
 import { ACCOUNT_HELP, accountCommand } from './account.js';
 import { secondStep, TWO_FACTOR_HELP, twoFactorCommand, type TwoFactorIo } from './two-factor.js';
 import { ROOMS_HELP, ROOM_COMMANDS, directoryLines, roomCommandFrame, roomLine } from './rooms.js';
+import { BlockList, describeSafetyReply, parseSafetyCommand } from './safety.js';
 
 type Frame = { type: string; re?: string; [k: string]: any };
 
@@ -63,10 +64,15 @@ ${ROOMS_HELP}
   /whois USER              a person's display name and status
   /export PATH             save all your data (profile, rooms, messages) as JSON
   /deleteaccount keep|erase
-                           delete your account for good (asks your password);
-                           your messages stay under "deleted user", or go
+                           delete your account for good (asks your password):
+                           your messages stay under "deleted user" (keep) or
+                           are deleted for everyone (erase)
 ${ACCOUNT_HELP}
 ${TWO_FACTOR_HELP}
+  /block USER              no DMs between you; their channel messages hidden
+                           here, their presence too (/unblock USER undoes it)
+  /blocks                  the people you blocked
+  /report N REASON         show message N to the server's administrators
   /quit                    exit
 Messages are numbered per room ([N]); N is a number in the current room.
 Anything else is sent to the current room.`;
@@ -90,6 +96,8 @@ const seqs = new ChainCursors();
 let changeFeed = true;
 let readReceipts: boolean | undefined;
 const waiting = new Map<string, (f: Frame) => void>();
+/** *(E22)* the people I blocked */
+const blocks = new BlockList();
 
 const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: interactive });
 /** The question on screen while a secret is typed (readline's prompt is not in use then). */
@@ -148,7 +156,7 @@ function describeRoomTimer(roomId: string, seconds: unknown): string {
 
 /** Prints a message unless it was shown already (`again`: /history shows it anew). */
 function show(m: Message, again = false) {
-  const text = view.message(m, again);
+  const text = view.message(blocks.mask(m), again);
   if (text === undefined) return;
   typing.stopped(m.room, m.from);
   out(text);
@@ -453,6 +461,7 @@ async function onAuthed(f: Frame) {
   me = f.user.username;
   twoFactorOn = f.user.twoFactor === true;
   profiles.note(f.user);
+  blocks.set(f.blocks);
   if (typeof f.user.readReceipts === 'boolean') readReceipts = f.user.readReceipts;
   const serverTime = typeof f.serverTime === 'string' ? Date.parse(f.serverTime) : NaN;
   if (!Number.isNaN(serverTime)) clockOffset = serverTime - Date.now();
@@ -533,7 +542,13 @@ function onFrame(f: Frame) {
     case 'settings':
       if (typeof f.readReceipts === 'boolean') readReceipts = f.readReceipts;
       return;
+    case 'blocks':
+    case 'suspended':
+      return out(describeSafetyReply(f, blocks)!);
+    case 'report':
+      return out(`* new report #${f.report?.id}: ${safe(String(f.report?.by))} reported a message of ${safe(String(f.report?.from))} in ${roomLabel(String(f.report?.room))}`);
     case 'presence':
+      if (f.online !== undefined && blocks.has(f.user)) return;
       if (f.online !== undefined) out(`* ${f.user} is ${f.online ? 'online' : 'offline'}`);
       if (f.member !== undefined && f.user === me) f.member ? myRooms.set(f.room, myRooms.get(f.room) ?? { last: null }) : myRooms.delete(f.room);
       if (f.member !== undefined) out(`* ${f.user} ${f.member ? 'joined' : 'left'} ${roomLabel(f.room)}`);
@@ -735,6 +750,15 @@ async function conversationCommand(cmd: string, restOfLine: string) {
   }
 }
 
+/** `/block`, `/unblock`, `/blocks`, `/report` (cli/safety.ts). */
+async function safetyCommand(cmd: string, restOfLine: string) {
+  const parsed = parseSafetyCommand(view, room, cmd, restOfLine)!;
+  if ('usage' in parsed) return out(parsed.usage);
+  if ('error' in parsed) return out(`! ${parsed.error}`);
+  const r = await request(parsed.frame);
+  out(describeSafetyReply(r, blocks, parsed.n) ?? describeError(r));
+}
+
 /** The last search, for /more: its query, the next page's cursor, how many were shown. */
 let lastSearch: { query: string; next: string | null; shown: number } | undefined;
 
@@ -813,6 +837,11 @@ async function command(line: string) {
       return conversationCommand(cmd, line.replace(/^\s*\S+/, ''));
     case '/remove':
       return roomCommand(cmd, line.replace(/^\s*\S+/, ''));
+    case '/block':
+    case '/unblock':
+    case '/blocks':
+    case '/report':
+      return safetyCommand(cmd, line.replace(/^\s*\S+/, ''));
     case '/upload':
       return upload(line.replace(/^\s*\S+\s*/, '').trim());
     case '/download':
@@ -938,7 +967,7 @@ async function command(line: string) {
       type Member = { username: string; online: boolean };
       const members = await rest<Member>(r.members, r.membersMore, (last) => ({ action: 'members', room, after: last.username }), (p) => p.members);
       for (const m of members) profiles.note(m);
-      return out(members.map((m) => `${m.online ? '●' : '○'} ${profiles.member(m.username)}`).join('\n'));
+      return out(members.map((m) => `${m.online ? '●' : '○'} ${profiles.member(m.username)}${blocks.has(m.username) ? ' (blocked)' : ''}`).join('\n'));
     }
     case '/leave': {
       const target = args[0] ?? room;

@@ -10,12 +10,16 @@
 // settings `two_factor_setup`, `two_factor_enable`, `two_factor_disable` and
 // `recovery_codes` (E19), the channel `directory` and the moderation actions
 // (moderation.ts, E21), and (E20) `set_profile`, `profiles`, `avatars`,
-// `delete_account`, `export_data`, which have no route of their own because API
-// Gateway's are fixed.
+// `delete_account`, `export_data`, and E22's `block`, `unblock`, `blocks`,
+// `report` and the administrators' actions, which have no route of their own
+// because API Gateway's are fixed.
 import * as v from 'valibot';
+import { BlockFrame, BlocksFrame, UnblockFrame, block, listBlocks, unblock } from './core/blocks.js';
 import { CONVERSATION_ACTIONS } from './core/conversations.js';
 import { DirectoryFrame, directory } from './core/directory.js';
 import { MODERATION_ACTIONS } from './core/moderation.js';
+import { ADMINISTRATION_ACTIONS } from './core/administration.js';
+import { ReportFrame, reportMessage } from './core/reports.js';
 import { SetTimerFrame, setTimer } from './core/disappearing.js';
 import { BadRequest } from './core/errors.js';
 import { DownloadFrame, UploadFrame, downloadUrls, grantUpload } from './core/files.js';
@@ -84,6 +88,12 @@ const ACTIONS: Record<string, DefaultAction> = {
   avatars: { schema: AvatarsFrame, run: avatarUrls },
   delete_account: { schema: DeleteAccountFrame, run: deleteAccount },
   export_data: { schema: ExportFrame, run: exportData },
+  // E22: blocks, reports, and the administrators' actions
+  block: { schema: BlockFrame, run: block },
+  unblock: { schema: UnblockFrame, run: unblock },
+  blocks: { schema: BlocksFrame, run: listBlocks },
+  report: { schema: ReportFrame, run: reportMessage },
+  ...ADMINISTRATION_ACTIONS,
 };
 
 export const handler = messageRoute(DefaultFrame, async (deps, connectionId, frame) => {

@@ -4,7 +4,7 @@
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import * as v from 'valibot';
 import { dropConnections } from './core/connections.js';
-import { BadRequest, ChatError, RateLimited, TooLarge } from './core/errors.js';
+import { BadRequest, ChatError, RateLimited, Suspended, TooLarge } from './core/errors.js';
 import { MAX_FRAME_BYTES } from './core/names.js';
 import type { Outcome } from './core/outcome.js';
 import type { Deps, Frame } from './core/ports.js';
@@ -44,6 +44,8 @@ export function errorFrame(err: unknown, re: string | undefined, deps: Pick<Deps
   if (err instanceof RateLimited && err.retryAfter !== undefined) {
     return { ...base, code: err.code, message: err.message, retryAfter: Math.max(1, Math.ceil(err.retryAfter)) };
   }
+  // *(E22)* until when, so a client can say it without reading the sentence
+  if (err instanceof Suspended) return { ...base, code: err.code, message: err.message, until: err.until?.toISOString() ?? null };
   if (err instanceof ChatError) return { ...base, code: err.code, message: err.message };
   deps.log.error('request failed', { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   return { ...base, code: 'internal', message: 'Something went wrong on our side. Please try again.' };

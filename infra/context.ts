@@ -65,6 +65,7 @@ export function stackPropsFromContext(app: App): ChatStackProps {
     senderName: context('senderName'),
     allowedOrigins: context('allowedOrigins')?.split(',').map((s) => s.trim()).filter(Boolean),
     inviteCode: context('inviteCode'),
+    adminUsers: context('adminUsers')?.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean),
     dbInstanceType: context('dbInstanceType'),
     dbMultiAz: flag('dbMultiAz', false),
     protectData: flag('protectData', true),

@@ -33,6 +33,8 @@ export interface ChatStackProps extends StackProps {
   allowedOrigins?: string[];
   /** where set, registration requires it */
   inviteCode?: string;
+  /** *(E22)* the server's administrators, by username (ADMIN_USERS of `$default` and `auth`) */
+  adminUsers?: string[];
   /** RDS instance class without the "db." prefix; default t4g.micro */
   dbInstanceType?: string;
   dbMultiAz?: boolean;
@@ -260,10 +262,12 @@ export class ChatStack extends Stack {
     route('$disconnect', 'disconnect');
     // $default grants uploads and signs downloads, and deletes a deleted message's files;
     // its account actions (E18) check passwords with scrypt and mail codes and notices.
-    const defaultFunction = route('$default', 'default', { memorySize: 1024, mail: true });
+    // ADMIN_USERS: `$default` runs the administrators' actions, `auth` tells them they are (E22).
+    const adminEnv: Record<string, string> = props.adminUsers?.length ? { ADMIN_USERS: props.adminUsers.join(',') } : {};
+    const defaultFunction = route('$default', 'default', { memorySize: 1024, mail: true, environment: adminEnv });
     this.files.grant(defaultFunction, ['s3:PutObject', 's3:PutObjectTagging', 's3:GetObject', 's3:DeleteObject']);
     // scrypt at OWASP's cost needs 128 MiB and a good share of a vCPU
-    route('auth', 'auth', { memorySize: 1024, mail: true, environment: props.inviteCode ? { INVITE_CODE: props.inviteCode } : {} });
+    route('auth', 'auth', { memorySize: 1024, mail: true, environment: { ...(props.inviteCode ? { INVITE_CODE: props.inviteCode } : {}), ...adminEnv } });
     route('join', 'join');
     // send seals attached files (copies each upload to where its grant cannot
     // write, untagged so the expiry spares it; S3Storage.seal) and checks them.
@@ -368,6 +372,9 @@ export class ChatStack extends Stack {
 
     new CfnOutput(this, 'WebUrl', { value: this.web.url, description: 'The web client' });
     new CfnOutput(this, 'WebSocketUrl', { value: this.stage.url, description: 'The WebSocket endpoint (wss://…/prod)' });
+    // For the admin CLI (docs/DEPLOY.md): the app role's credentials and where the database is.
+    new CfnOutput(this, 'DatabaseSecretArn', { value: appSecret.secretArn, description: "The app role's database credentials (for npm run admin through a tunnel)" });
+    new CfnOutput(this, 'DatabaseEndpoint', { value: this.database.instance.dbInstanceEndpointAddress, description: 'The database host, inside the VPC' });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topicArn, description: 'Subscribe to hear about errors and throttles' });
 
     suppressReviewedFindings(this, { multiAz: props.dbMultiAz ?? false });

@@ -439,6 +439,8 @@ export function loadConfig(env: Env = process.env): Config {
       // person's hour is a few dozen screenshots, and the total bounds the disk.
       fileMaxBytes: int(env, 'FILE_MAX_BYTES', DEFAULT_FILE_MAX_BYTES, 1),
       fileUploadsPerHour: int(env, 'FILE_UPLOADS_PER_HOUR', 60, 1),
+      blocksPerHour: int(env, 'BLOCKS_PER_HOUR', 60, 1),
+      reportsPerDay: int(env, 'REPORTS_PER_DAY', 20, 1),
       fileQuotaBytes: int(env, 'FILE_QUOTA_BYTES', 1024 * 1024 * 1024, 1),
       fileRefusedTypes: refusedTypes(env),
       fileUploadTtlSeconds: int(env, 'FILE_UPLOAD_TTL_SECONDS', 15 * 60, 10),

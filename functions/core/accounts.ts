@@ -15,6 +15,9 @@ import { GENERAL, maskEmail, networkOf } from './names.js';
 import type { Outcome } from './outcome.js';
 import type { ChatSettings, Deps, Queryable, Sql } from './ports.js';
 import { admitSignIn } from './connections.js';
+import { isServerAdmin } from './admins.js';
+import { blockedNames } from './blocks.js';
+import { activeSuspension, suspendedError } from './suspension.js';
 import { countUserConnections, onlinePresence } from './presence.js';
 import type { AuthOp } from './protocol.js';
 import { readReceiptsOn, startReadMark } from './reads.js';
@@ -576,6 +579,12 @@ async function bindConnection(
   // bind to commit (and its next statement finds and signs out this socket).
   const connections = await sql.begin(async (tx) => {
     await tx`select id from users where id = ${user.id} for no key update`;
+    // *(E22)* under the same lock a suspension takes (suspension.ts)
+    const suspended = await activeSuspension(tx, user.id, clock.now());
+    if (suspended !== undefined) {
+      securityEvent(deps.log, 'suspended_refused', { user: user.username, connection: connectionId });
+      return suspendedError(suspended);
+    }
     const [bound] = await tx`
       update connections set user_id = ${user.id}, session_id = ${session.id}, authed_at = ${clock.now()}
       where id = ${connectionId}
@@ -587,7 +596,9 @@ async function bindConnection(
   });
   if (typeof connections !== 'number') throw connections;
   // Bounded by bytes whatever is stored; `roomsMore` says `rooms` has the rest.
-  const { rooms, more } = await userRoomsPage(sql, user.id, user.username, REPLY_BUDGET_BYTES);
+  // *(E22)* the blocks first: the rooms fill what they leave of the budget
+  const blocks = await blockedNames(sql, user.id);
+  const { rooms, more } = await userRoomsPage(sql, user.id, user.username, REPLY_BUDGET_BYTES - JSON.stringify(blocks).length);
   const firstConnection = connections === 1;
   return {
     reply: {
@@ -600,7 +611,10 @@ async function bindConnection(
         tourSeen: await hasSeenTour(sql, user.id),
         readReceipts: await readReceiptsOn(sql, user.id),
         twoFactor: await twoFactorOn(sql, user.id),
+        // *(E22)* present, true, for the server's administrators only
+        ...(isServerAdmin(deps.settings, user.username) ? { admin: true } : {}),
       },
+      blocks,
       token: session.token,
       expiresAt: session.expiresAt.toISOString(),
       // disappearing messages: the server's clock, by which clients hide them, and

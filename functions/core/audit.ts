@@ -43,7 +43,12 @@ export type SecurityEvent =
   | 'second_factor_failed'
   | 'second_factor_locked'
   | 'recovery_code_used'
-  | 'two_factor_changed';
+  | 'two_factor_changed'
+  // E22: a non-administrator's administrator action, a suspended account's
+  // login or resume, and every administrator's action (the moderation record)
+  | 'admin_refused'
+  | 'suspended_refused'
+  | 'moderation';
 
 /** Events logged at most once per source and window. */
 const AGGREGATED: ReadonlySet<SecurityEvent> = new Set(['rate_limited', 'connection_refused', 'origin_refused', 'file_url_refused']);

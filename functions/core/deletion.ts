@@ -105,7 +105,7 @@ async function stubUser(tx: Queryable, userId: string): Promise<void> {
 }
 
 /** Everything of the account, in one transaction; returns who was signed in. */
-async function eraseAccount(deps: Deps, tx: Queryable, userId: string, username: string): Promise<void> {
+async function eraseAccount(deps: AccountDeps, tx: Queryable, userId: string, username: string): Promise<void> {
   const [user] = await tx<{ email: string }[]>`select email from users where id = ${userId} for update`;
   await removeReactions(tx, userId);
   for (const ref of await userReferences(tx)) {
@@ -158,6 +158,9 @@ export async function deleteAccount(deps: Deps, connectionId: string, frame: Del
   };
 }
 
+/** What deleting an account needs: no gateway, so the admin CLI can too. */
+export type AccountDeps = Pick<Deps, 'sql' | 'storage' | 'settings' | 'clock'>;
+
 /**
  * Deletes an account for good, whoever asked (the person here; an
  * administrator may call it too): files, then everything personal in one
@@ -166,7 +169,7 @@ export async function deleteAccount(deps: Deps, connectionId: string, frame: Del
  * the account, to close.
  */
 export async function removeAccount(
-  deps: Deps,
+  deps: AccountDeps,
   userId: string,
   username: string,
   messages: 'keep' | 'erase',

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'invalid_code'
   | 'rate_limited'
   | 'second_factor_required'
+  | 'suspended'
   | 'internal';
 
 export abstract class ChatError extends Error {
@@ -60,4 +61,19 @@ export class RateLimited extends ChatError {
 export class SecondFactorRequired extends ChatError {
   override readonly name = 'SecondFactorRequired';
   readonly code = 'second_factor_required';
+}
+
+/**
+ * *(E22)* The account is suspended by an administrator: login and resume are
+ * refused until `until` (undefined: for good).
+ */
+export class Suspended extends ChatError {
+  override readonly name = 'Suspended';
+  readonly code = 'suspended';
+  constructor(
+    message: string,
+    readonly until?: Date,
+  ) {
+    super(message);
+  }
 }

@@ -250,11 +250,14 @@ export async function downloadUrls(deps: Deps, connectionId: string, frame: Down
   return { reply: { type: 'download_urls', files, ...(missing.length ? { missing } : {}), expiresAt: expiresAt.toISOString() } };
 }
 
+/** What deleting files needs: the database, and storage where the server keeps files. */
+export type FileDeps = Pick<Deps, 'sql' | 'storage'>;
+
 /**
  * Deletes the files `where` selects (on `files`, unqualified), bytes first: if
  * storage fails, the rows stay and the sweep tries again. Returns how many went.
  */
-async function removeFiles(deps: Deps, where: ReturnType<Queryable>): Promise<number> {
+async function removeFiles(deps: FileDeps, where: ReturnType<Queryable>): Promise<number> {
   const { sql } = deps;
   const rows = await sql<{ id: string; preview_size: number | null }[]>`select id, preview_size from files where ${where} limit 1000`;
   if (!rows.length) return 0;
@@ -278,16 +281,16 @@ export async function deleteFiles(deps: Deps, ids: readonly string[]): Promise<n
 }
 
 /** Every file a person uploaded, attached or not (an account that goes). */
-export async function deleteFilesOfUser(deps: Deps, userId: string): Promise<number> {
+export async function deleteFilesOfUser(deps: FileDeps, userId: string): Promise<number> {
   return removeAll(deps, deps.sql`uploader_id = ${userId}`);
 }
 
 /** The files of a person's messages that are tombstones (after a purge). */
-export async function deleteFilesOfDeletedMessages(deps: Deps, senderId: string): Promise<number> {
+export async function deleteFilesOfDeletedMessages(deps: FileDeps, senderId: string): Promise<number> {
   return removeAll(deps, deps.sql`message_id in (select m.id from messages m where m.sender_id = ${senderId} and m.deleted_at is not null)`);
 }
 
-async function removeAll(deps: Deps, where: ReturnType<Queryable>): Promise<number> {
+async function removeAll(deps: FileDeps, where: ReturnType<Queryable>): Promise<number> {
   let total = 0;
   for (let n = -1; n !== 0; total += n) n = await removeFiles(deps, where);
   return total;

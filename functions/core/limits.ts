@@ -21,6 +21,8 @@ import type { ChatSettings, Deps, Logger, Queryable } from './ports.js';
  * `moderate`: a channel's topic, name, privacy, roles, kicks, bans and removals; `invite`: one person added to a channel (E21).
  * `profile`, `export`, `delete_account` *(E20)*: a profile change, the first page
  * of a data export, a try at deleting one's account (before its password check).
+ * `block`, `report` *(E22)*: a block or unblock, a report of a message; an
+ * administrator's action (safety.ts) is a `moderate` too.
  */
 export type UserAction =
   | 'join'
@@ -39,6 +41,7 @@ export type UserAction =
   | 'export'
   | 'delete_account'
   | AccountAction
+  | SafetyAction
   | ConversationAction;
 
 /**
@@ -49,6 +52,9 @@ export type AccountAction = 'account' | 'sessions';
 
 /** Two-factor settings changes per person per hour: a person enrols or turns it off a few times at most. */
 export const TWO_FACTOR_CHANGES_PER_HOUR = 20;
+
+/** *(E22)* `moderate` is shared with channel moderation (E21): an administrator's action is one too. */
+export type SafetyAction = 'block' | 'report' | 'moderate';
 
 /**
  * `edit`, `delete`, `react`: a change to one message; `here`: a message whose
@@ -95,6 +101,10 @@ export function userBudget(settings: ChatSettings, action: UserAction): Budget {
       return perWindow(settings.moderationActionsPerMinute, 60);
     case 'invite':
       return perWindow(settings.invitesPerHour, 60 * 60);
+    case 'block':
+      return perWindow(settings.blocksPerHour, 60 * 60);
+    case 'report':
+      return perWindow(settings.reportsPerDay, 24 * 60 * 60);
     case 'edit':
       return perWindow(settings.editsPerMinute, 60);
     case 'delete':
@@ -166,6 +176,10 @@ function refusal(settings: ChatSettings, action: UserAction, wait: number): stri
       return `You are moderating too fast: at most ${settings.moderationActionsPerMinute} actions a minute. ${again}`;
     case 'invite':
       return `You have invited too many people: at most ${settings.invitesPerHour} an hour. ${again}`;
+    case 'block':
+      return `You have blocked or unblocked people too often: at most ${settings.blocksPerHour} times an hour. ${again}`;
+    case 'report':
+      return `You have reported too many messages: at most ${settings.reportsPerDay} a day. ${again}`;
     case 'edit':
       return `You are editing messages too fast: at most ${settings.editsPerMinute} a minute. ${again}`;
     case 'delete':

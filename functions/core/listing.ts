@@ -31,7 +31,7 @@ export async function membersPage(deps: Deps, connectionId: string, frame: Membe
   if (!(await isMember(sql, frame.room.id, caller.userId))) {
     throw new Forbidden(frame.room.kind === 'dm' ? 'You are not in this conversation.' : `You are not a member of #${frame.room.id}.`);
   }
-  const page = await listMembers(sql, frame.room.id, REPLY_BUDGET_BYTES, frame.after);
+  const page = await listMembers(sql, frame.room.id, REPLY_BUDGET_BYTES, frame.after, caller.userId);
   return { reply: { type: 'members', room: frame.room.id, members: page.members, hasMore: page.more } };
 }
 

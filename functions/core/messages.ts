@@ -16,6 +16,7 @@ import { REPLY_BUDGET_BYTES, fitPrefix } from './sizes.js';
 import { confirmUploads, fileInfoJson } from './files.js';
 import type { FileInfo, HistoryFrame, Message, Reaction, ReplyTo, SendFrame } from './protocol.js';
 import { isMember, openDmRoom } from './rooms.js';
+import { dmBlockSql } from './blocks.js';
 
 /** The users a reaction lists by name (its count has them all). */
 export const MAX_REACTION_USERS = 20;
@@ -173,6 +174,8 @@ interface SendRow extends Partial<MessageRow> {
   calm: boolean;
   /** whether the message's @here was within the sender's budget */
   here_taken: boolean;
+  /** *(E22)* direct messages: a block between the two, 'mine' or 'theirs' (null: none) */
+  dm_block?: 'mine' | 'theirs' | null;
   /** refused because the connection's or the user's bucket is empty */
   limited: boolean;
   /** the buckets' tokens now, before this send (null: full) */
@@ -215,8 +218,10 @@ interface SendExtras {
  * commit), the insert with the mentioned members, the mark on a re-broadcast
  * repeat, the recipients' connection ids, and the message's whole state.
  */
-function insertMessage(sql: Sql, connectionId: string, room: string, clientId: string, text: string, extras: SendExtras, limits: SendLimits) {
+function insertMessage(sql: Sql, connectionId: string, roomName: RoomName, clientId: string, text: string, extras: SendExtras, limits: SendLimits) {
   const { connection, user, now } = limits;
+  const room = roomName.id;
+  const dmUsers = roomName.kind === 'dm' ? roomName.users : undefined;
   // The connection's tokens now: what was left at its last send plus the refill
   // since, capped at the burst (null: never sent, a full bucket). The user's
   // bucket is a row of rate_budgets, `send:user:ID`, charged the same way.
@@ -246,8 +251,17 @@ function insertMessage(sql: Sql, connectionId: string, room: string, clientId: s
         select count(*) from files f join sender s on f.uploader_id = s.user_id
         where f.id = any(${extras.files}::text[]) and f.room_id = ${room} and f.uploaded_at is not null and f.attached_at is null
       ) as ok
+    ), ${
+      // A direct message between two people one of whom blocked the other goes
+      // nowhere (blocks.ts); channels' statements are unchanged.
+      dmUsers
+        ? sql`dm_block as (
+      select ${dmBlockSql(sql, dmUsers)} as way from (select 1) one left join sender s on true
     ), checks as (
-      select r.ok and f.ok as ok from reply_ok r, files_ok f
+      select r.ok and f.ok and d.way is null as ok from reply_ok r, files_ok f, dm_block d`
+        : sql`checks as (
+      select r.ok and f.ok as ok from reply_ok r, files_ok f`
+    }
     ), user_bucket as (
       select ${refilledTokens(sql, user, now)} as tokens from rate_budgets b join sender s on b.key = 'send:user:' || s.user_id
     ), user_charge as (
@@ -332,6 +346,7 @@ function insertMessage(sql: Sql, connectionId: string, room: string, clientId: s
       -- Only a reply reads the room's seq a second time (see calm in send()).
       ${extras.replyTo}::bigint is null or (select last_seq from seen) is not distinct from (select prev_seq from bump) as calm,
       exists (select 1 from here_charge) as here_taken,
+      ${dmUsers ? sql`(select way from dm_block) as dm_block,` : sql``}
       case when m.fresh or exists (select 1 from rebroadcast) then array(
         select c.id from memberships mm join connections c on c.user_id = mm.user_id
         where mm.room_id = ${room}
@@ -379,9 +394,10 @@ export async function send(deps: Deps, connectionId: string, frame: SendFrame): 
   };
   if (extras.files.length) await confirmUploads(deps, connectionId, room.id, extras.files);
   const limits = sendLimits(settings, deps.clock.now());
-  const insert = () => insertMessage(sql, connectionId, room.id, frame.clientId, text, extras, limits);
+  const insert = () => insertMessage(sql, connectionId, room, frame.clientId, text, extras, limits);
   let [row] = await insert();
   if (!row?.user_id) throw new Unauthorized('Log in first.');
+  if (row.dm_block) throw dmBlocked(room, row.sender_name ?? '', row.dm_block);
   if (!row.id && !row.member && !row.limited && room.kind === 'dm') {
     // The first message of a conversation opens the DM room for both people
     // (with the checks and budgets of joining it).
@@ -432,6 +448,19 @@ export async function send(deps: Deps, connectionId: string, frame: SendFrame): 
       : [],
   };
 }
+
+/**
+ * *(E22)* The refusal of a direct message across a block. The blocked sender
+ * hears only that it was not delivered, the sentence any refused delivery would
+ * get, never that they are blocked; the blocker is told their own block.
+ */
+function dmBlocked(room: RoomName, me: string, way: 'mine' | 'theirs'): Forbidden {
+  if (way === 'theirs') return new Forbidden(DM_NOT_DELIVERED);
+  const other = room.users?.find((u) => u !== me) ?? 'this person';
+  return new Forbidden(`You have blocked ${other}; unblock them to write to them.`);
+}
+
+export const DM_NOT_DELIVERED = 'Your message could not be delivered to this person.';
 
 export const FILES_NOT_FOUND = 'A file of this message is not one you uploaded to this room, or it was sent already.';
 export const REPLY_NOT_FOUND = 'The message you are replying to is not in this room, or has been deleted.';

@@ -199,6 +199,9 @@ export interface ChatSettings {
   accountDeletionsPerHour: number;
   /** *(E20)* days a deleted account's username cannot be registered */
   deletedNameHoldDays: number;
+  /** *(E22)* per user: blocks and unblocks an hour, reports a day (administrators' actions: moderationActionsPerMinute) */
+  blocksPerHour: number;
+  reportsPerDay: number;
 }
 
 export interface Deps {

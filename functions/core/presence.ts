@@ -16,6 +16,8 @@ async function listRoommateConnections(sql: Sql, userId: string) {
     join memberships m on m.room_id = mine.room_id and m.user_id <> mine.user_id
     join connections c on c.user_id = m.user_id
     where mine.user_id = ${userId}
+      -- *(E22)* nobody who blocked the user hears of them
+      and not exists (select 1 from blocks b where b.blocked_id = ${userId} and b.blocker_id = m.user_id)
     group by m.room_id`;
 }
 

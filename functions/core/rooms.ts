@@ -122,10 +122,12 @@ export const MEMBERS_PAGE = 2000;
  * that fits `budget` bytes as JSON; with the room's member count and whether
  * more follow.
  */
-export async function listMembers(sql: Sql, roomId: string, budget: number, after?: string) {
+export async function listMembers(sql: Sql, roomId: string, budget: number, after?: string, viewerId?: string) {
   const rows = await sql<(ProfileRow & { online: boolean; total: number })[]>`
     select u.username, u.display_name, u.status_text, u.avatar_file_id,
-      exists (select 1 from connections c where c.user_id = u.id) as online,
+      exists (select 1 from connections c where c.user_id = u.id)
+      -- *(E22)* people the viewer blocked are never shown online to them
+      ${viewerId !== undefined ? sql`and not exists (select 1 from blocks b where b.blocker_id = ${viewerId} and b.blocked_id = u.id)` : sql``} as online,
       (select count(*) from memberships where room_id = ${roomId})::int as total
     from memberships m join users u on u.id = m.user_id
     where m.room_id = ${roomId} ${after !== undefined ? sql`and u.username > ${after}` : sql``}
@@ -258,7 +260,7 @@ export async function joinRoom(deps: Deps, connectionId: string, frame: JoinFram
   // Bounded by bytes whatever the room holds (sizes.ts): the members first, then
   // the latest messages in what is left; the rest by `members` and `history`.
   const [members, latest, reads, timer] = await Promise.all([
-    listMembers(sql, room.id, JOIN_MEMBERS_BUDGET_BYTES),
+    listMembers(sql, room.id, JOIN_MEMBERS_BUDGET_BYTES, undefined, caller.userId),
     pageMessages(sql, room.id, {}, 50, REPLY_BUDGET_BYTES - JOIN_MEMBERS_BUDGET_BYTES),
     readStateOf(sql, caller.userId, room),
     roomTimerOf(sql, room.id, caller.userId),

@@ -75,6 +75,8 @@ function forwardTyping(sql: Sql, connectionId: string, roomId: string, settings:
       case when exists (select 1 from forwarded) then array(
         select conn.id from memberships m join connections conn on conn.user_id = m.user_id
         where m.room_id = ${roomId} and m.user_id <> c.user_id
+          -- *(E22)* nobody who blocked the typist sees them typing
+          and not exists (select 1 from blocks b where b.blocker_id = m.user_id and b.blocked_id = c.user_id)
       ) end as recipients
     from caller c`;
 }

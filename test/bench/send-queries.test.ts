@@ -74,6 +74,8 @@ describe('send', () => {
     const first = await countSend('q-1');
     expect(first).toHaveLength(1);
     expect(first[0]).toMatch(/insert into messages/);
+    // a channel's send reads no blocks (E22): its statement is as it was
+    expect(first[0]).not.toMatch(/blocks/);
     expect(await countSend('q-2')).toHaveLength(1);
   });
 
@@ -91,6 +93,33 @@ describe('send', () => {
     const sent = await alice.request({ action: 'send', room: 'general', text: `@${bob.username} @here see`, clientId: 'q-r', replyTo: id });
     expect(sent.message).toMatchObject({ replyTo: { id }, mentions: [bob.username], mentionsHere: true });
     await bob.next((f) => f.type === 'message' && (f.message as { clientId: string }).clientId === 'q-r');
+    expect(statements).toHaveLength(1);
+  });
+});
+
+describe('a direct message', () => {
+  const t = countingServer();
+  const { statements } = t;
+
+  // The block check (E22) is part of the one statement, not a query of its own.
+  it('takes one statement, with the block check inside it', async () => {
+    const { alice, bob } = t;
+    const room = [alice.username!, bob.username!].sort().join(':');
+    const first = await alice.request({ action: 'send', room: `dm:${room}`, text: 'opens it', clientId: 'd-0' });
+    expect(first.type).toBe('sent');
+    await bob.next((f) => f.type === 'message' && (f.message as { clientId: string }).clientId === 'd-0');
+    await bob.quiet('presence', 100);
+    statements.length = 0;
+    const sent = await alice.request({ action: 'send', room: `dm:${room}`, text: 'counted', clientId: 'd-1' });
+    expect(sent.type).toBe('sent');
+    await bob.next((f) => f.type === 'message' && (f.message as { clientId: string }).clientId === 'd-1');
+    expect(statements).toHaveLength(1);
+    expect(statements[0]).toMatch(/from users o join blocks b/);
+    // refused across a block: still one statement, and nothing stored
+    await bob.request({ action: 'block', user: alice.username });
+    statements.length = 0;
+    const refused = await alice.request({ action: 'send', room: `dm:${room}`, text: 'refused', clientId: 'd-2' });
+    expect(refused).toMatchObject({ type: 'error', code: 'forbidden' });
     expect(statements).toHaveLength(1);
   });
 });

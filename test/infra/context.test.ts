@@ -73,6 +73,11 @@ describe('context settings', () => {
     }
   });
 
+  it('reads adminUsers as a comma-separated list of usernames (E22)', () => {
+    expect(stackPropsFromContext(new App({ context: { adminUsers: ' Dana, root ,' } })).adminUsers).toEqual(['dana', 'root']);
+    expect(stackPropsFromContext(new App({ context: {} })).adminUsers).toBeUndefined();
+  });
+
   it('refuses a mistyped setting with its name', () => {
     const props = (context: Record<string, string>) => stackPropsFromContext(new App({ context }));
     expect(() => props({ apiGatewayCloudWatchRole: 'no' })).toThrow(/apiGatewayCloudWatchRole must be true or false/);

@@ -47,6 +47,7 @@ beforeAll(() => {
     senderEmail: 'chat@example.org',
     allowedOrigins: ['https://chat.example.org'],
     inviteCode: 'open-sesame',
+    adminUsers: ['dana', 'root'],
     dbInstanceType: 't4g.small',
   });
   template = Template.fromStack(stack);
@@ -178,6 +179,20 @@ describe('the functions', () => {
     for (const id of ALL_FUNCTIONS.filter((f) => f !== 'AuthFunction')) expect(envOf(id), id).not.toHaveProperty('INVITE_CODE');
     for (const id of ALL_FUNCTIONS.filter((f) => f !== 'AuthFunction' && f !== 'DefaultFunction')) {
       expect(envOf(id), id).not.toHaveProperty('MAIL_TRANSPORT');
+    }
+  });
+
+  it('name the administrators (E22) to $default and auth only, and output what the admin CLI needs', () => {
+    const envOf = (id: string) => resources[logicalId(id)]!.Properties!.Environment.Variables as Record<string, unknown>;
+    for (const id of ['DefaultFunction', 'AuthFunction']) expect(envOf(id), id).toMatchObject({ ADMIN_USERS: 'dana,root' });
+    for (const id of ALL_FUNCTIONS.filter((f) => f !== 'AuthFunction' && f !== 'DefaultFunction')) expect(envOf(id), id).not.toHaveProperty('ADMIN_USERS');
+    template.hasOutput('DatabaseSecretArn', { Value: { Ref: Match.stringLikeRegexp('AppSecret') } });
+    template.hasOutput('DatabaseEndpoint', { Value: { 'Fn::GetAtt': [Match.anyValue(), 'Endpoint.Address'] } });
+    // without the setting, nobody is an administrator
+    const bare = new ChatStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Bare', { senderEmail: 'chat@example.org' });
+    const bareResources = Template.fromStack(bare).toJSON().Resources as Record<string, { Type: string; Properties?: { Environment?: { Variables?: Record<string, unknown> } } }>;
+    for (const [, r] of Object.entries(bareResources).filter(([, r]) => r.Type === 'AWS::Lambda::Function')) {
+      expect(r.Properties?.Environment?.Variables ?? {}).not.toHaveProperty('ADMIN_USERS');
     }
   });
 

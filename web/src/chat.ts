@@ -22,6 +22,7 @@ import {
 import { session, storage } from './storage.js';
 import { Profiles } from './profiles.js';
 import type { Prepared, UploadTarget } from './files.js';
+import { Safety } from './safety.js';
 import { ConnectionLost, ServerError, type FileInfo, type Member, type Message, type RoomInfo, type SearchPage, type SearchResult, type ServerFrame, type User } from './types.js';
 
 export type Screen = 'loading' | 'welcome' | 'code' | 'second_factor' | 'chat';
@@ -322,6 +323,8 @@ export class Chat {
   readonly conn: Connection;
   /** *(E20)* display names, statuses and avatars of the people shown */
   readonly profiles = new Profiles();
+  /** *(E22)* blocks, reports and administration (safety.ts) */
+  readonly safety: Safety;
   /** where a local server without mail writes the code emails (its config.json says, to this machine only) */
   readonly outboxDir: string | null;
 
@@ -362,6 +365,12 @@ export class Chat {
       onPong: (pong, sentAt) => this.noteServerTime(pong.serverTime, sentAt),
     });
     this.profiles.attach(this.conn);
+    this.safety = new Safety(this.conn, (user) => {
+      if (!this.online.peek().has(user)) return;
+      const online = new Set(this.online.peek());
+      online.delete(user);
+      this.online.value = online;
+    });
     // Disappearing messages go at their expiry, without a word from the server:
     // one timer for the soonest in any room, set again whenever messages change.
     effect(() => this.scheduleExpiry());
@@ -509,6 +518,8 @@ export class Chat {
     } catch (err) {
       if (err instanceof ServerError && err.code === 'unauthorized') {
         this.endSession(SESSION_ENDED);
+      } else if (err instanceof ServerError && err.code === 'suspended') {
+        this.endSession(err.message);
       } else if (err instanceof ServerError) {
         // the server is struggling (internal, rate_limited): keep the token and try again
         if (this.screen.peek() === 'chat') this.showToast(err.message, true);
@@ -546,6 +557,7 @@ export class Chat {
       session.remove(`room.${me}`);
     }
     this.authed = false;
+    this.safety.reset();
     batch(() => {
       this.me.value = null;
       this.rooms.value = [];
@@ -572,6 +584,7 @@ export class Chat {
     // after a reload or a new login: the room this tab had open
     const wanted = sameUser ? this.activeId.peek() : session.get(`room.${user.username}`);
     this.noteServerTime(frame.serverTime, sentAt);
+    this.safety.onAuthed(frame);
     const infos = await this.allRooms(frame);
     const reads = storage.getJson<Record<string, string>>(`read.${user.username}`) ?? {};
     batch(() => {
@@ -810,6 +823,13 @@ export class Chat {
         this.profiles.onEvent(frame);
         if (frame.username === this.me.peek()?.username && typeof frame.displayName === 'string') this.me.value = { ...this.me.peek()!, displayName: frame.displayName };
         return;
+      case 'blocks':
+      case 'report':
+        this.safety.onFrame(frame);
+        return;
+      case 'suspended':
+        // the server closes this socket next; resuming would be refused
+        return this.endSession(String(frame.message));
       case 'expired': {
         const room = this.room(String(frame.room));
         if (!room) return;

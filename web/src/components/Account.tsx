@@ -3,6 +3,7 @@
 import { useEffect } from 'preact/hooks';
 import { AccountData } from './AccountData.js';
 import { DevicesSection, PasswordEmailSection } from './AccountRecovery.js';
+import { BlockedSection } from './Blocked.js';
 import { useChat } from './context.js';
 import { Dialog } from './Dialog.js';
 import { ProfileSection } from './ProfileSection.js';
@@ -18,6 +19,7 @@ export function AccountDialog() {
       <PasswordEmailSection />
       <DevicesSection />
       <TwoFactorSection />
+      <BlockedSection />
       <AccountData />
     </Dialog>
   );

@@ -1,5 +1,7 @@
 import { useEffect } from 'preact/hooks';
+import { AccountDialog } from './Account.js';
 import { ChatScreen } from './ChatScreen.js';
+import { ReportMessageDialog, ReportsDialog } from './Reports.js';
 import { useChat } from './context.js';
 import { GuideDialog, HelpDialog } from './Help.js';
 import { BrandMark } from './icons.js';
@@ -32,6 +34,13 @@ export function App() {
       {screen === 'chat' && <ChatScreen />}
       <HelpDialog />
       <GuideDialog />
+      {screen === 'chat' && (
+        <>
+          <AccountDialog />
+          <ReportMessageDialog />
+          <ReportsDialog />
+        </>
+      )}
       <div class="sr-only" aria-live="polite" aria-atomic="true" data-testid="announcer">
         {chat.announcement.value}
       </div>

@@ -81,6 +81,19 @@ export function ChatScreen() {
         <SearchBox />
         <ConnectionStatus />
         <div class="topbar-actions">
+          {chat.safety.admin.value && (
+            <button
+              type="button"
+              class="btn small ghost"
+              aria-label={chat.safety.reports.value.length ? `Reports, ${chat.safety.reports.value.length} open` : 'Reports'}
+              onClick={() => {
+                chat.safety.reportsOpen.value = true;
+                void chat.safety.loadReports().catch(() => {});
+              }}
+            >
+              Reports{chat.safety.reports.value.length > 0 && <span aria-hidden="true"> ({chat.safety.reports.value.length})</span>}
+            </button>
+          )}
           <ThemeToggle />
           <button type="button" class="icon-btn" aria-label="Account" onClick={() => (chat.accountOpen.value = true)}>
             <AccountIcon />

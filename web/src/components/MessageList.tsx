@@ -297,10 +297,27 @@ function MessageItemView({ room, m, me, first, quote, editing, highlight, seen }
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const actions = useRef<HTMLButtonElement>(null);
+  // *(E22)* a blocked person's channel message, collapsed until shown
+  const collapsed = !own && !m.deleted && room.kind === 'channel' && chat.safety.isBlocked(m.from) && !chat.safety.revealed.value.has(m.id);
   const mentioned = !own && !m.deleted && mentionsMe(m, me);
   const classes = ['msg', own && 'own', first && 'first', mentioned && 'mentions-me', highlight && 'highlight', m.deleted && 'deleted']
     .filter(Boolean)
     .join(' ');
+  if (collapsed) {
+    return (
+      <li class="msg first blocked" data-id={m.id} tabIndex={-1}>
+        <span class="avatar-space" aria-hidden="true" />
+        <div class="msg-body">
+          <p class="msg-deleted">
+            Message from a blocked person —{' '}
+            <button type="button" class="btn link small" onClick={() => chat.safety.reveal(m.id)}>
+              show
+            </button>
+          </p>
+        </div>
+      </li>
+    );
+  }
   return (
     <li class={classes} data-id={m.id} tabIndex={-1}>
       {!own && (first ? <Avatar name={m.from} /> : <span class="avatar-space" aria-hidden="true" />)}
@@ -579,6 +596,29 @@ function MessageActions({
           {!own && m.timer === undefined && chat.canModerate(room) && (
             <button type="button" role="menuitem" tabIndex={-1} class="danger" onClick={() => run(onDelete, false)}>
               Remove…
+            </button>
+          )}
+          {!own && m.timer === undefined && (
+            <button type="button" role="menuitem" tabIndex={-1} onClick={() => run(() => (chat.safety.reportTarget.value = m), false)}>
+              Report…
+            </button>
+          )}
+          {!own && !m.from.startsWith('~') && !chat.safety.isBlocked(m.from) && (
+            <button
+              type="button"
+              role="menuitem"
+              tabIndex={-1}
+              class="danger"
+              onClick={() =>
+                run(() => {
+                  chat.safety.block(m.from).then(
+                    () => chat.showToast(`You blocked ${m.from}. Undo it in Account.`),
+                    (err) => chat.showToast(describeError(err), true),
+                  );
+                }, false)
+              }
+            >
+              Block {m.from}
             </button>
           )}
         </div>
