@@ -1154,7 +1154,8 @@ export class Chat {
 
   /** Whether I moderate this channel (owner, moderator; the server decides for administrators). */
   canModerate(room: RoomState): boolean {
-    return room.kind === 'channel' && room.role.value !== null;
+    // The server's administrators (E22) moderate every channel, `general` included.
+    return room.kind === 'channel' && (room.role.value !== null || this.safety.admin.value);
   }
 
   /** A page of the channel directory. */

@@ -1,5 +1,4 @@
 import { useEffect } from 'preact/hooks';
-import { AccountDialog } from './Account.js';
 import { ChatScreen } from './ChatScreen.js';
 import { ReportMessageDialog, ReportsDialog } from './Reports.js';
 import { useChat } from './context.js';
@@ -36,7 +35,6 @@ export function App() {
       <GuideDialog />
       {screen === 'chat' && (
         <>
-          <AccountDialog />
           <ReportMessageDialog />
           <ReportsDialog />
         </>
