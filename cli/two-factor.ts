@@ -50,7 +50,12 @@ export async function twoFactorCommand(io: TwoFactorIo, args: string[], on: bool
       io.out(on === undefined ? '* log in first' : `* two-factor authentication is ${on ? 'on' : 'off'}`);
       return on;
     case 'on': {
-      const r = await io.request({ action: 'two_factor_setup' });
+      const password = await io.askSecret('password: ');
+      if (password === undefined) {
+        io.out('* cancelled');
+        return on;
+      }
+      const r = await io.request({ action: 'two_factor_setup', password });
       if (r.type !== 'two_factor_setup') {
         io.out(io.describeError(r));
         return on;

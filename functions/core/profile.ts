@@ -51,8 +51,13 @@ function profileText(what: string, max: number) {
   );
 }
 
+// Invisible characters inside a name make it look like another ("Bo\u200Bb" is
+// "Bob"); those emoji need (joiners, variation selectors, flag tags) stay.
+const INVISIBLE_IN_NAME = /(?![\u200d\ufe0e\ufe0f\u{e0020}-\u{e007f}])\p{Default_Ignorable_Code_Point}/u;
+
 const displayName = v.pipe(
   profileText('A display name', MAX_DISPLAY_NAME),
+  v.check((s) => !INVISIBLE_IN_NAME.test(s), 'A display name cannot contain invisible characters.'),
   v.check(hasVisibleCharacter, 'A display name needs at least one visible character, not only spaces or invisible ones.'),
 );
 const status = profileText('A status', MAX_STATUS);
@@ -160,10 +165,29 @@ function screened(deps: Deps, what: 'display name' | 'status', text: string): st
   }
 }
 
+// Letters of other scripts drawn like Latin ones (Cyrillic, Greek), read as those
+// for the reserved check: "Аdmin" with a Cyrillic А is "admin" on screen.
+const LATIN_LOOK_ALIKES: Record<string, string> = {
+  а: 'a', в: 'b', с: 'c', д: 'd', е: 'e', ё: 'e', һ: 'h', н: 'h', і: 'i', ї: 'i', ј: 'j', к: 'k', м: 'm', о: 'o', р: 'p',
+  ԛ: 'q', ѕ: 's', т: 't', у: 'y', х: 'x', ԝ: 'w', ӏ: 'l', ı: 'i', ɡ: 'g',
+  α: 'a', β: 'b', ε: 'e', η: 'n', ι: 'i', κ: 'k', μ: 'u', ν: 'v', ο: 'o', ρ: 'p', τ: 't', υ: 'u', χ: 'x', ω: 'w', ζ: 'z',
+};
+
+/**
+ * A display name as it reads in Latin letters: compatibility forms folded
+ * (fullwidth, mathematical bold, circled, superscript letters), accents and
+ * invisible characters dropped, look-alike letters of other scripts read as Latin.
+ */
+export function readsAs(name: string): string {
+  const folded = name.normalize('NFKD').replace(/[\p{M}\p{Default_Ignorable_Code_Point}]/gu, '').toLowerCase();
+  return [...folded].map((c) => LATIN_LOOK_ALIKES[c] ?? c).join('').normalize('NFKC');
+}
+
 /** A display name may not read as the service or its staff, as usernames may not. */
 function checkNotReserved(name: string, ownUsername: string): void {
-  if (name.toLowerCase().replace(/[^a-z0-9]/g, '') === ownUsername.replace(/[^a-z0-9]/g, '')) return;
-  if (/[a-z0-9]/i.test(name) && usernameProblem(name)) throw new BadRequest('That display name is reserved; please choose another.');
+  const latin = readsAs(name);
+  if (latin.replace(/[^a-z0-9]/g, '') === ownUsername.replace(/[^a-z0-9]/g, '')) return;
+  if (/[a-z0-9]/.test(latin) && usernameProblem(latin)) throw new BadRequest('That display name is reserved; please choose another.');
 }
 
 interface AvatarFile {

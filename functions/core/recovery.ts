@@ -254,6 +254,17 @@ async function requirePassword(deps: Deps, source: Source, user: Account, passwo
   await resetLoginFailures(deps.sql, user.id);
 }
 
+/**
+ * The caller's current password, checked as a login checks it (requirePassword):
+ * for other account actions that must not be open to a session left open
+ * somewhere (turning two-factor authentication on or off). Returns the account.
+ */
+export async function requireCurrentPassword(deps: Deps, connectionId: string, userId: string, password: string): Promise<Account> {
+  const user = await accountOf(deps.sql, userId);
+  await requirePassword(deps, await sourceOf(deps.sql, connectionId), user, password);
+  return user;
+}
+
 /** `change_password`: the current password and a new one; every other session ends. */
 export async function changePassword(deps: Deps, connectionId: string, frame: ChangePasswordFrame): Promise<Outcome> {
   const { sql, settings } = deps;
@@ -379,6 +390,6 @@ async function mailNoAccount(deps: Deps, to: string): Promise<void> {
   ]);
 }
 
-async function mailNotice(deps: Deps, to: string, subject: string, lines: string[]): Promise<void> {
+export async function mailNotice(deps: Deps, to: string, subject: string, lines: string[]): Promise<void> {
   await deps.mailer.send({ to, subject, text: lines.join('\n') + '\n' });
 }

@@ -26,6 +26,7 @@ import type { Deps, Queryable } from './ports.js';
 import { requestId, secondFactorCode, type AuthOp } from './protocol.js';
 import { hashGate } from './accounts.js';
 import { networkOf } from './names.js';
+import { mailNotice, requireCurrentPassword } from './recovery.js';
 import { hashToken, verifyPassword } from './secrets.js';
 
 /** TOTP as every authenticator app reads it: SHA-1, 6 digits, 30-second steps. */
@@ -45,7 +46,13 @@ export const TRIES_PER_NETWORK_PER_HOUR = 30;
 
 // --- frames -----------------------------------------------------------------
 
-export const TwoFactorSetupFrame = v.object({ action: v.literal('two_factor_setup'), id: requestId });
+// The password, as a login checks it: a session left open somewhere must not be
+// able to put the account behind a phone its owner does not have.
+export const TwoFactorSetupFrame = v.object({
+  action: v.literal('two_factor_setup'),
+  id: requestId,
+  password: v.pipe(v.string('password must be a string'), v.maxLength(1024)),
+});
 export type TwoFactorSetupFrame = v.InferOutput<typeof TwoFactorSetupFrame>;
 
 export const TwoFactorEnableFrame = v.object({
@@ -224,10 +231,11 @@ export async function requireSecondFactor(deps: Deps, tx: Queryable, userId: str
 // --- enrolment and settings ($default actions) ---------------------------------
 
 /** `two_factor_setup`: a fresh secret for the caller, waiting for its first code. */
-export async function setupTwoFactor(deps: Deps, connectionId: string, _frame: TwoFactorSetupFrame): Promise<Outcome> {
+export async function setupTwoFactor(deps: Deps, connectionId: string, frame: TwoFactorSetupFrame): Promise<Outcome> {
   const { sql, clock, settings } = deps;
   const caller = await requireCallerWithin(deps, connectionId, 'two_factor');
   if (await twoFactorOn(sql, caller.userId)) throw new Conflict('Two-factor authentication is already on for this account.');
+  await requireCurrentPassword(deps, connectionId, caller.userId, frame.password);
   const secret = generateSecret(); // 20 random bytes, base32: what authenticator apps expect
   const expiresAt = new Date(clock.now().getTime() + ENROLMENT_TTL_SECONDS * 1000);
   await sql`
@@ -269,7 +277,21 @@ export async function enableTwoFactor(deps: Deps, connectionId: string, frame: T
   });
   if (!codes) throw new Conflict('Two-factor authentication was changed by another request; look again.');
   securityEvent(deps.log, 'two_factor_changed', { change: 'enabled', user: caller.username, connection: connectionId });
+  await noticeTwoFactor(deps, caller.userId, 'on');
   return { reply: { type: 'two_factor_enabled', recoveryCodes: codes } };
+}
+
+/** The account's address is told whenever two-factor authentication goes on or off. */
+async function noticeTwoFactor(deps: Deps, userId: string, state: 'on' | 'off'): Promise<void> {
+  const [user] = await deps.sql<{ username: string; email: string | null }[]>`select username, email from users where id = ${userId}`;
+  if (!user?.email) return;
+  await mailNotice(deps, user.email, `Two-factor authentication was turned ${state}`, [
+    `Two-factor authentication was turned ${state} for your ${deps.settings.appName} account ${user.username}.`,
+    state === 'on'
+      ? 'Logging in now asks for a code from the authenticator app after the password.'
+      : 'Logging in now asks for the password alone.',
+    'If it was not you, log out every other device (Account → Devices) and change your password at once.',
+  ]);
 }
 
 /** `two_factor_disable`: the password and a current code (TOTP or recovery). */
@@ -278,14 +300,8 @@ export async function disableTwoFactor(deps: Deps, connectionId: string, frame: 
   // The per-user budget is the cheap check in front of scrypt.
   const caller = await requireCallerWithin(deps, connectionId, 'two_factor');
   if (!(await twoFactorOn(sql, caller.userId))) throw new Conflict('Two-factor authentication is already off for this account.');
-  const [user] = await sql<{ password_hash: string }[]>`select password_hash from users where id = ${caller.userId}`;
-  const [conn] = await sql<{ source_ip: string | null }[]>`select source_ip from connections where id = ${connectionId}`;
-  const network = networkOf(conn?.source_ip ?? undefined);
-  const right = await hashGate(deps.settings).run(() => verifyPassword(frame.password, user?.password_hash ?? ''), network);
-  if (!right) {
-    securityEvent(deps.log, 'second_factor_failed', { user: caller.username, kind: 'password' });
-    throw new Unauthorized('Wrong password.');
-  }
+  // Counted as a login try: a stolen session cannot guess the password here either.
+  await requireCurrentPassword(deps, connectionId, caller.userId, frame.password);
   await requireSecondFactor(deps, sql, caller.userId, frame.code);
   await sql.begin(async (tx) => {
     await tx`delete from two_factor_recovery_codes where user_id = ${caller.userId}`;
@@ -293,6 +309,7 @@ export async function disableTwoFactor(deps: Deps, connectionId: string, frame: 
     await tx`delete from two_factor where user_id = ${caller.userId}`;
   });
   securityEvent(deps.log, 'two_factor_changed', { change: 'disabled', user: caller.username, connection: connectionId });
+  await noticeTwoFactor(deps, caller.userId, 'off');
   return { reply: { type: 'two_factor_disabled' } };
 }
 

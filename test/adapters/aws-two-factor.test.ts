@@ -54,7 +54,7 @@ describe('two-factor authentication on AWS', () => {
     await onAuth(wsEvent('auth', laptop, { action: 'auth', op: 'verify', username, code }));
     expect(last(laptop)).toMatchObject({ type: 'authed', user: { twoFactor: false } });
 
-    await onDefault(wsEvent('two_factor_setup', laptop, { action: 'two_factor_setup', id: 's' }));
+    await onDefault(wsEvent('two_factor_setup', laptop, { action: 'two_factor_setup', id: 's', password: PASSWORD }));
     const setup = last(laptop);
     expect(setup).toMatchObject({ type: 'two_factor_setup', re: 's' });
     const secret = String(setup.secret);

@@ -26,7 +26,7 @@ describe('two-factor authentication in the terminal', () => {
     cli.write('/2fa\n');
     await cli.waitFor(/two-factor authentication is off/);
 
-    cli.write('/2fa on\n');
+    cli.write(`/2fa on\n${alice.password}\n`);
     const key = /\* key: ([A-Z2-7]+)/.exec(await cli.waitFor(/\* key: [A-Z2-7]+/))![1]!;
     const uri = /\* or open: (\S+)/.exec(await cli.waitFor(/\* or open: otpauth:\/\/totp\/\S+/))![1]!;
     expect(new URL(uri).searchParams.get('secret')).toBe(key);

@@ -68,6 +68,18 @@ describe('set_profile', () => {
     expect(await dave.request({ action: 'set_profile', displayName: 'x'.repeat(48) })).toMatchObject({ type: 'profile_saved' });
     await dave.close();
   });
+
+  it('refuses staff names spelled in look-alike letters, and names with invisible characters inside', async () => {
+    const gina = await signUp(t);
+    // fullwidth, Cyrillic А, Greek Α, mathematical bold, circled, superscript: each reads "Admin"
+    for (const displayName of ['ａｄｍｉｎ', '\u0410dmin', '\u0391dmin', '𝐀𝐝𝐦𝐢𝐧', 'Ⓐⓓⓜⓘⓝ', 'ᴬᵈᵐⁱⁿ', 'Mоdеrаtоr', 'Bo\u200Bb', 'Bo\uFEFFb', 'Bo\u034Fb']) {
+      expect(await gina.request({ action: 'set_profile', displayName }), JSON.stringify(displayName)).toMatchObject({ type: 'error', code: 'bad_request' });
+    }
+    for (const displayName of ['Zoë Ångström', 'Алиса', 'Γιώργος', '👩‍💻 Gina', '🏴\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F} Gina']) {
+      expect(await gina.request({ action: 'set_profile', displayName }), JSON.stringify(displayName)).toMatchObject({ type: 'profile_saved' });
+    }
+    await gina.close();
+  });
 });
 
 describe('avatars', () => {

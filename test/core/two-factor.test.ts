@@ -5,7 +5,7 @@
 // turning it off, new recovery codes, and sessions from `resume` left alone.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth } from '../../functions/core/accounts.js';
-import { Conflict, InvalidCode, SecondFactorRequired, Unauthorized } from '../../functions/core/errors.js';
+import { Conflict, Forbidden, InvalidCode, SecondFactorRequired, Unauthorized } from '../../functions/core/errors.js';
 import {
   CHALLENGE_TTL_SECONDS,
   ENROLMENT_TTL_SECONDS,
@@ -31,7 +31,7 @@ describe('enrolment', () => {
   it('hands out a secret as an otpauth URI and text, and keeps it only after a first valid code', async () => {
     const { deps } = world();
     const ann = await person(deps);
-    const setup = (await setupTwoFactor(deps, ann.conn, { action: 'two_factor_setup' })).reply as Record<string, unknown>;
+    const setup = (await setupTwoFactor(deps, ann.conn, { action: 'two_factor_setup', password: PASSWORD })).reply as Record<string, unknown>;
     expect(setup).toMatchObject({ type: 'two_factor_setup', expiresIn: 600 });
     const secret = setup.secret as string;
     expect(secret).toMatch(/^[A-Z2-7]{32}$/); // 20 bytes, base32
@@ -75,19 +75,19 @@ describe('enrolment', () => {
     expect(await db.sql`select 1 from two_factor_enrolments where user_id = ${ann.id}`).toHaveLength(0);
 
     // a second setup is refused while it is on
-    await expect(setupTwoFactor(deps, ann.conn, { action: 'two_factor_setup' })).rejects.toBeInstanceOf(Conflict);
+    await expect(setupTwoFactor(deps, ann.conn, { action: 'two_factor_setup', password: PASSWORD })).rejects.toBeInstanceOf(Conflict);
   });
 
   it('an enrolment lapses after ten minutes and takes at most five tries', async () => {
     const { deps, advance } = world();
     const ben = await person(deps);
-    const { secret } = (await setupTwoFactor(deps, ben.conn, { action: 'two_factor_setup' })).reply as unknown as { secret: string };
+    const { secret } = (await setupTwoFactor(deps, ben.conn, { action: 'two_factor_setup', password: PASSWORD })).reply as unknown as { secret: string };
     advance(601);
     await expect(enableTwoFactor(deps, ben.conn, { action: 'two_factor_enable', code: await codeAt(deps, secret) })).rejects.toThrow(
       /expired/,
     );
 
-    const again = (await setupTwoFactor(deps, ben.conn, { action: 'two_factor_setup' })).reply as unknown as { secret: string };
+    const again = (await setupTwoFactor(deps, ben.conn, { action: 'two_factor_setup', password: PASSWORD })).reply as unknown as { secret: string };
     for (let i = 0; i < 5; i++) {
       await expect(enableTwoFactor(deps, ben.conn, { action: 'two_factor_enable', code: '000000' })).rejects.toBeInstanceOf(InvalidCode);
     }
@@ -200,7 +200,7 @@ describe('the sweep', () => {
     const kim = await person(deps);
     await enrol(deps, kim.conn);
     const lee = await person(deps);
-    await setupTwoFactor(deps, lee.conn, { action: 'two_factor_setup' });
+    await setupTwoFactor(deps, lee.conn, { action: 'two_factor_setup', password: PASSWORD });
     await firstStep(deps, await socket(deps), kim.name);
     const count = async () =>
       (await db.sql<{ n: number }[]>`
@@ -247,7 +247,7 @@ describe('turning it off and new recovery codes', () => {
     const ivy = await person(deps);
     const { secret } = await enrol(deps, ivy.conn);
     advance(30);
-    await expect(disableTwoFactor(deps, ivy.conn, { action: 'two_factor_disable', password: 'wrong password!' , code: await codeAt(deps, secret) })).rejects.toBeInstanceOf(Unauthorized);
+    await expect(disableTwoFactor(deps, ivy.conn, { action: 'two_factor_disable', password: 'wrong password!', code: await codeAt(deps, secret) })).rejects.toBeInstanceOf(Forbidden);
     await expect(disableTwoFactor(deps, ivy.conn, { action: 'two_factor_disable', password: PASSWORD })).rejects.toBeInstanceOf(
       SecondFactorRequired,
     );

@@ -73,7 +73,7 @@ export async function act(deps: Deps, conn: string, frame: Record<string, unknow
 /** Turns 2FA on for the person's socket; returns the secret and the recovery codes. */
 export async function enrol(deps: Deps, conn: string): Promise<{ secret: string; uri: string; recoveryCodes: string[] }> {
   const { setupTwoFactor, enableTwoFactor } = await import('../../functions/core/two-factor.js');
-  const setup = (await setupTwoFactor(deps, conn, { action: 'two_factor_setup' })).reply as unknown as { secret: string; uri: string };
+  const setup = (await setupTwoFactor(deps, conn, { action: 'two_factor_setup', password: PASSWORD })).reply as unknown as { secret: string; uri: string };
   const enabled = await enableTwoFactor(deps, conn, { action: 'two_factor_enable', code: await codeAt(deps, setup.secret) });
   return { ...setup, recoveryCodes: (enabled.reply as unknown as { recoveryCodes: string[] }).recoveryCodes };
 }

@@ -5,8 +5,9 @@
 // 2FA off without the password or a code, and a second step with no first step.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth } from '../../functions/core/accounts.js';
-import { Conflict, InvalidCode, RateLimited, Unauthorized } from '../../functions/core/errors.js';
-import { TRIES_PER_NETWORK_PER_HOUR, disableTwoFactor, regenerateRecoveryCodes } from '../../functions/core/two-factor.js';
+import { Conflict, Forbidden, InvalidCode, RateLimited, Unauthorized } from '../../functions/core/errors.js';
+import { TRIES_PER_NETWORK_PER_HOUR, disableTwoFactor, regenerateRecoveryCodes, setupTwoFactor } from '../../functions/core/two-factor.js';
+import type { RecordingMailer } from '../helpers/fakes.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { PASSWORD, act, codeAt, enrol, firstStep, person, socket, twoFactorWorld } from '../helpers/two-factor.js';
 
@@ -225,7 +226,7 @@ describe('turning 2FA off', () => {
     expect(noPassword).toMatchObject({ type: 'error', code: 'bad_request' });
     await expect(
       disableTwoFactor(deps, ivy.conn, { action: 'two_factor_disable', password: 'not the password', code: await codeAt(deps, secret) }),
-    ).rejects.toBeInstanceOf(Unauthorized);
+    ).rejects.toBeInstanceOf(Forbidden);
     const noCode = await act(deps, ivy.conn, { action: 'two_factor_disable', password: PASSWORD });
     expect(noCode).toMatchObject({ type: 'error', code: 'second_factor_required' });
     await expect(disableTwoFactor(deps, ivy.conn, { action: 'two_factor_disable', password: PASSWORD, code: '999999' })).rejects.toBeInstanceOf(
@@ -242,21 +243,42 @@ describe('turning 2FA off', () => {
     });
   });
 
-  it('password guesses through turning off are bounded by the per-person budget before any hashing', async () => {
+  it('password guesses through turning off count as failed logins: a stolen session cannot test passwords there', async () => {
     const { deps } = world();
     const jon = await person(deps);
-    await enrol(deps, jon.conn); // one of the budget's 20: setup and enable took two
-    let refused = 0;
-    for (let i = 0; i < 25; i++) {
+    await enrol(deps, jon.conn);
+    let wrong = 0;
+    let locked = 0;
+    for (let i = 0; i < 12; i++) {
       try {
         await disableTwoFactor(deps, jon.conn, { action: 'two_factor_disable', password: `guess number ${i}`, code: '000000' });
       } catch (e) {
-        if (e instanceof RateLimited) refused++;
-        else expect(e).toBeInstanceOf(Unauthorized);
+        if (e instanceof Forbidden) wrong++;
+        else if (e instanceof RateLimited) locked++;
+        else throw e;
       }
     }
-    expect(refused).toBe(25 - 18);
+    expect([wrong, locked]).toEqual([deps.settings.loginFailuresPerAccount, 12 - deps.settings.loginFailuresPerAccount]);
+    // the right password is refused too now, here and at the login
     await expect(disableTwoFactor(deps, jon.conn, { action: 'two_factor_disable', password: PASSWORD })).rejects.toBeInstanceOf(RateLimited);
+    await expect(auth(deps, await socket(deps), { op: 'login', username: jon.name, password: PASSWORD })).rejects.toBeInstanceOf(RateLimited);
+  });
+});
+
+describe('turning 2FA on', () => {
+  it('needs the password: a stolen session cannot put the account behind its own phone; the owner is told', async () => {
+    const { deps } = world();
+    const kit = await person(deps);
+    expect(await act(deps, kit.conn, { action: 'two_factor_setup' })).toMatchObject({ type: 'error', code: 'bad_request' });
+    await expect(setupTwoFactor(deps, kit.conn, { action: 'two_factor_setup', password: 'a stolen session guesses' })).rejects.toBeInstanceOf(
+      Forbidden,
+    );
+    expect(await db.sql`select 1 from two_factor_enrolments where user_id = ${kit.id}`).toHaveLength(0);
+
+    const mails = (deps.mailer as RecordingMailer).sent;
+    const before = mails.length;
+    await enrol(deps, kit.conn);
+    expect(mails.slice(before)).toEqual([expect.objectContaining({ to: `${kit.name}@example.com`, subject: 'Two-factor authentication was turned on' })]);
   });
 });
 

@@ -22,7 +22,7 @@ describe('two-factor authentication over the wire', () => {
     const tablet = await resumeAs(t, laptop.token!); // a session from before 2FA
     await tablet.close(); // offline meanwhile
 
-    const setup = await laptop.request({ action: 'two_factor_setup' });
+    const setup = await laptop.request({ action: 'two_factor_setup', password: 'correct horse battery' });
     expect(setup).toMatchObject({ type: 'two_factor_setup', expiresIn: 600 });
     expect(String(setup.uri)).toMatch(/^otpauth:\/\/totp\//);
     const secret = String(setup.secret);

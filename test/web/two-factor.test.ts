@@ -24,6 +24,7 @@ describe.sequential('two-factor authentication in Chromium', () => {
     await page.getByRole('button', { name: 'Account' }).click();
     const dialog = account(page);
     await dialog.getByRole('heading', { name: 'Two-factor authentication' }).waitFor();
+    await dialog.getByLabel('Password (to set it up)').fill(alice.password);
     await dialog.getByRole('button', { name: 'Set up two-factor authentication' }).click();
     const qr = dialog.getByRole('img', { name: 'QR code to add this account to an authenticator app' });
     await qr.waitFor();

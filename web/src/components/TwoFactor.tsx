@@ -54,12 +54,15 @@ export function TwoFactorSection() {
     }
   };
 
-  const start = () =>
-    run(async () => {
-      const r = await chat.conn.request({ action: 'two_factor_setup' });
+  const start = (e: Event) => {
+    e.preventDefault();
+    return run(async () => {
+      const r = await chat.conn.request({ action: 'two_factor_setup', password });
       setCode('');
+      setPassword('');
       setStage({ kind: 'setup', secret: String(r.secret), uri: String(r.uri) });
     });
+  };
 
   const confirm = (e: Event) => {
     e.preventDefault();
@@ -187,9 +190,20 @@ export function TwoFactorSection() {
               {error}
             </p>
           )}
-          <button type="button" class="btn primary" disabled={busy} onClick={start}>
-            Set up two-factor authentication
-          </button>
+          <form class="auth-form" onSubmit={start} noValidate aria-label="Set up two-factor authentication">
+            <Field
+              id="two-factor-setup-password"
+              label="Password (to set it up)"
+              type="password"
+              autocomplete="current-password"
+              required
+              value={password}
+              onInput={(e) => setPassword((e.currentTarget as HTMLInputElement).value)}
+            />
+            <button type="submit" class="btn primary" disabled={busy || !password} aria-busy={busy}>
+              Set up two-factor authentication
+            </button>
+          </form>
         </>
       )}
     </section>
