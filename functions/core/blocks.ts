@@ -1,6 +1,9 @@
 // Blocks (docs/PROTOCOL.md, E22): a person blocks another. Between them no direct
 // message is delivered, in either direction (the send statement checks it,
-// messages.ts); the blocked person's presence is hidden from the blocker
+// messages.ts), nor does anything else reach the other through their DM: edit and
+// react (conversations.ts), set_timer (disappearing.ts), upload (files.ts), a
+// join that would open it (rooms.ts), each refused in its own statement, and
+// neither may invite the other into a channel (moderation.ts); the blocked person's presence is hidden from the blocker
 // (presence.ts, rooms.ts listMembers); clients collapse the blocked person's
 // channel messages. Blocks are one person's own list: the blocked person is never
 // told, and it reaches every device of the blocker (`authed.blocks`, the `blocks`

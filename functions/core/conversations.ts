@@ -7,6 +7,7 @@
 // new state as `changed`, with `seq` and `prevSeq` chaining the room's changes.
 import * as v from 'valibot';
 import type { Fragment } from 'postgres';
+import { dmBlockSql } from './blocks.js';
 import { chargeBucket, refilledTokens } from './budgets.js';
 import { checkEmoji } from './emoji.js';
 import { deleteFiles } from './files.js';
@@ -17,6 +18,7 @@ import { parseMentions } from './mentions.js';
 import {
   type MessageRow,
   describeRoom,
+  dmBlocked,
   mentionedMembers,
   messageColumns,
   reactionSummary,
@@ -27,7 +29,7 @@ import {
 import type { Outcome } from './outcome.js';
 import type { Deps, Sql } from './ports.js';
 import { applyProfanityPolicy } from './profanity.js';
-import { type Message, pageLimit, requestId, requiredMessageId, room, text } from './protocol.js';
+import { type Message, type RoomName, pageLimit, requestId, requiredMessageId, room, text } from './protocol.js';
 import { isMember } from './rooms.js';
 import { REPLY_BUDGET_BYTES, fitPrefix } from './sizes.js';
 
@@ -87,6 +89,8 @@ interface ChangeRow extends Partial<MessageRow> {
   was_deleted: boolean | null;
   /** the message announces a timer change (disappearing messages) */
   notice: boolean | null;
+  /** *(E22)* direct messages, when the spec refuses a block: 'mine' or 'theirs' (null: none) */
+  dm_block?: 'mine' | 'theirs' | null;
   /** this statement changed the message (and the room's seq) */
   changed: boolean;
   change_seq: string | null;
@@ -114,6 +118,11 @@ interface ChangeSpec {
   columns?: Fragment;
   /** the reactions column of the message's new state */
   reactions?: Fragment;
+  /**
+   * *(E22)* refuse the change in a direct-message room when either person
+   * blocked the other (edit, react); channels' statements are unchanged.
+   */
+  refuseBlocked?: boolean;
 }
 
 /**
@@ -122,8 +131,10 @@ interface ChangeSpec {
  * locks the room first: changes of a room commit in seq order, and none can
  * deadlock with another. A change that its checks refuse bumps nothing.
  */
-function changeMessage(deps: Deps, connectionId: string, roomId: string, messageId: string, spec: ChangeSpec) {
+function changeMessage(deps: Deps, connectionId: string, room: RoomName, messageId: string, spec: ChangeSpec) {
   const { sql } = deps;
+  const roomId = room.id;
+  const dmUsers = spec.refuseBlocked && room.kind === 'dm' ? room.users : undefined;
   const now = deps.clock.now();
   const budget = userBudget(deps.settings, spec.action);
   const key = `${spec.action}:user:`;
@@ -139,8 +150,16 @@ function changeMessage(deps: Deps, connectionId: string, roomId: string, message
       join caller c on true
       join memberships mm on mm.room_id = m.room_id and mm.user_id = c.user_id
       where m.id = ${messageId} and m.room_id = ${roomId} and ${notExpired(sql, 'm')}
+    ), ${
+      dmUsers
+        ? sql`dm_block as (
+      select ${dmBlockSql(sql, dmUsers)} as way from (select 1) one left join caller s on true
     ), allowed as (
-      select t.id from target t join caller c on true where exists (select 1 from taken) and ${spec.allowed}
+      select t.id from target t join caller c on true
+      where exists (select 1 from taken) and ${spec.allowed} and (select way from dm_block) is null`
+        : sql`allowed as (
+      select t.id from target t join caller c on true where exists (select 1 from taken) and ${spec.allowed}`
+    }
     ), seen as (
       select last_seq from rooms where id = ${roomId}
     ), bump as (
@@ -161,6 +180,7 @@ function changeMessage(deps: Deps, connectionId: string, roomId: string, message
       (select t.sender_id = c.user_id from target t) as own,
       (select t.deleted from target t) as was_deleted,
       (select t.notice from target t) as notice,
+      ${dmUsers ? sql`(select way from dm_block) as dm_block,` : sql``}
       exists (select 1 from changed) as changed,
       (select seq::text from bump) as change_seq,
       (select prev_seq::text from bump) as prev_seq,
@@ -192,6 +212,11 @@ function checkCaller(deps: Deps, connectionId: string, action: ConversationActio
   if (!row.found) throw new NotFound(NOT_FOUND);
 }
 
+/** *(E22)* A change refused across a block, worded as the direct message's send refusal. */
+function checkBlock(room: RoomName, row: ChangeRow): void {
+  if (row.dm_block) throw dmBlocked(room, row.caller_name, row.dm_block);
+}
+
 /**
  * The message's new state. The statement read it from its snapshot, taken before
  * it waited for the room's lock: if another change of the room committed in
@@ -218,8 +243,9 @@ export async function editMessage(deps: Deps, connectionId: string, frame: EditF
   const { sql } = deps;
   const stored = applyProfanityPolicy(frame.text, deps.settings.profanityFilter);
   const mentions = parseMentions(stored);
-  const [row] = await changeMessage(deps, connectionId, frame.room.id, frame.message, {
+  const [row] = await changeMessage(deps, connectionId, frame.room, frame.message, {
     action: 'edit',
+    refuseBlocked: true,
     allowed: sql`not t.deleted and t.sender_id = c.user_id and not t.notice`,
     // An edit cannot add an @here: that would call everyone without the budget.
     update: sql`body = ${stored}, edited_at = now(),
@@ -227,6 +253,7 @@ export async function editMessage(deps: Deps, connectionId: string, frame: EditF
       mentions_here = m.mentions_here and ${mentions.here}::boolean`,
   });
   checkCaller(deps, connectionId, 'edit', row);
+  checkBlock(frame.room, row);
   if (row.was_deleted) throw new NotFound(DELETED);
   if (!row.own) throw new Forbidden('You can only edit your own messages.');
   if (row.notice) throw new BadRequest('An announcement of a timer change cannot be edited.');
@@ -242,7 +269,7 @@ export async function editMessage(deps: Deps, connectionId: string, frame: EditF
  */
 export async function deleteMessage(deps: Deps, connectionId: string, frame: DeleteFrame): Promise<Outcome> {
   const { sql } = deps;
-  const [row] = await changeMessage(deps, connectionId, frame.room.id, frame.message, {
+  const [row] = await changeMessage(deps, connectionId, frame.room, frame.message, {
     action: 'delete',
     allowed: sql`not t.deleted and t.sender_id = c.user_id and not t.notice`,
     update: sql`body = '', deleted_at = now(), edited_at = null, reply_to = null, mentioned_user_ids = '{}', mentions_here = false`,
@@ -278,8 +305,9 @@ export async function react(deps: Deps, connectionId: string, frame: ReactFrame)
   const { sql } = deps;
   const { emoji, on } = frame;
   const mine = sql`exists (select 1 from reactions r where r.message_id = t.id and r.user_id = c.user_id and r.emoji = ${emoji})`;
-  const [row] = await changeMessage(deps, connectionId, frame.room.id, frame.message, {
+  const [row] = await changeMessage(deps, connectionId, frame.room, frame.message, {
     action: 'react',
+    refuseBlocked: true,
     allowed: on
       ? sql`not t.deleted and not ${mine} and (
           exists (select 1 from reactions r where r.message_id = t.id and r.emoji = ${emoji})
@@ -309,6 +337,7 @@ export async function react(deps: Deps, connectionId: string, frame: ReactFrame)
     )} else ${reactionSummary(sql, storedReactions(sql, sql`m.id`))} end`,
   });
   checkCaller(deps, connectionId, 'react', row);
+  checkBlock(frame.room, row);
   if (row.was_deleted) throw new NotFound(DELETED);
   if (!row.changed) {
     if (on && !row.mine && !row.emoji_present && (row.emoji_count ?? 0) >= MAX_EMOJI_PER_MESSAGE) {

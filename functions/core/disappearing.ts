@@ -7,10 +7,11 @@
 // by the scheduled sweep) and puts the expiry on the room's change feed, so a
 // client that was away drops them too (docs/DELIVERY.md).
 import * as v from 'valibot';
+import { dmBlockSql } from './blocks.js';
 import { chargeBucket, refilledTokens } from './budgets.js';
 import { BadRequest, Forbidden, Unauthorized } from './errors.js';
 import { callerRow, limitHit, userBudget, userRefusal } from './limits.js';
-import { type MessageRow, describeRoom, messageColumns, toMessage } from './messages.js';
+import { type MessageRow, describeRoom, dmBlocked, messageColumns, toMessage } from './messages.js';
 import type { RoomName } from './names.js';
 import type { Broadcast, Outcome } from './outcome.js';
 import type { ChatSettings, Deps, Sql } from './ports.js';
@@ -34,6 +35,8 @@ interface TimerRow extends Partial<MessageRow> {
   /** the caller (the message columns' `username` is the announcement's sender, null without one) */
   caller_name: string;
   member: boolean;
+  /** *(E22)* direct messages: a block between the two, 'mine' or 'theirs' (null: none) */
+  dm_block?: 'mine' | 'theirs' | null;
   permitted: boolean;
   /** the room has a recorded creator (channels) */
   has_creator: boolean;
@@ -56,8 +59,12 @@ interface TimerRow extends Partial<MessageRow> {
  * and the announcement's whole state. The update checks the old timer again
  * under the lock, so parallel requests for one timer announce it once.
  */
-function updateTimer(deps: Deps, connectionId: string, roomId: string, seconds: number | null) {
+function updateTimer(deps: Deps, connectionId: string, room: RoomName, seconds: number | null) {
   const { sql } = deps;
+  const roomId = room.id;
+  // *(E22)* In a DM across a block, nobody may set it: its announcement would
+  // reach the blocker. Channels' statements are unchanged.
+  const dmUsers = room.kind === 'dm' ? room.users : undefined;
   const now = deps.clock.now();
   const budget = userBudget(deps.settings, 'timer');
   return sql<TimerRow[]>`
@@ -66,8 +73,15 @@ function updateTimer(deps: Deps, connectionId: string, roomId: string, seconds: 
       join caller c on true
       join memberships mm on mm.room_id = r.id and mm.user_id = c.user_id
       where r.id = ${roomId}
+    ), ${
+      dmUsers
+        ? sql`dm_block as (
+      select ${dmBlockSql(sql, dmUsers)} as way from (select 1) one left join caller s on true
     ), permitted as (
-      select 1 from target t join caller c on true where t.kind = 'dm' or t.created_by = c.user_id
+      select 1 from target t where t.kind = 'dm' and (select way from dm_block) is null`
+        : sql`permitted as (
+      select 1 from target t join caller c on true where t.kind = 'dm' or t.created_by = c.user_id`
+    }
     ), taken as (
       ${chargeBucket(sql, sql`select key from caller where exists (select 1 from permitted)`, budget, now)}
     ), bump as (
@@ -86,6 +100,7 @@ function updateTimer(deps: Deps, connectionId: string, roomId: string, seconds: 
     select c.username as caller_name,
       exists (select 1 from target) as member,
       exists (select 1 from permitted) as permitted,
+      ${dmUsers ? sql`(select way from dm_block) as dm_block,` : sql``}
       (select t.created_by is not null from target t) as has_creator,
       exists (select 1 from taken) as taken,
       (select ${refilledTokens(sql, budget, now)} from rate_budgets b where b.key = c.key) as tokens,
@@ -119,9 +134,10 @@ export async function setTimer(deps: Deps, connectionId: string, frame: SetTimer
   if (seconds !== null && !allowedTimers(settings).includes(seconds)) {
     throw new BadRequest(`seconds is null (off) or one of ${describeChoices(settings)}.`);
   }
-  const [row] = await updateTimer(deps, connectionId, frame.room.id, seconds);
+  const [row] = await updateTimer(deps, connectionId, frame.room, seconds);
   if (!row) throw new Unauthorized('Log in first.');
   if (!row.member) throw new Forbidden(`You are not a member of ${describeRoom(frame.room)}.`);
+  if (row.dm_block) throw dmBlocked(frame.room, row.caller_name, row.dm_block);
   if (!row.permitted) throw new Forbidden(notPermitted(frame.room, row.has_creator));
   if (!row.taken) {
     limitHit(deps.log, 'timer', { user: row.caller_name, connection: connectionId });

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import * as v from 'valibot';
 import { securityEvent } from './audit.js';
+import { dmBlockSql } from './blocks.js';
 import { chargeBucket, refilledTokens } from './budgets.js';
 import { BadRequest, Forbidden, TooLarge, Unauthorized } from './errors.js';
 import { notExpired } from './expiry.js';
@@ -17,7 +18,7 @@ import type { Outcome } from './outcome.js';
 import { BIDI_CONTROLS, MAX_FILE_NAME, MAX_PREVIEW_BYTES, PREVIEW_TYPE, describeBytes, isSafeImage, refusedType } from './file-types.js';
 import type { Deps, DownloadHeaders, Queryable, Storage } from './ports.js';
 import { fileIds, requestId, room } from './protocol.js';
-import { describeRoom } from './messages.js';
+import { describeRoom, dmBlocked } from './messages.js';
 
 /** An image's sides, in pixels, as a browser can decode it. */
 const MAX_IMAGE_SIDE = 65_535;
@@ -109,6 +110,7 @@ export async function grantUpload(deps: Deps, connectionId: string, frame: Uploa
     throw userRefusal(settings, 'upload', row.tokens ?? 0);
   }
   if (!row.member) throw new Forbidden(`You are not a member of ${describeRoom(frame.room)}.`);
+  if (row.dm_block) throw dmBlocked(frame.room, row.username, row.dm_block);
   if (!row.inserted) {
     throw new TooLarge(`Your files take up to ${describeBytes(settings.fileQuotaBytes)} in all; delete some messages with files to share more.`);
   }
@@ -131,23 +133,38 @@ function insertGrant(deps: Deps, connectionId: string, id: string, frame: Upload
   const budget = userBudget(settings, 'upload');
   const now = deps.clock.now();
   const bytes = frame.size + (frame.previewSize ?? 0);
-  return sql<{ username: string; taken: boolean; tokens: number | null; member: boolean; inserted: boolean }[]>`
+  // *(E22)* No file goes into a DM across a block, either way (blocks.ts); only
+  // a DM's statement reads blocks.
+  const dmUsers = frame.room.kind === 'dm' ? frame.room.users : undefined;
+  return sql<{
+    username: string;
+    taken: boolean;
+    tokens: number | null;
+    member: boolean;
+    dm_block?: 'mine' | 'theirs' | null;
+    inserted: boolean;
+  }[]>`
     with caller as (${callerRow(sql, connectionId, 'upload')}), taken as (${chargeBucket(sql, sql`select key from caller`, budget, now)}
     ), member as (
       select 1 from memberships m join caller c on m.user_id = c.user_id where m.room_id = ${frame.room.id}
-    ), inserted as (
+    ), ${
+      dmUsers ? sql`dm_block as (select ${dmBlockSql(sql, dmUsers)} as way from (select 1) one left join caller s on true), ` : sql``
+    }inserted as (
       insert into files (id, room_id, uploader_id, name, content_type, size, width, height, preview_size)
       select ${id}, ${frame.room.id}, c.user_id, ${frame.name}, ${frame.type}, ${frame.size},
         ${frame.width ?? null}, ${frame.height ?? null}, ${frame.previewSize ?? null}
       from caller c
       where exists (select 1 from taken) and exists (select 1 from member)
+        ${dmUsers ? sql`and (select way from dm_block) is null` : sql``}
         and (select coalesce(sum(f.size + coalesce(f.preview_size, 0)), 0) from files f where f.uploader_id = c.user_id) + ${bytes}
           <= ${settings.fileQuotaBytes}
       returning id
     )
     select c.username, exists (select 1 from taken) as taken,
       (select ${refilledTokens(sql, budget, now)} from rate_budgets b where b.key = c.key) as tokens,
-      exists (select 1 from member) as member, exists (select 1 from inserted) as inserted
+      exists (select 1 from member) as member,
+      ${dmUsers ? sql`(select way from dm_block) as dm_block,` : sql``}
+      exists (select 1 from inserted) as inserted
     from caller c`;
 }
 

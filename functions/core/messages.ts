@@ -454,7 +454,7 @@ export async function send(deps: Deps, connectionId: string, frame: SendFrame): 
  * hears only that it was not delivered, the sentence any refused delivery would
  * get, never that they are blocked; the blocker is told their own block.
  */
-function dmBlocked(room: RoomName, me: string, way: 'mine' | 'theirs'): Forbidden {
+export function dmBlocked(room: RoomName, me: string, way: 'mine' | 'theirs'): Forbidden {
   if (way === 'theirs') return new Forbidden(DM_NOT_DELIVERED);
   const other = room.users?.find((u) => u !== me) ?? 'this person';
   return new Forbidden(`You have blocked ${other}; unblock them to write to them.`);

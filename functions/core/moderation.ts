@@ -324,9 +324,24 @@ export async function invite(deps: Deps, connectionId: string, frame: PersonFram
   if (target!.standing.member) throw new Conflict(`${frame.user} is in #${roomId} already.`);
   if (row.target_banned) throw new Forbidden(`${frame.user} is banned from #${roomId}; unban them first.`);
   if (row.target_channels >= deps.settings.roomsPerUser) throw new Forbidden(`${frame.user} is in the most channels allowed.`);
-  const [added] = await sql<{ added: boolean; recipients: string[]; invitee_connections: string[]; last_message_id: string | null }[]>`
-    with added as (
-      insert into memberships (room_id, user_id) values (${roomId}, ${target!.id}) on conflict do nothing returning user_id
+  const [added] = await sql<{
+    added: boolean;
+    block: 'mine' | 'theirs' | null;
+    recipients: string[];
+    invitee_connections: string[];
+    last_message_id: string | null;
+  }[]>`
+    with blocked as (
+      -- (E22) nobody is put in a room by a person either of them blocked
+      select case when b.blocker_id = ${caller.userId}::bigint then 'mine' else 'theirs' end as way
+      from blocks b
+      where (b.blocker_id = ${caller.userId}::bigint and b.blocked_id = ${target!.id}::bigint)
+        or (b.blocker_id = ${target!.id}::bigint and b.blocked_id = ${caller.userId}::bigint)
+      order by b.blocker_id = ${caller.userId}::bigint desc
+      limit 1
+    ), added as (
+      insert into memberships (room_id, user_id) select ${roomId}, ${target!.id}::bigint where not exists (select 1 from blocked)
+      on conflict do nothing returning user_id
     ), mark as (
       -- the invitee starts with the room read, as a joiner does
       insert into read_marks (user_id, room_id, through)
@@ -334,10 +349,13 @@ export async function invite(deps: Deps, connectionId: string, frame: PersonFram
       where r.id = ${roomId} and r.last_message_id is not null and exists (select 1 from added)
       on conflict (user_id, room_id) do update set through = greatest(read_marks.through, excluded.through)
     )
-    select exists (select 1 from added) as added,
+    select exists (select 1 from added) as added, (select way from blocked) as block,
       ${roomConnections(sql, roomId, caller.connectionId)} as recipients,
       array(select c.id from connections c where c.user_id = ${target!.id}) as invitee_connections,
       (select max(x.id) from messages x where x.room_id = ${roomId} and x.deleted_at is null and ${notExpired(sql, 'x')})::text as last_message_id`;
+  // The blocked inviter hears only that it could not be done, never that they are blocked.
+  if (added!.block === 'theirs') throw new Forbidden(inviteNotDelivered(frame.user, roomId));
+  if (added!.block === 'mine') throw new Forbidden(`You have blocked ${frame.user}; unblock them to invite them.`);
   if (!added!.added) throw new Conflict(`${frame.user} is in #${roomId} already.`);
   const broadcasts = membershipPresence(added!.recipients, roomId, frame.user, true);
   if (added!.invitee_connections.length) {
@@ -346,6 +364,11 @@ export async function invite(deps: Deps, connectionId: string, frame: PersonFram
     broadcasts.push({ to: added!.invitee_connections, frame: { type: 'added_to_room', room: info, by: caller.username } });
   }
   return { reply: { type: 'invited', room: roomId, user: frame.user }, broadcasts };
+}
+
+/** *(E22)* An invitation refused across a block, in the words of a refused direct message. */
+export function inviteNotDelivered(user: string, roomId: string): string {
+  return `${user} could not be invited to #${roomId}.`;
 }
 
 /** Who removes a message: `admin` from isServerAdmin. */

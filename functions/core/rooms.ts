@@ -11,7 +11,8 @@ import type { Outcome } from './outcome.js';
 import type { Deps, Sql } from './ports.js';
 import { listRoomConnections, membershipPresence } from './presence.js';
 import type { JoinFrame, LeaveFrame, RoomInfo } from './protocol.js';
-import { pageMessages } from './messages.js';
+import { dmBlocked, pageMessages } from './messages.js';
+import { dmBlockSql } from './blocks.js';
 import { type ProfileRow, profileOf } from './profile.js';
 import { type ReadState, type ReadStateRow, readStateOf, roomReadState, startReadMark, toReadState } from './reads.js';
 import { JOIN_MEMBERS_BUDGET_BYTES, REPLY_BUDGET_BYTES, fitPrefix } from './sizes.js';
@@ -83,20 +84,32 @@ export async function ensureDmRoom(sql: Sql, room: RoomName, caller: Caller): Pr
   const users = room.users!;
   if (!users.includes(caller.username)) throw new Forbidden('A direct-message room is only for its two people.');
   const other = users[0] === caller.username ? users[1] : users[0];
-  const added = await sql`
+  // *(E22)* Not across a block, either way: the room, its memberships and the
+  // blocker's presence would reach the blocker.
+  const [row] = await sql<{ added: number; dm_block: 'mine' | 'theirs' | null }[]>`
     with other as (
       select id from users where username = ${other} and verified_at is not null
+    ), blocked as (
+      select case when b.blocker_id = ${caller.userId}::bigint then 'mine' else 'theirs' end as way
+      from blocks b join other o on (b.blocker_id = ${caller.userId}::bigint and b.blocked_id = o.id)
+        or (b.blocker_id = o.id and b.blocked_id = ${caller.userId}::bigint)
+      order by b.blocker_id = ${caller.userId}::bigint desc
+      limit 1
     ), room as (
-      insert into rooms (id, kind) select ${room.id}, 'dm' where exists (select 1 from other)
+      insert into rooms (id, kind) select ${room.id}, 'dm'
+      where exists (select 1 from other) and not exists (select 1 from blocked)
       on conflict (id) do nothing
+    ), added as (
+      insert into memberships (room_id, user_id)
+      select ${room.id}, id from other where not exists (select 1 from blocked)
+      union all
+      select ${room.id}, ${caller.userId}::bigint where exists (select 1 from other) and not exists (select 1 from blocked)
+      on conflict do nothing
+      returning user_id
     )
-    insert into memberships (room_id, user_id)
-    select ${room.id}, id from other
-    union all
-    select ${room.id}, ${caller.userId}::bigint where exists (select 1 from other)
-    on conflict do nothing
-    returning user_id`;
-  if (added.length === 0 && !(await isMember(sql, room.id, caller.userId))) {
+    select (select count(*)::int from added) as added, (select way from blocked) as dm_block`;
+  if (row?.dm_block) throw dmBlocked(room, caller.username, row.dm_block);
+  if (!row?.added && !(await isMember(sql, room.id, caller.userId))) {
     throw new NotFound(`There is nobody called ${other}.`);
   }
 }
@@ -150,6 +163,8 @@ interface Standing {
   rooms: number;
   /** for a DM: whether the other person exists */
   otherExists: boolean;
+  /** *(E22)* for a DM: a block between the two, 'mine' or 'theirs' (null: none) */
+  dmBlock: 'mine' | 'theirs' | null;
 }
 
 function otherOf(room: RoomName, me: string): string | undefined {
@@ -165,6 +180,7 @@ interface StandingRow {
   room_exists: boolean;
   rooms: number;
   other_exists: boolean;
+  dm_block: 'mine' | 'theirs' | null;
 }
 
 async function findStanding(sql: Sql, connectionId: string, room: RoomName): Promise<Standing> {
@@ -185,7 +201,8 @@ async function findStanding(sql: Sql, connectionId: string, room: RoomName): Pro
       exists (select 1 from rooms r where r.id = ${room.id}) as room_exists,
       -- channels only: a channel id never holds ':', a DM's always starts 'dm:'
       (select count(*)::int from memberships m where m.user_id = c.user_id and m.room_id not like 'dm:%') as rooms,
-      exists (select 1 from other) as other_exists
+      exists (select 1 from other) as other_exists,
+      ${room.kind === 'dm' ? sql`(select ${dmBlockSql(sql, others)} from caller s)` : sql`null::text`} as dm_block
     from caller c`;
   if (!row) throw new Unauthorized('Log in first.');
   return {
@@ -194,6 +211,7 @@ async function findStanding(sql: Sql, connectionId: string, room: RoomName): Pro
     roomExists: row.room_exists,
     rooms: row.rooms,
     otherExists: row.other_exists,
+    dmBlock: row.dm_block,
   };
 }
 
@@ -218,6 +236,8 @@ async function claimNewMembership(deps: Deps, room: RoomName, standing: Standing
     const other = otherOf(room, caller.username);
     if (!room.users!.includes(caller.username)) throw new Forbidden('A direct-message room is only for its two people.');
     if (!standing.otherExists) throw new NotFound(`There is nobody called ${other}.`);
+    // *(E22)* before any budget is spent; ensureDmRoom checks it again in its statement
+    if (standing.dmBlock) throw dmBlocked(room, caller.username, standing.dmBlock);
   }
   await spendUserBudget(deps, caller, 'join');
   if (!standing.roomExists) await spendUserBudget(deps, caller, 'create');

@@ -154,3 +154,109 @@ describe('blocks', () => {
     await alice.close();
   });
 });
+
+describe('a block refuses every way into the other person\'s DM, not only send', () => {
+  const NOT_DELIVERED = 'Your message could not be delivered to this person.';
+  /** Frames of one room (or naming it) that reached a client. */
+  const ofRoom = (c: TestClient, room: string) =>
+    c.all((f) => f.room === room || (f.message as { room?: string } | undefined)?.room === room || (f.room as { id?: string } | undefined)?.id === room);
+
+  it('edit, react, set_timer and upload in an existing DM, either way, storing and delivering nothing', async () => {
+    const [alice, mallory] = await Promise.all([signUp(t), signUp(t)]);
+    const dm = dmRoomId(alice.username!, mallory.username!);
+    const old = await say(mallory, dm, 'before the block');
+    const hers = await say(alice, dm, 'hers, before the block');
+    expect(await alice.request({ action: 'block', user: mallory.username })).toMatchObject({ type: 'blocks', blocks: [mallory.username] });
+    const seen = ofRoom(alice, dm).length;
+    const seenByMallory = ofRoom(mallory, dm).length;
+    const state = async () => {
+      const [row] = await t.db.sql`select
+        (select json_agg(json_build_object('id', id, 'body', body, 'edited', edited_at is not null) order by id) from messages where room_id = ${dm}) as messages,
+        (select count(*)::int from reactions r join messages m on m.id = r.message_id where m.room_id = ${dm}) as reactions,
+        (select count(*)::int from files where room_id = ${dm}) as files,
+        (select row(disappear_after, last_seq)::text from rooms where id = ${dm}) as room`;
+      return row;
+    };
+    const before = await state();
+
+    // the blocked person hears only that it could not be delivered
+    const refused = [
+      await mallory.request({ action: 'edit', room: dm, message: old, text: 'after the block' }),
+      await mallory.request({ action: 'react', room: dm, message: hers, emoji: '👍' }),
+      await mallory.request({ action: 'react', room: dm, message: old, emoji: '👍' }),
+      await mallory.request({ action: 'set_timer', room: dm, seconds: 300 }),
+      await mallory.request({ action: 'upload', room: dm, name: 'note.txt', size: 10, type: 'text/plain' }),
+    ];
+    for (const r of refused) expect(r).toMatchObject({ type: 'error', code: 'forbidden', message: NOT_DELIVERED });
+
+    // the blocker is told their own block
+    const mine = `You have blocked ${mallory.username}; unblock them to write to them.`;
+    for (const frame of [
+      { action: 'edit', room: dm, message: hers, text: 'after the block' },
+      { action: 'react', room: dm, message: old, emoji: '👍' },
+      { action: 'set_timer', room: dm, seconds: 300 },
+      { action: 'upload', room: dm, name: 'note.txt', size: 10, type: 'text/plain' },
+    ]) {
+      expect(await alice.request(frame)).toMatchObject({ type: 'error', code: 'forbidden', message: mine });
+    }
+
+    expect(await state()).toEqual(before);
+    await alice.quiet(() => false, 200);
+    expect(ofRoom(alice, dm).length).toBe(seen);
+    expect(ofRoom(mallory, dm).slice(seenByMallory).filter((f) => f.type !== 'error')).toEqual([]);
+    // someone else's message is still not theirs to edit, block or none (not a block refusal first for a non-member)
+    const stranger = await signUp(t);
+    expect(await stranger.request({ action: 'edit', room: dm, message: old, text: 'x' })).toMatchObject({ code: 'not_found' });
+    expect(await stranger.request({ action: 'upload', room: dm, name: 'n.txt', size: 10, type: 'text/plain' })).toMatchObject({ code: 'forbidden', message: 'You are not a member of this conversation.' });
+
+    // unblocked, both work again
+    await alice.request({ action: 'unblock', user: mallory.username });
+    expect(await mallory.request({ action: 'react', room: dm, message: hers, emoji: '👍' })).toMatchObject({ type: 'reacted' });
+    expect(await mallory.request({ action: 'edit', room: dm, message: old, text: 'edited later' })).toMatchObject({ type: 'edited' });
+    await Promise.all([alice, mallory, stranger].map((c) => c.close()));
+  });
+
+  it('join of a DM that does not exist yet, either way, opening nothing', async () => {
+    const [carol, mallory] = await Promise.all([signUp(t), signUp(t)]);
+    const dm = dmRoomId(carol.username!, mallory.username!);
+    await carol.request({ action: 'block', user: mallory.username });
+    expect(await mallory.request({ action: 'join', room: dm })).toMatchObject({ type: 'error', code: 'forbidden', message: NOT_DELIVERED });
+    expect(await mallory.request({ action: 'send', room: dm, text: 'hi', clientId: crypto.randomUUID() })).toMatchObject({ code: 'forbidden', message: NOT_DELIVERED });
+    expect(await carol.request({ action: 'join', room: dm })).toMatchObject({
+      code: 'forbidden',
+      message: `You have blocked ${mallory.username}; unblock them to write to them.`,
+    });
+    const [row] = await t.db.sql`select (select count(*)::int from rooms where id = ${dm}) as rooms, (select count(*)::int from memberships where room_id = ${dm}) as members`;
+    expect(row).toEqual({ rooms: 0, members: 0 });
+    await carol.quiet(() => false, 200);
+    expect(ofRoom(carol, dm)).toEqual([]);
+    await Promise.all([carol, mallory].map((c) => c.close()));
+  });
+
+  it('invite into a channel, either way, adding nobody and telling the blocked inviter nothing of the block', async () => {
+    const [carol, mallory] = await Promise.all([signUp(t), signUp(t)]);
+    const hers = `bk-c-${crypto.randomUUID().slice(0, 8)}`;
+    const his = `bk-m-${crypto.randomUUID().slice(0, 8)}`;
+    expect(await carol.request({ action: 'join', room: hers })).toMatchObject({ type: 'joined' });
+    expect(await mallory.request({ action: 'join', room: his })).toMatchObject({ type: 'joined' });
+    await carol.request({ action: 'block', user: mallory.username });
+    expect(await mallory.request({ action: 'invite', room: his, user: carol.username })).toMatchObject({
+      type: 'error',
+      code: 'forbidden',
+      message: `${carol.username} could not be invited to #${his}.`,
+    });
+    expect(await carol.request({ action: 'invite', room: hers, user: mallory.username })).toMatchObject({
+      type: 'error',
+      code: 'forbidden',
+      message: `You have blocked ${mallory.username}; unblock them to invite them.`,
+    });
+    const [row] = await t.db.sql`select count(*)::int as n from memberships where (room_id = ${his} and user_id = (select id from users where username = ${carol.username}))
+      or (room_id = ${hers} and user_id = (select id from users where username = ${mallory.username}))`;
+    expect(row).toEqual({ n: 0 });
+    await carol.quiet(() => false, 200);
+    expect(carol.all('added_to_room')).toEqual([]);
+    expect(ofRoom(carol, his)).toEqual([]);
+    expect(ofRoom(mallory, hers)).toEqual([]);
+    await Promise.all([carol, mallory].map((c) => c.close()));
+  });
+});
