@@ -9,7 +9,7 @@ import { FanoutProgress, decodeBatch, deliverBatch } from './core/fanout.js';
 import { observed } from './route.js';
 
 /** Lambda's deadline less this: posts stop, and the ids not started are handed back. */
-const RESERVE_MS = 5000;
+const RESERVE_MS = 2000;
 /** ids each batch reached, kept for the life of the sandbox: a redelivery skips them */
 const progress = new FanoutProgress();
 

@@ -17,8 +17,12 @@ import { Construct } from 'constructs';
 export const FANOUT = {
   /** broadcasts to more connections than this are queued (bench/README.md: the direct path's p99 stays under a second up to here) */
   directMax: 500,
-  /** connection ids per queue message: a 128 KB frame and 250 ids of up to 128 bytes stay within SQS's 256 KB */
-  idsPerBatch: 250,
+  /**
+   * connection ids per queue message: small enough that one batch takes a worker
+   * ~100 ms at 64 calls in flight (bench/README.md), and a 128 KB frame and 100 ids
+   * of up to 128 bytes stay within SQS's 256 KB
+   */
+  idsPerBatch: 100,
   /** records per worker invocation, posted side by side */
   batchSize: 2,
   /** worker invocations at once, and the worker's reserved concurrency */

@@ -338,7 +338,7 @@ export function loadConfig(env: Env = process.env): Config {
       fanoutQueueUrl: env.FANOUT_QUEUE_URL || undefined,
       fanoutDeadLetterUrl: env.FANOUT_DLQ_URL || undefined,
       fanoutDirectMax: int(env, 'FANOUT_DIRECT_MAX', 500, 1),
-      fanoutIdsPerBatch: int(env, 'FANOUT_BATCH_IDS', 250, 1),
+      fanoutIdsPerBatch: int(env, 'FANOUT_BATCH_IDS', 100, 1),
       fanoutMaxAttempts: int(env, 'FANOUT_MAX_ATTEMPTS', 3, 0),
       sqsEndpoint: env.SQS_ENDPOINT || undefined,
       region: env.AWS_REGION || undefined,

@@ -636,7 +636,7 @@ describe('fan-out', () => {
         expect(env, id).not.toHaveProperty('FANOUT_QUEUE_URL');
         continue;
       }
-      expect(env, id).toMatchObject({ FANOUT_QUEUE_URL: { Ref: queueId() }, FANOUT_DIRECT_MAX: '500', FANOUT_BATCH_IDS: '250' });
+      expect(env, id).toMatchObject({ FANOUT_QUEUE_URL: { Ref: queueId() }, FANOUT_DIRECT_MAX: '500', FANOUT_BATCH_IDS: '100' });
       const sends = sqs.filter((s) => json(s.Resource) === json({ 'Fn::GetAtt': [queueId(), 'Arn'] }));
       expect([...new Set(sends.flatMap((s) => [s.Action].flat()))].sort(), id).toEqual(
         id === WORKER
