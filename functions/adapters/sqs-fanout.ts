@@ -3,7 +3,7 @@
 // fanout.ts's splitBatches). A hand-back of failed posts waits 2^attempt seconds
 // before a worker sees it. Dead-lettered batches go to the dead-letter queue
 // directly, where the alarm sees them.
-import { SQSClient, SendMessageBatchCommand, SendMessageCommand, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
+import { type SQSClient, SendMessageBatchCommand, SendMessageCommand, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import { type FanoutBatch, type FanoutQueue, MAX_QUEUE_MESSAGE_BYTES, encodeBatch } from '../core/fanout.js';
 
 const ENTRIES_PER_CALL = 10;
@@ -60,9 +60,4 @@ export class SqsFanoutQueue implements FanoutQueue {
 /** A hand-back of failed posts waits 2, 4, 8... seconds (SQS allows up to 900). */
 export function delayOf(batch: FanoutBatch): number {
   return /\.r\d+$/.test(batch.key) ? Math.min(900, 2 ** batch.attempt) : 0;
-}
-
-export function createSqsFanoutQueue(options: { queueUrl: string; deadLetterUrl?: string; region?: string; endpoint?: string }): SqsFanoutQueue {
-  const client = new SQSClient({ region: options.region, ...(options.endpoint ? { endpoint: options.endpoint } : {}) });
-  return new SqsFanoutQueue(client, options.queueUrl, options.deadLetterUrl);
 }
