@@ -4,6 +4,7 @@
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import * as v from 'valibot';
 import { dropConnections } from './core/connections.js';
+import { fanOut } from './core/fanout.js';
 import { BadRequest, ChatError, RateLimited, Suspended, TooLarge } from './core/errors.js';
 import { MAX_FRAME_BYTES } from './core/names.js';
 import type { Outcome } from './core/outcome.js';
@@ -13,7 +14,12 @@ import { getDeps } from './adapters/runtime.js';
 
 /** API Gateway's event; $connect events also carry the handshake's headers. */
 export type WsEvent = APIGatewayProxyWebsocketEventV2 & { headers?: Record<string, string | undefined> };
-export type WsHandler = (event: WsEvent) => Promise<APIGatewayProxyResultV2>;
+export type WsHandler = (event: WsEvent, context?: unknown) => Promise<APIGatewayProxyResultV2>;
+
+/** Runs one invocation inside the hosting's telemetry, where it has one (Powertools on Lambda). */
+export function observed<T>(deps: Deps, context: unknown, name: string, run: () => Promise<T>): Promise<T> {
+  return deps.telemetry?.around ? deps.telemetry.around(context, name, run) : run();
+}
 
 const OK = { statusCode: 200 } as const;
 
@@ -58,12 +64,13 @@ export async function deliver(deps: Deps, connectionId: string, re: string | und
     const reply = re === undefined ? outcome.reply : { ...outcome.reply, re };
     gone.push(...(await deps.gateway.post([connectionId], reply)));
   }
-  for (const b of outcome.broadcasts ?? []) gone.push(...(await deps.gateway.post(b.to, b.frame)));
+  // Large broadcasts go to fan-out workers where the hosting has them (fanout.ts).
+  for (const b of outcome.broadcasts ?? []) gone.push(...(await fanOut(deps, b.to, b.frame)));
   for (const id of outcome.close ?? []) await deps.gateway.disconnect(id);
   if (gone.length) {
     // A gone connection's row is deleted; its user's roommates may need presence.
     const presence = await dropConnections(deps.sql, [...new Set(gone)]);
-    for (const b of presence) await deps.gateway.post(b.to, b.frame);
+    for (const b of presence) await fanOut(deps, b.to, b.frame);
   }
 }
 
@@ -72,20 +79,22 @@ export function messageRoute<S extends v.GenericSchema<unknown, unknown>>(
   schema: S,
   action: (deps: Deps, connectionId: string, frame: v.InferOutput<S>) => Promise<Outcome>,
 ): WsHandler {
-  return async (event) => {
+  return async (event, context) => {
     const deps = await getDeps();
-    const connectionId = event.requestContext.connectionId;
-    let re: string | undefined;
-    try {
-      const body = parseBody(event);
-      re = requestIdOf(body);
-      const parsed = v.safeParse(schema, body);
-      if (!parsed.success) throw new BadRequest(describeIssues(parsed.issues));
-      await deliver(deps, connectionId, re, await action(deps, connectionId, parsed.output));
-    } catch (err) {
-      await reportError(deps, connectionId, re, err);
-    }
-    return OK;
+    return observed(deps, context, event.requestContext.routeKey, async () => {
+      const connectionId = event.requestContext.connectionId;
+      let re: string | undefined;
+      try {
+        const body = parseBody(event);
+        re = requestIdOf(body);
+        const parsed = v.safeParse(schema, body);
+        if (!parsed.success) throw new BadRequest(describeIssues(parsed.issues));
+        await deliver(deps, connectionId, re, await action(deps, connectionId, parsed.output));
+      } catch (err) {
+        await reportError(deps, connectionId, re, err);
+      }
+      return OK;
+    });
   };
 }
 
@@ -103,20 +112,22 @@ export async function reportError(deps: Deps, connectionId: string, re: string |
  * with 429.
  */
 export function lifecycleRoute(action: (deps: Deps, event: WsEvent) => Promise<Outcome | false | 'rate_limited'>): WsHandler {
-  return async (event) => {
+  return async (event, context) => {
     const deps = await getDeps();
-    try {
-      const outcome = await action(deps, event);
-      if (outcome === false) return { statusCode: 403 };
-      if (outcome === 'rate_limited') return { statusCode: 429 };
-      await deliver(deps, event.requestContext.connectionId, undefined, outcome);
-      return OK;
-    } catch (err) {
-      deps.log.error('lifecycle route failed', {
-        route: event.requestContext.routeKey,
-        error: err instanceof Error ? (err.stack ?? err.message) : String(err),
-      });
-      return { statusCode: 500 };
-    }
+    return observed(deps, context, event.requestContext.routeKey, async (): Promise<APIGatewayProxyResultV2> => {
+      try {
+        const outcome = await action(deps, event);
+        if (outcome === false) return { statusCode: 403 };
+        if (outcome === 'rate_limited') return { statusCode: 429 };
+        await deliver(deps, event.requestContext.connectionId, undefined, outcome);
+        return OK;
+      } catch (err) {
+        deps.log.error('lifecycle route failed', {
+          route: event.requestContext.routeKey,
+          error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+        });
+        return { statusCode: 500 };
+      }
+    });
   };
 }

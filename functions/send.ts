@@ -3,4 +3,8 @@ import { send } from './core/messages.js';
 import { SendFrame } from './core/protocol.js';
 import { messageRoute } from './route.js';
 
-export const handler = messageRoute(SendFrame, send);
+export const handler = messageRoute(SendFrame, async (deps, connectionId, frame) => {
+  const outcome = await send(deps, connectionId, frame);
+  deps.telemetry?.metric('Sends', 1, 'Count');
+  return outcome;
+});

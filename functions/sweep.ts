@@ -13,12 +13,17 @@ import { sweepConnections } from './core/connections.js';
 import { sweepExpired } from './core/disappearing.js';
 import { sweepFiles } from './core/files.js';
 import { sweepTwoFactor } from './core/two-factor.js';
-import { deliver } from './route.js';
+import type { Deps } from './core/ports.js';
+import { deliver, observed } from './route.js';
 
 const { sweep } = loadConfig();
 
-export async function handler(): Promise<{ swept: number }> {
+export async function handler(_event?: unknown, context?: unknown): Promise<{ swept: number }> {
   const deps = await getDeps();
+  return observed(deps, context, 'sweep', () => sweepOnce(deps));
+}
+
+async function sweepOnce(deps: Deps): Promise<{ swept: number }> {
   const { swept, broadcasts, close } = await sweepConnections(deps, sweep);
   // No caller to reply to: only the broadcasts and the closes.
   await deliver(deps, '', undefined, { broadcasts, close });

@@ -2,14 +2,14 @@
 // bundle made by esbuild on this machine (never Docker), minified with source
 // maps, its own log group with a retention, the VPC's function subnets, a cap
 // on its concurrency, alarms on errors and throttles, and its logged errors and
-// security events counted into metrics.
+// security events counted into metrics, X-Ray tracing on.
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ISecurityGroup, IVpc } from 'aws-cdk-lib/aws-ec2';
 import { SubnetType } from 'aws-cdk-lib/aws-ec2';
 import { Effect, PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { type ICommandHooks, LogLevel, NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { FilterPattern, LogGroup, MetricFilter, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -106,11 +106,15 @@ export class ChatFunction extends NodejsFunction {
       timeout: props.timeout ?? Duration.seconds(20),
       ...(props.reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrency }),
       logGroup,
+      // X-Ray: Powertools' Tracer (functions/adapters/powertools.ts) adds a subsegment per invocation and per SDK call.
+      tracing: Tracing.ACTIVE,
       vpc: props.vpc,
       vpcSubnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: [props.securityGroup],
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: 'wild-whispers',
+        POWERTOOLS_METRICS_NAMESPACE: 'WildWhispers',
         ...props.environment,
       },
       bundling: {

@@ -21,6 +21,8 @@ import type { Construct } from 'constructs';
 import { ChatDatabase, DATABASE_NAME } from './database.js';
 import { FilesBucket, filesBucketName, filesBucketOrigin } from './files.js';
 import { ChatFunction, type ChatFunctionProps, LOGGED_ERRORS, PROJECT_ROOT, SECURITY_EVENTS } from './function.js';
+import { chatDashboard } from './dashboard.js';
+import { FANOUT, FanoutQueues } from './fanout.js';
 import { suppressReviewedFindings } from './nag.js';
 import { WebSite } from './web.js';
 
@@ -89,9 +91,9 @@ export const ROUTE_THROTTLES: Record<string, Throttle> = {
 
 /**
  * Invocations at once per function: one route's flood cannot take the account's
- * Lambda pool from the others, and the sum (147) bounds the sessions open on RDS
+ * Lambda pool from the others, and the sum (197) bounds the sessions open on RDS
  * Proxy. Lambda keeps 100 of the account's concurrency unreserved, so this needs
- * an account limit of at least 247 (the default is 1,000); see docs/DEPLOY.md.
+ * an account limit of at least 297 (the default is 1,000); see docs/DEPLOY.md.
  */
 export const RESERVED_CONCURRENCY: Record<string, number> = {
   connect: 30,
@@ -104,6 +106,8 @@ export const RESERVED_CONCURRENCY: Record<string, number> = {
   leave: 10,
   sweep: 1,
   migrate: 1,
+  // the fan-out worker: the event source mapping's maxConcurrency (infra/fanout.ts)
+  fanout: FANOUT.maxConcurrency,
 };
 
 /** Security events in five minutes that raise the alarm, unless the props say otherwise. */
@@ -132,6 +136,7 @@ export class ChatStack extends Stack {
   readonly database: ChatDatabase;
   readonly web: WebSite;
   readonly files: FilesBucket;
+  readonly fanout: FanoutQueues;
   readonly functions: Record<string, ChatFunction> = {};
 
   constructor(scope: Construct, id: string, props: ChatStackProps) {
@@ -242,8 +247,12 @@ export class ChatStack extends Stack {
     const connectionsArns = ['POST', 'DELETE'].map((method) =>
       this.formatArn({ service: 'execute-api', resource: this.api.apiId, resourceName: `${STAGE}/${method}/@connections/*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }),
     );
-    const grantManageConnections = (f: ChatFunction) =>
+    // Every function that posts may also hand a large broadcast to the fan-out queue.
+    this.fanout = new FanoutQueues(this, 'Fanout', { alarmTopic: alarms });
+    const grantManageConnections = (f: ChatFunction) => {
       f.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['execute-api:ManageConnections'], resources: connectionsArns }));
+      this.fanout.allowProducer(f);
+    };
     const routes: WebSocketRoute[] = [];
     /** A route: its key, its function; `posts` grants ManageConnections. */
     const route = (key: string, source: string, options: FunctionOptions & { posts?: boolean } = {}) => {
@@ -297,6 +306,16 @@ export class ChatStack extends Stack {
       schedule: Schedule.rate(Duration.minutes(1)),
       targets: [new LambdaFunction(sweep, { retryAttempts: 0 })],
     });
+
+    // The fan-out worker: batches of a large broadcast from the queue. It only posts
+    // (PostToConnection, never DeleteConnection) and may queue hand-backs of its own.
+    const worker = fn('fanout', {
+      timeout: Duration.seconds(FANOUT.timeoutSeconds),
+      environment: { POST_CONCURRENCY: String(FANOUT.postConcurrency), FANOUT_MAX_ATTEMPTS: String(FANOUT.maxAttempts), FANOUT_DLQ_URL: this.fanout.deadLetters.queueUrl },
+    });
+    worker.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['execute-api:ManageConnections'], resources: [connectionsArns[0]!] }));
+    this.fanout.allowProducer(worker);
+    this.fanout.attachWorker(worker);
 
     // The schema: schema/*.sql beside the bundle, applied by the same runner as `npm start`.
     // It alone reads the master secret: it migrates as the owner, then creates or
@@ -370,11 +389,14 @@ export class ChatStack extends Stack {
       alarmDescription: 'API Gateway refused a reply as too large (PayloadTooLargeException, 413)',
     }).addAlarmAction(new SnsAction(alarms));
 
+    const dashboard = chatDashboard(this, 'Dashboard', { queue: this.fanout.queue, deadLetters: this.fanout.deadLetters, worker, send: this.functions.send! });
+
     new CfnOutput(this, 'WebUrl', { value: this.web.url, description: 'The web client' });
     new CfnOutput(this, 'WebSocketUrl', { value: this.stage.url, description: 'The WebSocket endpoint (wss://…/prod)' });
     // For the admin CLI (docs/DEPLOY.md): the app role's credentials and where the database is.
     new CfnOutput(this, 'DatabaseSecretArn', { value: appSecret.secretArn, description: "The app role's database credentials (for npm run admin through a tunnel)" });
     new CfnOutput(this, 'DatabaseEndpoint', { value: this.database.instance.dbInstanceEndpointAddress, description: 'The database host, inside the VPC' });
+    new CfnOutput(this, 'DashboardName', { value: dashboard.dashboardName, description: 'CloudWatch dashboard: sends, fan-out, delivery time, the queue' });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topicArn, description: 'Subscribe to hear about errors and throttles' });
 
     suppressReviewedFindings(this, { multiAz: props.dbMultiAz ?? false });

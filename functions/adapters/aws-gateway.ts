@@ -10,7 +10,7 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { securityEvent } from '../core/audit.js';
-import type { Frame, Gateway, Logger } from '../core/ports.js';
+import type { Frame, Gateway, Logger, Telemetry } from '../core/ports.js';
 
 export interface ApiGatewayGatewayOptions {
   /** calls in flight at once; the account's PostToConnection budget is 10,000/s */
@@ -21,6 +21,8 @@ export interface ApiGatewayGatewayOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
   log?: Logger;
+  /** counts throttled calls and failed posts */
+  telemetry?: Telemetry;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -44,6 +46,12 @@ export function classify(err: unknown): Classified {
   // No HTTP answer at all (reset socket, timeout): worth another try.
   if (status === undefined && e.$retryable !== false) return 'retry';
   return 'fail';
+}
+
+/** API Gateway's answer to a caller over its PostToConnection rate. */
+function isThrottle(err: unknown): boolean {
+  const e = (err ?? {}) as SdkError;
+  return e.$metadata?.httpStatusCode === 429 || e.name === 'LimitExceededException' || e.name === 'ThrottlingException' || e.name === 'TooManyRequestsException';
 }
 
 type CallOutcome = { kind: 'ok' } | { kind: 'gone' } | { kind: 'too_large' } | { kind: 'error'; error: unknown };
@@ -81,26 +89,35 @@ export class ApiGatewayGateway implements Gateway {
   }
 
   async post(connectionIds: readonly string[], frame: Frame): Promise<string[]> {
-    if (connectionIds.length === 0) return [];
+    return (await this.postEach(connectionIds, frame)).gone;
+  }
+
+  async postEach(connectionIds: readonly string[], frame: Frame): Promise<{ gone: string[]; failed: string[] }> {
+    if (connectionIds.length === 0) return { gone: [], failed: [] };
     // Encode once; every call sends the same bytes.
     const data = Buffer.from(JSON.stringify(frame));
     const gone: string[] = [];
     const refused: string[] = [];
+    const failed: string[] = [];
     await eachLimited(connectionIds, this.concurrency, async (id) => {
       // Every call carries the same bytes: once one is refused as too large, the rest would be too.
       if (refused.length) return void refused.push(id);
       const outcome = await this.call(() => this.client.send(new PostToConnectionCommand({ ConnectionId: id, Data: data })));
       if (outcome.kind === 'gone') gone.push(id);
       else if (outcome.kind === 'too_large') refused.push(id);
-      // The message is committed already; one unreachable reader must not fail the send.
-      else if (outcome.kind === 'error') this.options.log?.error('could not post to a connection', { connectionId: id, frame: frame.type, error: String(outcome.error) });
+      else if (outcome.kind === 'error') {
+        // The message is committed already; one unreachable reader must not fail the send.
+        failed.push(id);
+        this.options.log?.error('could not post to a connection', { connectionId: id, frame: frame.type, error: String(outcome.error) });
+      }
     });
     // A reply the server built too big, or input that made one: one line per frame,
     // however many readers, counted and alarmed on AWS (infra/stack.ts).
     if (refused.length && this.options.log) {
       securityEvent(this.options.log, 'reply_too_large', { frame: frame.type, bytes: data.length, connections: refused.length, connectionId: refused[0] });
     }
-    return gone;
+    if (failed.length) this.options.telemetry?.metric('PostFailures', failed.length, 'Count');
+    return { gone, failed };
   }
 
   async disconnect(connectionId: string): Promise<void> {
@@ -119,6 +136,7 @@ export class ApiGatewayGateway implements Gateway {
         return { kind: 'ok' };
       } catch (err) {
         const kind = classify(err);
+        if (kind === 'retry' && isThrottle(err)) this.options.telemetry?.metric('Throttles', 1, 'Count');
         if (kind === 'gone' || kind === 'too_large') return { kind };
         if (kind === 'fail' || n >= this.maxAttempts) return { kind: 'error', error: err };
         const cap = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (n - 1));

@@ -106,6 +106,17 @@ export interface AwsConfig {
   gatewayEndpoint?: string;
   /** PostToConnection calls in flight at once, per invocation */
   postConcurrency: number;
+  /** the fan-out queue (SQS) and its dead-letter queue; unset: every broadcast is posted by the function that makes it */
+  fanoutQueueUrl?: string;
+  fanoutDeadLetterUrl?: string;
+  /** broadcasts to more connections than this go through the queue */
+  fanoutDirectMax: number;
+  /** connection ids per queue message */
+  fanoutIdsPerBatch: number;
+  /** hand-backs of a batch's failed posts before it is dead-lettered */
+  fanoutMaxAttempts: number;
+  /** only to point the SDK at a stand-in (tests, the bench); unset on AWS */
+  sqsEndpoint?: string;
   region?: string;
   /** only to point the SDK at a stand-in (tests); unset on AWS */
   secretsEndpoint?: string;
@@ -324,6 +335,12 @@ export function loadConfig(env: Env = process.env): Config {
       dbSsl: oneOf(env, 'DB_SSL', ['verify-full', 'require', 'disable'] as const, 'verify-full'),
       gatewayEndpoint: env.GATEWAY_ENDPOINT || undefined,
       postConcurrency: int(env, 'POST_CONCURRENCY', 32, 1),
+      fanoutQueueUrl: env.FANOUT_QUEUE_URL || undefined,
+      fanoutDeadLetterUrl: env.FANOUT_DLQ_URL || undefined,
+      fanoutDirectMax: int(env, 'FANOUT_DIRECT_MAX', 500, 1),
+      fanoutIdsPerBatch: int(env, 'FANOUT_BATCH_IDS', 100, 1),
+      fanoutMaxAttempts: int(env, 'FANOUT_MAX_ATTEMPTS', 3, 0),
+      sqsEndpoint: env.SQS_ENDPOINT || undefined,
       region: env.AWS_REGION || undefined,
       secretsEndpoint: env.SECRETS_ENDPOINT || undefined,
       migrationsDir: env.MIGRATIONS_DIR || (env.LAMBDA_TASK_ROOT ? `${env.LAMBDA_TASK_ROOT}/schema` : undefined),

@@ -16,6 +16,18 @@ export interface Gateway {
   post(connectionIds: readonly string[], frame: Frame): Promise<string[]>;
   /** Close a connection from the server side. */
   disconnect(connectionId: string): Promise<void>;
+  /**
+   * Like `post`, and also names the connections that could not be reached after
+   * the gateway's own retries (a fan-out worker hands those back to its queue).
+   */
+  postEach?(connectionIds: readonly string[], frame: Frame): Promise<{ gone: string[]; failed: string[] }>;
+}
+
+/** Counts and durations for the hosting's metrics (CloudWatch on AWS); names are fixed in the code. */
+export interface Telemetry {
+  metric(name: string, value: number, unit: 'Count' | 'Milliseconds'): void;
+  /** wraps one invocation of a hosted function (`context`: the host's, e.g. Lambda's): flushes its metrics at the end */
+  around?<T>(context: unknown, name: string, run: () => Promise<T>): Promise<T>;
 }
 
 export interface Mail {
@@ -213,4 +225,7 @@ export interface Deps {
   settings: ChatSettings;
   /** where shared files live; without it, file actions are refused */
   storage?: Storage;
+  /** large broadcasts go to fan-out workers through a queue (functions/core/fanout.ts); without it, all are posted here */
+  fanout?: import('./fanout.js').Fanout;
+  telemetry?: Telemetry;
 }

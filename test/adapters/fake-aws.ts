@@ -4,8 +4,10 @@
 //   410 + `x-amzn-errortype: GoneException` for ids it does not hold, 413 +
 //   `PayloadTooLargeException` for a body over `maxPayloadBytes` (128 KB, AWS's limit);
 // - SES (query protocol): POST / with Action=SendEmail, answered in XML;
-// - Secrets Manager (JSON 1.1): POST / with X-Amz-Target GetSecretValue.
-import { randomUUID } from 'node:crypto';
+// - Secrets Manager (JSON 1.1): POST / with X-Amz-Target GetSecretValue;
+// - SQS (JSON 1.0): SendMessage and SendMessageBatch, kept per queue URL in
+//   `queues` for a test to hand to a worker as SQS events.
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -14,6 +16,12 @@ export interface CapturedMail {
   to: string[];
   subject: string;
   text: string;
+}
+
+export interface FakeSqsMessage {
+  messageId: string;
+  body: string;
+  delaySeconds: number;
 }
 
 export interface FakeAws {
@@ -25,6 +33,10 @@ export interface FakeAws {
   readonly deleted: string[];
   readonly mail: CapturedMail[];
   readonly secrets: Map<string, string>;
+  /** queue URL -> messages sent to it, oldest first (a test takes them out) */
+  readonly queues: Map<string, FakeSqsMessage[]>;
+  /** how many more SendMessageBatch entries to answer as failed (ServiceUnavailable) */
+  sqsFailEntries: number;
   /** id -> how many more POSTs to answer 429 LimitExceededException */
   readonly throttle: Map<string, number>;
   /** milliseconds each management call takes */
@@ -62,6 +74,8 @@ export async function startFakeAws(stage = 'prod'): Promise<FakeAws> {
     deleted: [] as string[],
     mail: [] as CapturedMail[],
     secrets: new Map<string, string>(),
+    queues: new Map<string, FakeSqsMessage[]>(),
+    sqsFailEntries: 0,
     throttle: new Map<string, number>(),
     latencyMs: 0,
     maxPayloadBytes: 128 * 1024,
@@ -122,6 +136,48 @@ export async function startFakeAws(stage = 'prod'): Promise<FakeAws> {
     );
   }
 
+  interface SqsRequest {
+    QueueUrl: string;
+    MessageBody?: string;
+    DelaySeconds?: number;
+    Entries?: Array<{ Id: string; MessageBody: string; DelaySeconds?: number }>;
+  }
+  function sqs(res: ServerResponse, op: string, request: SqsRequest): void {
+    const headers = { 'content-type': 'application/x-amz-json-1.0' };
+    const queue = fake.queues.get(request.QueueUrl) ?? [];
+    fake.queues.set(request.QueueUrl, queue);
+    const put = (body: string, delaySeconds = 0) => {
+      if (Buffer.byteLength(body) > 256 * 1024) throw new Error('too big');
+      const messageId = randomUUID();
+      queue.push({ messageId, body, delaySeconds });
+      return messageId;
+    };
+    // The SDK checks each body's MD5 against the answer's.
+    const md5 = (body: string) => createHash('md5').update(body).digest('hex');
+    if (op === 'SendMessage') {
+      const body = request.MessageBody ?? '';
+      return json(res, 200, { MessageId: put(body, request.DelaySeconds), MD5OfMessageBody: md5(body) }, headers);
+    }
+    if (op === 'SendMessageBatch') {
+      const entries = request.Entries ?? [];
+      if (entries.length > 10) return json(res, 400, { __type: 'com.amazonaws.sqs#TooManyEntriesInBatchRequest', message: 'at most 10' }, headers);
+      const total = entries.reduce((n, e) => n + Buffer.byteLength(e.MessageBody), 0);
+      if (total > 256 * 1024) return json(res, 400, { __type: 'com.amazonaws.sqs#BatchRequestTooLong', message: 'too long' }, headers);
+      const Successful: unknown[] = [];
+      const Failed: unknown[] = [];
+      for (const e of entries) {
+        if (fake.sqsFailEntries > 0) {
+          fake.sqsFailEntries--;
+          Failed.push({ Id: e.Id, SenderFault: false, Code: 'ServiceUnavailable', Message: 'try again' });
+        } else {
+          Successful.push({ Id: e.Id, MessageId: put(e.MessageBody, e.DelaySeconds), MD5OfMessageBody: md5(e.MessageBody) });
+        }
+      }
+      return json(res, 200, { Successful, Failed }, headers);
+    }
+    json(res, 400, { __type: 'com.amazonaws.sqs#UnsupportedOperation', message: op }, headers);
+  }
+
   const server = createServer((req, res) => {
     void (async () => {
       const path = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -137,6 +193,7 @@ export async function startFakeAws(stage = 'prod'): Promise<FakeAws> {
         }
         return json(res, 200, { ARN: SecretId, Name: 'db', SecretString: secret, VersionId: randomUUID() }, { 'content-type': 'application/x-amz-json-1.1' });
       }
+      if (typeof target === 'string' && target.startsWith('AmazonSQS.')) return sqs(res, target.slice('AmazonSQS.'.length), JSON.parse(body) as SqsRequest);
       const form = new URLSearchParams(body);
       if (req.method === 'POST' && form.get('Action') === 'SendEmail') return sendEmail(res, form);
       json(res, 404, { message: `no fake for ${req.method} ${path}` });

@@ -66,7 +66,7 @@ describe('context settings', () => {
     expect(report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} ${r.constructPath}`))).toEqual([]);
   });
 
-  it('reservedConcurrency=off reserves nothing (accounts whose Lambda limit is below 247)', () => {
+  it('reservedConcurrency=off reserves nothing (accounts whose Lambda limit is below 297)', () => {
     const { stack: plain, resources: plainResources } = synth({ reservedConcurrency: 'off', skipWebBuild: 'true' });
     for (const f of Object.values(plain.functions)) {
       expect(plainResources[plain.getLogicalId(f.node.defaultChild as never)]!.Properties!.ReservedConcurrentExecutions).toBeUndefined();

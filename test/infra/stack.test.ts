@@ -22,7 +22,9 @@ const ROUTES = {
 } as const;
 const ROUTE_KEYS = Object.keys(ROUTES);
 const POSTING = ['DisconnectFunction', 'DefaultFunction', 'AuthFunction', 'JoinFunction', 'SendFunction', 'HistoryFunction', 'LeaveFunction', 'SweepFunction'];
-const ALL_FUNCTIONS = [...Object.values(ROUTES), 'SweepFunction', 'MigrateFunction'];
+/** posts only (PostToConnection), from the fan-out queue */
+const WORKER = 'FanoutFunction';
+const ALL_FUNCTIONS = [...Object.values(ROUTES), 'SweepFunction', 'MigrateFunction', WORKER];
 /** every function but the migration: they log in as the app role */
 const APP_FUNCTIONS = ALL_FUNCTIONS.filter((f) => f !== 'MigrateFunction');
 const MASTER_SECRET = /^DataPostgresSecretAttachment/;
@@ -163,6 +165,7 @@ describe('the functions', () => {
       LeaveFunction: 10,
       SweepFunction: 1,
       MigrateFunction: 1,
+      FanoutFunction: 50,
     });
     // Lambda keeps 100 of the account's concurrency unreserved; the default account limit is 1,000.
     const total = Object.values(reserved).reduce((a: number, b) => a + (b as number), 0);
@@ -295,6 +298,13 @@ describe('least-privilege IAM', () => {
   it('functions that post may PostToConnection and DeleteConnection on this stage only; connect and migrate may not', () => {
     for (const id of ALL_FUNCTIONS) {
       const manage = statementsOf(id).filter((s) => s.Action === 'execute-api:ManageConnections');
+      if (id === WORKER) {
+        // The worker posts and never closes a connection.
+        expect(manage).toHaveLength(1);
+        expect(json(manage[0].Resource)).toContain('/prod/POST/@connections/*');
+        expect(json(manage[0].Resource)).not.toContain('DELETE');
+        continue;
+      }
       if (!POSTING.includes(id)) {
         expect(manage, id).toEqual([]);
         continue;
@@ -320,8 +330,10 @@ describe('least-privilege IAM', () => {
       else expect(secrets, id).toEqual([readsSecret(APP_SECRET)]);
       expect(secrets, id).toHaveLength(id === 'MigrateFunction' ? 2 : 1);
       expect(actionsOf(id).filter((a) => a.includes('*')), id).toEqual([]);
-      // The only Resource "*" is Lambda's VPC networking, which has no resource-level permissions.
-      for (const s of statements.filter((s) => s.Resource === '*')) expect(s.Action.every((a: string) => a.startsWith('ec2:')), id).toBe(true);
+      // The only Resource "*" is Lambda's VPC networking and X-Ray's two write actions, which have no resource-level permissions.
+      for (const s of statements.filter((s) => s.Resource === '*')) {
+        expect([s.Action].flat().every((a: string) => a.startsWith('ec2:') || a === 'xray:PutTraceSegments' || a === 'xray:PutTelemetryRecords'), id).toBe(true);
+      }
       // Logs go to the function's own group only.
       const logs = statements.find((s) => json(s.Action).includes('logs:PutLogEvents'));
       expect(logs.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(new RegExp(`^${id}Logs`)), 'Arn'] });
@@ -578,5 +590,122 @@ describe('the files bucket', () => {
     for (const fn of Object.keys(expected)) {
       expect(resources[logicalId(fn)]!.Properties!.Environment.Variables.FILES_BUCKET).toEqual({ Ref: bucketId() });
     }
+  });
+});
+
+describe('fan-out', () => {
+  const queueId = () => stack.getLogicalId(stack.fanout.queue.node.defaultChild as never);
+  const deadLettersId = () => stack.getLogicalId(stack.fanout.deadLetters.node.defaultChild as never);
+  function statementsOf(id: string): any[] {
+    const roleId = resources[logicalId(id)]!.Properties!.Role['Fn::GetAtt'][0] as string;
+    const inline = (resources[roleId]!.Properties!.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement);
+    const attached = ofType('AWS::IAM::Policy')
+      .filter(([, p]) => json(p.Properties!.Roles).includes(`"${roleId}"`))
+      .flatMap(([, p]) => p.Properties!.PolicyDocument.Statement);
+    return [...inline, ...attached];
+  }
+  const sqsStatements = (id: string) => statementsOf(id).filter((s) => json(s.Action).includes('sqs:'));
+
+  it('has an encrypted, TLS-only queue whose batches go to a dead-letter queue after 3 failed receives', () => {
+    const queue = resources[queueId()]!.Properties!;
+    expect(queue).toMatchObject({
+      SqsManagedSseEnabled: true,
+      VisibilityTimeout: 60, // six times the worker's 10 s
+      MessageRetentionPeriod: 3600,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [deadLettersId(), 'Arn'] }, maxReceiveCount: 3 },
+    });
+    expect(resources[deadLettersId()]!.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+    for (const id of [queueId(), deadLettersId()]) {
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: id }],
+        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      });
+    }
+  });
+
+  it('feeds the worker through an event source mapping with partial batch responses and a concurrency cap', () => {
+    const mappings = ofType('AWS::Lambda::EventSourceMapping').map(([, m]) => m.Properties!);
+    expect(mappings).toHaveLength(1);
+    expect(mappings[0]).toMatchObject({
+      FunctionName: { Ref: logicalId(WORKER) },
+      EventSourceArn: { 'Fn::GetAtt': [queueId(), 'Arn'] },
+      BatchSize: 2,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 50 },
+    });
+    const worker = resources[logicalId(WORKER)]!.Properties!;
+    expect(worker.Timeout).toBe(10);
+    expect(worker.ReservedConcurrentExecutions).toBeGreaterThanOrEqual(50);
+    expect(worker.Environment.Variables).toMatchObject({
+      POST_CONCURRENCY: '64',
+      FANOUT_MAX_ATTEMPTS: '3',
+      FANOUT_QUEUE_URL: { Ref: queueId() },
+      FANOUT_DLQ_URL: { Ref: deadLettersId() },
+    });
+  });
+
+  it('every function that posts may queue a broadcast (SendMessage on the fan-out queue only, with its settings); connect and migrate may not', () => {
+    for (const id of ALL_FUNCTIONS) {
+      const env = resources[logicalId(id)]!.Properties!.Environment.Variables;
+      const sqs = sqsStatements(id);
+      if (!POSTING.includes(id) && id !== WORKER) {
+        expect(sqs, id).toEqual([]);
+        expect(env, id).not.toHaveProperty('FANOUT_QUEUE_URL');
+        continue;
+      }
+      expect(env, id).toMatchObject({ FANOUT_QUEUE_URL: { Ref: queueId() }, FANOUT_DIRECT_MAX: '500', FANOUT_BATCH_IDS: '100' });
+      const sends = sqs.filter((s) => json(s.Resource) === json({ 'Fn::GetAtt': [queueId(), 'Arn'] }));
+      expect([...new Set(sends.flatMap((s) => [s.Action].flat()))].sort(), id).toEqual(
+        id === WORKER
+          ? ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:SendMessage']
+          : ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+      );
+      // Only the worker reaches the dead-letter queue, and only to put a batch there.
+      const dead = sqs.filter((s) => json(s.Resource).includes(deadLettersId()));
+      if (id === WORKER) expect(dead.flatMap((s) => [s.Action].flat()).sort()).toEqual(['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage']);
+      else expect(dead, id).toEqual([]);
+      expect(sqs.every((s) => s.Resource !== '*'), id).toBe(true);
+    }
+  });
+
+  it('alarms on any dead letter and on batches waiting 30 s or more', () => {
+    const toTopic = [{ Ref: Match.stringLikeRegexp('^Alarms') }];
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [deadLettersId(), 'QueueName'] } }],
+      Threshold: 1,
+      AlarmActions: toTopic,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId(), 'QueueName'] } }],
+      Threshold: 30,
+      AlarmActions: toTopic,
+    });
+  });
+
+  it('traces every function with X-Ray, Powertools naming the service and the metrics namespace', () => {
+    for (const id of ALL_FUNCTIONS) {
+      const fn = resources[logicalId(id)]!.Properties!;
+      expect(fn.TracingConfig, id).toEqual({ Mode: 'Active' });
+      expect(fn.Environment.Variables, id).toMatchObject({ POWERTOOLS_SERVICE_NAME: 'wild-whispers', POWERTOOLS_METRICS_NAMESPACE: 'WildWhispers' });
+      const xray = statementsOf(id).filter((s) => json(s.Action).includes('xray:'));
+      expect(xray.flatMap((s) => [s.Action].flat()).sort(), id).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+    }
+  });
+
+  it('has a dashboard of sends, fan-out size, time to last delivery, gone connections, throttles, the queue and the worker', () => {
+    const [dashboard] = ofType('AWS::CloudWatch::Dashboard');
+    expect(dashboard).toBeDefined();
+    const body = json(dashboard![1].Properties!.DashboardBody);
+    for (const metric of ['Sends', 'FanoutSize', 'TimeToLastDelivery', 'GoneConnections', 'Throttles', 'PostFailures', 'FanoutDeadLettered', 'ApproximateAgeOfOldestMessage', 'LoggedErrors']) {
+      expect(body, metric).toContain(`\\"${metric}\\"`);
+    }
+    expect(body).toContain('WildWhispers');
+    expect(body).toContain('wild-whispers');
+    expect(body).toContain(logicalId(WORKER));
+    template.hasOutput('DashboardName', {});
   });
 });

@@ -11,7 +11,7 @@ import { bundleReport, type BundleInfo } from '../../infra/bundle-report.js';
 
 const run = promisify(execFile);
 const ROOT = new URL('../../', import.meta.url).pathname;
-const FUNCTIONS = ['AuthFunction', 'ConnectFunction', 'DefaultFunction', 'DisconnectFunction', 'HistoryFunction', 'JoinFunction', 'LeaveFunction', 'MigrateFunction', 'SendFunction', 'SweepFunction'];
+const FUNCTIONS = ['AuthFunction', 'ConnectFunction', 'DefaultFunction', 'DisconnectFunction', 'FanoutFunction', 'HistoryFunction', 'JoinFunction', 'LeaveFunction', 'MigrateFunction', 'SendFunction', 'SweepFunction'];
 
 let outdir: string;
 let output: { stdout: string; stderr: string };
@@ -27,7 +27,7 @@ beforeAll(async () => {
     maxBuffer: 16 * 1024 * 1024,
   });
   bundles = bundleReport(outdir, 'WildWhispers', 1);
-}, 120_000);
+}, 600_000);
 
 afterAll(async () => {
   if (outdir) await rm(outdir, { recursive: true, force: true });
@@ -51,11 +51,15 @@ describe('cdk synth', () => {
     }
   });
 
-  it('leaves the AWS SDK to the runtime, so every bundle stays under 250 KB', async () => {
+  // Powertools (Logger, Metrics, Tracer) is bundled, and the Tracer brings the
+  // X-Ray SDK (~110 KB minified with its dependencies): 250 KB before it, 350 KB with it.
+  it('leaves the AWS SDK to the runtime, so every bundle stays under 350 KB', async () => {
     for (const b of bundles) {
       const code = await readFile(join(b.dir, 'index.mjs'), 'utf8');
-      expect(b.bytes, b.name).toBeLessThanOrEqual(250 * 1000);
-      expect(code.includes('@smithy'), b.name).toBe(false);
+      expect(b.bytes, b.name).toBeLessThanOrEqual(350 * 1000);
+      // The X-Ray SDK carries its own package.json's dependency list (it names
+      // @smithy packages as data); any other mention would be bundled SDK code.
+      expect(code.replace(/dependencies:\{[^}]*\}/g, '').includes('@smithy'), b.name).toBe(false);
     }
     const auth = await readFile(join(bundles.find((b) => b.name === 'AuthFunction')!.dir, 'index.mjs'), 'utf8');
     expect(auth).toContain('"@aws-sdk/client-ses"');

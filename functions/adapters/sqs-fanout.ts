@@ -1,0 +1,63 @@
+// The fan-out queue on AWS: SQS. Batches go out with SendMessageBatch, at most
+// 10 entries and 256 KB a call (SQS's limits; each body is within 256 KB by
+// fanout.ts's splitBatches). A hand-back of failed posts waits 2^attempt seconds
+// before a worker sees it. Dead-lettered batches go to the dead-letter queue
+// directly, where the alarm sees them.
+import { type SQSClient, SendMessageBatchCommand, SendMessageCommand, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
+import { type FanoutBatch, type FanoutQueue, MAX_QUEUE_MESSAGE_BYTES, encodeBatch } from '../core/fanout.js';
+
+const ENTRIES_PER_CALL = 10;
+
+export class SqsFanoutQueue implements FanoutQueue {
+  constructor(
+    private readonly client: SQSClient,
+    private readonly queueUrl: string,
+    private readonly deadLetterUrl: string | undefined,
+  ) {}
+
+  async enqueue(batches: readonly FanoutBatch[]): Promise<FanoutBatch[]> {
+    const entries = batches.map((batch, i) => ({ batch, entry: { Id: String(i), MessageBody: encodeBatch(batch), DelaySeconds: delayOf(batch) } }));
+    // Calls of at most 10 entries and 256 KB of bodies, sent at once.
+    const calls: (typeof entries)[] = [];
+    let call: typeof entries = [];
+    let bytes = 0;
+    for (const e of entries) {
+      const size = Buffer.byteLength(e.entry.MessageBody);
+      if (call.length && (call.length === ENTRIES_PER_CALL || bytes + size > MAX_QUEUE_MESSAGE_BYTES)) {
+        calls.push(call);
+        call = [];
+        bytes = 0;
+      }
+      call.push(e);
+      bytes += size;
+    }
+    if (call.length) calls.push(call);
+    const left = await Promise.all(calls.map((c) => this.sendBatch(c)));
+    return left.flat();
+  }
+
+  /** One SendMessageBatch, and one more try of the entries it failed; resolves with the batches still not queued. */
+  private async sendBatch(call: Array<{ batch: FanoutBatch; entry: SendMessageBatchRequestEntry }>): Promise<FanoutBatch[]> {
+    let pending = call;
+    for (let attempt = 0; attempt < 2 && pending.length; attempt++) {
+      try {
+        const out = await this.client.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: pending.map((p) => p.entry) }));
+        const failed = new Set((out.Failed ?? []).map((f) => f.Id));
+        pending = pending.filter((p) => failed.has(p.entry.Id));
+      } catch (err) {
+        if (attempt === 1) throw err;
+      }
+    }
+    return pending.map((p) => p.batch);
+  }
+
+  async deadLetter(batch: FanoutBatch): Promise<void> {
+    if (!this.deadLetterUrl) return;
+    await this.client.send(new SendMessageCommand({ QueueUrl: this.deadLetterUrl, MessageBody: encodeBatch(batch) }));
+  }
+}
+
+/** A hand-back of failed posts waits 2, 4, 8... seconds (SQS allows up to 900). */
+export function delayOf(batch: FanoutBatch): number {
+  return /\.r\d+$/.test(batch.key) ? Math.min(900, 2 ** batch.attempt) : 0;
+}
