@@ -13,6 +13,7 @@ import * as v from 'valibot';
 import { isServerAdmin } from './admins.js';
 import { deleteFiles } from './files.js';
 import { BadRequest, Conflict, Forbidden, NotFound } from './errors.js';
+import { BIDI_CONTROLS } from './file-types.js';
 import { notExpired } from './expiry.js';
 import type { Caller } from './identity.js';
 import { requireCallerWithin } from './limits.js';
@@ -40,6 +41,8 @@ const topic = v.pipe(
   v.trim(),
   v.maxLength(MAX_TOPIC, `A topic is at most ${MAX_TOPIC} characters.`),
   v.check((s) => s.isWellFormed() && !hasForbiddenControls(s) && !/[\r\n]/.test(s), 'A topic is one line of ordinary characters.'),
+  // as in profile text: an override (U+202E) or isolate would reorder what the channel's readers see
+  v.check((s) => !BIDI_CONTROLS.test(s), 'A topic cannot contain characters that change the direction of text.'),
 );
 
 export const UpdateRoomFrame = v.pipe(

@@ -210,3 +210,24 @@ describe('a banned member', () => {
     await Promise.all([alice.close(), bob.close(), carol.close(), again.close()]);
   });
 });
+
+describe('a channel topic', () => {
+  it('refuses characters that change the direction of text, as profile text does, and stores nothing', async () => {
+    const alice = await signUp(t, newAccount('own'));
+    const room = freshRoom();
+    await alice.request({ action: 'join', room });
+    expect((await alice.request({ action: 'update_room', room, topic: 'before' })).type).toBe('room_updated');
+    for (const topic of ['Meeting at 10 \u202Eon yadnom', 'a\u202Db', 'a\u2066b\u2069', 'a\u200Fb', 'x\u061C', '\u202Aleft']) {
+      expect(await alice.request({ action: 'update_room', room, topic })).toMatchObject({
+        type: 'error',
+        code: 'bad_request',
+        message: 'A topic cannot contain characters that change the direction of text.',
+      });
+    }
+    // right-to-left scripts themselves are fine
+    expect(await alice.request({ action: 'update_room', room, topic: 'שלום עולם and مرحبا' })).toMatchObject({ type: 'room_updated' });
+    const [row] = await t.db.sql`select topic from rooms where id = ${room}`;
+    expect(row!.topic).toBe('שלום עולם and مرحبا');
+    await alice.close();
+  });
+});
