@@ -2,7 +2,7 @@
 // (ADMIN_USERS, admins.ts) do about reports: list the open ones, dismiss one,
 // delete the reported message, suspend an account or lift its suspension, delete
 // an account. Each protocol action checks the caller is an administrator and
-// charges the `moderate` budget; the work itself is in functions that take the
+// charges the `moderate` budget before it reads its other fields (adminAction); the work itself is in functions that take the
 // database and a clock only, so the admin CLI (cli/admin.ts) runs the same code.
 // Every action is logged as a `moderation` security event: the record of who did what.
 import * as v from 'valibot';
@@ -18,7 +18,7 @@ import { requireCallerWithin } from './limits.js';
 import { type MessageRow, messageColumns, toMessage } from './messages.js';
 import type { Broadcast, Outcome } from './outcome.js';
 import type { ChatSettings, Deps } from './ports.js';
-import { type Message, requestId } from './protocol.js';
+import { type Message, describeIssues, requestId } from './protocol.js';
 import { closeReports, findReport, openReports } from './reports.js';
 import { type Db, MAX_SUSPENSION_SECONDS, describeUntil, liftSuspension, suspendAccount } from './suspension.js';
 
@@ -135,15 +135,13 @@ export async function removeMessageAsAdmin(db: Db, messageId: string, by: string
 }
 
 /** `reports`: the open reports, oldest first. */
-export async function listReports(deps: Deps, connectionId: string, frame: ReportsFrame): Promise<Outcome> {
-  await requireAdmin(deps, connectionId, 'reports');
+export async function listReports(deps: Deps, _admin: Caller, frame: ReportsFrame): Promise<Outcome> {
   const { reports, more } = await openReports(deps.sql, frame.after);
   return { reply: { type: 'reports', reports, hasMore: more } };
 }
 
 /** `resolve_report`: dismiss a report, or delete the message it reports (which closes all of its reports). */
-export async function resolveReport(deps: Deps, connectionId: string, frame: ResolveReportFrame): Promise<Outcome> {
-  const admin = await requireAdmin(deps, connectionId, 'resolve_report');
+export async function resolveReport(deps: Deps, admin: Caller, frame: ResolveReportFrame): Promise<Outcome> {
   const { sql, clock } = deps;
   const report = await findReport(sql, frame.report);
   if (!report || report.status !== 'open') throw new NotFound('There is no open report with that id.');
@@ -164,8 +162,7 @@ export async function resolveReport(deps: Deps, connectionId: string, frame: Res
 }
 
 /** `suspend_user`: for `seconds`, or for good; the account's sockets are told and closed at once. */
-export async function suspendUser(deps: Deps, connectionId: string, frame: SuspendUserFrame): Promise<Outcome> {
-  const admin = await requireAdmin(deps, connectionId, 'suspend_user');
+export async function suspendUser(deps: Deps, admin: Caller, frame: SuspendUserFrame): Promise<Outcome> {
   refuseAdminTarget(deps.settings, frame.user);
   const until = frame.seconds === undefined ? null : new Date(deps.clock.now().getTime() + frame.seconds * 1000);
   const result = await suspendAccount(deps, frame.user, until, admin.username);
@@ -179,16 +176,14 @@ export async function suspendUser(deps: Deps, connectionId: string, frame: Suspe
 }
 
 /** `unsuspend_user`: lifts a suspension. */
-export async function unsuspendUser(deps: Deps, connectionId: string, frame: UnsuspendUserFrame): Promise<Outcome> {
-  const admin = await requireAdmin(deps, connectionId, 'unsuspend_user');
+export async function unsuspendUser(deps: Deps, admin: Caller, frame: UnsuspendUserFrame): Promise<Outcome> {
   if (!(await liftSuspension(deps, frame.user))) throw new NotFound(`${frame.user} is not suspended.`);
   record(deps, admin.username, 'unsuspend', { target: frame.user });
   return { reply: { type: 'user_unsuspended', user: frame.user } };
 }
 
 /** `admin_delete_user`: the account goes for good (erase-account.ts), its sockets closed. */
-export async function adminDeleteUser(deps: Deps, connectionId: string, frame: AdminDeleteUserFrame): Promise<Outcome> {
-  const admin = await requireAdmin(deps, connectionId, 'admin_delete_user');
+export async function adminDeleteUser(deps: Deps, admin: Caller, frame: AdminDeleteUserFrame): Promise<Outcome> {
   refuseAdminTarget(deps.settings, frame.user);
   const erased = await eraseAccount(deps, frame.user);
   if (!erased) throw new NotFound(`There is nobody called ${frame.user}.`);
@@ -196,11 +191,32 @@ export async function adminDeleteUser(deps: Deps, connectionId: string, frame: A
   return { reply: { type: 'user_deleted', user: frame.user }, broadcasts: erased.broadcasts, close: erased.closed };
 }
 
+/**
+ * An administrator's action as `$default` routes it: `$default` checks only its
+ * envelope; the caller must be an administrator (else `forbidden` and an
+ * `admin_refused` event, whatever the other fields hold), and only then are the
+ * frame's own fields read, a bad one answered `bad_request`.
+ */
+function adminAction<S extends v.GenericSchema<unknown, { action: string }>>(
+  schema: S,
+  work: (deps: Deps, admin: Caller, frame: v.InferOutput<S>) => Promise<Outcome>,
+) {
+  return {
+    schema: v.looseObject({ action: v.string(), id: requestId }),
+    run: async (deps: Deps, connectionId: string, frame: { action: string }): Promise<Outcome> => {
+      const admin = await requireAdmin(deps, connectionId, frame.action);
+      const parsed = v.safeParse(schema, frame);
+      if (!parsed.success) throw new BadRequest(describeIssues(parsed.issues));
+      return work(deps, admin, parsed.output);
+    },
+  };
+}
+
 /** The administrators' actions `$default` routes, with their frames. */
 export const ADMINISTRATION_ACTIONS = {
-  reports: { schema: ReportsFrame, run: listReports },
-  resolve_report: { schema: ResolveReportFrame, run: resolveReport },
-  suspend_user: { schema: SuspendUserFrame, run: suspendUser },
-  unsuspend_user: { schema: UnsuspendUserFrame, run: unsuspendUser },
-  admin_delete_user: { schema: AdminDeleteUserFrame, run: adminDeleteUser },
+  reports: adminAction(ReportsFrame, listReports),
+  resolve_report: adminAction(ResolveReportFrame, resolveReport),
+  suspend_user: adminAction(SuspendUserFrame, suspendUser),
+  unsuspend_user: adminAction(UnsuspendUserFrame, unsuspendUser),
+  admin_delete_user: adminAction(AdminDeleteUserFrame, adminDeleteUser),
 } as const;

@@ -20,6 +20,28 @@ export function noChannelToJoin(name: string): NotFound {
 }
 
 /**
+ * The SQLSTATE a channel membership insert raises while its person is banned
+ * (schema/020_ban_guard.sql): a ban that commits while a `join` or `invite` is
+ * on its way is seen by the insert itself, not only by the check before it.
+ */
+export const BANNED_SQLSTATE = 'WB001';
+
+/** The answer to a banned person's `join`. */
+export function bannedFrom(name: string): Forbidden {
+  return new Forbidden(`You are banned from #${name}.`);
+}
+
+/** Runs a statement that inserts a channel membership, turning the ban guard's refusal into `refusal`. */
+export async function refusingBanned<T>(statement: Promise<T>, refusal: () => Error): Promise<T> {
+  try {
+    return await statement;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === BANNED_SQLSTATE) throw refusal();
+    throw error;
+  }
+}
+
+/**
  * The channel a name stands for: the channel with that id, or else the one
  * renamed to it (a renamed channel keeps its id, which every frame uses).
  */
@@ -48,7 +70,7 @@ export async function checkChannelEntry(deps: Deps, caller: Caller, room: RoomNa
   }
   if (admin) return;
   if (row.private && !row.owner) throw noChannelToJoin(typed);
-  if (row.banned) throw new Forbidden(`You are banned from #${typed}.`);
+  if (row.banned) throw bannedFrom(typed);
 }
 
 /** ROOM's E21 fields as stored, for the rooms row `r` and the user `userId`. */

@@ -11,14 +11,16 @@
 // room from the commit on, and are told so by `removed_from_room`.
 import * as v from 'valibot';
 import { isServerAdmin } from './admins.js';
+import { refusingBanned } from './channel-entry.js';
 import { deleteFiles } from './files.js';
 import { BadRequest, Conflict, Forbidden, NotFound } from './errors.js';
+import { BIDI_CONTROLS } from './file-types.js';
 import { notExpired } from './expiry.js';
 import type { Caller } from './identity.js';
 import { requireCallerWithin } from './limits.js';
 import { CHANNEL, GENERAL, USERNAME, hasForbiddenControls, type RoomName } from './names.js';
 import type { Broadcast, Outcome } from './outcome.js';
-import type { Deps, Frame, Sql } from './ports.js';
+import type { Deps, Frame, Queryable, Sql } from './ports.js';
 import { membershipPresence } from './presence.js';
 import { type Message, requestId, requiredMessageId, room } from './protocol.js';
 import { readMessage } from './messages.js';
@@ -40,6 +42,8 @@ const topic = v.pipe(
   v.trim(),
   v.maxLength(MAX_TOPIC, `A topic is at most ${MAX_TOPIC} characters.`),
   v.check((s) => s.isWellFormed() && !hasForbiddenControls(s) && !/[\r\n]/.test(s), 'A topic is one line of ordinary characters.'),
+  // as in profile text: an override (U+202E) or isolate would reorder what the channel's readers see
+  v.check((s) => !BIDI_CONTROLS.test(s), 'A topic cannot contain characters that change the direction of text.'),
 );
 
 export const UpdateRoomFrame = v.pipe(
@@ -248,8 +252,21 @@ export async function setRole(deps: Deps, connectionId: string, frame: SetRoleFr
 /**
  * Removes a member (and with `ban`, records the ban) in one statement, which
  * reads the remaining members and the removed person's connections as they were.
+ *
+ * A ban first takes the (room, person) lock a channel membership insert takes
+ * (schema/020_ban_guard.sql), in a transaction, so the statement's snapshot
+ * holds a `join` of that person that committed just before: it is removed and
+ * told so here, and a `join` after it finds the ban.
  */
-function removeFromRoom(sql: Sql, roomId: string, targetId: string, byId: string, ban: boolean) {
+async function removeFromRoom(sql: Sql, roomId: string, targetId: string, byId: string, ban: boolean) {
+  if (!ban) return removeStatement(sql, roomId, targetId, byId, false);
+  return sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(ban_guard_key(${roomId}, ${targetId}::bigint))`;
+    return removeStatement(tx, roomId, targetId, byId, true);
+  });
+}
+
+function removeStatement(sql: Queryable, roomId: string, targetId: string, byId: string, ban: boolean) {
   return sql<{ removed: boolean; recipients: string[]; removed_connections: string[] }[]>`
     with removed as (
       delete from memberships where room_id = ${roomId} and user_id = ${targetId} returning user_id
@@ -322,9 +339,11 @@ export async function invite(deps: Deps, connectionId: string, frame: PersonFram
   const { caller, target, row } = await beginActing(deps, connectionId, frame.room, ['invite'], frame.user, 'invite');
   const roomId = frame.room.id;
   if (target!.standing.member) throw new Conflict(`${frame.user} is in #${roomId} already.`);
-  if (row.target_banned) throw new Forbidden(`${frame.user} is banned from #${roomId}; unban them first.`);
+  // a ban committed after readStanding is refused by the insert itself, with the same sentence
+  const bannedNow = () => new Forbidden(`${frame.user} is banned from #${roomId}; unban them first.`);
+  if (row.target_banned) throw bannedNow();
   if (row.target_channels >= deps.settings.roomsPerUser) throw new Forbidden(`${frame.user} is in the most channels allowed.`);
-  const [added] = await sql<{
+  const [added] = await refusingBanned(sql<{
     added: boolean;
     block: 'mine' | 'theirs' | null;
     recipients: string[];
@@ -352,7 +371,7 @@ export async function invite(deps: Deps, connectionId: string, frame: PersonFram
     select exists (select 1 from added) as added, (select way from blocked) as block,
       ${roomConnections(sql, roomId, caller.connectionId)} as recipients,
       array(select c.id from connections c where c.user_id = ${target!.id}) as invitee_connections,
-      (select max(x.id) from messages x where x.room_id = ${roomId} and x.deleted_at is null and ${notExpired(sql, 'x')})::text as last_message_id`;
+      (select max(x.id) from messages x where x.room_id = ${roomId} and x.deleted_at is null and ${notExpired(sql, 'x')})::text as last_message_id`, bannedNow);
   // The blocked inviter hears only that it could not be done, never that they are blocked.
   if (added!.block === 'theirs') throw new Forbidden(inviteNotDelivered(frame.user, roomId));
   if (added!.block === 'mine') throw new Forbidden(`You have blocked ${frame.user}; unblock them to invite them.`);

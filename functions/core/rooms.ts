@@ -1,6 +1,14 @@
 // Rooms: channels (created on first join) and direct-message rooms (`dm:a:b`,
 // created for both users on first use). Everyone is a member of `general`.
-import { type RoomFieldsRow, applyRoomFields, checkChannelEntry, resolveChannel, roomFieldsColumns } from './channel-entry.js';
+import {
+  type RoomFieldsRow,
+  applyRoomFields,
+  bannedFrom,
+  checkChannelEntry,
+  refusingBanned,
+  resolveChannel,
+  roomFieldsColumns,
+} from './channel-entry.js';
 import type { Fragment } from 'postgres';
 import { BadRequest, Forbidden, NotFound, RateLimited, Unauthorized } from './errors.js';
 import { notExpired } from './expiry.js';
@@ -274,7 +282,8 @@ export async function joinRoom(deps: Deps, connectionId: string, frame: JoinFram
       await ensureDmRoom(sql, room, caller);
       added = true;
     } else {
-      added = await joinChannel(sql, room, caller);
+      // a ban committed since checkChannelEntry read none: the insert refuses it
+      added = await refusingBanned(joinChannel(sql, room, caller), () => bannedFrom(frame.room.id));
     }
   }
   // Bounded by bytes whatever the room holds (sizes.ts): the members first, then

@@ -210,3 +210,62 @@ describe('a banned member', () => {
     await Promise.all([alice.close(), bob.close(), carol.close(), again.close()]);
   });
 });
+
+describe('a ban racing joins', () => {
+  // Under READ COMMITTED a ban does not see a membership not yet committed, nor a
+  // join a ban not yet committed; the (room, person) lock both inserts take
+  // (schema/020_ban_guard.sql) settles them in one order. PGlite has one
+  // connection, so nothing runs at once there.
+  it('never leaves the person both banned and a member, and a join that won is undone and told', async (ctx) => {
+    if (!t.db.real) return ctx.skip();
+    const [alice, bob] = await Promise.all([signUp(t, newAccount('own')), signUp(t, newAccount('rac'))]);
+    const tabs = [bob, await resumeAs(t, bob.token!), await resumeAs(t, bob.token!)];
+    for (let round = 0; round < 10; round++) {
+      const room = freshRoom();
+      await alice.request({ action: 'join', room });
+      const joins = tabs.flatMap((tab) => [0, 1, 2].map(() => tab.request({ action: 'join', room })));
+      const [banned, ...answers] = await Promise.all([alice.request({ action: 'ban', room, user: bob.username }), ...joins]);
+      expect(banned.type).toBe('banned');
+      for (const answer of answers) {
+        if (answer.type === 'error') expect(answer).toMatchObject({ code: expect.stringMatching(/^(forbidden|rate_limited)$/) });
+        else expect(answer.type).toBe('joined');
+      }
+      const refused = answers.filter((a) => a.type === 'error' && a.code === 'forbidden');
+      for (const r of refused) expect(r.message).toBe(`You are banned from #${room}.`);
+      const [row] = await t.db.sql`
+        select exists (select 1 from room_bans b join users u on u.id = b.user_id where b.room_id = ${room} and u.username = ${bob.username}) as banned,
+          exists (select 1 from memberships m join users u on u.id = m.user_id where m.room_id = ${room} and u.username = ${bob.username}) as member`;
+      expect(row).toEqual({ banned: true, member: false });
+      // a join that got in before the ban was removed by it: every tab is told
+      if (answers.some((a) => a.type === 'joined')) {
+        for (const tab of tabs) expect(await tab.next((f) => f.type === 'removed_from_room' && f.room === room)).toMatchObject({ reason: 'banned' });
+      }
+      // and the room's messages reach none of them
+      await say(alice, room, `after the ban ${round}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    for (const tab of tabs) expect(tab.all((f) => String((f.message as Message | undefined)?.text ?? '').startsWith('after the ban'))).toEqual([]);
+    await Promise.all([alice.close(), ...tabs.map((c) => c.close())]);
+  });
+});
+
+describe('a channel topic', () => {
+  it('refuses characters that change the direction of text, as profile text does, and stores nothing', async () => {
+    const alice = await signUp(t, newAccount('own'));
+    const room = freshRoom();
+    await alice.request({ action: 'join', room });
+    expect((await alice.request({ action: 'update_room', room, topic: 'before' })).type).toBe('room_updated');
+    for (const topic of ['Meeting at 10 \u202Eon yadnom', 'a\u202Db', 'a\u2066b\u2069', 'a\u200Fb', 'x\u061C', '\u202Aleft']) {
+      expect(await alice.request({ action: 'update_room', room, topic })).toMatchObject({
+        type: 'error',
+        code: 'bad_request',
+        message: 'A topic cannot contain characters that change the direction of text.',
+      });
+    }
+    // right-to-left scripts themselves are fine
+    expect(await alice.request({ action: 'update_room', room, topic: 'שלום עולם and مرحبا' })).toMatchObject({ type: 'room_updated' });
+    const [row] = await t.db.sql`select topic from rooms where id = ${room}`;
+    expect(row!.topic).toBe('שלום עולם and مرحبا');
+    await alice.close();
+  });
+});

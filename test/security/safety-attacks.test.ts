@@ -64,6 +64,36 @@ describe('administrator actions', () => {
     await Promise.all([mallory, victim, lookalike].map((c) => c.close()));
   });
 
+  it('are refused to everyone else before their fields are read: a bad field is still forbidden, and logged', async () => {
+    const mallory = await signUp(t);
+    const before = await counts();
+    const frames = [
+      { action: 'reports', after: 'not a report id' },
+      { action: 'reports', after: 7 },
+      { action: 'resolve_report', report: 'x', outcome: 'burn' },
+      { action: 'resolve_report' },
+      { action: 'suspend_user', user: 'NOT A NAME!', seconds: -1 },
+      { action: 'suspend_user', user: admin.username, seconds: 'forever' },
+      { action: 'unsuspend_user', user: ['a'] },
+      { action: 'admin_delete_user' },
+    ];
+    for (const frame of frames) {
+      expect(await mallory.request(frame)).toMatchObject({ type: 'error', code: 'forbidden', message: "Only the server's administrators can do that." });
+    }
+    expect(await counts()).toEqual(before);
+    const refused = log.lines.filter((l) => l.fields?.security === 'admin_refused' && l.fields.user === mallory.username);
+    expect(refused.map((l) => l.fields!.action)).toEqual(frames.map((f) => f.action));
+    // an administrator's bad field is a bad request, as any action's
+    expect(await admin.request({ action: 'suspend_user', user: 'NOT A NAME!' })).toMatchObject({ type: 'error', code: 'bad_request' });
+    expect(await admin.request({ action: 'resolve_report', report: 'x', outcome: 'burn' })).toMatchObject({ type: 'error', code: 'bad_request' });
+    expect(await admin.request({ action: 'suspend_user', user: mallory.username, seconds: 1 })).toMatchObject({
+      type: 'error',
+      code: 'bad_request',
+      message: expect.stringContaining('at least 60 seconds'),
+    });
+    await mallory.close();
+  });
+
   it('are refused before logging in', async () => {
     const anon = await TestClient.connect(t.wsUrl);
     expect(await anon.request({ action: 'reports' })).toMatchObject({ code: 'unauthorized' });
