@@ -52,11 +52,14 @@ describe('cdk synth', () => {
   });
 
   // Powertools (Logger, Metrics, Tracer) is bundled, and the Tracer brings the
-  // X-Ray SDK (~110 KB minified with its dependencies): 250 KB before it, 350 KB with it.
-  it('leaves the AWS SDK to the runtime, so every bundle stays under 350 KB', async () => {
+  // X-Ray SDK (~110 KB minified with its dependencies): 250 KB before it, 350 KB
+  // with it. `$default` carries most actions' core (accounts, two-factor, profiles,
+  // moderation): about 275 KB without Powertools, 440 KB with it. The AWS SDK,
+  // were it bundled, would be megabytes.
+  it('leaves the AWS SDK to the runtime, so every bundle stays under 500 KB', async () => {
     for (const b of bundles) {
       const code = await readFile(join(b.dir, 'index.mjs'), 'utf8');
-      expect(b.bytes, b.name).toBeLessThanOrEqual(350 * 1000);
+      expect(b.bytes, b.name).toBeLessThanOrEqual(500 * 1000);
       // The X-Ray SDK carries its own package.json's dependency list (it names
       // @smithy packages as data); any other mention would be bundled SDK code.
       expect(code.replace(/dependencies:\{[^}]*\}/g, '').includes('@smithy'), b.name).toBe(false);

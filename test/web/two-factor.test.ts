@@ -77,7 +77,7 @@ describe.sequential('two-factor authentication in Chromium', () => {
     await checkA11y(phone, 'the Account dialog at phone width, dark');
     await onPhone.getByLabel('Code from the app, or a recovery code').fill(recovery[0]!);
     await onPhone.getByRole('button', { name: 'Turn off two-factor authentication' }).click();
-    await onPhone.getByText('Wrong password.').waitFor();
+    await onPhone.getByText('That is not your current password.').waitFor();
     await onPhone.getByLabel('Password (to turn it off)').fill(alice.password);
     await onPhone.getByRole('button', { name: 'Turn off two-factor authentication' }).click();
     await onPhone.getByRole('button', { name: 'Set up two-factor authentication' }).waitFor();
