@@ -172,7 +172,7 @@ async function openDatabase(args: string[]): Promise<{ sql: Sql; close: () => Pr
   const i = args.indexOf('--database');
   if (i !== -1) {
     url = args[i + 1];
-    if (!url) throw new AdminError('--database needs a connection string (postgres://user:password@host:5432/db).');
+    if (!url) throw new AdminError('--database needs a connection string (postgres://user@host:5432/db, with the password in PGPASSWORD).');
     args = [...args.slice(0, i), ...args.slice(i + 2)];
   }
   if (url) {
