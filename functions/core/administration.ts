@@ -97,8 +97,9 @@ export interface RemovedMessage {
  * its lock and the open reports of the message closed. Undefined when there is
  * no such message, or it is deleted or expired already.
  *
- * Merge note: moderators' message removal (`removeMessage`, rooms) does the same
- * for a room's moderators; once both exist this should call that one function.
+ * It needs only the database and a clock, so the admin CLI runs it too;
+ * moderators' removal (`removeMessage`, moderation.ts) also tells the room, and
+ * the two should become one.
  */
 export async function removeMessageAsAdmin(db: Db, messageId: string, by: string): Promise<RemovedMessage | undefined> {
   const { sql } = db;
