@@ -24,10 +24,8 @@ import { requireCallerWithin } from './limits.js';
 import type { Outcome } from './outcome.js';
 import type { Deps, Queryable } from './ports.js';
 import { requestId, secondFactorCode, type AuthOp } from './protocol.js';
-import { hashGate } from './accounts.js';
-import { networkOf } from './names.js';
 import { mailNotice, requireCurrentPassword } from './recovery.js';
-import { hashToken, verifyPassword } from './secrets.js';
+import { hashToken } from './secrets.js';
 
 /** TOTP as every authenticator app reads it: SHA-1, 6 digits, 30-second steps. */
 const PERIOD = 30;
