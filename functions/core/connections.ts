@@ -128,16 +128,23 @@ export async function admitSignIn(
   );
 }
 
-/** Deletes connection rows; returns presence for users left with no connection. */
+/**
+ * Deletes connection rows; returns presence for users left with no connection.
+ * Two statements, on purpose: the check for a user's other connections runs
+ * after the delete has committed. Done in one statement, two of a user's sockets
+ * closing at once (a tab and a phone) each see the other still there, and nobody
+ * hears the user go offline; checked afterwards, the later one always sees none
+ * (both may, and roommates then hear "offline" twice, which changes nothing).
+ */
 export async function dropConnections(sql: Sql, connectionIds: readonly string[]): Promise<Broadcast[]> {
   if (connectionIds.length === 0) return [];
+  const dropped = await sql<{ user_id: string | null }[]>`
+    delete from connections where id = any(${connectionIds as string[]}) returning user_id`;
+  const users = [...new Set(dropped.flatMap((d) => (d.user_id ? [d.user_id] : [])))];
+  if (users.length === 0) return [];
   const gone = await sql<{ user_id: string; username: string }[]>`
-    with dropped as (
-      delete from connections where id = any(${connectionIds as string[]}) returning user_id
-    )
-    select distinct u.id as user_id, u.username
-    from dropped d join users u on u.id = d.user_id
-    where not exists (select 1 from connections c where c.user_id = d.user_id and c.id <> all(${connectionIds as string[]}))`;
+    select u.id as user_id, u.username from users u
+    where u.id = any(${users}) and not exists (select 1 from connections c where c.user_id = u.id)`;
   const out: Broadcast[] = [];
   for (const user of gone) out.push(...(await onlinePresence(sql, user.user_id, user.username, false)));
   return out;

@@ -41,6 +41,21 @@ describe('in one process', () => {
     await alice.close();
   });
 
+  it('goes offline when all of a user\'s connections close at the same moment', async () => {
+    // Each close checks for the user's other connections; done before the other
+    // closes have committed, every one of them would see another still open.
+    const alice = await signUp(t);
+    for (let round = 0; round < 8; round++) {
+      const bob = await signUp(t);
+      const others = await Promise.all([resumeAs(t, bob.token!), resumeAs(t, bob.token!)]);
+      await alice.next((f) => f.type === 'presence' && f.user === bob.username && f.online === true);
+      for (const c of [bob, ...others]) c.ws.terminate();
+      await alice.next((f) => f.type === 'presence' && f.user === bob.username && f.online === false);
+      expect((await membersOf(alice)).get(bob.username)).toBe(false);
+    }
+    await alice.close();
+  });
+
   it('drops a row whose socket is gone the first time a frame cannot reach it', async () => {
     const alice = await signUp(t);
     const carol = await signUp(t);
