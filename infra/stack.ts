@@ -3,7 +3,7 @@
 // the schedule, the alarms, the web client.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { ArnFormat, CfnOutput, CustomResource, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, CfnParameter, CustomResource, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { CfnAccount } from 'aws-cdk-lib/aws-apigateway';
 import { type CfnStage, LogGroupLogDestination, type WebSocketRoute, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -272,7 +272,17 @@ export class ChatStack extends Stack {
     // $default grants uploads and signs downloads, and deletes a deleted message's files;
     // its account actions (E18) check passwords with scrypt and mail codes and notices.
     // ADMIN_USERS: `$default` runs the administrators' actions, `auth` tells them they are (E22).
-    const adminEnv: Record<string, string> = props.adminUsers?.length ? { ADMIN_USERS: props.adminUsers.join(',') } : {};
+    // A stack parameter, so the administrators change with `cdk deploy --parameters
+    // AdminUsers=dana,root` (or in the console) without a new build; the context
+    // setting `adminUsers` is its default.
+    const adminUsers = new CfnParameter(this, 'AdminUsers', {
+      type: 'String',
+      default: (props.adminUsers ?? []).join(','),
+      description: "Comma-separated usernames of the server's administrators (reports, suspensions, account deletion); empty for none",
+      allowedPattern: '^[A-Za-z0-9_.,-]*$',
+      constraintDescription: 'usernames (letters, digits, _ . -) separated by commas, without spaces',
+    });
+    const adminEnv: Record<string, string> = { ADMIN_USERS: adminUsers.valueAsString };
     const defaultFunction = route('$default', 'default', { memorySize: 1024, mail: true, environment: adminEnv });
     this.files.grant(defaultFunction, ['s3:PutObject', 's3:PutObjectTagging', 's3:GetObject', 's3:DeleteObject']);
     // scrypt at OWASP's cost needs 128 MiB and a good share of a vCPU
