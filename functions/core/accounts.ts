@@ -558,11 +558,19 @@ async function startSession(deps: Deps, connectionId: string, user: UserRow): Pr
   const { sql, settings, clock } = deps;
   const token = newSessionToken();
   const expiresAt = new Date(clock.now().getTime() + settings.sessionTtlSeconds * 1000);
+  // Only while the password is still the one just proved, under a share lock on
+  // the user's row: a reset or change that commits first refuses this login, and
+  // one that commits after sees this session and ends it (else a login that proved
+  // the old password while a reset went through would keep a session).
   const [session] = await sql<{ id: string }[]>`
+    with still as (
+      select id from users where id = ${user.id} and password_hash = ${user.password_hash} for share
+    )
     insert into sessions (user_id, token_hash, expires_at)
-    values (${user.id}, ${hashToken(token)}, ${expiresAt})
+    select id, ${hashToken(token)}, ${expiresAt} from still
     returning id`;
-  return bindConnection(deps, connectionId, user, { id: session!.id, token, expiresAt });
+  if (!session) throw new Unauthorized('Wrong username or password.');
+  return bindConnection(deps, connectionId, user, { id: session.id, token, expiresAt });
 }
 
 async function bindConnection(
