@@ -315,6 +315,9 @@ export interface RampSummary {
     p99AfterVsBareWs: number | null;
     p99RampMs: number;
     p99RampVsBareWs: number | null;
+    /** null when the runs compared were complete: every login answered, no socket closed by the server */
+    incomplete: string | null;
+    /** null when there is no baseline, or a run was incomplete (its figures cover fewer sockets) */
     targetP99After: boolean | null;
     serverCpuSeconds: number;
     serverCpuMsPerLogin: number;
@@ -338,6 +341,10 @@ export function summarise(runs: RampRun[], online: number, compare: number): Ram
             ? `bounded: ${growth.toFixed(2)}x for a ${sizeRatio.toFixed(1)}x larger room`
             : `grows with the room: ${growth.toFixed(2)}x for a ${sizeRatio.toFixed(1)}x larger room`;
       const afterRatio = base && base.latencyMs.after.p99 > 0 ? main.latencyMs.after.p99 / base.latencyMs.after.p99 : null;
+      const gaps = [base, main, small].flatMap((r) =>
+        r && (r.failed > 0 || r.closedByServer > 0) ? [`${r.server}${r.server === 'chat' ? ` ${r.clients}` : ''} at ${r.online}: ${r.failed} logins failed, ${r.closedByServer} sockets closed by the server`] : [],
+      );
+      const incomplete = gaps.length ? gaps.join('; ') : null;
       return [
         {
           clients,
@@ -350,7 +357,8 @@ export function summarise(runs: RampRun[], online: number, compare: number): Ram
           p99AfterVsBareWs: afterRatio,
           p99RampMs: main.latencyMs.ramp.p99,
           p99RampVsBareWs: base && base.latencyMs.ramp.p99 > 0 ? main.latencyMs.ramp.p99 / base.latencyMs.ramp.p99 : null,
-          targetP99After: afterRatio === null ? null : afterRatio <= 1.5,
+          incomplete,
+          targetP99After: afterRatio === null || incomplete ? null : afterRatio <= 1.5,
           serverCpuSeconds: main.serverCpuSeconds.total,
           serverCpuMsPerLogin: main.logins ? (main.serverCpuSeconds.total * 1000) / main.logins : 0,
         },
@@ -376,8 +384,9 @@ export function renderRamp(report: { runs: RampRun[]; summary: RampSummary; opti
     out.push(
       `${m.clients === 'v1' ? 'before (v1 clients)' : 'after (watch clients)'}${m.watchUnsupported ? ' [watch unsupported: the server answered watch with an error]' : ''}: ` +
         `presence frames/login ${f(m.presenceFramesPerLogin)} at ${report.options.online} online, ${f(m.framesPerLoginAtCompare)} at ${report.options.compare} (${m.framesPerLoginVerdict}); ` +
-        `p99 after the ramp ${f(m.p99AfterMs)} ms = ${f(m.p99AfterVsBareWs, 2)}x bare ws [${m.targetP99After === null ? 'no baseline' : m.targetP99After ? 'met' : 'NOT met'}: <= 1.5x]; ` +
-        `p99 during the ramp ${f(m.p99RampMs)} ms = ${f(m.p99RampVsBareWs, 2)}x bare ws; server CPU ${f(m.serverCpuSeconds)} s, ${f(m.serverCpuMsPerLogin, 2)} ms per login`,
+        `p99 after the ramp ${f(m.p99AfterMs)} ms = ${f(m.p99AfterVsBareWs, 2)}x bare ws [${m.targetP99After === null ? (m.incomplete ? 'not comparable' : 'no baseline') : m.targetP99After ? 'met' : 'NOT met'}: <= 1.5x]; ` +
+        `p99 during the ramp ${f(m.p99RampMs)} ms = ${f(m.p99RampVsBareWs, 2)}x bare ws; server CPU ${f(m.serverCpuSeconds)} s, ${f(m.serverCpuMsPerLogin, 2)} ms per login` +
+        (m.incomplete ? ` [INCOMPLETE: ${m.incomplete}]` : ''),
     );
   }
   return out.join('\n');
