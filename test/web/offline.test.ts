@@ -276,12 +276,22 @@ describe.sequential('offline and installable, in Chromium', () => {
     await write(p, text);
     // the other tab learns of it from the outbox (a BroadcastChannel note)
     await pending(second, text).waitFor();
+    // every `send` of it that leaves either tab, on the sockets opened from now on
+    const sends: string[] = [];
+    for (const [name, tab] of [['first', p], ['second', second]] as const) {
+      tab.on('websocket', (ws) =>
+        ws.on('framesent', (f) => {
+          if (typeof f.payload === 'string' && f.payload.includes('"action":"send"') && f.payload.includes(text)) sends.push(name);
+        }),
+      );
+    }
     await backOnline(p, second);
     await message(p, text).waitFor();
     await message(second, text).waitFor();
     await expect.poll(() => pending(second, text).count()).toBe(0);
     expect(await storedCount(text)).toBe(1);
     expect(await message(second, text).count()).toBe(1);
+    expect(sends).toHaveLength(1); // one tab held the outbox's lock; the other found it sent
     await second.close();
   }, 120_000);
 
