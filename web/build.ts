@@ -86,13 +86,18 @@ async function shellFiles(dist: string, built: string[]): Promise<string[]> {
   return [...statics.filter((f) => existsSync(join(dist, f))), ...scripts.sort()];
 }
 
+/** The shell's version: a hash of its files' paths and contents (any change, a new service worker). */
+export async function shellVersion(dist: string, files: readonly string[]): Promise<string> {
+  const hash = createHash('sha256');
+  for (const f of files) hash.update(f).update('\0').update(await readFile(join(dist, f)));
+  return hash.digest('hex').slice(0, 16);
+}
+
 /** /sw.js: web/src/sw/index.ts with the shell's paths and their content hash built in. */
 async function buildServiceWorker(dist: string, built: string[], quiet: boolean): Promise<void> {
   const entry = `${root}src/sw/index.ts`;
   if (!existsSync(entry)) return;
   const files = await shellFiles(dist, built);
-  const hash = createHash('sha256');
-  for (const f of files) hash.update(f).update(await readFile(join(dist, f)));
   await esbuild.build({
     entryPoints: [entry],
     outfile: join(dist, 'sw.js'),
@@ -100,7 +105,7 @@ async function buildServiceWorker(dist: string, built: string[], quiet: boolean)
     format: 'iife',
     minify: true,
     target: ['es2022'],
-    define: { SHELL_FILES: JSON.stringify(files), SHELL_VERSION: JSON.stringify(hash.digest('hex').slice(0, 16)) },
+    define: { SHELL_FILES: JSON.stringify(files), SHELL_VERSION: JSON.stringify(await shellVersion(dist, files)) },
     logLevel: quiet ? 'error' : 'warning',
   });
 }
