@@ -208,6 +208,15 @@ describe.sequential('offline and installable, in Chromium', () => {
     const install = (await cdp.send('Page.getInstallabilityErrors').catch(() => null)) as { installabilityErrors: { errorId: string }[] } | null;
     if (install) expect(install.installabilityErrors.map((e) => e.errorId)).toEqual([]);
     await cdp.detach();
+
+    // the worker answers the app's pages with the shell, never a shared file's URL
+    const other = await ctx.newPage();
+    const file = await other.goto(new URL('/files/0123456789abcdef', base).toString());
+    expect(file!.status()).toBe(403); // the server's refusal of an unsigned file URL, not the app
+    expect(file!.fromServiceWorker()).toBe(false);
+    const deepLink = await other.goto(new URL('/some/page', base).toString());
+    expect(deepLink!.fromServiceWorker()).toBe(true);
+    await other.close();
   }, 120_000);
 
   it('works offline: with the server stopped, a reload shows the rooms and messages this device kept', async () => {

@@ -63,7 +63,11 @@ worker.addEventListener('fetch', (event) => {
     event.respondWith(networkFirst(request));
     return;
   }
-  // A page of the single-page app (any path without an extension) is index.html.
+  // Shared files (the local server's /files/…) and /healthz are never the
+  // worker's business: opening or downloading one is a navigation too, and must
+  // reach the server.
+  if (url.pathname.startsWith('/files/') || url.pathname === '/healthz') return;
+  // A page of the single-page app (any other path without an extension) is index.html.
   const page = request.mode === 'navigate' && !/\.[a-z0-9]+$/i.test(url.pathname);
   const path = page ? '/index.html' : url.pathname;
   if (!shell.has(path)) return;
