@@ -205,8 +205,8 @@ describe.sequential('offline and installable, in Chromium', () => {
     const parsed = (await cdp.send('Page.getAppManifest')) as { errors: { message: string; critical: number }[]; url: string };
     expect(parsed.errors).toEqual([]);
     expect(parsed.url).toBe(manifest.url);
-    const install = (await cdp.send('Page.getInstallabilityErrors').catch(() => null)) as { installabilityErrors: { errorId: string }[] } | null;
-    if (install) expect(install.installabilityErrors.map((e) => e.errorId)).toEqual([]);
+    const install = (await cdp.send('Page.getInstallabilityErrors')) as { installabilityErrors: { errorId: string }[] };
+    expect(install.installabilityErrors.map((e) => e.errorId)).toEqual([]);
     await cdp.detach();
 
     // the worker answers the app's pages with the shell, never a shared file's URL
