@@ -20,6 +20,7 @@ import {
   reconcileDeletions,
 } from './messages.js';
 import { session, storage } from './storage.js';
+import { DeviceStore, MESSAGES_PER_ROOM, OUTBOX_MAX, ROOMS_KEPT, type CachedRoom, type OutboxEntry } from './offline.js';
 import { Profiles } from './profiles.js';
 import type { Prepared, UploadTarget } from './files.js';
 import { Safety } from './safety.js';
@@ -71,7 +72,43 @@ export interface PendingSend {
   attempts?: number;
   /** uploaded files it carries (E17) */
   files?: FileInfo[];
+  /** when it was written (ms): the outbox goes out in this order */
+  createdAt?: number;
+  /** kept in this device's outbox (IndexedDB): it survives a closed tab */
+  saved?: boolean;
 }
+
+/** The outbox's copy of a pending message. */
+function outboxEntry(user: string, p: PendingSend): OutboxEntry {
+  return {
+    clientId: p.clientId,
+    user,
+    room: p.room,
+    text: p.text,
+    state: p.state,
+    createdAt: p.createdAt ?? Date.now(),
+    ...(p.replyTo ? { replyTo: p.replyTo } : {}),
+    ...(p.files ? { files: p.files } : {}),
+    ...(p.error ? { error: p.error } : {}),
+  };
+}
+
+function fromOutbox(e: OutboxEntry): PendingSend {
+  return {
+    clientId: e.clientId,
+    room: e.room,
+    text: e.text,
+    state: e.state,
+    createdAt: e.createdAt,
+    saved: true,
+    ...(e.replyTo ? { replyTo: e.replyTo } : {}),
+    ...(e.files ? { files: e.files } : {}),
+    ...(e.error ? { error: e.error } : {}),
+  };
+}
+
+/** How long after the last change the rooms are saved to the device. */
+const SAVE_AFTER_MS = 1000;
 
 /** Download URLs of one file, good until `expires` (ms). */
 interface FileUrls {
@@ -327,6 +364,10 @@ export class Chat {
   readonly safety: Safety;
   /** where a local server without mail writes the code emails (its config.json says, to this machine only) */
   readonly outboxDir: string | null;
+  /** what this device keeps for offline use: rooms, recent messages, the outbox (offline.ts) */
+  readonly device: DeviceStore;
+  /** the rooms were shown from the device's cache, not yet brought up to date by the server */
+  readonly fromCache = signal(false);
 
   readonly activeRoom = computed(() => this.rooms.value.find((r) => r.id === this.activeId.value) ?? this.rooms.value[0]);
   readonly totalUnread = computed(() => this.rooms.value.reduce((n, r) => n + r.unread.value, 0));
@@ -356,8 +397,9 @@ export class Chat {
   private clockOffset = 0;
   private expiryTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(websocketUrl: string, options: { outboxDir?: string } = {}) {
+  constructor(websocketUrl: string, options: { outboxDir?: string; device?: DeviceStore } = {}) {
     this.outboxDir = options.outboxDir ?? null;
+    this.device = options.device ?? new DeviceStore();
     this.conn = new Connection(websocketUrl, {
       onOpen: () => void this.onOpen(),
       onFrame: (f) => this.onFrame(f),
@@ -374,6 +416,25 @@ export class Chat {
     // Disappearing messages go at their expiry, without a word from the server:
     // one timer for the soonest in any room, set again whenever messages change.
     effect(() => this.scheduleExpiry());
+    // What the device keeps for offline use follows the rooms, a second after they change.
+    effect(() => {
+      if (!this.me.value) return;
+      for (const room of this.rooms.value) {
+        void room.messages.value;
+        void room.readThrough.value;
+        void room.displayName.value;
+        void room.topic.value;
+        void room.disappearAfter.value;
+      }
+      this.scheduleSave();
+    });
+    // Another tab of ours wrote or cancelled a message: its outbox is ours too.
+    if (typeof BroadcastChannel === 'function') {
+      this.outboxChannel = new BroadcastChannel('ww-outbox');
+      this.outboxChannel.onmessage = (e: MessageEvent) => void this.onOutboxNews(e.data);
+      // Node (the tests) has BroadcastChannel too: it must not keep the process alive
+      (this.outboxChannel as BroadcastChannel & { unref?: () => void }).unref?.();
+    }
     // The open room survives a reload (per tab: two tabs may look at two rooms).
     effect(() => {
       const me = this.me.value;
@@ -387,6 +448,206 @@ export class Chat {
       if (token === null && this.me.peek() && this.tokenStored) this.loggedOutElsewhere();
     });
     this.conn.start();
+    void this.restore();
+  }
+
+  // ---- offline: the device's cache and outbox (offline.ts) --------------------
+
+  private saveTimer: ReturnType<typeof setTimeout> | undefined;
+  /** what each room looked like when it was last saved */
+  private readonly saved = new WeakMap<RoomState, unknown[]>();
+  private outboxChannel: BroadcastChannel | undefined;
+  /** an outbox pass is running in this tab; `flushAgain`: another was asked for meanwhile */
+  private flushing = false;
+  private flushAgain = false;
+
+  /**
+   * With a stored token, before the server answers (or when it cannot be
+   * reached): the rooms, messages and outbox this device kept for that session,
+   * shown at once. The server's `authed` then brings them up to date from the
+   * kept cursors, as after a reconnect; a refused token ends the session.
+   */
+  private async restore(): Promise<void> {
+    if (!storage.get('token')) return;
+    const cached = await this.device.session();
+    if (!cached || this.screen.peek() !== 'loading' || this.me.peek()) return;
+    const [rooms, outbox] = await Promise.all([this.device.rooms(cached.user), this.device.outbox(cached.user)]);
+    if (this.screen.peek() !== 'loading' || this.me.peek() || !storage.get('token')) return;
+    const user = cached.me.username;
+    const byId = new Map(rooms.map((r) => [r.id, r]));
+    const states = cached.rooms.flatMap((id) => (byId.has(id) ? [this.roomFromCache(byId.get(id)!, user)] : []));
+    if (states.length === 0) return;
+    const wanted = session.get(`room.${user}`);
+    batch(() => {
+      this.me.value = cached.me;
+      this.profiles.note([cached.me]);
+      this.rooms.value = states;
+      this.activeId.value = wanted && states.some((r) => r.id === wanted) ? wanted : 'general';
+      this.fromCache.value = true;
+      this.screen.value = 'chat';
+    });
+    this.adoptOutbox(outbox);
+  }
+
+  private roomFromCache(c: CachedRoom, me: string): RoomState {
+    const room = new RoomState(c.id, c.kind, c.name, me);
+    room.displayName.value = c.displayName;
+    room.topic.value = c.topic;
+    room.isPrivate.value = c.isPrivate;
+    room.messages.value = c.messages;
+    room.hasOlder.value = c.hasOlder;
+    room.readThrough.value = c.readThrough;
+    room.ids.advance(c.cursor);
+    room.changes.advance(c.changesAt);
+    return room;
+  }
+
+  private scheduleSave(): void {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = setTimeout(() => void this.saveCache(), SAVE_AFTER_MS);
+  }
+
+  /**
+   * Saves the rooms that changed: the newest MESSAGES_PER_ROOM messages of the
+   * ROOMS_KEPT rooms with the newest messages, and the cursors to catch up from.
+   * A room with disappearing messages keeps none on the device.
+   */
+  private async saveCache(): Promise<void> {
+    const me = this.me.peek();
+    if (!me || !this.device.available) return;
+    const rooms = this.rooms.peek();
+    const newest = (r: RoomState) => r.messages.peek().at(-1)?.at ?? '';
+    const kept = new Set([...rooms].sort((a, b) => (newest(a) < newest(b) ? 1 : newest(a) > newest(b) ? -1 : 0)).slice(0, ROOMS_KEPT));
+    const changed: CachedRoom[] = [];
+    for (const room of rooms) {
+      const all = room.messages.peek();
+      const ephemeral = room.disappearAfter.peek() !== null || all.some((m) => m.expiresAt !== undefined || (m.replyTo !== undefined && !m.replyTo.deleted && m.replyTo.expiresAt !== undefined));
+      const keep = kept.has(room) && !ephemeral;
+      const key = [all, keep, room.readThrough.peek(), room.displayName.peek(), room.topic.peek(), room.isPrivate.peek(), room.hasOlder.peek(), room.ids.at, room.changes.at];
+      const before = this.saved.get(room);
+      if (before && before.every((v, i) => v === key[i])) continue;
+      this.saved.set(room, key);
+      const messages = keep ? all.slice(-MESSAGES_PER_ROOM) : [];
+      changed.push({
+        user: me.username,
+        id: room.id,
+        kind: room.kind,
+        name: room.name,
+        displayName: room.displayName.peek() ?? room.name,
+        topic: room.topic.peek(),
+        isPrivate: room.isPrivate.peek(),
+        messages,
+        hasOlder: keep && (room.hasOlder.peek() || messages.length < all.length),
+        readThrough: room.readThrough.peek(),
+        // without its messages, a room starts afresh from the server
+        cursor: keep ? room.ids.at : null,
+        changesAt: keep ? room.changes.at : null,
+      });
+    }
+    await this.device.saveRooms(me, rooms.map((r) => r.id), changed);
+  }
+
+  /** Messages of the outbox not shown yet (written in another tab, or before the tab closed) join their rooms. */
+  private adoptOutbox(entries: readonly OutboxEntry[]): void {
+    batch(() => {
+      for (const e of entries) {
+        const room = this.room(e.room);
+        if (!room || room.pending.peek().some((p) => p.clientId === e.clientId)) continue;
+        // sent meanwhile (its copy came back): the outbox entry is stale
+        if (room.messages.peek().some((m) => m.clientId === e.clientId && m.from === this.me.peek()?.username)) continue;
+        room.pending.value = [...room.pending.peek(), fromOutbox(e)];
+      }
+    });
+  }
+
+  /** News from another tab of ours: its outbox changed (written, cancelled, sent). */
+  private async onOutboxNews(data: unknown): Promise<void> {
+    const me = this.me.peek()?.username;
+    const news = data as { user?: string; cancelled?: string } | null;
+    if (!me || news?.user !== me) return;
+    if (typeof news.cancelled === 'string') {
+      for (const room of this.rooms.peek()) room.pending.value = room.pending.peek().filter((p) => p.clientId !== news.cancelled);
+      return;
+    }
+    this.adoptOutbox(await this.device.outbox(me));
+  }
+
+  private tellOtherTabs(news: { cancelled?: string } = {}): void {
+    const me = this.me.peek()?.username;
+    if (me) this.outboxChannel?.postMessage({ user: me, ...news });
+  }
+
+  /** Replaces a pending message's fields (by clientId) wherever it is shown. */
+  private updatePending(roomId: string, clientId: string, change: Partial<PendingSend>): PendingSend | undefined {
+    const room = this.room(roomId);
+    const held = room?.pending.peek().find((p) => p.clientId === clientId);
+    if (!room || !held) return undefined;
+    const next = { ...held, ...change };
+    room.pending.value = room.pending.peek().map((p) => (p.clientId === clientId ? next : p));
+    return next;
+  }
+
+  private findPending(clientId: string): PendingSend | undefined {
+    for (const room of this.rooms.peek()) {
+      const p = room.pending.peek().find((x) => x.clientId === clientId);
+      if (p) return p;
+    }
+    return undefined;
+  }
+
+  /**
+   * Sends what waits, oldest first, one at a time, in ONE tab of this person
+   * at a time (a Web Lock; where there is none, e.g. plain http on a LAN, two
+   * tabs may both send, and the clientId makes the second harmless). Each
+   * message is looked up in the outbox right before it goes: another tab may
+   * have sent it, or it was cancelled.
+   */
+  private flushOutbox(): void {
+    const me = this.me.peek()?.username;
+    if (!me || !this.authed) return;
+    if (this.flushing) {
+      this.flushAgain = true;
+      return;
+    }
+    this.flushing = true;
+    const locks = typeof navigator !== 'undefined' ? (navigator as Navigator & { locks?: LockManager }).locks : undefined;
+    const pass = () => this.drainOutbox(me);
+    void (locks ? locks.request(`ww-outbox:${me}`, pass) : pass())
+      .catch(() => {})
+      .finally(() => {
+        this.flushing = false;
+        if (this.flushAgain) {
+          this.flushAgain = false;
+          this.flushOutbox();
+        }
+      });
+  }
+
+  private async drainOutbox(me: string): Promise<void> {
+    const stored = await this.device.outbox(me);
+    this.adoptOutbox(stored);
+    // messages of rooms I am no longer in cannot go, and those whose copy came back have gone: they leave the outbox
+    for (const e of stored) {
+      const room = this.room(e.room);
+      if (!room || room.messages.peek().some((m) => m.clientId === e.clientId && m.from === me)) await this.device.removeOutbox(e.clientId);
+    }
+    const queue = this.rooms
+      .peek()
+      .flatMap((r) => r.pending.peek())
+      .filter((p) => p.state === 'sending')
+      .sort((a, b) => (a.createdAt ?? 0) - (b.createdAt ?? 0));
+    for (const queued of queue) {
+      if (!this.authed || this.me.peek()?.username !== me) return;
+      const p = this.findPending(queued.clientId);
+      if (!p || p.state !== 'sending') continue; // cancelled, or failed meanwhile
+      if (p.saved && !(await this.device.inOutbox(p.clientId))) continue; // another tab sent or cancelled it
+      if ((await this.deliver(p)) === 'lost') return;
+    }
+  }
+
+  /** Cancels a message that has not gone yet: it never will. */
+  cancel(p: PendingSend): void {
+    this.discard(p);
   }
 
   room(id: string): RoomState | undefined {
@@ -556,6 +817,11 @@ export class Chat {
       session.remove(`drafts.${me}`);
       session.remove(`room.${me}`);
     }
+    // Logged out: nothing of the session stays on the device (rooms, messages,
+    // unsent messages). A session that merely ended keeps them for the same
+    // person's next login; a different person's login wipes them (claim).
+    clearTimeout(this.saveTimer);
+    if (forget) void this.device.forget();
     this.authed = false;
     this.safety.reset();
     batch(() => {
@@ -566,6 +832,7 @@ export class Chat {
       this.activeId.value = 'general';
       this.codeStep.value = null;
       this.sessionNote.value = note;
+      this.fromCache.value = false;
       this.screen.value = 'welcome';
     });
   }
@@ -581,6 +848,8 @@ export class Chat {
     storage.set('token', this.token);
     this.tokenStored = storage.get('token') === this.token;
     this.authed = true;
+    // the device's cache is this person's from now on (someone else's is wiped first)
+    await this.device.claim(user);
     // after a reload or a new login: the room this tab had open
     const wanted = sameUser ? this.activeId.peek() : session.get(`room.${user.username}`);
     this.noteServerTime(frame.serverTime, sentAt);
@@ -613,10 +882,12 @@ export class Chat {
     if (wasChat) this.announce('Reconnected.');
     await Promise.all(this.rooms.peek().map((r) => this.syncRoom(r).catch((err) => this.reportSyncError(r, err))));
     if (!this.authed) return;
-    // every room's members are fresh: who is online is known again
+    // every room's members are fresh: who is online is known again, and the cache is replaced
     this.presenceKnown.value = true;
+    this.fromCache.value = false;
     this.conn.markHealthy();
-    for (const room of this.rooms.peek()) for (const p of room.pending.peek()) if (p.state === 'sending') void this.deliver(p);
+    // the outbox: this tab's and what the device kept (a closed tab's, another tab's)
+    this.flushOutbox();
   }
 
   /** `authed`'s rooms, and the rest of them when the reply held only the first part (`roomsMore`). */
@@ -1224,15 +1495,20 @@ export class Chat {
   // ---- sending --------------------------------------------------------------
 
   /** Sends `text` (a caption, with `files`), as an answer to the message the composer replies to, if any. */
-  send(roomId: string, text: string, files: FileInfo[] = []): void {
+  send(roomId: string, text: string, files: FileInfo[] = []): boolean {
     const room = this.room(roomId);
-    if (!room || (!text.trim() && !files.length)) return;
+    if (!room || (!text.trim() && !files.length)) return false;
+    if (this.rooms.peek().reduce((n, r) => n + r.pending.peek().length, 0) >= OUTBOX_MAX) {
+      this.showToast(`${OUTBOX_MAX} messages are waiting to be sent already: wait until they have gone.`, true);
+      return false;
+    }
     const replyTo = room.replyTo.peek() ?? undefined;
     const pending: PendingSend = {
       clientId: newClientId(),
       room: roomId,
       text,
       state: 'sending',
+      createdAt: Date.now(),
       ...(replyTo ? { replyTo } : {}),
       ...(files.length ? { files } : {}),
     };
@@ -1240,16 +1516,29 @@ export class Chat {
       room.pending.value = [...room.pending.peek(), pending];
       room.replyTo.value = null;
     });
-    void this.deliver(pending);
+    void this.enqueue(pending);
+    return true;
+  }
+
+  /** Into the device's outbox (it survives a closed tab), then out when connected. */
+  private async enqueue(p: PendingSend): Promise<void> {
+    const me = this.me.peek()?.username;
+    if (!me) return;
+    if (await this.device.putOutbox(outboxEntry(me, p))) {
+      this.updatePending(p.room, p.clientId, { saved: true });
+      this.tellOtherTabs();
+    }
+    if (!this.authed) this.announce('Not sent yet: it will be sent when you are back online.');
+    this.flushOutbox();
   }
 
   /**
    * Sends (or re-sends, after a reconnect) one message. The clientId makes a
    * repeat harmless: the server stores it once and answers with the same message.
    */
-  private async deliver(p: PendingSend): Promise<void> {
+  private async deliver(p: PendingSend): Promise<'sent' | 'lost' | 'failed'> {
     const room = this.room(p.room);
-    if (!room || !this.authed) return; // goes out after the next resume
+    if (!room || !this.authed) return 'lost'; // goes out after the next resume
     try {
       const reply = p.replyTo ? { replyTo: p.replyTo.id } : {};
       const files = p.files ? { files: p.files.map((f) => f.id) } : {};
@@ -1259,32 +1548,39 @@ export class Chat {
         room.pending.value = room.pending.peek().filter((x) => x.clientId !== p.clientId);
         if (this.activeId.peek() === room.id) this.markRead(room);
       });
+      await this.device.removeOutbox(p.clientId);
+      this.tellOtherTabs({ cancelled: p.clientId });
+      return 'sent';
     } catch (err) {
-      if (err instanceof ConnectionLost) return; // still pending; re-sent on reconnect
+      if (err instanceof ConnectionLost) return 'lost'; // still pending; re-sent on reconnect
       if (err instanceof ServerError && err.code === 'rate_limited' && (p.attempts ?? 0) < 3) {
         // many messages at once (a backlog after a reconnect): slow down, then go on
-        const again = { ...p, attempts: (p.attempts ?? 0) + 1 };
-        room.pending.value = room.pending.peek().map((x) => (x.clientId === p.clientId ? again : x));
-        setTimeout(() => void this.deliver(again), 2000 * again.attempts);
-        return;
+        const again = this.updatePending(p.room, p.clientId, { attempts: (p.attempts ?? 0) + 1 });
+        if (!again) return 'failed'; // cancelled meanwhile
+        await new Promise((r) => setTimeout(r, 2000 * again.attempts!));
+        const now = this.findPending(p.clientId);
+        return now ? this.deliver(now) : 'failed';
       }
       const message = err instanceof Error ? err.message : 'Not sent.';
-      room.pending.value = room.pending.peek().map((x) => (x.clientId === p.clientId ? { ...x, state: 'failed', error: message } : x));
+      const failed = this.updatePending(p.room, p.clientId, { state: 'failed', error: message });
+      const me = this.me.peek()?.username;
+      if (failed && me && failed.saved) await this.device.putOutbox(outboxEntry(me, failed));
       this.announce(`Not sent: ${message}`);
+      return 'failed';
     }
   }
 
   retry(p: PendingSend): void {
-    const room = this.room(p.room);
-    if (!room) return;
-    const again: PendingSend = { ...p, state: 'sending', error: undefined, attempts: 0 };
-    room.pending.value = room.pending.peek().map((x) => (x.clientId === p.clientId ? again : x));
-    void this.deliver(again);
+    const again = this.updatePending(p.room, p.clientId, { state: 'sending', error: undefined, attempts: 0 });
+    if (again) void this.enqueue(again);
   }
 
+  /** Takes a message back before it is sent (or after it failed): it leaves the outbox, here and in every tab. */
   discard(p: PendingSend): void {
     const room = this.room(p.room);
     if (room) room.pending.value = room.pending.peek().filter((x) => x.clientId !== p.clientId);
+    void this.device.removeOutbox(p.clientId);
+    this.tellOtherTabs({ cancelled: p.clientId });
   }
 
   // ---- files (E17) ------------------------------------------------------------

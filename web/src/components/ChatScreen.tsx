@@ -131,6 +131,18 @@ function ThemeToggle() {
   );
 }
 
+/** While the server cannot be reached: what is shown is this device's copy, and what is written waits. */
+function OfflineNote() {
+  const chat = useChat();
+  // the chat screen shows before the socket opens only from the device's cache
+  if (chat.conn.status.value === 'open') return null;
+  return (
+    <p class="notice offline-note" role="status">
+      You are offline. These are the messages saved on this device; what you write is kept here and sent when you are back online.
+    </p>
+  );
+}
+
 function ConnectionStatus() {
   const chat = useChat();
   const status = chat.conn.status.value;
@@ -538,6 +550,7 @@ function RoomView({ room }: { room: RoomState }) {
           </button>
         )}
       </header>
+      <OfflineNote />
       <MessageList room={room} />
       <Composer room={room} />
       {canLeave && (
