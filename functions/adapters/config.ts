@@ -115,6 +115,8 @@ export interface AwsConfig {
   fanoutIdsPerBatch: number;
   /** hand-backs of a batch's failed posts before it is dead-lettered */
   fanoutMaxAttempts: number;
+  /** *(E23)* the presence queue: changes for watchers, coalesced by the worker over the event source's batching window */
+  presenceQueueUrl?: string;
   /** only to point the SDK at a stand-in (tests, the bench); unset on AWS */
   sqsEndpoint?: string;
   region?: string;
@@ -340,6 +342,7 @@ export function loadConfig(env: Env = process.env): Config {
       fanoutDirectMax: int(env, 'FANOUT_DIRECT_MAX', 500, 1),
       fanoutIdsPerBatch: int(env, 'FANOUT_BATCH_IDS', 100, 1),
       fanoutMaxAttempts: int(env, 'FANOUT_MAX_ATTEMPTS', 3, 0),
+      presenceQueueUrl: env.PRESENCE_QUEUE_URL || undefined,
       sqsEndpoint: env.SQS_ENDPOINT || undefined,
       region: env.AWS_REGION || undefined,
       secretsEndpoint: env.SECRETS_ENDPOINT || undefined,

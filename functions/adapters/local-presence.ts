@@ -28,8 +28,8 @@ export class LocalPresenceBatcher implements PresenceBatcher {
 
   constructor(private readonly options: LocalPresenceOptions) {}
 
-  async add(to: readonly string[], presence: PresenceMap): Promise<void> {
-    if (this.closed) return;
+  async add(to: readonly string[], presence: PresenceMap): Promise<readonly string[]> {
+    if (this.closed) return [];
     const overflow: Array<{ to: string[]; presence: PresenceMap }> = [];
     const people = Object.entries(presence);
     for (const id of to) {
@@ -49,6 +49,7 @@ export class LocalPresenceBatcher implements PresenceBatcher {
       this.timer.unref?.();
     }
     if (overflow.length) await this.send(overflow);
+    return [];
   }
 
   /** Posts everything waiting now: one frame per connection, one post per distinct frame. */

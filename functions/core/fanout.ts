@@ -98,8 +98,16 @@ export async function fanOut(deps: Deps, to: readonly string[], frame: Frame): P
   if (to.length === 0) return [];
   // E23: presence for watchers waits in the hosting's window, merged per connection.
   if (frame.type === PRESENCE_BATCH && deps.presence) {
-    await deps.presence.add(to, frame.presence as PresenceMap);
-    return [];
+    let left: readonly string[];
+    try {
+      left = await deps.presence.add(to, frame.presence as PresenceMap);
+    } catch (err) {
+      left = to;
+      deps.log.error('could not queue presence', { connections: to.length, error: String(err) });
+    }
+    // What the hosting could not take is posted here, uncoalesced but not lost.
+    if (left.length === 0) return [];
+    return postDirect(deps, left, frame, Date.now());
   }
   const { fanout, telemetry } = deps;
   telemetry?.metric('FanoutSize', to.length, 'Count');

@@ -37,7 +37,8 @@ export const PRESENCE_BATCH = 'presence_batch';
  * timer, the AWS presence queue); without one each is posted at once.
  */
 export interface PresenceBatcher {
-  add(to: readonly string[], presence: PresenceMap): Promise<void>;
+  /** Takes the change; resolves with the connections it could not take (fanOut posts to those at once). */
+  add(to: readonly string[], presence: PresenceMap): Promise<readonly string[]>;
 }
 
 export async function countUserConnections(sql: Sql, userId: string): Promise<number> {
