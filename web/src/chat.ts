@@ -941,6 +941,11 @@ export class Chat {
     if (seq) this.noteChange(room, seq);
     // their message landed: they are no longer typing it
     if (room.typing.peek().has(message.from)) this.setTyping(room, message.from, 0);
+    // A sender is a member: news of someone who joined (signed up) since we did.
+    // Big rooms and watching tabs (E23) hear no v1 online frame that would tell us.
+    if (!message.from.startsWith('~') && message.from !== me && !room.members.peek().includes(message.from)) {
+      room.members.value = [...room.members.peek(), message.from].sort();
+    }
     if (message.from === me) {
       room.pending.value = room.pending.peek().filter((p) => p.clientId !== message.clientId);
     } else if (known) {
