@@ -41,7 +41,7 @@ const HELP = `Commands:
   /dm USER                 talk to USER directly
   /rooms                   your rooms
   /history [N]             the last N messages of this room (default 20)
-  /who                     members of this room and who is online
+  /who                     members of this room and who is online (and, in a big room, how many)
   /leave [ROOM]            leave a channel
   /edit [N] TEXT           change message N (default: your last one)
   /delete [N]              delete your message N (default: your last one)
@@ -389,6 +389,34 @@ async function loadState(user: string): Promise<SavedState | undefined> {
 /** Actions an older server said it does not know (`read`, `typing`). */
 const unsupported = new Set<string>();
 
+/** *(E23)* people one connection may watch (the server's PRESENCE_WATCH_MAX default) */
+const WATCH_CAP = 200;
+/** *(E23)* rooms with more members than this get no v1 online frames: `/who` adds the server's count */
+const BIG_ROOM = 100;
+/** the current room's members as its last `join` listed them: watched for presence */
+let listedMembers: string[] = [];
+let lastWatch = '';
+
+/**
+ * *(E23)* Watches the people this terminal shows: DM partners and the current
+ * room's listed members. Their changes come as `presence_batch`; nobody else's
+ * online/offline is printed any more (joins and leaves still are).
+ */
+function watchPeople() {
+  const people = new Set<string>();
+  for (const id of myRooms.keys()) {
+    if (!id.startsWith('dm:')) continue;
+    const other = id.slice(3).split(':').find((u) => u !== me);
+    if (other) people.add(other);
+  }
+  for (const u of listedMembers) if (people.size < WATCH_CAP && u !== me) people.add(u);
+  const users = [...people].slice(0, WATCH_CAP).sort();
+  const key = users.join(',');
+  if (key === lastWatch) return;
+  lastWatch = key;
+  notify({ action: 'watch', users });
+}
+
 /** A frame whose reply nobody waits for (`read`, `typing`); errors about it are not shown. */
 function notify(frame: Record<string, unknown>) {
   if (ws?.readyState === WebSocket.OPEN && !unsupported.has(frame.action as string)) ws.send(JSON.stringify({ ...frame, id: `q${++seq}` }));
@@ -496,6 +524,9 @@ async function onAuthed(f: Frame) {
   void saveState();
   // The current room first: that is where edits matter most.
   void primeSeqs([room, ...rooms.filter((r) => r !== room)]);
+  // A new connection is an old client until it watches (E23).
+  lastWatch = '\u0000';
+  watchPeople();
 }
 
 function onFrame(f: Frame) {
@@ -547,6 +578,14 @@ function onFrame(f: Frame) {
       return out(describeSafetyReply(f, blocks)!);
     case 'report':
       return out(`* new report #${f.report?.id}: ${safe(String(f.report?.by))} reported a message of ${safe(String(f.report?.from))} in ${roomLabel(String(f.report?.room))}`);
+    case 'presence_batch':
+      // *(E23)* the people we watch, as they are now
+      for (const [user, status] of Object.entries((f.presence ?? {}) as Record<string, string>)) {
+        if (!blocks.has(user)) out(`* ${user} is ${status}`);
+      }
+      return;
+    case 'watching':
+      return; // the statuses at the moment we asked: /who shows them
     case 'presence':
       if (f.online !== undefined && blocks.has(f.user)) return;
       if (f.online !== undefined) out(`* ${f.user} is ${f.online ? 'online' : 'offline'}`);
@@ -946,6 +985,8 @@ async function command(line: string) {
       if (!cursors.has(room)) cursors.set(room, r.room.lastMessageId);
       if (isSeq(r.seq) && !seqs.has(room)) seqs.set(room, r.seq);
       for (const m of r.members) profiles.note(m);
+      listedMembers = r.members.map((m: { username: string }) => m.username);
+      watchPeople();
       const count: number = r.memberCount ?? r.members.length;
       out(`* now in ${roomLabel(room)} (${count} ${count === 1 ? 'member' : 'members'})`);
       if (typeof r.room.disappearAfter === 'number') out(describeRoomTimer(room, r.room.disappearAfter));
@@ -967,7 +1008,13 @@ async function command(line: string) {
       type Member = { username: string; online: boolean };
       const members = await rest<Member>(r.members, r.membersMore, (last) => ({ action: 'members', room, after: last.username }), (p) => p.members);
       for (const m of members) profiles.note(m);
-      return out(members.map((m) => `${m.online ? '●' : '○'} ${profiles.member(m.username)}${blocks.has(m.username) ? ' (blocked)' : ''}`).join('\n'));
+      out(members.map((m) => `${m.online ? '●' : '○'} ${profiles.member(m.username)}${blocks.has(m.username) ? ' (blocked)' : ''}`).join('\n'));
+      // *(E23)* a big room's count from the server: nobody's online changes are heard there
+      if (members.length > BIG_ROOM) {
+        const c = await request({ action: 'online_count', room });
+        if (c.type === 'online_count') out(`* ${c.online} of ${c.members} members online`);
+      }
+      return;
     }
     case '/leave': {
       const target = args[0] ?? room;

@@ -22,7 +22,7 @@ import { ChatDatabase, DATABASE_NAME } from './database.js';
 import { FilesBucket, filesBucketName, filesBucketOrigin } from './files.js';
 import { ChatFunction, type ChatFunctionProps, LOGGED_ERRORS, PROJECT_ROOT, SECURITY_EVENTS } from './function.js';
 import { chatDashboard } from './dashboard.js';
-import { FANOUT, FanoutQueues } from './fanout.js';
+import { FANOUT, FanoutQueues, PRESENCE } from './fanout.js';
 import { suppressReviewedFindings } from './nag.js';
 import { WebSite } from './web.js';
 
@@ -93,7 +93,7 @@ export const ROUTE_THROTTLES: Record<string, Throttle> = {
  * Invocations at once per function: one route's flood cannot take the account's
  * Lambda pool from the others, and the sum (197) bounds the sessions open on RDS
  * Proxy. Lambda keeps 100 of the account's concurrency unreserved, so this needs
- * an account limit of at least 297 (the default is 1,000); see docs/DEPLOY.md.
+ * an account limit of at least 302 (the default is 1,000); see docs/DEPLOY.md.
  */
 export const RESERVED_CONCURRENCY: Record<string, number> = {
   connect: 30,
@@ -106,8 +106,8 @@ export const RESERVED_CONCURRENCY: Record<string, number> = {
   leave: 10,
   sweep: 1,
   migrate: 1,
-  // the fan-out worker: the event source mapping's maxConcurrency (infra/fanout.ts)
-  fanout: FANOUT.maxConcurrency,
+  // the fan-out worker: its event source mappings' maxConcurrency (infra/fanout.ts), fan-out and presence (E23)
+  fanout: FANOUT.maxConcurrency + PRESENCE.maxConcurrency,
 };
 
 /** Security events in five minutes that raise the alarm, unless the props say otherwise. */

@@ -13,6 +13,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Config } from '../functions/adapters/config.js';
 import { createSql } from '../functions/adapters/db.js';
 import { LocalGateway } from '../functions/adapters/local-gateway.js';
+import { LocalPresenceBatcher } from '../functions/adapters/local-presence.js';
 import { createLogger } from '../functions/adapters/logger.js';
 import { migrate } from '../functions/adapters/migrate.js';
 import { OutboxMailer } from '../functions/adapters/outbox-mailer.js';
@@ -23,7 +24,7 @@ import { LocalStorage, fileSigningKey } from '../functions/adapters/local-storag
 import { pruneBudgets } from '../functions/core/budgets.js';
 import { sweepFiles } from '../functions/core/files.js';
 import { securityEvent } from '../functions/core/audit.js';
-import { chargeRefusedHandshake, sweepConnections } from '../functions/core/connections.js';
+import { chargeRefusedHandshake, dropConnections, sweepConnections } from '../functions/core/connections.js';
 import { sweepExpired } from '../functions/core/disappearing.js';
 import { sweepTwoFactor } from '../functions/core/two-factor.js';
 import { RateLimited } from '../functions/core/errors.js';
@@ -214,6 +215,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     settings: config.settings,
     storage: options.storage ?? local,
   };
+  // E23: presence for watchers, coalesced per connection over PRESENCE_BATCH_MS.
+  const presence = new LocalPresenceBatcher({
+    windowMs: config.settings.presenceBatchMs,
+    perConnectionMax: config.settings.presenceWatchMax,
+    post: (to, frame) => gateway.post(to, frame),
+    onGone: async (ids) => deliver(deps, '', undefined, { broadcasts: await dropConnections(sql, ids, config.settings) }),
+    onError: (err) => log.error('could not post presence', { error: String(err) }),
+  });
+  deps.presence = presence;
   installDeps(deps);
   // A grant uploads only while its file waits for bytes (server/files.ts).
   const uploadOpen = async (id: string) =>
@@ -447,6 +457,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ws.on('close', () => {
         setAuthed(client, true);
         gateway.remove(connectionId);
+        presence.forget(connectionId);
         clients.delete(connectionId);
         // On shutdown every row goes in one statement instead, and nobody is left to tell.
         if (closing) return;
@@ -512,6 +523,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       clearInterval(heartbeat);
       clearInterval(sweep);
       clearInterval(vacuum);
+      presence.close();
       http.close();
       const queues = [...clients.values()].map((c) => {
         c.socket.close(1001, 'Server shutting down');

@@ -115,6 +115,8 @@ export interface AwsConfig {
   fanoutIdsPerBatch: number;
   /** hand-backs of a batch's failed posts before it is dead-lettered */
   fanoutMaxAttempts: number;
+  /** *(E23)* the presence queue: changes for watchers, coalesced by the worker over the event source's batching window */
+  presenceQueueUrl?: string;
   /** only to point the SDK at a stand-in (tests, the bench); unset on AWS */
   sqsEndpoint?: string;
   region?: string;
@@ -340,6 +342,7 @@ export function loadConfig(env: Env = process.env): Config {
       fanoutDirectMax: int(env, 'FANOUT_DIRECT_MAX', 500, 1),
       fanoutIdsPerBatch: int(env, 'FANOUT_BATCH_IDS', 100, 1),
       fanoutMaxAttempts: int(env, 'FANOUT_MAX_ATTEMPTS', 3, 0),
+      presenceQueueUrl: env.PRESENCE_QUEUE_URL || undefined,
       sqsEndpoint: env.SQS_ENDPOINT || undefined,
       region: env.AWS_REGION || undefined,
       secretsEndpoint: env.SECRETS_ENDPOINT || undefined,
@@ -458,6 +461,17 @@ export function loadConfig(env: Env = process.env): Config {
       fileUploadsPerHour: int(env, 'FILE_UPLOADS_PER_HOUR', 60, 1),
       blocksPerHour: int(env, 'BLOCKS_PER_HOUR', 60, 1),
       reportsPerDay: int(env, 'REPORTS_PER_DAY', 20, 1),
+      // E23: a client watches the people it shows (a sidebar and a member list
+      // fit in 200); one login then costs a post per watcher, and v1 presence
+      // per room at most PRESENCE_V1_MAX_MEMBERS (docs/PROTOCOL.md, `presence`).
+      presenceWatchMax: int(env, 'PRESENCE_WATCH_MAX', 200, 1),
+      presenceBatchMs: int(env, 'PRESENCE_BATCH_MS', 1000, 10),
+      presenceV1MaxMembers: int(env, 'PRESENCE_V1_MAX_MEMBERS', 100, 0),
+      // A client re-sends its list when the people it shows change (debounced):
+      // a room switch or a scroll, a few a minute; a script probing who is
+      // online gets at most this many lists of PRESENCE_WATCH_MAX names.
+      watchesPerMinute: int(env, 'WATCHES_PER_MINUTE', 30, 1),
+      onlineCountsPerMinute: int(env, 'ONLINE_COUNTS_PER_MINUTE', 60, 1),
       fileQuotaBytes: int(env, 'FILE_QUOTA_BYTES', 1024 * 1024 * 1024, 1),
       fileRefusedTypes: refusedTypes(env),
       fileUploadTtlSeconds: int(env, 'FILE_UPLOAD_TTL_SECONDS', 15 * 60, 10),

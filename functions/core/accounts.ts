@@ -632,7 +632,7 @@ async function bindConnection(
       rooms,
       roomsMore: more,
     },
-    broadcasts: firstConnection ? await onlinePresence(sql, user.id, user.username, true) : [],
+    broadcasts: firstConnection ? await onlinePresence(sql, deps.settings, user.id, user.username, true) : [],
   };
 }
 
@@ -656,7 +656,7 @@ async function logout(deps: Deps, connectionId: string): Promise<Outcome> {
   const lastConnection = (await countUserConnections(sql, caller.userId)) === 0;
   return {
     reply: { type: 'logged_out' },
-    broadcasts: lastConnection ? await onlinePresence(sql, caller.userId, caller.username, false) : [],
+    broadcasts: lastConnection ? await onlinePresence(sql, deps.settings, caller.userId, caller.username, false) : [],
     close: others.map((o) => o.id),
   };
 }

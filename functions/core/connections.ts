@@ -5,7 +5,7 @@ import { RateLimited } from './errors.js';
 import { limitHit, userBudget, userKey, userRefusal } from './limits.js';
 import type { Broadcast, Outcome } from './outcome.js';
 import type { Deps, Queryable, Sql } from './ports.js';
-import { onlinePresence } from './presence.js';
+import { type PresenceRules, onlinePresence } from './presence.js';
 
 /** Records a new anonymous socket and the address it came from (for per-address budgets). */
 export async function openConnection(sql: Sql, connectionId: string, at: Date, sourceIp?: string, device?: string): Promise<void> {
@@ -136,7 +136,7 @@ export async function admitSignIn(
  * hears the user go offline; checked afterwards, the later one always sees none
  * (both may, and roommates then hear "offline" twice, which changes nothing).
  */
-export async function dropConnections(sql: Sql, connectionIds: readonly string[]): Promise<Broadcast[]> {
+export async function dropConnections(sql: Sql, connectionIds: readonly string[], rules?: PresenceRules): Promise<Broadcast[]> {
   if (connectionIds.length === 0) return [];
   const dropped = await sql<{ user_id: string | null }[]>`
     delete from connections where id = any(${connectionIds as string[]}) returning user_id`;
@@ -146,12 +146,12 @@ export async function dropConnections(sql: Sql, connectionIds: readonly string[]
     select u.id as user_id, u.username from users u
     where u.id = any(${users}) and not exists (select 1 from connections c where c.user_id = u.id)`;
   const out: Broadcast[] = [];
-  for (const user of gone) out.push(...(await onlinePresence(sql, user.user_id, user.username, false)));
+  for (const user of gone) out.push(...(await onlinePresence(sql, rules, user.user_id, user.username, false)));
   return out;
 }
 
 export async function closeConnection(deps: Deps, connectionId: string): Promise<Outcome> {
-  return { broadcasts: await dropConnections(deps.sql, [connectionId]) };
+  return { broadcasts: await dropConnections(deps.sql, [connectionId], deps.settings) };
 }
 
 export interface SweepLimits {
@@ -173,7 +173,7 @@ export async function sweepConnections(deps: Deps, limits: SweepLimits): Promise
     where connected_at < ${new Date(now - limits.maxAgeSeconds * 1000)}
        or (user_id is null and connected_at < ${new Date(now - limits.unauthenticatedSeconds * 1000)})`;
   const swept = rows.map((r) => r.id);
-  return { swept, close: swept, broadcasts: await dropConnections(deps.sql, swept) };
+  return { swept, close: swept, broadcasts: await dropConnections(deps.sql, swept, deps.settings) };
 }
 
 /**

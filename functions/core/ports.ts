@@ -214,6 +214,19 @@ export interface ChatSettings {
   /** *(E22)* per user: blocks and unblocks an hour, reports a day (administrators' actions: moderationActionsPerMinute) */
   blocksPerHour: number;
   reportsPerDay: number;
+  /**
+   * *(E23)* presence subscriptions: people one connection may `watch` at once;
+   * the window `presence_batch` changes are coalesced over (the local server's
+   * timer; on AWS the presence queue's batching window, set in infra); rooms of
+   * at most `presenceV1MaxMembers` members still send v1 `presence` online/offline
+   * frames to connections that never sent `watch` (none in larger rooms).
+   */
+  presenceWatchMax: number;
+  presenceBatchMs: number;
+  presenceV1MaxMembers: number;
+  /** *(E23)* per user: `watch` lists and `online_count` requests a minute */
+  watchesPerMinute: number;
+  onlineCountsPerMinute: number;
 }
 
 export interface Deps {
@@ -227,5 +240,7 @@ export interface Deps {
   storage?: Storage;
   /** large broadcasts go to fan-out workers through a queue (functions/core/fanout.ts); without it, all are posted here */
   fanout?: import('./fanout.js').Fanout;
+  /** *(E23)* coalesces `presence_batch` frames per connection over a window; without it each is posted at once */
+  presence?: import('./presence.js').PresenceBatcher;
   telemetry?: Telemetry;
 }

@@ -165,7 +165,8 @@ describe('the functions', () => {
       LeaveFunction: 10,
       SweepFunction: 1,
       MigrateFunction: 1,
-      FanoutFunction: 50,
+      // 50 for fan-out batches, 5 for presence (E23)
+      FanoutFunction: 55,
     });
     // Lambda keeps 100 of the account's concurrency unreserved; the default account limit is 1,000.
     const total = Object.values(reserved).reduce((a: number, b) => a + (b as number), 0);
@@ -623,8 +624,11 @@ describe('fan-out', () => {
   });
 
   it('feeds the worker through an event source mapping with partial batch responses and a concurrency cap', () => {
-    const mappings = ofType('AWS::Lambda::EventSourceMapping').map(([, m]) => m.Properties!);
+    const mappings = ofType('AWS::Lambda::EventSourceMapping')
+      .map(([, m]) => m.Properties!)
+      .filter((m) => json(m.EventSourceArn) === json({ 'Fn::GetAtt': [queueId(), 'Arn'] }));
     expect(mappings).toHaveLength(1);
+    expect(ofType('AWS::Lambda::EventSourceMapping')).toHaveLength(2);
     expect(mappings[0]).toMatchObject({
       FunctionName: { Ref: logicalId(WORKER) },
       EventSourceArn: { 'Fn::GetAtt': [queueId(), 'Arn'] },
@@ -634,13 +638,57 @@ describe('fan-out', () => {
     });
     const worker = resources[logicalId(WORKER)]!.Properties!;
     expect(worker.Timeout).toBe(10);
-    expect(worker.ReservedConcurrentExecutions).toBeGreaterThanOrEqual(50);
+    expect(worker.ReservedConcurrentExecutions).toBeGreaterThanOrEqual(50 + 5);
     expect(worker.Environment.Variables).toMatchObject({
       POST_CONCURRENCY: '64',
       FANOUT_MAX_ATTEMPTS: '3',
       FANOUT_QUEUE_URL: { Ref: queueId() },
       FANOUT_DLQ_URL: { Ref: deadLettersId() },
     });
+  });
+
+  const presenceId = () => stack.getLogicalId(stack.fanout.presence.node.defaultChild as never);
+
+  it('(E23) has an encrypted, TLS-only presence queue, read by the worker in batches gathered over a 1 s window', () => {
+    expect(resources[presenceId()]!.Properties).toMatchObject({
+      SqsManagedSseEnabled: true,
+      VisibilityTimeout: 60,
+      MessageRetentionPeriod: 300,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [deadLettersId(), 'Arn'] }, maxReceiveCount: 3 },
+    });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: presenceId() }],
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    const mappings = ofType('AWS::Lambda::EventSourceMapping')
+      .map(([, m]) => m.Properties!)
+      .filter((m) => json(m.EventSourceArn) === json({ 'Fn::GetAtt': [presenceId(), 'Arn'] }));
+    expect(mappings).toHaveLength(1);
+    expect(mappings[0]).toMatchObject({
+      FunctionName: { Ref: logicalId(WORKER) },
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
+  });
+
+  it('(E23) every function that posts may queue presence (SendMessage on the presence queue, its URL in the environment); connect and migrate may not', () => {
+    for (const id of ALL_FUNCTIONS) {
+      const env = resources[logicalId(id)]!.Properties!.Environment.Variables;
+      const sends = sqsStatements(id).filter((s) => json(s.Resource) === json({ 'Fn::GetAtt': [presenceId(), 'Arn'] }));
+      if (!POSTING.includes(id) && id !== WORKER) {
+        expect(sends, id).toEqual([]);
+        expect(env, id).not.toHaveProperty('PRESENCE_QUEUE_URL');
+        continue;
+      }
+      expect(env, id).toMatchObject({ PRESENCE_QUEUE_URL: { Ref: presenceId() } });
+      expect([...new Set(sends.flatMap((s) => [s.Action].flat()))].sort(), id).toEqual(
+        id === WORKER
+          ? ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:SendMessage']
+          : ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+      );
+    }
   });
 
   it('every function that posts may queue a broadcast (SendMessage on the fan-out queue only, with its settings); connect and migrate may not', () => {

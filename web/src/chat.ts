@@ -326,6 +326,13 @@ function sortRooms(rooms: RoomState[]): RoomState[] {
   });
 }
 
+/** *(E23)* people one connection may watch (the server's PRESENCE_WATCH_MAX default) */
+const WATCH_CAP = 200;
+/** the watch list waits this long after the last change of whom the tab shows */
+const WATCH_DEBOUNCE_MS = 500;
+/** how often an open channel's online count is asked again */
+const ONLINE_COUNT_EVERY_MS = 30_000;
+
 export class Chat {
   readonly screen = signal<Screen>('loading');
   readonly me = signal<User | null>(null);
@@ -338,6 +345,8 @@ export class Chat {
    * shows presence as unknown instead of a stale green.
    */
   readonly presenceKnown = signal(false);
+  /** *(E23)* room id → members online, from `online_count` (the header of a room whose members we do not all watch) */
+  readonly onlineCounts = signal<ReadonlyMap<string, number>>(new Map());
   readonly codeStep = signal<CodeStep | null>(null);
   /** *(E19)* the login's second step, after the right password */
   readonly secondFactorStep = signal<SecondFactorStep | null>(null);
@@ -381,6 +390,24 @@ export class Chat {
       .sort((a, b) => Number(online.has(b)) - Number(online.has(a)) || a.localeCompare(b));
   });
 
+  /**
+   * *(E23)* the people this tab shows, whose presence it watches: DM partners,
+   * then the open room's members, then the people list, at most WATCH_CAP.
+   */
+  readonly watched = computed(() => {
+    const me = this.me.value?.username;
+    const out = new Set<string>();
+    const add = (u: string) => out.size < WATCH_CAP && u !== me && out.add(u);
+    for (const r of this.rooms.value) if (r.kind === 'dm') add(r.name);
+    const active = this.activeRoom.value;
+    if (active) for (const u of active.members.value) add(u);
+    for (const u of this.people.value) add(u);
+    return [...out].sort();
+  });
+  /** the list last sent with `watch` on this connection (null: none yet, v1 presence) */
+  private watchSent: string | null = null;
+  private watchTimer: ReturnType<typeof setTimeout> | undefined;
+
   private authed = false;
   /** the server keeps read marks and counts (extension E-conv); otherwise they live in localStorage */
   private serverReads = false;
@@ -412,6 +439,23 @@ export class Chat {
       const online = new Set(this.online.peek());
       online.delete(user);
       this.online.value = online;
+    });
+    // E23: watch whom this tab shows, once presence is known, again (debounced) when that changes.
+    effect(() => {
+      const list = this.watched.value;
+      if (!this.presenceKnown.value) return;
+      const key = list.join(',');
+      if (key === this.watchSent) return;
+      clearTimeout(this.watchTimer);
+      this.watchTimer = setTimeout(() => void this.sendWatch(list, key), WATCH_DEBOUNCE_MS);
+    });
+    // E23: the open channel's online count, when it opens and now and then while open.
+    effect(() => {
+      const room = this.activeRoom.value;
+      if (!this.presenceKnown.value || !room || room.kind !== 'channel') return;
+      void this.refreshOnlineCount(room.id);
+      const timer = setInterval(() => void this.refreshOnlineCount(room.id), ONLINE_COUNT_EVERY_MS);
+      return () => clearInterval(timer);
     });
     // Disappearing messages go at their expiry, without a word from the server:
     // one timer for the soonest in any room, set again whenever messages change.
@@ -790,8 +834,45 @@ export class Chat {
     }
   }
 
+  /** *(E23)* Sends the watch list; the reply's statuses are the news. */
+  private async sendWatch(list: string[], key: string): Promise<void> {
+    if (!this.authed || key === this.watchSent) return;
+    try {
+      const reply = await this.conn.request({ action: 'watch', users: list });
+      this.watchSent = key;
+      this.applyPresence((reply.presence ?? {}) as Record<string, string>);
+    } catch {
+      // Lost connection: the next one sends it. Refused (a limit): the next change tries again.
+    }
+  }
+
+  /** *(E23)* `watching` and `presence_batch`: each person's status as the server says now ("away" shows as online). */
+  private applyPresence(presence: Record<string, string>): void {
+    const online = new Set(this.online.peek());
+    for (const [user, status] of Object.entries(presence)) {
+      if (status === 'offline') online.delete(user);
+      else online.add(user);
+    }
+    this.online.value = online;
+  }
+
+  private async refreshOnlineCount(roomId: string): Promise<void> {
+    if (!this.authed) return;
+    try {
+      const reply = await this.conn.request({ action: 'online_count', room: roomId });
+      if (typeof reply.online !== 'number') return;
+      const counts = new Map(this.onlineCounts.peek());
+      counts.set(roomId, reply.online);
+      this.onlineCounts.value = counts;
+    } catch {
+      // the header falls back to counting the members it knows are online
+    }
+  }
+
   private onClose(): void {
     this.authed = false;
+    // a new connection is an old client until it sends `watch`
+    this.watchSent = null;
     this.presenceKnown.value = false;
     // nobody tells an offline client that someone stopped typing
     for (const room of this.rooms.peek()) room.typing.value = new Map();
@@ -823,6 +904,7 @@ export class Chat {
     clearTimeout(this.saveTimer);
     if (forget) void this.device.forget();
     this.authed = false;
+    this.watchSent = null;
     this.safety.reset();
     batch(() => {
       this.me.value = null;
@@ -1072,6 +1154,8 @@ export class Chat {
         return this.onMessage(frame.message as Message, frame.prev as string | null | undefined, seqs(frame));
       case 'changed':
         return this.onChanged(String(frame.room), frame.message as Message, seqs(frame));
+      case 'presence_batch':
+        return this.applyPresence((frame.presence ?? {}) as Record<string, string>);
       case 'presence':
         return this.onPresence(frame as ServerFrame & { room: string; user: string; online?: boolean; member?: boolean });
       case 'deleted':
@@ -1128,6 +1212,11 @@ export class Chat {
     if (seq) this.noteChange(room, seq);
     // their message landed: they are no longer typing it
     if (room.typing.peek().has(message.from)) this.setTyping(room, message.from, 0);
+    // A sender is a member: news of someone who joined (signed up) since we did.
+    // Big rooms and watching tabs (E23) hear no v1 online frame that would tell us.
+    if (!message.from.startsWith('~') && message.from !== me && !room.members.peek().includes(message.from)) {
+      room.members.value = [...room.members.peek(), message.from].sort();
+    }
     if (message.from === me) {
       room.pending.value = room.pending.peek().filter((p) => p.clientId !== message.clientId);
     } else if (known) {

@@ -501,7 +501,8 @@ function RoomView({ room }: { room: RoomState }) {
   const online = chat.online.value;
   const known = chat.presenceKnown.value;
   const members = room.members.value;
-  const here = members.filter((m) => online.has(m)).length;
+  // *(E23)* the server's count where it has given one: this tab watches only the people it shows
+  const here = chat.onlineCounts.value.get(room.id) ?? members.filter((m) => online.has(m)).length;
   const [confirmLeave, setConfirmLeave] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
