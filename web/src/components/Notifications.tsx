@@ -13,11 +13,15 @@ const CHOICES: Array<{ value: NotifyLevel; label: string }> = [
 
 export function NotificationsSection() {
   const chat = useChat();
-  const current = chat.notices.value;
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  if (!current) return null; // a server without email notices
+  /** what was asked for, shown until the server answers */
+  const [asked, setAsked] = useState<{ notify?: NotifyLevel; quote?: boolean } | null>(null);
+  const known = chat.notices.value;
+  if (!known) return null; // a server without email notices
+  const current = { ...known, ...asked };
   const change = async (want: { notify?: NotifyLevel; quote?: boolean }) => {
+    setAsked(want);
     setBusy(true);
     setError(null);
     try {
@@ -25,6 +29,7 @@ export function NotificationsSection() {
     } catch (err) {
       setError(describeError(err));
     } finally {
+      setAsked(null);
       setBusy(false);
     }
   };
