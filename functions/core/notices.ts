@@ -321,9 +321,11 @@ export function roomLink(baseUrl: string, roomId: string): string {
   return `${baseUrl.replace(/\/+$/, '')}/#room=${encodeURIComponent(roomId)}`;
 }
 
+/** The unsubscribe endpoint (UNSUBSCRIBE_URL, e.g. a Lambda function URL; else the server's /unsubscribe) with the token. */
 export function unsubscribeLink(settings: ChatSettings, token: string): string {
-  const base = settings.unsubscribeUrl ?? `${(settings.publicUrl ?? '').replace(/\/+$/, '')}/unsubscribe`;
-  return `${base}?token=${encodeURIComponent(token)}`;
+  const url = new URL(settings.unsubscribeUrl ?? `${(settings.publicUrl ?? 'http://localhost').replace(/\/+$/, '')}/unsubscribe`);
+  url.searchParams.set('token', token);
+  return url.toString();
 }
 
 function shorten(text: string): string {
