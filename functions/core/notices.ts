@@ -64,8 +64,10 @@ export function checkUnsubscribeToken(key: Buffer, token: string, now: Date): To
   const match = TOKEN.exec(token);
   if (!match) return { refused: 'malformed' };
   const [, userId, expires] = match;
-  const given = Buffer.from(match[3]!, 'base64url');
-  const expected = Buffer.from(tokenMac(key, userId!, Number(expires)), 'base64url');
+  // The text, not the decoded bytes: base64url's last character carries two
+  // unused bits, so two spellings decode alike; only the canonical one is accepted.
+  const given = Buffer.from(match[3]!, 'ascii');
+  const expected = Buffer.from(tokenMac(key, userId!, Number(expires)), 'ascii');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { refused: 'invalid' };
   if (Number(expires) * 1000 <= now.getTime()) return { refused: 'expired' };
   return { userId: userId! };
