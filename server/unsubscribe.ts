@@ -17,8 +17,9 @@ function readBody(req: IncomingMessage): Promise<string | undefined> {
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_BODY) {
+        // Not kept: the rest is discarded as it comes (the request timeout bounds it).
         resolve(undefined);
-        req.destroy();
+        chunks.length = 0;
       } else chunks.push(chunk);
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
@@ -35,7 +36,7 @@ export async function serveUnsubscribe(
   const url = new URL(req.url ?? '/', 'http://x');
   const body = req.method === 'POST' ? await readBody(req) : undefined;
   if (req.method === 'POST' && body === undefined) {
-    res.writeHead(413, { 'content-type': 'text/plain; charset=utf-8' }).end('Request too large.');
+    res.writeHead(413, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' }).end('Request too large.');
     return;
   }
   const page = await handle(deps, { method: req.method ?? 'GET', token: url.searchParams.get('token'), body, network: networkOf(req.socket.remoteAddress) });

@@ -184,11 +184,13 @@ function waitingFor(sql: Queryable, now: Date) {
       and not exists (select 1 from blocks b where b.blocker_id = u.id and b.blocked_id = x.sender_id)`;
 }
 
-/** SQL: the person `u` (row `n`) may be mailed now: notices on, address not suppressed, not in a lease, backoff or the hourly cap. */
+/** SQL: the person `u` (row `n`) may be mailed now: notices on, address not suppressed, not suspended, not in a lease, backoff or the hourly cap. */
 function mayMail(sql: Queryable, settings: ChatSettings, now: Date) {
   return sql`
     u.notify <> 'off' and u.verified_at is not null
     and not exists (select 1 from mail_suppressions s where s.email_lower = u.email_lower)
+    -- a suspended account is not invited back by mail
+    and not exists (select 1 from suspensions sp where sp.user_id = u.id and (sp.until is null or sp.until > ${now}))
     and (n.next_attempt_at is null or n.next_attempt_at <= ${now})
     and (n.last_sent_at is null or n.last_sent_at <= ${now}::timestamptz - make_interval(secs => ${settings.noticeIntervalSeconds}))`;
 }
