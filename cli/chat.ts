@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
 import { parseRoom, roomDisplayName } from '../functions/core/names.js';
 import { describeTimer } from '../functions/core/timers.js';
-import { badge, ConversationView, parseCommand, parseSavedState, reactionSummary, safe, Typing, type Message, type SavedState } from './conversation.js';
+import { badge, ConversationView, describeNotices, parseCommand, parseSavedState, reactionSummary, safe, Typing, type Message, type SavedState } from './conversation.js';
 import { after, ChainCursors, isPoint, isSeq, type Point } from './cursor.js';
 import { searchLine, type SearchHit } from './search.js';
 import { readUpload, saveDownload, sendBytes, type UploadTarget } from './files.js';
@@ -50,6 +50,9 @@ const HELP = `Commands:
   /unreact [N] EMOJI       take that reaction back
   /readreceipts on|off     whether people in your DMs see what you have read,
                            and you theirs
+  /notify off|mentions|all email me about messages left unread: never, direct
+                           messages and mentions (default), or every message
+  /notify quote on|off     whether those emails quote the text
   /search QUERY            messages of all your rooms, newest first: words,
                            "a phrase", -word, from:@user, in:#room, in:@user,
                            before:2026-12-01, after:2026-11-01
@@ -95,6 +98,8 @@ const seqs = new ChainCursors();
 /** false once the server has said it has no change feed (an older server) */
 let changeFeed = true;
 let readReceipts: boolean | undefined;
+/** *(E24)* email notices, as the server last said */
+let notices: { notify: unknown; quote: unknown } | undefined;
 const waiting = new Map<string, (f: Frame) => void>();
 /** *(E22)* the people I blocked */
 const blocks = new BlockList();
@@ -491,6 +496,7 @@ async function onAuthed(f: Frame) {
   profiles.note(f.user);
   blocks.set(f.blocks);
   if (typeof f.user.readReceipts === 'boolean') readReceipts = f.user.readReceipts;
+  if (typeof f.user.notify === 'string') notices = { notify: f.user.notify, quote: f.user.notifyQuote };
   const serverTime = typeof f.serverTime === 'string' ? Date.parse(f.serverTime) : NaN;
   if (!Number.isNaN(serverTime)) clockOffset = serverTime - Date.now();
   await saveToken(f.token);
@@ -572,6 +578,7 @@ function onFrame(f: Frame) {
       return seen(f);
     case 'settings':
       if (typeof f.readReceipts === 'boolean') readReceipts = f.readReceipts;
+      if (typeof f.notify === 'string') notices = { notify: f.notify, quote: f.notifyQuote };
       return;
     case 'blocks':
     case 'suspended':
@@ -750,10 +757,12 @@ async function say(text: string, extra: Record<string, unknown> = {}) {
   }
 }
 
-/** `/edit`, `/delete`, `/reply`, `/react`, `/unreact`, `/readreceipts`, `/timer`. */
+/** `/edit`, `/delete`, `/reply`, `/react`, `/unreact`, `/readreceipts`, `/notify`, `/timer`. */
 async function conversationCommand(cmd: string, restOfLine: string) {
   if (cmd === '/readreceipts' && !restOfLine.trim())
     return out(readReceipts === undefined ? 'usage: /readreceipts on|off' : `* read receipts are ${readReceipts ? 'on' : 'off'}; /readreceipts ${readReceipts ? 'off' : 'on'} to change`);
+  if (cmd === '/notify' && !restOfLine.trim())
+    return out(notices ? `${describeNotices(notices.notify, notices.quote)}; /notify off|mentions|all, /notify quote on|off to change` : 'usage: /notify off|mentions|all, or /notify quote on|off');
   const parsed = parseCommand(view, room, cmd, restOfLine)!;
   if ('usage' in parsed) return out(parsed.usage);
   if ('error' in parsed) return out(`! ${parsed.error}`);
@@ -778,6 +787,8 @@ async function conversationCommand(cmd: string, restOfLine: string) {
     case 'deleted_message':
       return out(view.deletedOne(r.room ?? room, String(r.message ?? frame.message), isPoint(r.seq) ? r.seq : undefined).join('\n') || `* deleted [${parsed.n}]`);
     case 'settings':
+      if (typeof r.notify === 'string') notices = { notify: r.notify, quote: r.notifyQuote };
+      if (cmd === '/notify') return out(describeNotices(r.notify, r.notifyQuote));
       readReceipts = r.readReceipts === true;
       return out(
         readReceipts
@@ -872,6 +883,7 @@ async function command(line: string) {
     case '/react':
     case '/unreact':
     case '/readreceipts':
+    case '/notify':
     case '/timer':
       return conversationCommand(cmd, line.replace(/^\s*\S+/, ''));
     case '/remove':

@@ -27,8 +27,10 @@ import { securityEvent } from '../functions/core/audit.js';
 import { chargeRefusedHandshake, dropConnections, sweepConnections } from '../functions/core/connections.js';
 import { sweepExpired } from '../functions/core/disappearing.js';
 import { sweepTwoFactor } from '../functions/core/two-factor.js';
+import { handleUnsubscribe, sweepNotices } from '../functions/core/notices.js';
 import { RateLimited } from '../functions/core/errors.js';
 import { MAX_FRAME_BYTES, networkOf } from '../functions/core/names.js';
+import { UNSUBSCRIBE_PATH, serveUnsubscribe } from './unsubscribe.js';
 import type { Deps, Frame, Logger, Mailer, Sql, Storage } from '../functions/core/ports.js';
 import { handler as onAuth } from '../functions/auth.js';
 import { connectHandler } from '../functions/connect.js';
@@ -252,6 +254,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (isFileRequest(req.url)) {
       serveFile(local, req, res, log, new Date(), uploadOpen).catch((err) => {
         log.error('file request failed', { error: String(err) });
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+      return;
+    }
+    // E24: the one-click unsubscribe link of email notices (its own headers).
+    if (new URL(req.url ?? '/', 'http://x').pathname === UNSUBSCRIBE_PATH) {
+      serveUnsubscribe(deps, req, res, handleUnsubscribe).catch((err) => {
+        log.error('unsubscribe request failed', { error: String(err) });
         if (!res.headersSent) res.writeHead(500).end();
       });
       return;
@@ -495,6 +505,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       .then((outcome) => deliver(deps, '', undefined, outcome))
       .then(() => sweepFiles(deps))
       .then(() => sweepTwoFactor(deps))
+      .then(() => sweepNotices(deps))
       .catch((err) => log.warn('sweep failed', { error: String(err) }));
   }, config.sweep.intervalSeconds * 1000);
   heartbeat.unref();
@@ -517,6 +528,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     http.listen(config.port, config.host, () => resolve());
   });
   port = (http.address() as AddressInfo).port;
+  // Links in email notices (E24) point at PUBLIC_URL, else where this server is reached.
+  if (!deps.settings.publicUrl) deps.settings = { ...deps.settings, publicUrl: publicOrigins()[0] };
 
   const close = () =>
     (closing ??= (async () => {

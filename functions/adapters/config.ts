@@ -482,8 +482,34 @@ export function loadConfig(env: Env = process.env): Config {
       exportsPerDay: int(env, 'EXPORTS_PER_DAY', 3, 1),
       accountDeletionsPerHour: int(env, 'ACCOUNT_DELETIONS_PER_HOUR', 5, 1),
       deletedNameHoldDays: int(env, 'DELETED_NAME_HOLD_DAYS', 30, 0),
+      // E24: ten minutes is long enough that a person at the screen has read it,
+      // short enough to still matter; one digest an hour at most is not a flood.
+      noticeDelaySeconds: int(env, 'NOTICE_DELAY_SECONDS', 10 * 60, 0),
+      noticeIntervalSeconds: int(env, 'NOTICE_INTERVAL_SECONDS', 60 * 60, 0),
+      noticeMaxAttempts: int(env, 'NOTICE_MAX_ATTEMPTS', 5, 1),
+      noticeBatch: int(env, 'NOTICE_BATCH', 200, 1),
+      publicUrl: publicUrl(env, 'PUBLIC_URL') ?? origins(env, 'PUBLIC_ORIGIN', false)[0],
+      unsubscribeUrl: publicUrl(env, 'UNSUBSCRIBE_URL'),
+      unsubscribeLinkDays: int(env, 'UNSUBSCRIBE_LINK_DAYS', 60, 1),
+      unsubscribesPerAddressPerHour: int(env, 'UNSUBSCRIBES_PER_ADDRESS_PER_HOUR', 30, 1),
     },
   };
+}
+
+/** An http(s) URL without query or fragment (a trailing slash is dropped), or undefined when unset. */
+function publicUrl(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (!raw) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password || url.search || url.hash) {
+    throw new Error(`${name} must be a URL like https://chat.example.org, not "${raw}"`);
+  }
+  return url.toString().replace(/\/+$/, '');
 }
 
 /** A comma-separated list of usernames, compared as names are: lower-cased. */

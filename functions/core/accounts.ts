@@ -21,6 +21,7 @@ import { activeSuspension, suspendedError } from './suspension.js';
 import { countUserConnections, onlinePresence } from './presence.js';
 import type { AuthOp } from './protocol.js';
 import { readReceiptsOn, startReadMark } from './reads.js';
+import { noticeChoices } from './notices.js';
 import { userRoomsPage } from './rooms.js';
 import { REPLY_BUDGET_BYTES } from './sizes.js';
 import { allowedTimers } from './timers.js';
@@ -618,6 +619,8 @@ async function bindConnection(
         ...(await ownProfile(sql, user.id)),
         tourSeen: await hasSeenTour(sql, user.id),
         readReceipts: await readReceiptsOn(sql, user.id),
+        // *(E24)* email notices: notify ('off' | 'mentions' | 'all') and notifyQuote
+        ...(await noticeChoices(sql, user.id)),
         twoFactor: await twoFactorOn(sql, user.id),
         // *(E22)* present, true, for the server's administrators only
         ...(isServerAdmin(deps.settings, user.username) ? { admin: true } : {}),

@@ -34,6 +34,11 @@ export interface Mail {
   to: string;
   subject: string;
   text: string;
+  /**
+   * *(E24)* extra header fields, e.g. List-Unsubscribe and List-Unsubscribe-Post
+   * (RFC 8058) on notices. Names are fixed in the code; values have no line breaks.
+   */
+  headers?: Record<string, string>;
 }
 
 export interface Mailer {
@@ -227,6 +232,22 @@ export interface ChatSettings {
   /** *(E23)* per user: `watch` lists and `online_count` requests a minute */
   watchesPerMinute: number;
   onlineCountsPerMinute: number;
+  /**
+   * *(E24)* email notices: a message left unread this long is due; a person gets
+   * at most one notice every `noticeIntervalSeconds`; a failed send is tried
+   * `noticeMaxAttempts` times in all; a sweep handles at most `noticeBatch` people.
+   */
+  noticeDelaySeconds: number;
+  noticeIntervalSeconds: number;
+  noticeMaxAttempts: number;
+  noticeBatch: number;
+  /** *(E24)* where people open the web client (links in notices), e.g. https://chat.example.org */
+  publicUrl?: string;
+  /** *(E24)* the unsubscribe endpoint; default `publicUrl` + /unsubscribe */
+  unsubscribeUrl?: string;
+  /** *(E24)* days an unsubscribe link stays good, and its uses per source network an hour */
+  unsubscribeLinkDays: number;
+  unsubscribesPerAddressPerHour: number;
 }
 
 export interface Deps {

@@ -24,7 +24,9 @@ const ROUTE_KEYS = Object.keys(ROUTES);
 const POSTING = ['DisconnectFunction', 'DefaultFunction', 'AuthFunction', 'JoinFunction', 'SendFunction', 'HistoryFunction', 'LeaveFunction', 'SweepFunction'];
 /** posts only (PostToConnection), from the fan-out queue */
 const WORKER = 'FanoutFunction';
-const ALL_FUNCTIONS = [...Object.values(ROUTES), 'SweepFunction', 'MigrateFunction', WORKER];
+/** E24: the unsubscribe link's endpoint and SES's bounce events; neither posts */
+const NOTICE_FUNCTIONS = ['UnsubscribeFunction', 'BouncesFunction'];
+const ALL_FUNCTIONS = [...Object.values(ROUTES), 'SweepFunction', 'MigrateFunction', WORKER, ...NOTICE_FUNCTIONS];
 /** every function but the migration: they log in as the app role */
 const APP_FUNCTIONS = ALL_FUNCTIONS.filter((f) => f !== 'MigrateFunction');
 const MASTER_SECRET = /^DataPostgresSecretAttachment/;
@@ -167,6 +169,8 @@ describe('the functions', () => {
       MigrateFunction: 1,
       // 50 for fan-out batches, 5 for presence (E23)
       FanoutFunction: 55,
+      UnsubscribeFunction: 2,
+      BouncesFunction: 1,
     });
     // Lambda keeps 100 of the account's concurrency unreserved; the default account limit is 1,000.
     const total = Object.values(reserved).reduce((a: number, b) => a + (b as number), 0);
@@ -181,7 +185,11 @@ describe('the functions', () => {
     // $default mails email-change codes and password notices (E18)
     expect(envOf('DefaultFunction')).toMatchObject({ MAIL_TRANSPORT: 'ses', MAIL_FROM: 'Wild Whispers <chat@example.org>' });
     for (const id of ALL_FUNCTIONS.filter((f) => f !== 'AuthFunction')) expect(envOf(id), id).not.toHaveProperty('INVITE_CODE');
-    for (const id of ALL_FUNCTIONS.filter((f) => f !== 'AuthFunction' && f !== 'DefaultFunction')) {
+    // the sweep mails notices (E24), with links to the site and the unsubscribe endpoint
+    expect(envOf('SweepFunction')).toMatchObject({ MAIL_TRANSPORT: 'ses', MAIL_FROM: 'Wild Whispers <chat@example.org>' });
+    expect(json(envOf('SweepFunction').PUBLIC_URL)).toContain('DomainName');
+    expect(json(envOf('SweepFunction').UNSUBSCRIBE_URL)).toMatch(/^\{"Fn::GetAtt":\["UnsubscribeFunctionFunctionUrl[0-9A-F]+","FunctionUrl"\]\}$/);
+    for (const id of ALL_FUNCTIONS.filter((f) => !['AuthFunction', 'DefaultFunction', 'SweepFunction'].includes(f))) {
       expect(envOf(id), id).not.toHaveProperty('MAIL_TRANSPORT');
     }
   });
@@ -268,6 +276,43 @@ describe('the functions', () => {
   });
 });
 
+describe('email notices (E24)', () => {
+  it('the unsubscribe endpoint is a function URL without IAM auth (the signed link is the credential), output as UnsubscribeUrl', () => {
+    template.hasResourceProperties('AWS::Lambda::Url', {
+      AuthType: 'NONE',
+      TargetFunctionArn: { 'Fn::GetAtt': [logicalId('UnsubscribeFunction'), 'Arn'] },
+    });
+    expect(ofType('AWS::Lambda::Url')).toHaveLength(1);
+    template.hasOutput('UnsubscribeUrl', { Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^UnsubscribeFunctionFunctionUrl'), 'FunctionUrl'] } });
+  });
+
+  it('SES publishes bounces and complaints through a configuration set on the identity to a TLS-only topic the bounces function hears', () => {
+    const [[setId]] = ofType('AWS::SES::ConfigurationSet') as [[string, Resource]];
+    template.hasResourceProperties('AWS::SES::EmailIdentity', {
+      EmailIdentity: 'chat@example.org',
+      ConfigurationSetAttributes: { ConfigurationSetName: { Ref: setId } },
+    });
+    const topicId = logicalId('MailEvents');
+    template.hasResourceProperties('AWS::SES::ConfigurationSetEventDestination', {
+      ConfigurationSetName: { Ref: setId },
+      EventDestination: Match.objectLike({
+        Enabled: true,
+        MatchingEventTypes: ['bounce', 'complaint'],
+        SnsDestination: { TopicARN: { Ref: topicId } },
+      }),
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'lambda',
+      TopicArn: { Ref: topicId },
+      Endpoint: { 'Fn::GetAtt': [logicalId('BouncesFunction'), 'Arn'] },
+    });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topicId }],
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+});
+
 describe('least-privilege IAM', () => {
   /** Statements of the policies attached to function `id`'s role (inline and default policy). */
   function statementsOf(id: string): any[] {
@@ -281,9 +326,15 @@ describe('least-privilege IAM', () => {
   }
   const actionsOf = (id: string) => statementsOf(id).flatMap((s) => [s.Action].flat()) as string[];
 
-  it('only auth and $default (account changes, E18) may send email, only from the sender address', () => {
+  it('only auth and $default (account changes, E18) may send email, and the sweep raw email (notices, E24), only from the sender address', () => {
     for (const id of ALL_FUNCTIONS) {
       const ses = statementsOf(id).filter((s) => json(s.Action).includes('ses:'));
+      if (id === 'SweepFunction') {
+        expect(ses).toEqual([
+          expect.objectContaining({ Action: 'ses:SendRawEmail', Condition: { StringEquals: { 'ses:FromAddress': 'chat@example.org' } } }),
+        ]);
+        continue;
+      }
       if (id !== 'AuthFunction' && id !== 'DefaultFunction') {
         expect(ses, id).toEqual([]);
         continue;

@@ -24,7 +24,7 @@ import { DeviceStore, MESSAGES_PER_ROOM, OUTBOX_MAX, ROOMS_KEPT, type CachedRoom
 import { Profiles } from './profiles.js';
 import type { Prepared, UploadTarget } from './files.js';
 import { Safety } from './safety.js';
-import { ConnectionLost, ServerError, type FileInfo, type Member, type Message, type RoomInfo, type SearchPage, type SearchResult, type ServerFrame, type User } from './types.js';
+import { ConnectionLost, ServerError, type FileInfo, type Member, type Message, type NotifyLevel, type RoomInfo, type SearchPage, type SearchResult, type ServerFrame, type User } from './types.js';
 
 export type Screen = 'loading' | 'welcome' | 'code' | 'second_factor' | 'chat';
 
@@ -363,6 +363,8 @@ export class Chat {
   readonly helpOpen = signal(false);
   /** read receipts on; null when the server has no read state */
   readonly readReceipts = signal<boolean | null>(null);
+  /** *(E24)* email notices: what they are about, and whether they quote the text (null: a server without them) */
+  readonly notices = signal<{ notify: NotifyLevel; quote: boolean } | null>(null);
   readonly guideOpen = signal(false);
   /** the disappearing-message timers the server takes, in seconds (`authed.timers`; empty: none) */
   readonly timers = signal<number[]>([]);
@@ -427,6 +429,14 @@ export class Chat {
   constructor(websocketUrl: string, options: { outboxDir?: string; device?: DeviceStore } = {}) {
     this.outboxDir = options.outboxDir ?? null;
     this.device = options.device ?? new DeviceStore();
+    // *(E24)* a notice's link opens its room: at sign-in, or at once in a tab already open
+    if (typeof window !== 'undefined' && typeof location !== 'undefined') {
+      this.linkedRoom = linkedRoom(location);
+      window.addEventListener('hashchange', () => {
+        this.linkedRoom = linkedRoom(location);
+        if (this.authed && this.linkedRoom) this.openLinkedRoom();
+      });
+    }
     this.conn = new Connection(websocketUrl, {
       onOpen: () => void this.onOpen(),
       onFrame: (f) => this.onFrame(f),
@@ -933,7 +943,8 @@ export class Chat {
     // the device's cache is this person's from now on (someone else's is wiped first)
     await this.device.claim(user);
     // after a reload or a new login: the room this tab had open
-    const wanted = sameUser ? this.activeId.peek() : session.get(`room.${user.username}`);
+    const linked = this.takeLinkedRoom();
+    const wanted = linked ?? (sameUser ? this.activeId.peek() : session.get(`room.${user.username}`));
     this.noteServerTime(frame.serverTime, sentAt);
     this.safety.onAuthed(frame);
     const infos = await this.allRooms(frame);
@@ -941,6 +952,7 @@ export class Chat {
     batch(() => {
       this.me.value = user;
       this.readReceipts.value = typeof user.readReceipts === 'boolean' ? user.readReceipts : null;
+      this.noteNotices(user);
       this.timers.value = Array.isArray(frame.timers) ? (frame.timers as number[]) : [];
       const existing = new Map(this.rooms.peek().map((r) => [r.id, r]));
       const rooms = infos.map((info) => {
@@ -952,6 +964,7 @@ export class Chat {
       });
       this.rooms.value = sortRooms(rooms);
       this.activeId.value = wanted && rooms.some((r) => r.id === wanted) ? wanted : 'general';
+      if (linked && !rooms.some((r) => r.id === linked)) this.showToast('You are not in the room that link opens.', true);
       this.codeStep.value = null;
       this.sessionNote.value = null;
       this.screen.value = 'chat';
@@ -1168,6 +1181,7 @@ export class Chat {
         return this.onSeen(String(frame.room), String(frame.through));
       case 'settings':
         if (typeof frame.readReceipts === 'boolean') this.noteReceipts(frame.readReceipts);
+        this.noteNotices(frame);
         return;
       case 'room_updated':
       case 'role_changed':
@@ -1821,6 +1835,40 @@ export class Chat {
     await this.jumpTo(room, id);
   }
 
+  /** *(E24)* the room a link (`#room=<id>`) asked for, until it is opened */
+  private linkedRoom: string | null = null;
+
+  /** The linked room, once; the address loses it so a reload does not force it again. */
+  private takeLinkedRoom(): string | null {
+    const room = this.linkedRoom;
+    this.linkedRoom = null;
+    if (room && typeof history !== 'undefined') history.replaceState(null, '', location.pathname + withoutRoom(location.search));
+    return room;
+  }
+
+  private openLinkedRoom(): void {
+    const id = this.takeLinkedRoom();
+    if (!id) return;
+    if (this.room(id)) this.open(id);
+    else this.showToast('You are not in the room that link opens.', true);
+  }
+
+  /** *(E24)* the notice choices a `settings` reply or `authed.user` carries. */
+  private noteNotices(frame: object): void {
+    const from = frame as { notify?: unknown; notifyQuote?: unknown };
+    if (from.notify === 'off' || from.notify === 'mentions' || from.notify === 'all') {
+      this.notices.value = { notify: from.notify, quote: from.notifyQuote === true };
+    }
+  }
+
+  /** *(E24)* email notices: off, direct messages and mentions, or everything; quotes on or off. */
+  async setNotices(change: { notify?: NotifyLevel; quote?: boolean }): Promise<void> {
+    const frame: Record<string, unknown> = { action: 'settings' };
+    if (change.notify) frame.notify = change.notify;
+    if (change.quote !== undefined) frame.notifyQuote = change.quote;
+    this.noteNotices(await this.conn.request(frame));
+  }
+
   /** Read receipts on or off (`settings`): off hides mine and shows me none. */
   async setReadReceipts(on: boolean): Promise<void> {
     const reply = await this.conn.request({ action: 'settings', readReceipts: on });
@@ -1972,4 +2020,18 @@ export class Chat {
     this.toast.value = { text, error };
     this.toastTimer = setTimeout(() => (this.toast.value = null), 5000);
   }
+}
+
+/** *(E24)* The room a link names: `#room=<id>` (email notices) or `?room=<id>`. */
+export function linkedRoom(place: { hash: string; search: string }): string | null {
+  const fromHash = new URLSearchParams(place.hash.replace(/^#/, '')).get('room');
+  const id = fromHash ?? new URLSearchParams(place.search).get('room');
+  return id && id.length <= 200 ? id : null;
+}
+
+function withoutRoom(search: string): string {
+  const params = new URLSearchParams(search);
+  params.delete('room');
+  const rest = params.toString();
+  return rest ? `?${rest}` : '';
 }

@@ -6,6 +6,7 @@ import { DevicesSection, PasswordEmailSection } from './AccountRecovery.js';
 import { BlockedSection } from './Blocked.js';
 import { useChat } from './context.js';
 import { Dialog } from './Dialog.js';
+import { NotificationsSection } from './Notifications.js';
 import { ProfileSection } from './ProfileSection.js';
 import { TwoFactorSection } from './TwoFactor.js';
 
@@ -19,6 +20,7 @@ export function AccountDialog() {
       <PasswordEmailSection />
       <DevicesSection />
       <TwoFactorSection />
+      <NotificationsSection />
       <BlockedSection />
       <AccountData />
     </Dialog>
