@@ -11,6 +11,8 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { createObservability } from './powertools.js';
 import { SqsFanoutQueue } from './sqs-fanout.js';
 import { createS3Storage } from './s3-storage.js';
+import { awsVapidKeys } from './aws-vapid.js';
+import { WebPusher, pushSubject } from './web-push.js';
 
 export async function createAwsDeps(config: Config = loadConfig()): Promise<Deps> {
   const { aws, mail } = config;
@@ -45,6 +47,17 @@ export async function createAwsDeps(config: Config = loadConfig()): Promise<Deps
           maxAttempts: aws.fanoutMaxAttempts,
         }
       : undefined,
+    // *(E25)* only the functions given the VAPID secret push (send) or list subscriptions ($default)
+    push:
+      config.push.enabled && config.push.vapidSecretArn
+        ? new WebPusher({
+            keys: () => awsVapidKeys(new SecretsManagerClient({ region: aws.region, ...(aws.secretsEndpoint ? { endpoint: aws.secretsEndpoint } : {}) }), config.push.vapidSecretArn!),
+            subject: pushSubject(config.push.subject, mail.from),
+            allowPrivate: config.settings.pushAllowPrivate,
+            timeoutMs: config.push.timeoutMs,
+            log,
+          })
+        : undefined,
     storage: config.files.bucket ? createS3Storage(config.files.bucket, { region: aws.region, endpoint: config.files.s3Endpoint }) : undefined,
   };
 }

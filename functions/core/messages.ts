@@ -17,6 +17,7 @@ import { confirmUploads, fileInfoJson } from './files.js';
 import type { FileInfo, HistoryFrame, Message, Reaction, ReplyTo, SendFrame } from './protocol.js';
 import { isMember, openDmRoom } from './rooms.js';
 import { dmBlockSql } from './blocks.js';
+import { pushMessage } from './push.js';
 
 /** The users a reaction lists by name (its count has them all). */
 export const MAX_REACTION_USERS = 20;
@@ -432,7 +433,13 @@ export async function send(deps: Deps, connectionId: string, frame: SendFrame): 
   // commit and fan-out, members still receive it live (clients drop duplicates by
   // id). Otherwise no recipients come back and the sender alone is answered.
   const recipients = row.recipients ?? [];
+  // *(E25)* a fresh direct message or mention is pushed to the devices of the
+  // people it concerns who are not looking: after the fan-out (route.ts), by a
+  // statement of its own, so the send stays one statement up to the fan-out.
+  const fresh = message;
+  const pushable = row.fresh && deps.push !== undefined && (room.kind === 'dm' || (message.mentions?.length ?? 0) > 0);
   return {
+    ...(pushable ? { after: () => pushMessage(deps, { id: fresh.id, room: fresh.room, from: fresh.from, text: fresh.text }) } : {}),
     reply: { type: 'sent', clientId: frame.clientId, message },
     // `prev` chains fresh messages (docs/DELIVERY.md), and `seq`/`prevSeq` the
     // room's changes; a repeat has neither.

@@ -77,6 +77,30 @@ export interface Storage {
   remove(keys: readonly string[]): Promise<void>;
 }
 
+/** *(E25)* Where a push goes: a subscription's endpoint and the keys its payload is encrypted to. */
+export interface PushTarget {
+  endpoint: string;
+  /** the browser's P-256 public key and auth secret, base64url */
+  p256dh: string;
+  auth: string;
+}
+
+/**
+ * *(E25)* Web Push: encrypted (aes128gcm) and signed (VAPID) by the adapter,
+ * sent to the push service that delivers it to the browser.
+ */
+export interface Pusher {
+  /** the VAPID public key, base64url: what a browser subscribes with */
+  publicKey(): Promise<string>;
+  /**
+   * Sends one push; resolves with the push service's HTTP status (0: not
+   * reached: a timeout, a refused address, a network error). Never throws.
+   */
+  send(target: PushTarget, payload: string, ttlSeconds: number): Promise<number>;
+  /** the host's addresses, resolved: the SSRF guard checks them before a subscription is kept */
+  resolve(hostname: string): Promise<string[]>;
+}
+
 export interface Clock {
   now(): Date;
 }
@@ -214,6 +238,14 @@ export interface ChatSettings {
   /** *(E22)* per user: blocks and unblocks an hour, reports a day (administrators' actions: moderationActionsPerMinute) */
   blocksPerHour: number;
   reportsPerDay: number;
+  /** *(E25)* per user: `activity` reports (active, idle, hidden) a minute */
+  activityPerMinute: number;
+  /** *(E25)* per user: push subscriptions made, listed or removed an hour */
+  pushActionsPerHour: number;
+  /** *(E25)* per person: pushes they receive an hour, over all their devices' subscriptions counted once */
+  pushesPerHour: number;
+  /** *(E25)* tests and local runs only: push endpoints may be on private and loopback addresses */
+  pushAllowPrivate: boolean;
 }
 
 export interface Deps {
@@ -228,4 +260,6 @@ export interface Deps {
   /** large broadcasts go to fan-out workers through a queue (functions/core/fanout.ts); without it, all are posted here */
   fanout?: import('./fanout.js').Fanout;
   telemetry?: Telemetry;
+  /** *(E25)* Web Push; without it, push subscriptions are refused and nothing is pushed */
+  push?: Pusher;
 }

@@ -1,7 +1,8 @@
 // Who is online: a user with at least one authenticated connection. Presence
 // frames go to the connections of everyone who shares a room with the user.
+import type { Fragment } from 'postgres';
 import type { Broadcast } from './outcome.js';
-import type { Sql } from './ports.js';
+import type { Queryable, Sql } from './ports.js';
 
 export async function countUserConnections(sql: Sql, userId: string): Promise<number> {
   const [row] = await sql<{ n: number }[]>`select count(*)::int as n from connections where user_id = ${userId}`;
@@ -24,6 +25,25 @@ async function listRoommateConnections(sql: Sql, userId: string) {
 export async function onlinePresence(sql: Sql, userId: string, username: string, online: boolean): Promise<Broadcast[]> {
   const rows = await listRoommateConnections(sql, userId);
   return rows.map((r) => ({ to: r.ids, frame: { type: 'presence', room: r.room_id, user: username, online } }));
+}
+
+/**
+ * *(E25)* The user is away now (every connection idle or hidden), or back: the
+ * `presence` frame with `away`, to the same roommates `onlinePresence` tells.
+ * The one place these frames are made, so their routing can change in one place.
+ */
+export async function awayPresence(sql: Sql, userId: string, username: string, away: boolean): Promise<Broadcast[]> {
+  const rows = await listRoommateConnections(sql, userId);
+  return rows.map((r) => ({ to: r.ids, frame: { type: 'presence', room: r.room_id, user: username, online: true, away } }));
+}
+
+/**
+ * *(E25)* SQL: the user `userColumn` has a connection and none of them is
+ * active (all idle or hidden). Used for members' `away` and push selection.
+ */
+export function awaySql(sql: Queryable, userColumn: Fragment): Fragment {
+  return sql`(exists (select 1 from connections ac where ac.user_id = ${userColumn})
+    and not exists (select 1 from connections ac where ac.user_id = ${userColumn} and ac.activity = 'active'))`;
 }
 
 /** Connections that should hear about membership changes in a room. */

@@ -24,13 +24,15 @@ export const ReadFrame = v.object({
 export type ReadFrame = v.InferOutput<typeof ReadFrame>;
 
 /**
- * `{"action":"settings","id"?,"readReceipts"?}`: routed through `$default`.
- * Without `readReceipts` it changes nothing and answers the current settings.
+ * `{"action":"settings","id"?,"readReceipts"?,"pushText"?}`: routed through `$default`.
+ * Without `readReceipts` or `pushText` it changes nothing and answers the current settings.
  */
 export const SettingsFrame = v.object({
   action: v.literal('settings'),
   id: requestId,
   readReceipts: v.optional(v.boolean('readReceipts must be true or false')),
+  /** *(E25)* whether pushes may carry the message's text */
+  pushText: v.optional(v.boolean('pushText must be true or false')),
 });
 export type SettingsFrame = v.InferOutput<typeof SettingsFrame>;
 
@@ -245,26 +247,31 @@ interface SettingsRow {
   allowed: boolean;
   tokens: number | null;
   read_receipts: boolean;
+  push_text: boolean;
   /** when changed: the caller's other connections */
   mine: string[] | null;
 }
 
 /** The caller's settings, changed when `readReceipts` is given (and differs), in one statement. */
-function updateSettings(sql: Sql, connectionId: string, readReceipts: boolean | undefined, budget: Budget, now: Date) {
+function updateSettings(sql: Sql, connectionId: string, change: { readReceipts?: boolean; pushText?: boolean }, budget: Budget, now: Date) {
+  const readReceipts = change.readReceipts ?? null;
+  const pushText = change.pushText ?? null;
   return sql<SettingsRow[]>`
     with caller as (${callerRow(sql, connectionId, 'settings')}), allowed as (
       ${chargeBucket(sql, sql`select key from caller`, budget, now)}
     ), changed as (
-      update users u set read_receipts = ${readReceipts ?? null}::boolean
+      update users u set read_receipts = coalesce(${readReceipts}::boolean, u.read_receipts),
+        push_text = coalesce(${pushText}::boolean, u.push_text)
       from caller c
-      where u.id = c.user_id and ${readReceipts ?? null}::boolean is not null
-        and u.read_receipts <> ${readReceipts ?? null}::boolean and exists (select 1 from allowed)
-      returning u.read_receipts
+      where u.id = c.user_id and exists (select 1 from allowed)
+        and (u.read_receipts <> coalesce(${readReceipts}::boolean, u.read_receipts) or u.push_text <> coalesce(${pushText}::boolean, u.push_text))
+      returning u.read_receipts, u.push_text
     )
     select c.username,
       exists (select 1 from allowed) as allowed,
       (select ${refilledTokens(sql, budget, now)} from rate_budgets b where b.key = c.key) as tokens,
       coalesce((select read_receipts from changed), c.read_receipts) as read_receipts,
+      coalesce((select push_text from changed), (select u.push_text from users u where u.id = c.user_id)) as push_text,
       case when exists (select 1 from changed) then array(
         select conn.id from connections conn where conn.user_id = c.user_id and conn.id <> ${connectionId}
       ) end as mine
@@ -272,21 +279,21 @@ function updateSettings(sql: Sql, connectionId: string, readReceipts: boolean | 
 }
 
 /**
- * `settings`: the caller's account settings (today only `readReceipts`). The
+ * `settings`: the caller's account settings (`readReceipts`, and *(E25)* `pushText`). The
  * reply carries them as they now stand; the caller's other connections get the
  * same frame when something changed, so every device agrees.
  */
 export async function changeSettings(deps: Deps, connectionId: string, frame: SettingsFrame): Promise<Outcome> {
   const { settings } = deps;
   const budget = settingsBudget(settings);
-  const [row] = await updateSettings(deps.sql, connectionId, frame.readReceipts, budget, deps.clock.now());
+  const [row] = await updateSettings(deps.sql, connectionId, { readReceipts: frame.readReceipts, pushText: frame.pushText }, budget, deps.clock.now());
   if (!row) throw new Unauthorized('Log in first.');
   if (!row.allowed) {
     limitHit(deps.log, 'settings', { user: row.username, connection: connectionId });
     const wait = waitFor(row.tokens ?? 0, budget);
     throw new RateLimited(`You have changed your settings too often: at most ${settings.settingsPerHour} times an hour. Try again in ${describeWait(wait)}.`, wait);
   }
-  const reply = { type: 'settings', readReceipts: row.read_receipts };
+  const reply = { type: 'settings', readReceipts: row.read_receipts, pushText: row.push_text };
   return { reply, broadcasts: row.mine?.length ? [{ to: row.mine, frame: reply }] : [] };
 }
 
