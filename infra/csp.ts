@@ -12,6 +12,8 @@ export function contentSecurityPolicy(webSocketOrigin: string, filesOrigin: stri
     `img-src 'self' data: ${filesOrigin}`,
     "font-src 'self'",
     "manifest-src 'self'",
+    // the service worker (/sw.js): notifications (E25)
+    "worker-src 'self'",
     // 'self' for /config.json and the emoji data; the socket for the chat; the
     // files bucket for uploads (presigned POSTs).
     `connect-src 'self' ${webSocketOrigin} ${filesOrigin}`,

@@ -26,7 +26,7 @@ export function securityHeaders(connectSrc: string): Record<string, string> {
   return {
     'content-security-policy':
       `default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; ` +
-      `connect-src 'self' ${connectSrc}; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'`,
+      `connect-src 'self' ${connectSrc}; font-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'`,
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
     'x-frame-options': 'DENY',
@@ -80,7 +80,8 @@ export async function serveStatic(
   res.writeHead(200, {
     'content-type': type,
     'content-length': info.size,
-    'cache-control': file.endsWith('index.html') ? 'no-cache' : 'public, max-age=300',
+    // the page and the service worker (E25) are checked on every load; the rest is hashed or short-lived
+    'cache-control': file.endsWith('index.html') || file === join(base, 'sw.js') ? 'no-cache' : 'public, max-age=300',
     ...headers,
   });
   if (req.method === 'HEAD') res.end();

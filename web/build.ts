@@ -57,6 +57,23 @@ export async function buildWeb({ quiet = false, outdir }: BuildOptions = {}): Pr
     .replace('/main.css', style ? `/${basename(style)}` : '/main.css');
   await writeFile(join(dist, 'index.html'), html);
 
+  // The service worker: one file at a fixed URL (/sw.js), its scope the whole
+  // site; browsers check it for updates themselves, so it is never hashed.
+  const worker = `${root}src/sw/index.ts`;
+  if (existsSync(worker)) {
+    await esbuild.build({
+      entryPoints: [worker],
+      outfile: join(dist, 'sw.js'),
+      bundle: true,
+      format: 'iife',
+      minify: true,
+      sourcemap: true,
+      target: ['es2022'],
+      legalComments: 'linked',
+      logLevel: quiet ? 'error' : 'warning',
+    });
+  }
+
   const data = require.resolve('emoji-picker-element-data/en/emojibase/data.json');
   await mkdir(join(dist, dirname(EMOJI_DATA_PATH)), { recursive: true });
   await cp(data, join(dist, EMOJI_DATA_PATH));

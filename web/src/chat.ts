@@ -23,6 +23,7 @@ import { session, storage } from './storage.js';
 import { Profiles } from './profiles.js';
 import type { Prepared, UploadTarget } from './files.js';
 import { Safety } from './safety.js';
+import { ActivityReporter } from './activity.js';
 import { ConnectionLost, ServerError, type FileInfo, type Member, type Message, type RoomInfo, type SearchPage, type SearchResult, type ServerFrame, type User } from './types.js';
 
 export type Screen = 'loading' | 'welcome' | 'code' | 'second_factor' | 'chat';
@@ -223,6 +224,21 @@ export class RoomState {
 }
 
 /** A channel name as people type it ("#Book Club") in the server's form ("book-club"). */
+/** *(E25)* The room a URL's fragment names (`#room=general`, `#room=dm%3Aalice%3Abob`), as a notification opens it. */
+export function roomFromHash(hash: string): string | undefined {
+  const m = /^#room=([^&]{1,200})$/.exec(hash);
+  if (!m) return undefined;
+  try {
+    return decodeURIComponent(m[1]!);
+  } catch {
+    return undefined;
+  }
+}
+
+function currentHash(): string {
+  return typeof location === 'undefined' ? '' : location.hash;
+}
+
 export function normalizeChannel(raw: string): string {
   return raw.trim().replace(/^#/, '').trim().toLowerCase().replace(/\s+/g, '-');
 }
@@ -295,6 +311,10 @@ export class Chat {
   readonly rooms = signal<RoomState[]>([]);
   readonly activeId = signal('general');
   readonly online = signal<ReadonlySet<string>>(new Set());
+  /** *(E25)* of those online, the people with every tab idle or hidden */
+  readonly away = signal<ReadonlySet<string>>(new Set());
+  /** *(E25)* whether pushes carry the message's text (null: not known yet) */
+  readonly pushText = signal<boolean | null>(null);
   /**
    * False while offline and until the catch-up after a reconnect is done: `online`
    * is then out of date (nobody hears of people who left meanwhile), so the UI
@@ -355,6 +375,10 @@ export class Chat {
    */
   private clockOffset = 0;
   private expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** *(E25)* tells the server whether this tab is looked at */
+  private readonly activity = new ActivityReporter((state) =>
+    this.authed ? this.conn.request({ action: 'activity', state }) : Promise.reject(new Error('not signed in')),
+  );
 
   constructor(websocketUrl: string, options: { outboxDir?: string } = {}) {
     this.outboxDir = options.outboxDir ?? null;
@@ -387,6 +411,23 @@ export class Chat {
       if (token === null && this.me.peek() && this.tokenStored) this.loggedOutElsewhere();
     });
     this.conn.start();
+    if (typeof window === 'undefined') return; // the logic tests run in Node
+    this.activity.start();
+    // *(E25)* a notification's click opens its room: by the URL (`#room=ID`) or,
+    // in a tab already open, by the service worker's message
+    window.addEventListener('hashchange', () => this.openFromUrl());
+    navigator.serviceWorker?.addEventListener('message', (e: MessageEvent) => {
+      const data = e.data as { type?: string; room?: unknown } | null;
+      if (data?.type === 'open-room' && typeof data.room === 'string') this.open(data.room);
+    });
+  }
+
+  /** The room the URL names (`#room=ID`), opened if it is one of mine; the fragment is then cleared. */
+  private openFromUrl(): void {
+    const id = roomFromHash(currentHash());
+    if (!id || !this.room(id)) return;
+    this.open(id);
+    history.replaceState(null, '', location.pathname + location.search);
   }
 
   room(id: string): RoomState | undefined {
@@ -562,6 +603,8 @@ export class Chat {
       this.me.value = null;
       this.rooms.value = [];
       this.online.value = new Set();
+      this.away.value = new Set();
+      this.pushText.value = null;
       this.presenceKnown.value = false;
       this.activeId.value = 'general';
       this.codeStep.value = null;
@@ -582,7 +625,7 @@ export class Chat {
     this.tokenStored = storage.get('token') === this.token;
     this.authed = true;
     // after a reload or a new login: the room this tab had open
-    const wanted = sameUser ? this.activeId.peek() : session.get(`room.${user.username}`);
+    const wanted = roomFromHash(currentHash()) ?? (sameUser ? this.activeId.peek() : session.get(`room.${user.username}`));
     this.noteServerTime(frame.serverTime, sentAt);
     this.safety.onAuthed(frame);
     const infos = await this.allRooms(frame);
@@ -615,6 +658,8 @@ export class Chat {
     if (!this.authed) return;
     // every room's members are fresh: who is online is known again
     this.presenceKnown.value = true;
+    if (typeof document !== 'undefined') this.activity.signedIn();
+    if (currentHash()) this.openFromUrl();
     this.conn.markHealthy();
     for (const room of this.rooms.peek()) for (const p of room.pending.peek()) if (p.state === 'sending') void this.deliver(p);
   }
@@ -784,11 +829,15 @@ export class Chat {
     batch(() => {
       room.members.value = members.map((m) => m.username);
       const online = new Set(this.online.peek());
+      const away = new Set(this.away.peek());
       for (const m of members) {
         if (m.online) online.add(m.username);
         else online.delete(m.username);
+        if (m.online && m.away) away.add(m.username);
+        else away.delete(m.username);
       }
       this.online.value = online;
+      this.away.value = away;
     });
   }
 
@@ -802,7 +851,7 @@ export class Chat {
       case 'changed':
         return this.onChanged(String(frame.room), frame.message as Message, seqs(frame));
       case 'presence':
-        return this.onPresence(frame as ServerFrame & { room: string; user: string; online?: boolean; member?: boolean });
+        return this.onPresence(frame as ServerFrame & { room: string; user: string; online?: boolean; away?: boolean; member?: boolean });
       case 'deleted':
         return this.onDeleted(String(frame.room), String(frame.from), String(frame.through), typeof frame.seq === 'string');
       case 'typing':
@@ -813,6 +862,7 @@ export class Chat {
         return this.onSeen(String(frame.room), String(frame.through));
       case 'settings':
         if (typeof frame.readReceipts === 'boolean') this.noteReceipts(frame.readReceipts);
+        if (typeof frame.pushText === 'boolean') this.pushText.value = frame.pushText;
         return;
       case 'room_updated':
       case 'role_changed':
@@ -918,10 +968,15 @@ export class Chat {
     }, 3000);
   }
 
-  private onPresence(p: { room: string; user: string; online?: boolean; member?: boolean }): void {
+  private onPresence(p: { room: string; user: string; online?: boolean; away?: boolean; member?: boolean }): void {
     const me = this.me.peek()!.username;
     let room = this.room(p.room);
     if (p.online !== undefined) {
+      // *(E25)* away only while online; an older server says nothing of it
+      const away = new Set(this.away.peek());
+      if (p.online && p.away) away.add(p.user);
+      else if (!p.online || p.away === false) away.delete(p.user);
+      if (away.size !== this.away.peek().size) this.away.value = away;
       const online = new Set(this.online.peek());
       if (p.online) online.add(p.user);
       else online.delete(p.user);
@@ -1434,6 +1489,17 @@ export class Chat {
     }
     this.open(roomId);
     await this.jumpTo(room, id);
+  }
+
+  /** *(E25)* Whether pushes to my devices may carry the message's text. */
+  async setPushText(on: boolean): Promise<void> {
+    const reply = await this.conn.request({ action: 'settings', pushText: on });
+    if (typeof reply.pushText === 'boolean') this.pushText.value = reply.pushText;
+  }
+
+  /** *(E25)* A request of the push actions (the Notifications section), answered by its reply. */
+  pushRequest(frame: Record<string, unknown>): Promise<ServerFrame> {
+    return this.conn.request(frame);
   }
 
   /** Read receipts on or off (`settings`): off hides mine and shows me none. */

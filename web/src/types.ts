@@ -66,6 +66,8 @@ export interface User {
 export interface Member {
   username: string;
   online: boolean;
+  /** *(E25)* online with every tab idle or hidden (absent: not away, or an older server) */
+  away?: boolean;
 }
 
 /** Any server-to-client frame. */

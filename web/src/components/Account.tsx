@@ -4,6 +4,7 @@ import { useEffect } from 'preact/hooks';
 import { AccountData } from './AccountData.js';
 import { DevicesSection, PasswordEmailSection } from './AccountRecovery.js';
 import { BlockedSection } from './Blocked.js';
+import { NotificationsSection } from './Notifications.js';
 import { useChat } from './context.js';
 import { Dialog } from './Dialog.js';
 import { ProfileSection } from './ProfileSection.js';
@@ -19,6 +20,7 @@ export function AccountDialog() {
       <PasswordEmailSection />
       <DevicesSection />
       <TwoFactorSection />
+      <NotificationsSection />
       <BlockedSection />
       <AccountData />
     </Dialog>

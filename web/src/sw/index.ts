@@ -1,0 +1,7 @@
+// The service worker, served as /sw.js (web/build.ts bundles it, unhashed, so
+// its URL stays the same across releases). Each part installs its own handlers.
+import { installPush } from './push.js';
+
+declare const self: Parameters<typeof installPush>[0];
+
+installPush(self);
