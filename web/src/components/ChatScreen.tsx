@@ -389,11 +389,7 @@ function Sidebar({ onPick, onClose }: { onPick: (id: string) => void; onClose: (
                       <PresenceDot online={online.has(u)} away={away.has(u)} known={known} />
                     </span>
                     <PersonName username={u} class="person-name" />
-                    {known && online.has(u) && away.has(u) && (
-                      <span class="person-away" aria-hidden="true">
-                        away
-                      </span>
-                    )}
+
                   </button>
                 </li>
               ))}

@@ -130,10 +130,14 @@ export function NotificationsSection() {
           <input
             type="checkbox"
             checked={chat.pushText.value}
-            disabled={busy}
             onChange={(e) => {
               const on = e.currentTarget.checked;
-              void act(() => chat.setPushText(on));
+              // shown at once; put back if the server refuses
+              chat.pushText.value = on;
+              void act(() => chat.setPushText(on).catch((err) => {
+                chat.pushText.value = !on;
+                throw err;
+              }));
             }}
           />
           Show the message text in notifications
