@@ -41,7 +41,10 @@ const HELP = `Commands:
   /dm USER                 talk to USER directly
   /rooms                   your rooms
   /history [N]             the last N messages of this room (default 20)
-  /who                     members of this room and who is online (and, in a big room, how many)
+  /who                     members of this room and who is online (◐: away; in a big room, how many)
+  /notifications           devices with push notifications on (turn them on in
+                           the web app); /notifications off ID turns one off,
+                           /notifications text on|off shows message text or not
   /leave [ROOM]            leave a channel
   /edit [N] TEXT           change message N (default: your last one)
   /delete [N]              delete your message N (default: your last one)
@@ -500,6 +503,8 @@ async function onAuthed(f: Frame) {
   const serverTime = typeof f.serverTime === 'string' ? Date.parse(f.serverTime) : NaN;
   if (!Number.isNaN(serverTime)) clockOffset = serverTime - Date.now();
   await saveToken(f.token);
+  // *(E25)* a terminal in use is looked at: active (the server's default, said once)
+  notify({ action: 'activity', state: 'active' });
   const all = await rest<Room>(f.rooms, f.roomsMore, (last) => ({ action: 'rooms', after: last.id }), (p) => p.rooms);
   const rooms = all.map((r) => r.id);
   for (const r of all) noteRoom(r);
@@ -595,7 +600,9 @@ function onFrame(f: Frame) {
       return; // the statuses at the moment we asked: /who shows them
     case 'presence':
       if (f.online !== undefined && blocks.has(f.user)) return;
-      if (f.online !== undefined) out(`* ${f.user} is ${f.online ? 'online' : 'offline'}`);
+      // *(E25)* away: online, every tab idle or hidden
+      if (f.online === true && f.away !== undefined) out(`* ${f.user} is ${f.away ? 'away' : 'back'}`);
+      else if (f.online !== undefined) out(`* ${f.user} is ${f.online ? 'online' : 'offline'}`);
       if (f.member !== undefined && f.user === me) f.member ? myRooms.set(f.room, myRooms.get(f.room) ?? { last: null }) : myRooms.delete(f.room);
       if (f.member !== undefined) out(`* ${f.user} ${f.member ? 'joined' : 'left'} ${roomLabel(f.room)}`);
       return;
@@ -1017,16 +1024,37 @@ async function command(line: string) {
     case '/who': {
       const r = await request({ action: 'join', room });
       if (r.type !== 'joined') return out(describeError(r));
-      type Member = { username: string; online: boolean };
+      type Member = { username: string; online: boolean; away?: boolean };
       const members = await rest<Member>(r.members, r.membersMore, (last) => ({ action: 'members', room, after: last.username }), (p) => p.members);
       for (const m of members) profiles.note(m);
-      out(members.map((m) => `${m.online ? '●' : '○'} ${profiles.member(m.username)}${blocks.has(m.username) ? ' (blocked)' : ''}`).join('\n'));
+      const mark = (m: Member) => (m.online && m.away ? '◐' : m.online ? '●' : '○');
+      out(members.map((m) => `${mark(m)} ${profiles.member(m.username)}${m.online && m.away ? ' (away)' : ''}${blocks.has(m.username) ? ' (blocked)' : ''}`).join('\n'));
       // *(E23)* a big room's count from the server: nobody's online changes are heard there
       if (members.length > BIG_ROOM) {
         const c = await request({ action: 'online_count', room });
         if (c.type === 'online_count') out(`* ${c.online} of ${c.members} members online`);
       }
       return;
+    }
+    case '/notifications': {
+      // *(E25)* push subscriptions are made by a browser; here they are listed and removed
+      if (args[0] === 'off' && args[1]) {
+        const r = await request({ action: 'push_unsubscribe', subscription: args[1] });
+        return out(r.type === 'push_unsubscribed' ? `* notifications off for device ${args[1]}` : describeError(r));
+      }
+      if (args[0] === 'text' && (args[1] === 'on' || args[1] === 'off')) {
+        const r = await request({ action: 'settings', pushText: args[1] === 'on' });
+        return out(r.type === 'settings' ? `* notifications ${r.pushText ? 'show' : 'do not show'} message text` : describeError(r));
+      }
+      if (args.length) return out('! Use /notifications, /notifications off ID or /notifications text on|off.');
+      const r = await request({ action: 'push_subscriptions' });
+      if (r.type !== 'push_subscriptions') return out(describeError(r));
+      type Sub = { id: string; device: string | null; createdAt: string; lastUsedAt: string | null };
+      const subs = r.subscriptions as Sub[];
+      const lines = subs.map((d) => `  ${d.id}  ${safe(d.device ?? 'a device')}, since ${d.createdAt.slice(0, 10)}, last used ${d.lastUsedAt?.slice(0, 10) ?? 'never'}`);
+      return out(
+        [`* notifications ${r.pushText ? 'show' : 'do not show'} message text; devices with notifications on: ${subs.length ? '' : 'none'}`, ...lines].join('\n'),
+      );
     }
     case '/leave': {
       const target = args[0] ?? room;

@@ -13,6 +13,8 @@
 // `delete_account`, `export_data`, and E22's `block`, `unblock`, `blocks`,
 // `report` and the administrators' actions, and E23's `watch` and
 // `online_count` (presence subscriptions), which have no route of their own
+// `report` and the administrators' actions, and E25's `activity`,
+// `push_subscribe`, `push_subscriptions` and `push_unsubscribe`, which have no route of their own
 // because API Gateway's are fixed.
 import * as v from 'valibot';
 import { BlockFrame, BlocksFrame, UnblockFrame, block, listBlocks, unblock } from './core/blocks.js';
@@ -48,6 +50,16 @@ import { DeleteAccountFrame, deleteAccount } from './core/deletion.js';
 import { ExportFrame, exportData } from './core/export.js';
 import { AvatarsFrame, ProfilesFrame, SetProfileFrame, avatarUrls, profiles, setProfile } from './core/profile.js';
 import type { Outcome } from './core/outcome.js';
+import {
+  ActivityFrame,
+  PushSubscribeFrame,
+  PushSubscriptionsFrame,
+  PushUnsubscribeFrame,
+  listPushSubscriptions,
+  pushSubscribe,
+  pushUnsubscribe,
+  reportActivity,
+} from './core/push.js';
 import type { Deps } from './core/ports.js';
 import { messageRoute } from './route.js';
 
@@ -99,6 +111,11 @@ const ACTIONS: Record<string, DefaultAction> = {
   watch: { schema: WatchFrame, run: watch },
   online_count: { schema: OnlineCountFrame, run: onlineCount },
   ...ADMINISTRATION_ACTIONS,
+  // E25: away presence and Web Push
+  activity: { schema: ActivityFrame, run: reportActivity },
+  push_subscribe: { schema: PushSubscribeFrame, run: pushSubscribe },
+  push_subscriptions: { schema: PushSubscriptionsFrame, run: listPushSubscriptions },
+  push_unsubscribe: { schema: PushUnsubscribeFrame, run: pushUnsubscribe },
 };
 
 export const handler = messageRoute(DefaultFrame, async (deps, connectionId, frame) => {

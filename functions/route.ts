@@ -72,6 +72,13 @@ export async function deliver(deps: Deps, connectionId: string, re: string | und
     const presence = await dropConnections(deps.sql, [...new Set(gone)], deps.settings);
     for (const b of presence) await fanOut(deps, b.to, b.frame);
   }
+  if (outcome.after) {
+    try {
+      await outcome.after();
+    } catch (err) {
+      deps.log.error('work after the reply failed', { error: err instanceof Error ? err.message : String(err) });
+    }
+  }
 }
 
 /** A route that takes a client frame validated by `schema`. */

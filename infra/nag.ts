@@ -53,6 +53,7 @@ export function suppressReviewedFindings(stack: ChatStack, options: { multiAz: b
 
   ack(database.instance.node.findChild('Secret'), 'AwsSolutions-SMG4', 'Functions read the secret once per sandbox and keep their connection; a rotation would fail their next login. Rotate by redeploying, or move the functions to IAM auth on the proxy first.');
   ack(database.appSecret, 'AwsSolutions-SMG4', "The functions keep their proxy connection for a sandbox's life, and the migration function sets the role's password from this secret when it runs; a rotation would leave the two apart. Replace the secret and redeploy instead.");
+  ack(stack.vapidSecret, 'AwsSolutions-SMG4', "The VAPID key pair is what every browser's push subscription is bound to: a rotation would silently end every device's notifications. Replace it deliberately (delete the secret's value and redeploy), and people turn notifications on again.");
   ack(database.instance, 'AwsSolutions-RDS11', 'The database accepts connections only from the proxy security group in isolated subnets; a non-standard port adds nothing.');
   if (!options.multiAz) ack(database.instance, 'AwsSolutions-RDS3', 'Single-AZ by default to keep the idle cost low; deploy with -c dbMultiAz=true for a standby.');
 

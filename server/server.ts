@@ -21,6 +21,7 @@ import { SesMailer } from '../functions/adapters/aws-mailer.js';
 import { SmtpMailer } from '../functions/adapters/smtp-mailer.js';
 import { installDeps } from '../functions/adapters/runtime.js';
 import { LocalStorage, fileSigningKey } from '../functions/adapters/local-storage.js';
+import { WebPusher, localVapidKeys, pushSubject } from '../functions/adapters/web-push.js';
 import { pruneBudgets } from '../functions/core/budgets.js';
 import { sweepFiles } from '../functions/core/files.js';
 import { securityEvent } from '../functions/core/audit.js';
@@ -208,6 +209,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await privateDirectory(config.files.dir);
   const local = new LocalStorage(config.files.dir, await fileSigningKey(config.files.dir, config.files.secret));
   const gateway = new LocalGateway({ maxBufferedBytes: config.maxBufferedBytes, log, onPost: watchSignIns });
+  // *(E25)* Web Push, with VAPID keys kept under DATA_DIR (0600), made on first start.
+  let pusher: WebPusher | undefined;
+  if (config.push.enabled) {
+    await privateDirectory(config.dataDir);
+    const keys = await localVapidKeys(config.dataDir);
+    pusher = new WebPusher({
+      keys: async () => keys,
+      subject: pushSubject(config.push.subject, config.mail.from),
+      allowPrivate: config.settings.pushAllowPrivate,
+      ca: config.push.caFile ? readFileSync(config.push.caFile, 'utf8') : undefined,
+      timeoutMs: config.push.timeoutMs,
+      log,
+    });
+  }
   const deps: Deps = {
     sql,
     gateway,
@@ -216,6 +231,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log,
     settings: config.settings,
     storage: options.storage ?? local,
+    push: pusher,
   };
   // E23: presence for watchers, coalesced per connection over PRESENCE_BATCH_MS.
   const presence = new LocalPresenceBatcher({
@@ -550,6 +566,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await deps.sql`delete from connections`.catch(() => {});
       if (!options.sql) await deps.sql.end({ timeout: 2 });
       await embedded?.stop();
+      pusher?.close();
       installDeps(undefined);
     })());
 

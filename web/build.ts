@@ -93,7 +93,11 @@ export async function shellVersion(dist: string, files: readonly string[]): Prom
   return hash.digest('hex').slice(0, 16);
 }
 
-/** /sw.js: web/src/sw/index.ts with the shell's paths and their content hash built in. */
+/**
+ * /sw.js: web/src/sw/index.ts with the shell's paths and their content hash
+ * built in. One file at a fixed URL, its scope the whole site; browsers check
+ * it for updates themselves, so it is never hashed.
+ */
 async function buildServiceWorker(dist: string, built: string[], quiet: boolean): Promise<void> {
   const entry = `${root}src/sw/index.ts`;
   if (!existsSync(entry)) return;

@@ -12,6 +12,8 @@ import { createObservability } from './powertools.js';
 import { SqsFanoutQueue, SqsPresenceQueue } from './sqs-fanout.js';
 import { QueuedPresence } from '../core/presence-queue.js';
 import { createS3Storage } from './s3-storage.js';
+import { awsVapidKeys } from './aws-vapid.js';
+import { WebPusher, pushSubject } from './web-push.js';
 
 export async function createAwsDeps(config: Config = loadConfig()): Promise<Deps> {
   const { aws, mail } = config;
@@ -49,6 +51,17 @@ export async function createAwsDeps(config: Config = loadConfig()): Promise<Deps
       : undefined,
     // E23: presence for watchers waits in the presence queue's batching window (functions/fanout.ts merges it)
     presence: aws.presenceQueueUrl ? new QueuedPresence(new SqsPresenceQueue(sqs!, aws.presenceQueueUrl), () => Date.now()) : undefined,
+    // *(E25)* only the functions given the VAPID secret push (send) or list subscriptions ($default)
+    push:
+      config.push.enabled && config.push.vapidSecretArn
+        ? new WebPusher({
+            keys: () => awsVapidKeys(new SecretsManagerClient({ region: aws.region, ...(aws.secretsEndpoint ? { endpoint: aws.secretsEndpoint } : {}) }), config.push.vapidSecretArn!),
+            subject: pushSubject(config.push.subject, mail.from),
+            allowPrivate: config.settings.pushAllowPrivate,
+            timeoutMs: config.push.timeoutMs,
+            log,
+          })
+        : undefined,
     storage: config.files.bucket ? createS3Storage(config.files.bucket, { region: aws.region, endpoint: config.files.s3Endpoint }) : undefined,
   };
 }

@@ -40,6 +40,20 @@ export interface Config {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   settings: ChatSettings;
   files: FilesConfig;
+  push: PushConfig;
+}
+
+/** *(E25)* Web Push: the VAPID keys' place and the contact push services see. */
+export interface PushConfig {
+  /** false: no subscriptions and no pushes (PUSH_ENABLED=false) */
+  enabled: boolean;
+  /** mailto: or https: (PUSH_SUBJECT); unset: mailto: MAIL_FROM's address */
+  subject?: string;
+  /** AWS: the Secrets Manager secret that holds the VAPID keys (made on first use) */
+  vapidSecretArn?: string;
+  /** tests: a PEM file of certificates to trust for push services besides the system's */
+  caFile?: string;
+  timeoutMs: number;
 }
 
 /** Where shared files live: a directory (local server) or an S3 bucket (AWS). */
@@ -359,6 +373,13 @@ export function loadConfig(env: Env = process.env): Config {
       bucket: env.FILES_BUCKET || undefined,
       s3Endpoint: env.S3_ENDPOINT || undefined,
     },
+    push: {
+      enabled: bool(env, 'PUSH_ENABLED', true),
+      subject: pushSubjectSetting(env),
+      vapidSecretArn: env.VAPID_SECRET_ARN || undefined,
+      caFile: readableFile(env, 'PUSH_CA_FILE'),
+      timeoutMs: int(env, 'PUSH_TIMEOUT_MS', 10_000, 100),
+    },
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
     settings: {
       inviteCode: env.INVITE_CODE || undefined,
@@ -472,6 +493,14 @@ export function loadConfig(env: Env = process.env): Config {
       // online gets at most this many lists of PRESENCE_WATCH_MAX names.
       watchesPerMinute: int(env, 'WATCHES_PER_MINUTE', 30, 1),
       onlineCountsPerMinute: int(env, 'ONLINE_COUNTS_PER_MINUTE', 60, 1),
+      // A client reports a change of visibility or idleness, debounced: a few a
+      // minute while someone switches tabs; each may tell every roommate.
+      activityPerMinute: int(env, 'ACTIVITY_PER_MINUTE', 30, 1),
+      pushActionsPerHour: int(env, 'PUSH_ACTIONS_PER_HOUR', 60, 1),
+      // Enough for a busy conversation while away; past it the phone stays quiet
+      // (the messages are there when the person looks).
+      pushesPerHour: int(env, 'PUSHES_PER_HOUR', 60, 1),
+      pushAllowPrivate: bool(env, 'PUSH_ALLOW_INSECURE', false),
       fileQuotaBytes: int(env, 'FILE_QUOTA_BYTES', 1024 * 1024 * 1024, 1),
       fileRefusedTypes: refusedTypes(env),
       fileUploadTtlSeconds: int(env, 'FILE_UPLOAD_TTL_SECONDS', 15 * 60, 10),
@@ -510,6 +539,16 @@ function publicUrl(env: Env, name: string): string | undefined {
     throw new Error(`${name} must be a URL like https://chat.example.org, not "${raw}"`);
   }
   return url.toString().replace(/\/+$/, '');
+}
+
+/** PUSH_SUBJECT: the contact a push service may write to about this server's pushes. */
+function pushSubjectSetting(env: Env): string | undefined {
+  const raw = env.PUSH_SUBJECT;
+  if (!raw) return undefined;
+  if (!/^mailto:[^@\s]+@[^@\s]+$/.test(raw) && !/^https:\/\/[^\s]+$/.test(raw)) {
+    throw new Error(`PUSH_SUBJECT must be mailto:someone@example.org or an https:// URL, not "${raw}"`);
+  }
+  return raw;
 }
 
 /** A comma-separated list of usernames, compared as names are: lower-cased. */

@@ -18,7 +18,8 @@ import { admitSignIn } from './connections.js';
 import { isServerAdmin } from './admins.js';
 import { blockedNames } from './blocks.js';
 import { activeSuspension, suspendedError } from './suspension.js';
-import { countUserConnections, onlinePresence } from './presence.js';
+import { awayPresence, countUserConnections, onlinePresence } from './presence.js';
+import { hasActiveConnection } from './push.js';
 import type { AuthOp } from './protocol.js';
 import { readReceiptsOn, startReadMark } from './reads.js';
 import { noticeChoices } from './notices.js';
@@ -635,7 +636,12 @@ async function bindConnection(
       rooms,
       roomsMore: more,
     },
-    broadcasts: firstConnection ? await onlinePresence(sql, deps.settings, user.id, user.username, true) : [],
+    broadcasts: firstConnection
+      ? await onlinePresence(sql, deps.settings, user.id, user.username, true)
+      : // *(E25)* a new connection is active: a person who was away is back
+        (await hasActiveConnection(sql, user.id, connectionId))
+        ? []
+        : await awayPresence(sql, deps.settings, user.id, user.username, false),
   };
 }
 

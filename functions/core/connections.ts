@@ -5,7 +5,7 @@ import { RateLimited } from './errors.js';
 import { limitHit, userBudget, userKey, userRefusal } from './limits.js';
 import type { Broadcast, Outcome } from './outcome.js';
 import type { Deps, Queryable, Sql } from './ports.js';
-import { type PresenceRules, onlinePresence } from './presence.js';
+import { type PresenceRules, awayPresence, onlinePresence } from './presence.js';
 
 /** Records a new anonymous socket and the address it came from (for per-address budgets). */
 export async function openConnection(sql: Sql, connectionId: string, at: Date, sourceIp?: string, device?: string): Promise<void> {
@@ -138,15 +138,23 @@ export async function admitSignIn(
  */
 export async function dropConnections(sql: Sql, connectionIds: readonly string[], rules?: PresenceRules): Promise<Broadcast[]> {
   if (connectionIds.length === 0) return [];
-  const dropped = await sql<{ user_id: string | null }[]>`
-    delete from connections where id = any(${connectionIds as string[]}) returning user_id`;
+  const dropped = await sql<{ user_id: string | null; activity: string }[]>`
+    delete from connections where id = any(${connectionIds as string[]}) returning user_id, activity`;
   const users = [...new Set(dropped.flatMap((d) => (d.user_id ? [d.user_id] : [])))];
   if (users.length === 0) return [];
-  const gone = await sql<{ user_id: string; username: string }[]>`
-    select u.id as user_id, u.username from users u
-    where u.id = any(${users}) and not exists (select 1 from connections c where c.user_id = u.id)`;
+  // *(E25)* users who lost an active connection and kept only idle or hidden ones are away now
+  const lostActive = [...new Set(dropped.flatMap((d) => (d.user_id && d.activity === 'active' ? [d.user_id] : [])))];
+  const left = await sql<{ user_id: string; username: string; connected: boolean; active: boolean }[]>`
+    select u.id as user_id, u.username,
+      exists (select 1 from connections c where c.user_id = u.id) as connected,
+      exists (select 1 from connections c where c.user_id = u.id and c.activity = 'active') as active
+    from users u
+    where u.id = any(${users})`;
   const out: Broadcast[] = [];
-  for (const user of gone) out.push(...(await onlinePresence(sql, rules, user.user_id, user.username, false)));
+  for (const user of left) {
+    if (!user.connected) out.push(...(await onlinePresence(sql, rules, user.user_id, user.username, false)));
+    else if (!user.active && lostActive.includes(user.user_id)) out.push(...(await awayPresence(sql, rules, user.user_id, user.username, true)));
+  }
   return out;
 }
 

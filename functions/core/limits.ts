@@ -24,6 +24,8 @@ import type { ChatSettings, Deps, Logger, Queryable } from './ports.js';
  * `block`, `report` *(E22)*: a block or unblock, a report of a message; an
  * administrator's action (safety.ts) is a `moderate` too.
  * `watch`, `online_count` *(E23)*: a presence watch list, a room's online count.
+ * `activity`, `push` *(E25)*: a report of the connection's activity; a push
+ * subscription made, listed or removed.
  */
 export type UserAction =
   | 'join'
@@ -43,6 +45,8 @@ export type UserAction =
   | 'delete_account'
   | 'watch'
   | 'online_count'
+  | 'activity'
+  | 'push'
   | AccountAction
   | SafetyAction
   | ConversationAction;
@@ -96,6 +100,10 @@ export function userBudget(settings: ChatSettings, action: UserAction): Budget {
       return perWindow(settings.accountDeletionsPerHour, 60 * 60);
     case 'account':
       return perWindow(settings.accountChangesPerHour, 60 * 60);
+    case 'activity':
+      return perWindow(settings.activityPerMinute, 60);
+    case 'push':
+      return perWindow(settings.pushActionsPerHour, 60 * 60);
     case 'sessions':
       return perWindow(settings.sessionActionsPerMinute, 60);
     case 'two_factor':
@@ -173,6 +181,10 @@ function refusal(settings: ChatSettings, action: UserAction, wait: number): stri
       return `You have exported your data too often: at most ${settings.exportsPerDay} times a day. ${again}`;
     case 'delete_account':
       return `Too many tries at deleting this account: at most ${settings.accountDeletionsPerHour} an hour. ${again}`;
+    case 'activity':
+      return `Your app reports activity too often: at most ${settings.activityPerMinute} times a minute. ${again}`;
+    case 'push':
+      return `You have changed notification settings too often: at most ${settings.pushActionsPerHour} times an hour. ${again}`;
     case 'account':
       return `You have changed your account too often: at most ${settings.accountChangesPerHour} changes and codes an hour. ${again}`;
     case 'sessions':

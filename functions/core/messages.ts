@@ -17,6 +17,7 @@ import { confirmUploads, fileInfoJson } from './files.js';
 import type { FileInfo, HistoryFrame, Message, Reaction, ReplyTo, SendFrame } from './protocol.js';
 import { isMember, openDmRoom } from './rooms.js';
 import { dmBlockSql } from './blocks.js';
+import { pushMessage } from './push.js';
 
 /** The users a reaction lists by name (its count has them all). */
 export const MAX_REACTION_USERS = 20;
@@ -174,6 +175,8 @@ interface SendRow extends Partial<MessageRow> {
   calm: boolean;
   /** whether the message's @here was within the sender's budget */
   here_taken: boolean;
+  /** *(E25)* someone the fresh message concerns has a push subscription and no active connection */
+  push_wanted: boolean;
   /** *(E22)* direct messages: a block between the two, 'mine' or 'theirs' (null: none) */
   dm_block?: 'mine' | 'theirs' | null;
   /** refused because the connection's or the user's bucket is empty */
@@ -346,6 +349,16 @@ function insertMessage(sql: Sql, connectionId: string, roomName: RoomName, clien
       -- Only a reply reads the room's seq a second time (see calm in send()).
       ${extras.replyTo}::bigint is null or (select last_seq from seen) is not distinct from (select prev_seq from bump) as calm,
       exists (select 1 from here_charge) as here_taken,
+      -- *(E25)* whether anyone this fresh message concerns (a DM's other member,
+      -- the mentioned) may get a push: the selection itself runs after the fan-out
+      ${
+        dmUsers || extras.names.length
+          ? sql`exists (
+        select 1 from inserted i join push_subscriptions ps on ps.user_id <> i.sender_id
+          and ${dmUsers ? sql`ps.user_id in (select mm.user_id from memberships mm where mm.room_id = i.room_id)` : sql`ps.user_id = any(i.mentioned_user_ids)`}
+        where not exists (select 1 from connections pc where pc.user_id = ps.user_id and pc.activity = 'active'))`
+          : sql`false`
+      } as push_wanted,
       ${dmUsers ? sql`(select way from dm_block) as dm_block,` : sql``}
       case when m.fresh or exists (select 1 from rebroadcast) then array(
         select c.id from memberships mm join connections c on c.user_id = mm.user_id
@@ -432,7 +445,13 @@ export async function send(deps: Deps, connectionId: string, frame: SendFrame): 
   // commit and fan-out, members still receive it live (clients drop duplicates by
   // id). Otherwise no recipients come back and the sender alone is answered.
   const recipients = row.recipients ?? [];
+  // *(E25)* a fresh direct message or mention is pushed to the devices of the
+  // people it concerns who are not looking: after the fan-out (route.ts), by a
+  // statement of its own, so the send stays one statement up to the fan-out.
+  const fresh = message;
+  const pushable = row.fresh && row.push_wanted && deps.push !== undefined;
   return {
+    ...(pushable ? { after: () => pushMessage(deps, { id: fresh.id, room: fresh.room, from: fresh.from, text: fresh.text }) } : {}),
     reply: { type: 'sent', clientId: frame.clientId, message },
     // `prev` chains fresh messages (docs/DELIVERY.md), and `seq`/`prevSeq` the
     // room's changes; a repeat has neither.

@@ -15,4 +15,10 @@ export interface Outcome {
   reply?: Frame;
   broadcasts?: Broadcast[];
   close?: string[];
+  /**
+   * Work after the fan-out (E25: Web Push for a fresh message), so it adds
+   * nothing to the caller's latency or the room's. Its failure is logged, never
+   * the caller's error: the action has happened.
+   */
+  after?: () => Promise<void>;
 }

@@ -82,6 +82,30 @@ export interface Storage {
   remove(keys: readonly string[]): Promise<void>;
 }
 
+/** *(E25)* Where a push goes: a subscription's endpoint and the keys its payload is encrypted to. */
+export interface PushTarget {
+  endpoint: string;
+  /** the browser's P-256 public key and auth secret, base64url */
+  p256dh: string;
+  auth: string;
+}
+
+/**
+ * *(E25)* Web Push: encrypted (aes128gcm) and signed (VAPID) by the adapter,
+ * sent to the push service that delivers it to the browser.
+ */
+export interface Pusher {
+  /** the VAPID public key, base64url: what a browser subscribes with */
+  publicKey(): Promise<string>;
+  /**
+   * Sends one push; resolves with the push service's HTTP status (0: not
+   * reached: a timeout, a refused address, a network error). Never throws.
+   */
+  send(target: PushTarget, payload: string, ttlSeconds: number): Promise<number>;
+  /** the host's addresses, resolved: the SSRF guard checks them before a subscription is kept */
+  resolve(hostname: string): Promise<string[]>;
+}
+
 export interface Clock {
   now(): Date;
 }
@@ -248,6 +272,14 @@ export interface ChatSettings {
   /** *(E24)* days an unsubscribe link stays good, and its uses per source network an hour */
   unsubscribeLinkDays: number;
   unsubscribesPerAddressPerHour: number;
+  /** *(E25)* per user: `activity` reports (active, idle, hidden) a minute */
+  activityPerMinute: number;
+  /** *(E25)* per user: push subscriptions made, listed or removed an hour */
+  pushActionsPerHour: number;
+  /** *(E25)* per person: pushes they receive an hour, over all their devices' subscriptions counted once */
+  pushesPerHour: number;
+  /** *(E25)* tests and local runs only: push endpoints may be on private and loopback addresses */
+  pushAllowPrivate: boolean;
 }
 
 export interface Deps {
@@ -264,4 +296,6 @@ export interface Deps {
   /** *(E23)* coalesces `presence_batch` frames per connection over a window; without it each is posted at once */
   presence?: import('./presence.js').PresenceBatcher;
   telemetry?: Telemetry;
+  /** *(E25)* Web Push; without it, push subscriptions are refused and nothing is pushed */
+  push?: Pusher;
 }

@@ -12,17 +12,18 @@
 //   connection watching the person, whatever the size of their rooms.
 // Either way only as much as membership shows: a watcher hears of a person only
 // while they share a room, and *(E22)* nobody who blocked a person hears of them.
+import type { Fragment } from 'postgres';
 import * as v from 'valibot';
 import { BadRequest, Forbidden } from './errors.js';
 import { requireCallerWithin } from './limits.js';
 import { USERNAME } from './names.js';
 import type { Broadcast, Outcome } from './outcome.js';
-import type { ChatSettings, Deps, Sql } from './ports.js';
+import type { ChatSettings, Deps, Queryable, Sql } from './ports.js';
 import { requestId, room } from './protocol.js';
 
 /**
- * A person's presence in `watching` and `presence_batch`. "away" is part of the
- * protocol (a person online but idle); the server sends online and offline today.
+ * A person's presence in `watching` and `presence_batch`: *(E25)* "away" is a
+ * person online whose every connection is idle or hidden.
  */
 export type PresenceStatus = 'online' | 'away' | 'offline';
 /** `presence_batch`'s map: username → the latest status. */
@@ -96,6 +97,28 @@ export async function onlinePresence(sql: Sql, rules: PresenceRules | undefined,
   return out;
 }
 
+/**
+ * *(E25)* The user is away now (every connection idle or hidden), or back: to
+ * the same connections `onlinePresence` tells, the v1 `presence` frame with
+ * `away` in small rooms, and "away" or "online" in watchers' batches.
+ */
+export async function awayPresence(sql: Sql, rules: PresenceRules | undefined, userId: string, username: string, away: boolean): Promise<Broadcast[]> {
+  const line = rules?.presenceV1MaxMembers ?? DEFAULT_PRESENCE_V1_MAX_MEMBERS;
+  const [rooms, watchers] = await Promise.all([listV1Connections(sql, userId, line), listWatcherConnections(sql, userId)]);
+  const out: Broadcast[] = rooms.map((r) => ({ to: r.ids, frame: { type: 'presence', room: r.room_id, user: username, online: true, away } }));
+  if (watchers.length) out.push({ to: watchers, frame: presenceBatchFrame({ [username]: away ? 'away' : 'online' }) });
+  return out;
+}
+
+/**
+ * *(E25)* SQL: the user `userColumn` has a connection and none of them is
+ * active (all idle or hidden). Used for members' `away` and push selection.
+ */
+export function awaySql(sql: Queryable, userColumn: Fragment): Fragment {
+  return sql`(exists (select 1 from connections ac where ac.user_id = ${userColumn})
+    and not exists (select 1 from connections ac where ac.user_id = ${userColumn} and ac.activity = 'active'))`;
+}
+
 export function presenceBatchFrame(presence: PresenceMap): { type: typeof PRESENCE_BATCH; presence: PresenceMap } {
   return { type: PRESENCE_BATCH, presence };
 }
@@ -148,7 +171,7 @@ export async function watch(deps: Deps, connectionId: string, frame: WatchFrame)
   // One statement: the old rows not in the new list go, the new ones come, the
   // connection is marked, and the statuses are read. The delete and the insert
   // touch different rows, so they do not meet inside the statement.
-  const rows = await sql<{ username: string; online: boolean }[]>`
+  const rows = await sql<{ username: string; online: boolean; away: boolean }[]>`
     with wanted as (select id, username from users where username = any(${names})),
     marked as (update connections set watches = true where id = ${connectionId} returning id),
     cleared as (
@@ -163,11 +186,12 @@ export async function watch(deps: Deps, connectionId: string, frame: WatchFrame)
     select w.username,
       exists (select 1 from connections c where c.user_id = w.id)
       and exists (select 1 from memberships a join memberships b on b.room_id = a.room_id and b.user_id = w.id where a.user_id = ${caller.userId})
-      and not exists (select 1 from blocks bl where bl.blocker_id = ${caller.userId} and bl.blocked_id = w.id) as online
+      and not exists (select 1 from blocks bl where bl.blocker_id = ${caller.userId} and bl.blocked_id = w.id) as online,
+      ${awaySql(sql, sql`w.id`)} as away
     from wanted w`;
-  const online = new Set(rows.filter((r) => r.online).map((r) => r.username));
+  const status = new Map(rows.filter((r) => r.online).map((r) => [r.username, r.away ? ('away' as const) : ('online' as const)]));
   const presence: PresenceMap = {};
-  for (const name of names) presence[name] = online.has(name) ? 'online' : 'offline';
+  for (const name of names) presence[name] = status.get(name) ?? 'offline';
   return { reply: { type: 'watching', presence } };
 }
 

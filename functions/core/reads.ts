@@ -25,9 +25,10 @@ export const ReadFrame = v.object({
 export type ReadFrame = v.InferOutput<typeof ReadFrame>;
 
 /**
- * `{"action":"settings","id"?,"readReceipts"?,"notify"?,"notifyQuote"?}`: routed
- * through `$default`. Without any of them it changes nothing and answers the
- * current settings. *(E24)* `notify` and `notifyQuote`: email notices (notices.ts).
+ * `{"action":"settings","id"?,"readReceipts"?,"notify"?,"notifyQuote"?,"pushText"?}`:
+ * routed through `$default`. Without any of them it changes nothing and answers
+ * the current settings. *(E24)* `notify` and `notifyQuote`: email notices
+ * (notices.ts); *(E25)* `pushText`: whether pushes may carry the text (push.ts).
  */
 export const SettingsFrame = v.object({
   action: v.literal('settings'),
@@ -35,6 +36,8 @@ export const SettingsFrame = v.object({
   readReceipts: v.optional(v.boolean('readReceipts must be true or false')),
   notify: v.optional(v.picklist(NOTIFY_LEVELS, 'notify must be "off", "mentions" or "all"')),
   notifyQuote: v.optional(v.boolean('notifyQuote must be true or false')),
+  /** *(E25)* whether pushes may carry the message's text */
+  pushText: v.optional(v.boolean('pushText must be true or false')),
 });
 export type SettingsFrame = v.InferOutput<typeof SettingsFrame>;
 
@@ -251,6 +254,7 @@ interface SettingsRow {
   read_receipts: boolean;
   notify: NotifyLevel;
   notify_quote: boolean;
+  push_text: boolean;
   /** when changed: the caller's other connections */
   mine: string[] | null;
 }
@@ -259,6 +263,7 @@ interface SettingsChange {
   readReceipts?: boolean;
   notify?: NotifyLevel;
   notifyQuote?: boolean;
+  pushText?: boolean;
 }
 
 /** The caller's settings, changed where given (and different), in one statement. */
@@ -266,18 +271,21 @@ function updateSettings(sql: Sql, connectionId: string, change: SettingsChange, 
   const receipts = change.readReceipts ?? null;
   const notify = change.notify ?? null;
   const quote = change.notifyQuote ?? null;
+  const pushText = change.pushText ?? null;
   return sql<SettingsRow[]>`
     with caller as (${callerRow(sql, connectionId, 'settings')}), allowed as (
       ${chargeBucket(sql, sql`select key from caller`, budget, now)}
     ), changed as (
       update users u set read_receipts = coalesce(${receipts}::boolean, u.read_receipts),
-        notify = coalesce(${notify}::text, u.notify), notify_quote = coalesce(${quote}::boolean, u.notify_quote)
+        notify = coalesce(${notify}::text, u.notify), notify_quote = coalesce(${quote}::boolean, u.notify_quote),
+        push_text = coalesce(${pushText}::boolean, u.push_text)
       from caller c
       where u.id = c.user_id and exists (select 1 from allowed)
         and (u.read_receipts <> coalesce(${receipts}::boolean, u.read_receipts)
           or u.notify <> coalesce(${notify}::text, u.notify)
-          or u.notify_quote <> coalesce(${quote}::boolean, u.notify_quote))
-      returning u.read_receipts, u.notify, u.notify_quote
+          or u.notify_quote <> coalesce(${quote}::boolean, u.notify_quote)
+          or u.push_text <> coalesce(${pushText}::boolean, u.push_text))
+      returning u.read_receipts, u.notify, u.notify_quote, u.push_text
     )
     select c.username,
       exists (select 1 from allowed) as allowed,
@@ -285,6 +293,7 @@ function updateSettings(sql: Sql, connectionId: string, change: SettingsChange, 
       coalesce((select read_receipts from changed), c.read_receipts) as read_receipts,
       coalesce((select notify from changed), (select notify from users where id = c.user_id)) as notify,
       coalesce((select notify_quote from changed), (select notify_quote from users where id = c.user_id)) as notify_quote,
+      coalesce((select push_text from changed), (select u.push_text from users u where u.id = c.user_id)) as push_text,
       case when exists (select 1 from changed) then array(
         select conn.id from connections conn where conn.user_id = c.user_id and conn.id <> ${connectionId}
       ) end as mine
@@ -292,14 +301,14 @@ function updateSettings(sql: Sql, connectionId: string, change: SettingsChange, 
 }
 
 /**
- * `settings`: the caller's account settings (`readReceipts`; E24 `notify`, `notifyQuote`). The
+ * `settings`: the caller's account settings (`readReceipts`; E24 `notify`, `notifyQuote`; E25 `pushText`). The
  * reply carries them as they now stand; the caller's other connections get the
  * same frame when something changed, so every device agrees.
  */
 export async function changeSettings(deps: Deps, connectionId: string, frame: SettingsFrame): Promise<Outcome> {
   const { settings } = deps;
   const budget = settingsBudget(settings);
-  const change = { readReceipts: frame.readReceipts, notify: frame.notify, notifyQuote: frame.notifyQuote };
+  const change = { readReceipts: frame.readReceipts, notify: frame.notify, notifyQuote: frame.notifyQuote, pushText: frame.pushText };
   const [row] = await updateSettings(deps.sql, connectionId, change, budget, deps.clock.now());
   if (!row) throw new Unauthorized('Log in first.');
   if (!row.allowed) {
@@ -307,7 +316,7 @@ export async function changeSettings(deps: Deps, connectionId: string, frame: Se
     const wait = waitFor(row.tokens ?? 0, budget);
     throw new RateLimited(`You have changed your settings too often: at most ${settings.settingsPerHour} times an hour. Try again in ${describeWait(wait)}.`, wait);
   }
-  const reply = { type: 'settings', readReceipts: row.read_receipts, notify: row.notify, notifyQuote: row.notify_quote };
+  const reply = { type: 'settings', readReceipts: row.read_receipts, notify: row.notify, notifyQuote: row.notify_quote, pushText: row.push_text };
   return { reply, broadcasts: row.mine?.length ? [{ to: row.mine, frame: reply }] : [] };
 }
 

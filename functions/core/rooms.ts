@@ -17,7 +17,7 @@ import { limitHit, requireCallerWithin, spendUserBudget } from './limits.js';
 import { type RoomName, GENERAL, roomDisplayName, parseRoom } from './names.js';
 import type { Outcome } from './outcome.js';
 import type { Deps, Sql } from './ports.js';
-import { listRoomConnections, membershipPresence } from './presence.js';
+import { awaySql, listRoomConnections, membershipPresence } from './presence.js';
 import type { JoinFrame, LeaveFrame, RoomInfo } from './protocol.js';
 import { dmBlocked, pageMessages } from './messages.js';
 import { dmBlockSql } from './blocks.js';
@@ -144,8 +144,10 @@ export const MEMBERS_PAGE = 2000;
  * more follow.
  */
 export async function listMembers(sql: Sql, roomId: string, budget: number, after?: string, viewerId?: string) {
-  const rows = await sql<(ProfileRow & { online: boolean; total: number })[]>`
+  const rows = await sql<(ProfileRow & { online: boolean; away: boolean; total: number })[]>`
     select u.username, u.display_name, u.status_text, u.avatar_file_id,
+      -- *(E25)* online with every connection idle or hidden
+      ${awaySql(sql, sql`u.id`)} as away,
       exists (select 1 from connections c where c.user_id = u.id)
       -- *(E22)* people the viewer blocked are never shown online to them
       ${viewerId !== undefined ? sql`and not exists (select 1 from blocks b where b.blocker_id = ${viewerId} and b.blocked_id = u.id)` : sql``} as online,
@@ -156,7 +158,7 @@ export async function listMembers(sql: Sql, roomId: string, budget: number, afte
     limit ${MEMBERS_PAGE + 1}`;
   const { taken } = fitPrefix(
     // E20: each member's profile beside the username (profile.ts)
-    rows.slice(0, MEMBERS_PAGE).map((r) => ({ ...profileOf(r), online: r.online })),
+    rows.slice(0, MEMBERS_PAGE).map((r) => ({ ...profileOf(r), online: r.online, ...(r.online && r.away ? { away: true } : {}) })),
     budget,
   );
   return { members: taken, count: rows[0]?.total ?? 0, more: rows.length > taken.length };

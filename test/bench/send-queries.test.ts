@@ -21,7 +21,7 @@ import { TEST_ENV } from '../helpers/server.js';
  * connection), with alice and bob signed up.
  */
 function countingServer() {
-  const t = { statements: [] as string[], alice: undefined as unknown as TestClient, bob: undefined as unknown as TestClient };
+  const t = { statements: [] as string[], alice: undefined as unknown as TestClient, bob: undefined as unknown as TestClient, sql: undefined as unknown as Sql };
   let db: TestDatabase;
   let sql: Sql;
   let server: RunningServer;
@@ -31,6 +31,7 @@ function countingServer() {
     db = await createTestDatabase();
     await db.sql.end();
     sql = postgres(db.url, { max: db.real ? 5 : 1, onnotice: () => {}, debug: (_connection, query) => t.statements.push(query) });
+    t.sql = sql;
     dataDir = await mkdtemp(join(tmpdir(), 'ww-queries-'));
     // No sweep tick may land inside a counted request.
     const config = loadConfig({ ...TEST_ENV, DATA_DIR: dataDir, SWEEP_INTERVAL_SECONDS: '3600' });
@@ -121,6 +122,28 @@ describe('a direct message', () => {
     const refused = await alice.request({ action: 'send', room: `dm:${room}`, text: 'refused', clientId: 'd-2' });
     expect(refused).toMatchObject({ type: 'error', code: 'forbidden' });
     expect(statements).toHaveLength(1);
+    await bob.request({ action: 'unblock', user: alice.username });
+  });
+
+  // *(E25)* to a person with a push subscription and no active tab: the same one
+  // statement up to the fan-out (it says whether a push is wanted), and the
+  // selection of the devices to push to only after it (route.ts, Outcome.after).
+  it('takes one statement before the fan-out when the other person gets a push', async () => {
+    const { alice, bob } = t;
+    const room = `dm:${[alice.username!, bob.username!].sort().join(':')}`;
+    await t.sql`insert into push_subscriptions (user_id, endpoint, p256dh, auth)
+      select id, 'https://push.invalid/bench', 'k', 'a' from users where username = ${bob.username!}`;
+    expect(await bob.request({ action: 'activity', state: 'hidden' })).toMatchObject({ away: true });
+    await alice.quiet('presence', 100);
+    statements.length = 0;
+    const sent = await alice.request({ action: 'send', room, text: 'pushed', clientId: 'd-3' });
+    expect(sent.type).toBe('sent');
+    await bob.next((f) => f.type === 'message' && (f.message as { clientId: string }).clientId === 'd-3');
+    expect(statements[0]).toMatch(/insert into messages/);
+    expect(statements[0]).toMatch(/push_wanted/);
+    for (let i = 0; i < 40 && statements.length < 2; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(statements.slice(1).every((s) => /push_subscriptions/.test(s))).toBe(true);
+    expect(statements.some((s) => /set last_used_at/.test(s))).toBe(true);
   });
 });
 

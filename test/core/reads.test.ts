@@ -240,7 +240,7 @@ describe('read', () => {
     expect(both.broadcasts).toEqual([{ to: expect.arrayContaining([bob.conn, bobPhone]), frame: { type: 'seen', room: room1, from: alice.name, through: a } }]);
 
     // bob turns receipts off: alice's reads are no longer shown to him
-    expect((await changeSettings(deps, bob.conn, { action: 'settings', readReceipts: false })).reply).toEqual({ type: 'settings', readReceipts: false, notify: 'mentions', notifyQuote: false });
+    expect((await changeSettings(deps, bob.conn, { action: 'settings', readReceipts: false })).reply).toEqual({ type: 'settings', readReceipts: false, notify: 'mentions', notifyQuote: false, pushText: false });
     expect((await markRoomRead(deps, alice.conn, { action: 'read', room: room(room1), through: b })).broadcasts).toEqual([]);
     // and alice's turn: off hides hers, whatever bob's setting
     await changeSettings(deps, bob.conn, { action: 'settings', readReceipts: true });

@@ -31,6 +31,9 @@ const ALL_FUNCTIONS = [...Object.values(ROUTES), 'SweepFunction', 'MigrateFuncti
 const APP_FUNCTIONS = ALL_FUNCTIONS.filter((f) => f !== 'MigrateFunction');
 const MASTER_SECRET = /^DataPostgresSecretAttachment/;
 const APP_SECRET = /^DataAppSecret/;
+const VAPID_SECRET = /^VapidKeys/;
+/** *(E25)* the functions that push (send) or hand out the VAPID public key ($default) */
+const PUSHING = ['SendFunction', 'DefaultFunction'];
 
 let app: App;
 let stack: ChatStack;
@@ -378,8 +381,17 @@ describe('least-privilege IAM', () => {
       const statements = statementsOf(id);
       const secrets = statements.filter((s) => json(s.Action).includes('secretsmanager:'));
       if (id === 'MigrateFunction') expect(secrets, id).toEqual(expect.arrayContaining([readsSecret(APP_SECRET), readsSecret(MASTER_SECRET)]));
-      else expect(secrets, id).toEqual([readsSecret(APP_SECRET)]);
-      expect(secrets, id).toHaveLength(id === 'MigrateFunction' ? 2 : 1);
+      else if (PUSHING.includes(id)) {
+        // *(E25)* read the VAPID keys, and write their first version (aws-vapid.ts), nothing more
+        expect(secrets, id).toEqual(
+          expect.arrayContaining([
+            readsSecret(APP_SECRET),
+            readsSecret(VAPID_SECRET),
+            expect.objectContaining({ Action: 'secretsmanager:PutSecretValue', Resource: { Ref: expect.stringMatching(VAPID_SECRET) } }),
+          ]),
+        );
+      } else expect(secrets, id).toEqual([readsSecret(APP_SECRET)]);
+      expect(secrets, id).toHaveLength(id === 'MigrateFunction' ? 2 : PUSHING.includes(id) ? 3 : 1);
       expect(actionsOf(id).filter((a) => a.includes('*')), id).toEqual([]);
       // The only Resource "*" is Lambda's VPC networking and X-Ray's two write actions, which have no resource-level permissions.
       for (const s of statements.filter((s) => s.Resource === '*')) {
@@ -805,5 +817,21 @@ describe('fan-out', () => {
     expect(body).toContain('wild-whispers');
     expect(body).toContain(logicalId(WORKER));
     template.hasOutput('DashboardName', {});
+  });
+});
+
+describe('web push (E25)', () => {
+  it('keeps the VAPID keys in a secret of their own, generated with a placeholder, named only to send and $default', () => {
+    const [[id, secret]] = [ofType('AWS::SecretsManager::Secret').find(([id]) => VAPID_SECRET.test(id))!];
+    expect(secret.Properties!.GenerateSecretString).toMatchObject({ SecretStringTemplate: json({ pending: true }), GenerateStringKey: 'placeholder' });
+    for (const [fnId, fn] of ofType('AWS::Lambda::Function')) {
+      const env = fn.Properties!.Environment?.Variables ?? {};
+      const pushes = PUSHING.some((p) => fnId.startsWith(p));
+      expect(env.VAPID_SECRET_ARN === undefined, fnId).toBe(!pushes);
+      if (pushes) {
+        expect(env.VAPID_SECRET_ARN, fnId).toEqual({ Ref: id });
+        expect(env.PUSH_SUBJECT, fnId).toBe('mailto:chat@example.org');
+      }
+    }
   });
 });

@@ -24,6 +24,7 @@ import { DeviceStore, MESSAGES_PER_ROOM, OUTBOX_MAX, ROOMS_KEPT, type CachedRoom
 import { Profiles } from './profiles.js';
 import type { Prepared, UploadTarget } from './files.js';
 import { Safety } from './safety.js';
+import { ActivityReporter } from './activity.js';
 import { ConnectionLost, ServerError, type FileInfo, type Member, type Message, type NotifyLevel, type RoomInfo, type SearchPage, type SearchResult, type ServerFrame, type User } from './types.js';
 
 export type Screen = 'loading' | 'welcome' | 'code' | 'second_factor' | 'chat';
@@ -339,6 +340,10 @@ export class Chat {
   readonly rooms = signal<RoomState[]>([]);
   readonly activeId = signal('general');
   readonly online = signal<ReadonlySet<string>>(new Set());
+  /** *(E25)* of those online, the people with every tab idle or hidden */
+  readonly away = signal<ReadonlySet<string>>(new Set());
+  /** *(E25)* whether pushes carry the message's text (null: not known yet) */
+  readonly pushText = signal<boolean | null>(null);
   /**
    * False while offline and until the catch-up after a reconnect is done: `online`
    * is then out of date (nobody hears of people who left meanwhile), so the UI
@@ -425,6 +430,10 @@ export class Chat {
    */
   private clockOffset = 0;
   private expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** *(E25)* tells the server whether this tab is looked at */
+  private readonly activity = new ActivityReporter((state) =>
+    this.authed ? this.conn.request({ action: 'activity', state }) : Promise.reject(new Error('not signed in')),
+  );
 
   constructor(websocketUrl: string, options: { outboxDir?: string; device?: DeviceStore } = {}) {
     this.outboxDir = options.outboxDir ?? null;
@@ -503,6 +512,14 @@ export class Chat {
     });
     this.conn.start();
     void this.restore();
+    if (typeof window === 'undefined') return; // the logic tests run in Node
+    this.activity.start();
+    // *(E25)* a notification's click opens its room: by the URL (`#room=ID`, as
+    // a notice's link does) or, in a tab already open, by the service worker's message
+    navigator.serviceWorker?.addEventListener('message', (e: MessageEvent) => {
+      const data = e.data as { type?: string; room?: unknown } | null;
+      if (data?.type === 'open-room' && typeof data.room === 'string') this.open(data.room);
+    });
   }
 
   // ---- offline: the device's cache and outbox (offline.ts) --------------------
@@ -856,14 +873,20 @@ export class Chat {
     }
   }
 
-  /** *(E23)* `watching` and `presence_batch`: each person's status as the server says now ("away" shows as online). */
+  /** *(E23)* `watching` and `presence_batch`: each person's status as the server says now (*(E25)* "away" is online too). */
   private applyPresence(presence: Record<string, string>): void {
     const online = new Set(this.online.peek());
+    const away = new Set(this.away.peek());
     for (const [user, status] of Object.entries(presence)) {
       if (status === 'offline') online.delete(user);
       else online.add(user);
+      if (status === 'away') away.add(user);
+      else away.delete(user);
     }
-    this.online.value = online;
+    batch(() => {
+      this.online.value = online;
+      this.away.value = away;
+    });
   }
 
   private async refreshOnlineCount(roomId: string): Promise<void> {
@@ -920,6 +943,8 @@ export class Chat {
       this.me.value = null;
       this.rooms.value = [];
       this.online.value = new Set();
+      this.away.value = new Set();
+      this.pushText.value = null;
       this.presenceKnown.value = false;
       this.activeId.value = 'general';
       this.codeStep.value = null;
@@ -980,6 +1005,7 @@ export class Chat {
     // every room's members are fresh: who is online is known again, and the cache is replaced
     this.presenceKnown.value = true;
     this.fromCache.value = false;
+    if (typeof document !== 'undefined') this.activity.signedIn();
     this.conn.markHealthy();
     // the outbox: this tab's and what the device kept (a closed tab's, another tab's)
     this.flushOutbox();
@@ -1150,11 +1176,15 @@ export class Chat {
     batch(() => {
       room.members.value = members.map((m) => m.username);
       const online = new Set(this.online.peek());
+      const away = new Set(this.away.peek());
       for (const m of members) {
         if (m.online) online.add(m.username);
         else online.delete(m.username);
+        if (m.online && m.away) away.add(m.username);
+        else away.delete(m.username);
       }
       this.online.value = online;
+      this.away.value = away;
     });
   }
 
@@ -1170,7 +1200,7 @@ export class Chat {
       case 'presence_batch':
         return this.applyPresence((frame.presence ?? {}) as Record<string, string>);
       case 'presence':
-        return this.onPresence(frame as ServerFrame & { room: string; user: string; online?: boolean; member?: boolean });
+        return this.onPresence(frame as ServerFrame & { room: string; user: string; online?: boolean; away?: boolean; member?: boolean });
       case 'deleted':
         return this.onDeleted(String(frame.room), String(frame.from), String(frame.through), typeof frame.seq === 'string');
       case 'typing':
@@ -1182,6 +1212,7 @@ export class Chat {
       case 'settings':
         if (typeof frame.readReceipts === 'boolean') this.noteReceipts(frame.readReceipts);
         this.noteNotices(frame);
+        if (typeof frame.pushText === 'boolean') this.pushText.value = frame.pushText;
         return;
       case 'room_updated':
       case 'role_changed':
@@ -1292,10 +1323,15 @@ export class Chat {
     }, 3000);
   }
 
-  private onPresence(p: { room: string; user: string; online?: boolean; member?: boolean }): void {
+  private onPresence(p: { room: string; user: string; online?: boolean; away?: boolean; member?: boolean }): void {
     const me = this.me.peek()!.username;
     let room = this.room(p.room);
     if (p.online !== undefined) {
+      // *(E25)* away only while online; an older server says nothing of it
+      const away = new Set(this.away.peek());
+      if (p.online && p.away) away.add(p.user);
+      else if (!p.online || p.away === false) away.delete(p.user);
+      if (away.size !== this.away.peek().size) this.away.value = away;
       const online = new Set(this.online.peek());
       if (p.online) online.add(p.user);
       else online.delete(p.user);
@@ -1867,6 +1903,17 @@ export class Chat {
     if (change.notify) frame.notify = change.notify;
     if (change.quote !== undefined) frame.notifyQuote = change.quote;
     this.noteNotices(await this.conn.request(frame));
+  }
+
+  /** *(E25)* Whether pushes to my devices may carry the message's text. */
+  async setPushText(on: boolean): Promise<void> {
+    const reply = await this.conn.request({ action: 'settings', pushText: on });
+    if (typeof reply.pushText === 'boolean') this.pushText.value = reply.pushText;
+  }
+
+  /** *(E25)* A request of the push actions (the Notifications section), answered by its reply. */
+  pushRequest(frame: Record<string, unknown>): Promise<ServerFrame> {
+    return this.conn.request(frame);
   }
 
   /** Read receipts on or off (`settings`): off hides mine and shows me none. */

@@ -72,6 +72,8 @@ export type NotifyLevel = 'off' | 'mentions' | 'all';
 export interface Member {
   username: string;
   online: boolean;
+  /** *(E25)* online with every tab idle or hidden (absent: not away, or an older server) */
+  away?: boolean;
 }
 
 /** Any server-to-client frame. */

@@ -182,7 +182,8 @@ function RoomButton({ room, onPick }: { room: RoomState; onPick: (id: string) =>
   const mentions = room.mentions.value;
   const known = chat.presenceKnown.value;
   const online = room.kind === 'dm' && known && chat.online.value.has(room.name);
-  const presence = room.kind !== 'dm' ? '' : !known ? 'presence unknown' : online ? 'online' : 'offline';
+  const away = online && chat.away.value.has(room.name);
+  const presence = room.kind !== 'dm' ? '' : !known ? 'presence unknown' : away ? 'away' : online ? 'online' : 'offline';
   const shown = room.kind === 'channel' ? room.displayName.value : room.name;
   const label = [shown, presence, unread ? `${unread} unread` : '', mentions ? `${mentions} ${mentions === 1 ? 'mention' : 'mentions'}` : '']
     .filter(Boolean)
@@ -203,7 +204,7 @@ function RoomButton({ room, onPick }: { room: RoomState; onPick: (id: string) =>
         ) : (
           <span class="presence-wrap" aria-hidden="true">
             <Avatar name={room.name} size="sm" />
-            <PresenceDot online={online} known={known} />
+            <PresenceDot online={online} away={away} known={known} />
           </span>
         )}
         <span class="room-name">{shown}</span>
@@ -218,9 +219,14 @@ function RoomButton({ room, onPick }: { room: RoomState; onPick: (id: string) =>
   );
 }
 
-/** Green online, grey offline, a hollow ring while unknown (offline, or catching up). */
-function PresenceDot({ online, known }: { online: boolean; known: boolean }) {
-  return <span class={`presence${!known ? ' unknown' : online ? ' on' : ''}`} />;
+/** Green online, amber half-moon away (E25), grey offline, a hollow ring while unknown (offline, or catching up). */
+function PresenceDot({ online, away = false, known }: { online: boolean; away?: boolean; known: boolean }) {
+  return <span class={`presence${!known ? ' unknown' : online ? ' on' : ''}${known && online && away ? ' away' : ''}`} />;
+}
+
+/** What a person's presence says in words, for screen readers and titles. */
+function presenceWords(known: boolean, online: boolean, away: boolean): string {
+  return !known ? 'presence unknown while offline' : online && away ? 'away' : online ? 'online' : 'offline';
 }
 
 function InlineForm({
@@ -294,6 +300,7 @@ function Sidebar({ onPick, onClose }: { onPick: (id: string) => void; onClose: (
   const channels = rooms.filter((r) => r.kind === 'channel');
   const dms = rooms.filter((r) => r.kind === 'dm');
   const online = chat.online.value;
+  const away = chat.away.value;
   const known = chat.presenceKnown.value;
   const people = chat.people.value;
   const onlineCount = people.filter((p) => online.has(p)).length;
@@ -386,14 +393,15 @@ function Sidebar({ onPick, onClose }: { onPick: (id: string) => void; onClose: (
                   <button
                     type="button"
                     class="person"
-                    aria-label={`${chat.profiles.label(u)}, ${!known ? 'presence unknown while offline' : online.has(u) ? 'online' : 'offline'}. Send a direct message`}
+                    aria-label={`${chat.profiles.label(u)}, ${presenceWords(known, online.has(u), away.has(u))}. Send a direct message`}
                     onClick={() => void openDm(u).catch((err) => chat.showToast(describeError(err), true))}
                   >
                     <span class="presence-wrap" aria-hidden="true">
                       <Avatar name={u} size="sm" />
-                      <PresenceDot online={online.has(u)} known={known} />
+                      <PresenceDot online={online.has(u)} away={away.has(u)} known={known} />
                     </span>
                     <PersonName username={u} class="person-name" />
+
                   </button>
                 </li>
               ))}
@@ -530,7 +538,7 @@ function RoomView({ room }: { room: RoomState }) {
             <h1 id="room-title">{room.kind === 'dm' ? <PersonName username={room.name} /> : room.displayName.value}</h1>
             <p class="room-sub">
               {room.kind === 'dm'
-                ? `Direct message · ${!known ? 'presence unknown' : online.has(room.name) ? 'online' : 'offline'}${chat.profiles.get(room.name)?.status ? ` · ${chat.profiles.get(room.name)!.status}` : ''}`
+                ? `Direct message · ${!known ? 'presence unknown' : online.has(room.name) && chat.away.value.has(room.name) ? 'away' : online.has(room.name) ? 'online' : 'offline'}${chat.profiles.get(room.name)?.status ? ` · ${chat.profiles.get(room.name)!.status}` : ''}`
                 : `${members.length} ${members.length === 1 ? 'member' : 'members'} · ${known ? `${here} online` : 'presence unknown'}`}
               {room.isPrivate.value && ' · private'}
               {room.disappearAfter.value !== null && (

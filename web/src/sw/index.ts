@@ -1,2 +1,9 @@
-// The service worker (/sw.js, built by web/build.ts): one import per feature.
+// The service worker, served as /sw.js (web/build.ts bundles it, unhashed, so
+// its URL stays the same across releases): one import per feature, each
+// installing its own handlers.
 import './shell.js';
+import { installPush } from './push.js';
+
+declare const self: Parameters<typeof installPush>[0];
+
+installPush(self);
