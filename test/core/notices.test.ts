@@ -212,7 +212,7 @@ describe('notices', () => {
     const dmOff = await dm(alice, off);
     await changeSettings(deps, off.conn, { action: 'settings', notify: 'off' });
     const reply = await changeSettings(deps, all.conn, { action: 'settings', notify: 'all', notifyQuote: true });
-    expect(reply.reply).toEqual({ type: 'settings', readReceipts: true, notify: 'all', notifyQuote: true });
+    expect(reply.reply).toEqual({ type: 'settings', readReceipts: true, notify: 'all', notifyQuote: true, pushText: false });
     for (const p of [off, mentions, all]) await leave(p);
     await say(alice, dmOff, 'are you there?');
     await say(alice, ops, `a long line ${'x'.repeat(300)} the end`);
@@ -401,11 +401,11 @@ describe('settings: notify and notifyQuote', () => {
     const phone = await connect(alice.id);
     gateway.clear();
     await onDefault(messageEvent(alice.conn, { action: 'settings', id: 'q' }));
-    expect(gateway.framesTo(alice.conn)).toEqual([{ type: 'settings', readReceipts: true, notify: 'mentions', notifyQuote: false, re: 'q' }]);
+    expect(gateway.framesTo(alice.conn)).toEqual([{ type: 'settings', readReceipts: true, notify: 'mentions', notifyQuote: false, pushText: false, re: 'q' }]);
     gateway.clear();
     await onDefault(messageEvent(alice.conn, { action: 'settings', id: 'c', notify: 'all' }));
-    expect(gateway.framesTo(alice.conn)).toEqual([{ type: 'settings', readReceipts: true, notify: 'all', notifyQuote: false, re: 'c' }]);
-    expect(gateway.framesTo(phone)).toEqual([{ type: 'settings', readReceipts: true, notify: 'all', notifyQuote: false }]);
+    expect(gateway.framesTo(alice.conn)).toEqual([{ type: 'settings', readReceipts: true, notify: 'all', notifyQuote: false, pushText: false, re: 'c' }]);
+    expect(gateway.framesTo(phone)).toEqual([{ type: 'settings', readReceipts: true, notify: 'all', notifyQuote: false, pushText: false }]);
   });
 });
 

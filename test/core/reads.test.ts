@@ -380,10 +380,10 @@ describe('settings', () => {
     const alice = await person('st');
     const phone = await connect(alice.id);
 
-    expect(await changeSettings(deps, alice.conn, { action: 'settings' })).toEqual({ reply: { type: 'settings', readReceipts: true, notify: 'mentions', notifyQuote: false }, broadcasts: [] });
+    expect(await changeSettings(deps, alice.conn, { action: 'settings' })).toEqual({ reply: { type: 'settings', readReceipts: true, notify: 'mentions', notifyQuote: false, pushText: false }, broadcasts: [] });
     expect(await changeSettings(deps, alice.conn, { action: 'settings', readReceipts: false })).toEqual({
-      reply: { type: 'settings', readReceipts: false, notify: 'mentions', notifyQuote: false },
-      broadcasts: [{ to: [phone], frame: { type: 'settings', readReceipts: false, notify: 'mentions', notifyQuote: false } }],
+      reply: { type: 'settings', readReceipts: false, notify: 'mentions', notifyQuote: false, pushText: false },
+      broadcasts: [{ to: [phone], frame: { type: 'settings', readReceipts: false, notify: 'mentions', notifyQuote: false, pushText: false } }],
     });
     expect((await changeSettings(deps, alice.conn, { action: 'settings', readReceipts: false })).broadcasts).toEqual([]);
     const [row] = await sql<{ read_receipts: boolean }[]>`select read_receipts from users where id = ${alice.id}`;
