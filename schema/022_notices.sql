@@ -29,6 +29,12 @@ create table notices (
 insert into notices (user_id, noticed_through)
 select u.id, coalesce((select max(id) from messages), 0) from users u;
 
+-- What the sweep reads to find mentions without reading every unread message
+-- of every channel (functions/core/notices.ts): partial, so a send without a
+-- mention (most of them) writes no entry to either.
+create index messages_mentioned on messages using gin (mentioned_user_ids) where mentioned_user_ids <> '{}';
+create index messages_here on messages (room_id, id) where mentions_here;
+
 -- Addresses SES reported as bouncing for good, or whose owner complained (spam):
 -- notices are never mailed to them (sign-up and account codes still are: see
 -- docs/DEPLOY.md).

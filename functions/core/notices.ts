@@ -163,25 +163,48 @@ export async function handleUnsubscribe(deps: Deps, request: UnsubscribeRequest)
 
 /**
  * SQL: the messages waiting for a notice to the person `u` (a users row in
- * scope, with `n`, their notices row, left-joined): in a room they are in, after
- * their read mark and after what was noticed, by someone else they have not
- * blocked, not deleted, removed or expired, and of the kind their choice names
+ * scope, with `n`, their notices row, left-joined), as rows (id, room_id,
+ * sender_id, body, created_at, mention): in a room they are in, after their
+ * read mark and after what was noticed, by someone else they have not blocked,
+ * not deleted, removed or expired, and of the kind their choice names
  * (`mentions`: any message of a DM, or one that mentions them; `all`: any).
+ *
+ * Three disjoint branches, so that what a minute's sweep reads grows with what
+ * is due rather than with what is unread: a person who leaves a busy channel
+ * unread costs nothing unless they are mentioned in it. DMs (and every room,
+ * for `all`) are read from the rooms' unread ranges; mentions by name through
+ * the partial GIN index on mentioned_user_ids; @here through the partial index
+ * of @here messages per room (schema/022_notices.sql).
  */
 function waitingFor(sql: Queryable, now: Date) {
+  const floor = sql`greatest(coalesce(rm.through, 0), coalesce(n.noticed_through, 0))`;
+  const common = sql`x.sender_id <> u.id and x.deleted_at is null and ${notExpired(sql, 'x')}
+    and x.created_at > ${now}::timestamptz - make_interval(days => ${LOOKBACK_DAYS})
+    and not exists (select 1 from blocks b where b.blocker_id = u.id and b.blocked_id = x.sender_id)`;
+  const columns = sql`x.id, x.room_id, x.sender_id, x.body, x.created_at, (u.id = any(x.mentioned_user_ids) or x.mentions_here) as mention`;
   return sql`
+    select ${columns}
     from memberships m
     join rooms r on r.id = m.room_id
     left join read_marks rm on rm.user_id = u.id and rm.room_id = m.room_id
-    join messages x on x.room_id = m.room_id
-      and x.id > greatest(coalesce(rm.through, 0), coalesce(n.noticed_through, 0))
-      and x.id <= r.last_message_id
-    where m.user_id = u.id
-      and r.last_message_id > greatest(coalesce(rm.through, 0), coalesce(n.noticed_through, 0))
-      and x.sender_id <> u.id and x.deleted_at is null and ${notExpired(sql, 'x')}
-      and x.created_at > ${now}::timestamptz - make_interval(days => ${LOOKBACK_DAYS})
-      and (u.notify = 'all' or r.kind = 'dm' or u.id = any(x.mentioned_user_ids) or x.mentions_here)
-      and not exists (select 1 from blocks b where b.blocker_id = u.id and b.blocked_id = x.sender_id)`;
+    join messages x on x.room_id = m.room_id and x.id > ${floor} and x.id <= r.last_message_id
+    where m.user_id = u.id and (r.kind = 'dm' or u.notify = 'all') and r.last_message_id > ${floor} and ${common}
+    union all
+    select ${columns}
+    from messages x
+    join memberships m on m.room_id = x.room_id and m.user_id = u.id
+    join rooms r on r.id = x.room_id
+    left join read_marks rm on rm.user_id = u.id and rm.room_id = x.room_id
+    where x.mentioned_user_ids @> array[u.id]::bigint[] and x.mentioned_user_ids <> '{}'
+      and r.kind = 'channel' and u.notify <> 'all' and x.id > ${floor} and ${common}
+    union all
+    select ${columns}
+    from memberships m
+    join rooms r on r.id = m.room_id
+    left join read_marks rm on rm.user_id = u.id and rm.room_id = m.room_id
+    join messages x on x.room_id = m.room_id and x.mentions_here and x.id > ${floor} and x.id <= r.last_message_id
+    where m.user_id = u.id and r.kind = 'channel' and u.notify <> 'all' and not (u.id = any(x.mentioned_user_ids))
+      and r.last_message_id > ${floor} and ${common}`;
 }
 
 /** SQL: the person `u` (row `n`) may be mailed now: notices on, address not suppressed, not suspended, not in a lease, backoff or the hourly cap. */
@@ -238,8 +261,8 @@ export async function sweepNotices(deps: Deps): Promise<NoticeSweep> {
   const due = await sql<{ id: string }[]>`
     select u.id::text from users u left join notices n on n.user_id = u.id
     where ${mayMail(sql, settings, now)}
-      and exists (select 1 ${waitingFor(sql, now)}
-        and x.created_at <= ${now}::timestamptz - make_interval(secs => ${settings.noticeDelaySeconds}))
+      and exists (select 1 from (${waitingFor(sql, now)}) w
+        where w.created_at <= ${now}::timestamptz - make_interval(secs => ${settings.noticeDelaySeconds}))
     limit ${settings.noticeBatch}`;
   if (!due.length) return result;
   const ids = due.map((d) => d.id);
@@ -277,12 +300,12 @@ async function noticeOne(deps: Deps, claim: Claimed, key: Buffer, now: Date): Pr
     ? await sql<DigestRow[]>`
         select x.room_id, r.kind, count(*)::int as count,
           (array_agg(distinct s.username))[1:5] as senders,
-          bool_or(u.id = any(x.mentioned_user_ids) or x.mentions_here) as mentioned,
+          bool_or(x.mention) as mentioned,
           max(x.id)::text as through,
           (array_agg(s.username order by x.id desc))[1] as latest_sender,
           (array_agg(x.body order by x.id desc))[1] as latest_body
         from users u left join notices n on n.user_id = u.id
-        cross join lateral (select x.* ${waitingFor(sql, now)}) x
+        cross join lateral (${waitingFor(sql, now)}) x
         join rooms r on r.id = x.room_id
         join users s on s.id = x.sender_id
         where u.id = ${claim.user_id}

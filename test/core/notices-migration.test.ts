@@ -35,6 +35,11 @@ describe('migration 022', () => {
       { user_id: ben, noticed_through: old, attempts: 0, last_sent_at: null },
     ]);
     expect(await sql`select body from messages`).toEqual([{ body: 'before the upgrade' }]);
+    // the sweep's partial indexes
+    expect(await sql`select indexname from pg_indexes where tablename = 'messages' and indexname in ('messages_mentioned', 'messages_here') order by 1`).toEqual([
+      { indexname: 'messages_here' },
+      { indexname: 'messages_mentioned' },
+    ]);
 
     const mailer = new RecordingMailer();
     const deps: Deps = {

@@ -228,6 +228,23 @@ describe('notices', () => {
     expect(quote.endsWith('…')).toBe(true);
   });
 
+  it('counts @here and mentions by name once each, and a mention in a DM as a DM message', async () => {
+    const alice = await person('hr');
+    const bob = await person('hr');
+    const ops = await channel(`hr-ops-${n}`, alice, bob);
+    const room = await dm(alice, bob);
+    await leave(bob);
+    await say(alice, ops, '@here standup');
+    await say(alice, ops, `@here @${bob.name} you too`);
+    await say(alice, room, `@${bob.name} psst`);
+    advance(DELAY + 1);
+    await sweepNotices(deps);
+    const [mail] = mailer.to(bob.email);
+    expect(mail!.subject).toBe('3 unread messages for you on Wild Whispers');
+    expect(mail!.text).toContain(`@${alice.name} mentioned you in #${ops} (2 messages)`);
+    expect(mail!.text).toContain(`@${alice.name} sent you a message directly`);
+  });
+
   it('never notices a blocked sender, a deleted message, or a room one is not in', async () => {
     const alice = await person('bl');
     const bob = await person('bl');
