@@ -90,19 +90,21 @@ describe('presence subscriptions (E23)', () => {
     await sleep(WINDOW_MS * 2);
     const before = batches(watcher).length;
 
-    // Within one window: bob and carol come online, bob leaves and returns.
+    // Within one window (or a few, on a slow machine): bob and carol come online, bob leaves and returns.
+    const started = Date.now();
     const bob2 = await resumeAs(t, bob.token!);
     const carol2 = await resumeAs(t, carol.token!);
     await bob2.close();
     const bob3 = await resumeAs(t, bob.token!);
+    const windows = Math.ceil((Date.now() - started) / WINDOW_MS) + 1;
     // dave is not watched: his coming and going sends the watcher nothing.
     await dave.close();
     await resumeAs(t, dave.token!).then((c) => c.close());
     await sleep(WINDOW_MS * 3);
     const got = batches(watcher).slice(before);
-    // One frame when all fell in one window; two when the window ended between them. Either way, last state wins.
+    // One frame per window the changes spanned at most (one or two here). Either way, last state wins.
     expect(got.length).toBeGreaterThanOrEqual(1);
-    expect(got.length).toBeLessThanOrEqual(2);
+    expect(got.length).toBeLessThanOrEqual(windows);
     const final: Record<string, string> = {};
     for (const f of got) Object.assign(final, f.presence);
     expect(final).toEqual({ [bob.username]: 'online', [carol.username]: 'online' });
