@@ -12,6 +12,7 @@ const LINE = 20;
 const CAP = 5;
 const WATCHES = 12;
 const FILLERS = 300;
+const COUNTS = 8;
 
 const isOnline = (f: Frame) => f.type === 'presence' && 'online' in f;
 const batches = (c: TestClient) => c.all('presence_batch');
@@ -25,6 +26,7 @@ describe('presence subscriptions (E23)', () => {
       PRESENCE_V1_MAX_MEMBERS: String(LINE),
       PRESENCE_WATCH_MAX: String(CAP),
       WATCHES_PER_MINUTE: String(WATCHES),
+      ONLINE_COUNTS_PER_MINUTE: String(COUNTS),
     });
     // `general` well above the line: people who never connect, as in a big team.
     await t.db.sql`
@@ -225,5 +227,14 @@ describe('presence subscriptions (E23)', () => {
     expect(await outsider.request({ action: 'online_count', room: 'no-such-room' })).toMatchObject({ type: 'error', code: 'forbidden' });
     expect(await outsider.request({ action: 'online_count', room: 'Not A Room' })).toMatchObject({ type: 'error', code: 'bad_request' });
     await Promise.all([alice.close(), bob.close(), outsider.close()]);
+  });
+
+  it('online_count is budgeted per person', async () => {
+    const dora = await signUp(t);
+    for (let i = 0; i < COUNTS; i++) expect((await dora.request({ action: 'online_count', room: 'general' })).type).toBe('online_count');
+    const refused = await dora.request({ action: 'online_count', room: 'general' });
+    expect(refused).toMatchObject({ type: 'error', code: 'rate_limited', retryAfter: expect.any(Number) });
+    expect(refused.message).toMatch(/online counts too fast: at most 8 a minute/);
+    await dora.close();
   });
 });
