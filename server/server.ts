@@ -14,6 +14,7 @@ import type { Config } from '../functions/adapters/config.js';
 import { createSql } from '../functions/adapters/db.js';
 import { LocalGateway } from '../functions/adapters/local-gateway.js';
 import { LocalPresenceBatcher } from '../functions/adapters/local-presence.js';
+import { toCurrentState } from '../functions/core/presence-queue.js';
 import { createLogger } from '../functions/adapters/logger.js';
 import { migrate } from '../functions/adapters/migrate.js';
 import { OutboxMailer } from '../functions/adapters/outbox-mailer.js';
@@ -240,6 +241,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     post: (to, frame) => gateway.post(to, frame),
     onGone: async (ids) => deliver(deps, '', undefined, { broadcasts: await dropConnections(sql, ids, config.settings) }),
     onError: (err) => log.error('could not post presence', { error: String(err) }),
+    current: (merged) => toCurrentState(sql, merged),
   });
   deps.presence = presence;
   installDeps(deps);

@@ -19,6 +19,12 @@ export interface LocalPresenceOptions {
   /** told of connections found gone, to drop them as any fan-out does */
   onGone: (ids: string[]) => Promise<void>;
   onError?: (err: unknown) => void;
+  /**
+   * Rewrites each status to the person's state now, just before the frames go
+   * (presence-queue.ts toCurrentState): two changes of one person made side by
+   * side can reach the buffer in the other order than they were committed.
+   */
+  current?: (merged: Map<string, PresenceMap[]>) => Promise<void>;
 }
 
 export class LocalPresenceBatcher implements PresenceBatcher {
@@ -83,7 +89,9 @@ export class LocalPresenceBatcher implements PresenceBatcher {
   private async send(items: Array<{ to: string[]; presence: PresenceMap }>): Promise<void> {
     try {
       const gone: string[] = [];
-      for (const g of groupByFrame(mergePresence(items))) gone.push(...(await this.options.post(g.to, presenceBatchFrame(g.presence))));
+      const merged = mergePresence(items);
+      await this.options.current?.(merged);
+      for (const g of groupByFrame(merged)) gone.push(...(await this.options.post(g.to, presenceBatchFrame(g.presence))));
       if (gone.length) await this.options.onGone([...new Set(gone)]);
     } catch (err) {
       this.options.onError?.(err);

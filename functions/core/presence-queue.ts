@@ -12,7 +12,7 @@
 import * as v from 'valibot';
 import { dropConnections } from './connections.js';
 import { CHUNK, MAX_QUEUE_MESSAGE_BYTES, fanOut } from './fanout.js';
-import type { Deps } from './ports.js';
+import type { Deps, Sql } from './ports.js';
 import { groupByFrame, mergePresence, presenceBatchFrame, type PresenceBatcher, type PresenceMap, type PresenceStatus } from './presence.js';
 
 /** One queue message: presence changes for some connections. */
@@ -100,18 +100,7 @@ export async function deliverPresence(deps: Deps, messages: readonly PresenceMes
   const attemptOf = new Map<string, number>();
   for (const m of ordered) for (const id of m.to) attemptOf.set(id, Math.max(attemptOf.get(id) ?? 0, m.attempt));
 
-  const names = [...new Set(ordered.flatMap((m) => Object.keys(m.presence)))];
-  const rows = names.length
-    ? await deps.sql<{ username: string; online: boolean }[]>`
-        select u.username, exists (select 1 from connections c where c.user_id = u.id) as online
-        from users u where u.username = any(${names})`
-    : [];
-  const online = new Set(rows.filter((r) => r.online).map((r) => r.username));
-  // The state now: offline unless connected; "away" kept only while connected.
-  const now = (user: string, queued: PresenceStatus): PresenceStatus => (online.has(user) ? (queued === 'away' ? 'away' : 'online') : 'offline');
-  for (const maps of merged.values()) {
-    for (const map of maps) for (const [user, status] of Object.entries(map)) map[user] = now(user, status);
-  }
+  await toCurrentState(deps.sql, merged);
 
   const gone: string[] = [];
   const failed = new Map<string, PresenceMap>();
@@ -157,6 +146,26 @@ export async function deliverPresence(deps: Deps, messages: readonly PresenceMes
   }
   deps.telemetry?.metric('PresencePosts', posted, 'Count');
   return { posted, gone, handedBack, abandoned };
+}
+
+/**
+ * Replaces each status in `merged` by the person's status as it is now: offline
+ * unless connected; "away" kept only while connected. One statement for all.
+ * Changes made side by side can reach a buffer or a queue in another order than
+ * they were committed; the state read here cannot be out of order.
+ */
+export async function toCurrentState(sql: Sql, merged: Map<string, PresenceMap[]>): Promise<void> {
+  const names = new Set<string>();
+  for (const maps of merged.values()) for (const map of maps) for (const user of Object.keys(map)) names.add(user);
+  if (names.size === 0) return;
+  const rows = await sql<{ username: string; online: boolean }[]>`
+    select u.username, exists (select 1 from connections c where c.user_id = u.id) as online
+    from users u where u.username = any(${[...names]})`;
+  const online = new Set(rows.filter((r) => r.online).map((r) => r.username));
+  const now = (user: string, queued: PresenceStatus): PresenceStatus => (online.has(user) ? (queued === 'away' ? 'away' : 'online') : 'offline');
+  for (const maps of merged.values()) {
+    for (const map of maps) for (const [user, status] of Object.entries(map)) map[user] = now(user, status);
+  }
 }
 
 /** The AWS hosting's PresenceBatcher: each change is queued, the worker coalesces. */

@@ -46,7 +46,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Messages waiting, as SQS holds them: taken in batches, put back when the worker fails. */
 class ChaosQueue implements PresenceQueue {
   readonly messages: PresenceMessage[] = [];
+  /** messages ever queued by the server (not the worker's hand-backs or redeliveries) */
+  received = 0;
   async enqueue(messages: readonly PresenceMessage[]): Promise<PresenceMessage[]> {
+    this.received += messages.length;
     this.messages.push(...messages);
     return [];
   }
@@ -116,6 +119,7 @@ it('workers dying mid-batch, duplicates, reordering, a watcher gone: every watch
         const online = new Map<number, TestClient | undefined>(subjects.map((s, i) => [i, s]));
         for (const step of steps) {
           const current = online.get(step.who);
+          const before = queue.received;
           if (current) {
             await current.close();
             online.set(step.who, undefined);
@@ -124,8 +128,9 @@ it('workers dying mid-batch, duplicates, reordering, a watcher gone: every watch
           } else {
             online.set(step.who, await resumeAs(t, subjects[step.who]!.token!));
           }
-          // the broadcasts leave after the reply: let them reach the queue
-          await sleep(30);
+          // the change reaches the queue after the reply (or the close): wait for it
+          for (let i = 0; i < 200 && queue.received === before; i++) await sleep(10);
+          expect(queue.received).toBeGreaterThan(before);
           if (step.deliver) await work();
         }
         for (let rounds = 0; queue.messages.length && rounds < 500; rounds++) await work();

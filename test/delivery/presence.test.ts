@@ -1,5 +1,6 @@
 // Presence never shows someone online whose connections are all gone: not after
 // sockets drop, not when a row outlives its socket, not after a hard kill.
+import fc from 'fast-check';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,4 +115,76 @@ describe('across a hard kill', () => {
     await dora2.next((f) => f.type === 'presence' && f.user === 'erin' && f.online === true);
     await Promise.all([dora2.close(), erin2.close()]);
   }, 60_000);
+});
+
+// E23, model-based: random runs of people coming and going while watchers change
+// their lists, against the real server with a short window. A watcher's view is
+// its `watching` replies and `presence_batch` frames applied in order, the last
+// status winning; once things settle it must equal the model for everyone it
+// watches, and it must never have heard v1 online frames.
+describe('presence subscriptions against a model', () => {
+  const WINDOW = 60;
+  let t: TestServer;
+  let watchers: TestClient[];
+  let subjects: Array<{ username: string; token: string }>;
+  beforeAll(async () => {
+    t = await startTestServer({ PRESENCE_BATCH_MS: String(WINDOW), WATCHES_PER_MINUTE: '100000', LOGINS_PER_USER_PER_HOUR: '100000' });
+    watchers = [await signUp(t), await signUp(t)];
+    // opted in from the start: no v1 online frame may ever reach them
+    for (const w of watchers) await w.request({ action: 'watch', users: [] });
+    subjects = [];
+    for (let i = 0; i < 3; i++) {
+      const s = await signUp(t);
+      subjects.push({ username: s.username, token: s.token! });
+      await s.close();
+    }
+  }, 60_000);
+  afterAll(() => t?.close());
+
+  it('each watcher ends showing the model for everyone it watches', async () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const live = new Map<number, TestClient>();
+    const view = (c: TestClient) => {
+      const state = new Map<string, string>();
+      for (const f of c.frames) if (f.type === 'watching' || f.type === 'presence_batch') for (const [u, s] of Object.entries(f.presence as Record<string, string>)) state.set(u, s);
+      return state;
+    };
+    const watching = new Map<TestClient, number[]>(watchers.map((w) => [w, []]));
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('toggle' as const), who: fc.nat(2) }),
+      fc.record({ kind: fc.constant('watch' as const), watcher: fc.nat(1), list: fc.subarray([0, 1, 2]) }),
+      fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 2 * WINDOW }) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 10 }), async (ops) => {
+        for (const o of ops) {
+          if (o.kind === 'toggle') {
+            const c = live.get(o.who);
+            if (c) {
+              live.delete(o.who);
+              await c.close();
+            } else live.set(o.who, await resumeAs(t, subjects[o.who]!.token));
+          } else if (o.kind === 'watch') {
+            const w = watchers[o.watcher]!;
+            watching.set(w, o.list);
+            expect((await w.request({ action: 'watch', users: o.list.map((i) => subjects[i]!.username) })).type).toBe('watching');
+          } else await sleep(o.ms);
+        }
+        // settled: every close processed, every window flushed
+        for (let i = 0; i < 100; i++) {
+          const n = await t.db.sql`select count(*)::int as n from connections c join users u on u.id = c.user_id where u.username = any(${subjects.map((s) => s.username)})`;
+          if (n[0]!.n === live.size) break;
+          await sleep(20);
+        }
+        await sleep(4 * WINDOW);
+        for (const w of watchers) {
+          const state = view(w);
+          for (const i of watching.get(w)!) expect(state.get(subjects[i]!.username), `${w.username} sees ${subjects[i]!.username}`).toBe(live.has(i) ? 'online' : 'offline');
+          expect(w.all((f) => f.type === 'presence' && 'online' in f && subjects.some((s) => s.username === f.user)).length).toBe(0);
+        }
+      }),
+      { numRuns: Number(process.env.PRESENCE_MODEL_RUNS ?? 15), endOnFailure: true },
+    );
+    for (const c of live.values()) await c.close();
+  }, 120_000);
 });
