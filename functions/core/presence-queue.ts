@@ -13,7 +13,7 @@ import * as v from 'valibot';
 import { dropConnections } from './connections.js';
 import { CHUNK, MAX_QUEUE_MESSAGE_BYTES, fanOut } from './fanout.js';
 import type { Deps, Sql } from './ports.js';
-import { groupByFrame, mergePresence, presenceBatchFrame, type PresenceBatcher, type PresenceMap, type PresenceStatus } from './presence.js';
+import { awaySql, groupByFrame, mergePresence, presenceBatchFrame, type PresenceBatcher, type PresenceMap, type PresenceStatus } from './presence.js';
 
 /** One queue message: presence changes for some connections. */
 export interface PresenceMessage {
@@ -158,13 +158,14 @@ export async function toCurrentState(sql: Sql, merged: Map<string, PresenceMap[]
   const names = new Set<string>();
   for (const maps of merged.values()) for (const map of maps) for (const user of Object.keys(map)) names.add(user);
   if (names.size === 0) return;
-  const rows = await sql<{ username: string; online: boolean }[]>`
-    select u.username, exists (select 1 from connections c where c.user_id = u.id) as online
+  // *(E25)* away is read again too: online, with no active connection
+  const rows = await sql<{ username: string; online: boolean; away: boolean }[]>`
+    select u.username, exists (select 1 from connections c where c.user_id = u.id) as online,
+      ${awaySql(sql, sql`u.id`)} as away
     from users u where u.username = any(${[...names]})`;
-  const online = new Set(rows.filter((r) => r.online).map((r) => r.username));
-  const now = (user: string, queued: PresenceStatus): PresenceStatus => (online.has(user) ? (queued === 'away' ? 'away' : 'online') : 'offline');
+  const status = new Map<string, PresenceStatus>(rows.filter((r) => r.online).map((r) => [r.username, r.away ? 'away' : 'online']));
   for (const maps of merged.values()) {
-    for (const map of maps) for (const [user, status] of Object.entries(map)) map[user] = now(user, status);
+    for (const map of maps) for (const user of Object.keys(map)) map[user] = status.get(user) ?? 'offline';
   }
 }
 

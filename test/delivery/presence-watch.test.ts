@@ -82,6 +82,18 @@ describe('presence subscriptions (E23)', () => {
     await Promise.all([alice.close(), second.close()]);
   });
 
+  it('tells a watcher (E25) "away" when every connection of the watched is hidden or idle, and "online" when one is active again', async () => {
+    const watcher = await signUp(t);
+    const bob = await signUp(t);
+    expect((await watcher.request({ action: 'watch', users: [bob.username] })).presence).toEqual({ [bob.username]: 'online' });
+    await bob.request({ action: 'activity', state: 'hidden' });
+    await watcher.next((f) => f.type === 'presence_batch' && (f.presence as Record<string, string>)[bob.username] === 'away');
+    expect((await watcher.request({ action: 'watch', users: [bob.username] })).presence).toEqual({ [bob.username]: 'away' });
+    await bob.request({ action: 'activity', state: 'active' });
+    await watcher.next((f) => f.type === 'presence_batch' && (f.presence as Record<string, string>)[bob.username] === 'online');
+    await Promise.all([watcher.close(), bob.close()]);
+  });
+
   it('sends one batch per window, the last state winning, and nothing of the unwatched', async () => {
     const watcher = await signUp(t);
     const bob = await signUp(t);
