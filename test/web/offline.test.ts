@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dmRoomId } from '../../functions/core/names.js';
-import type { Account, TestClient } from '../helpers/client.js';
+import { resumeAs, type Account, type TestClient } from '../helpers/client.js';
 import { CHROMIUM, CHROMIUM_ARGS, PHONE_DARK, checkA11y, openDevice, roomButton, signUpAs, useWebTest } from '../helpers/browser.js';
 
 const web = useWebTest();
@@ -304,7 +304,7 @@ describe.sequential('offline and installable, in Chromium', () => {
     await second.close();
   }, 120_000);
 
-  it('is accessible offline with a pending message, at phone width in the dark theme', async () => {
+  it('is accessible offline with a pending message, at phone width in the dark theme; keeps nothing once logged out from elsewhere', async () => {
     const phoneDir = await newProfile();
     const phone = await launchProfile(phoneDir, { phoneDark: true });
     const pp = await page(phone);
@@ -318,6 +318,14 @@ describe.sequential('offline and installable, in Chromium', () => {
     await checkA11y(pp, 'offline with a pending message, phone, dark');
     await backOnline(pp);
     await message(pp, 'Typed on the phone, offline').waitFor();
+
+    // logged out from another device (a lost phone): the phone keeps nothing of the session
+    await expect.poll(() => cachedUser(pp)).toBe('bob');
+    const desk = await resumeAs(web.server, bob.token!);
+    await desk.request({ action: 'revoke_session', others: true });
+    await pp.getByRole('group', { name: 'Sign up or log in' }).waitFor();
+    await expect.poll(() => deviceDump(pp)).toBe('');
+    await desk.close();
     await phone.close();
   }, 120_000);
 

@@ -931,11 +931,12 @@ export class Chat {
       session.remove(`drafts.${me}`);
       session.remove(`room.${me}`);
     }
-    // Logged out: nothing of the session stays on the device (rooms, messages,
-    // unsent messages). A session that merely ended keeps them for the same
-    // person's next login; a different person's login wipes them (claim).
+    // Whatever ended the session (a logout here or in another tab, a logout of
+    // this device from another one, expiry, suspension), nothing of it stays on
+    // the device: rooms, messages, unsent messages. They were only ever shown
+    // with a live session's token.
     clearTimeout(this.saveTimer);
-    if (forget) void this.device.forget();
+    void this.device.forget();
     this.authed = false;
     this.watchSent = null;
     this.safety.reset();
