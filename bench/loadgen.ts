@@ -540,7 +540,7 @@ const rampCommands: Record<string, (c: any) => Promise<unknown>> = {
    * `{"action":"watch","users":watch[k]}`; a server that does not know the action
    * answers with an error, counted as "watch unsupported".
    */
-  async rampOpen(c: { kind: Kind; url: string; startAtMs: number; offsetsMs: number[]; tokens?: string[]; watch?: string[][] }) {
+  async rampOpen(c: { kind: Kind; url: string; startAtMs: number; offsetsMs: number[]; tokens?: string[]; watch?: string[][]; replyTimeoutMs?: number }) {
     const logins = latencyHist();
     let failed = 0;
     let firstFailure: string | undefined;
@@ -556,10 +556,16 @@ const rampCommands: Record<string, (c: any) => Promise<unknown>> = {
             const client = await WsClient.open(c.url);
             rampClients.push(client);
             if (c.kind !== 'chat') return;
-            expect(await client.request({ action: 'auth', op: 'resume', token: c.tokens![k] }), 'authed');
+            // A socket the server closes, or a reply that never comes, fails this login instead of hanging the ramp.
+            const gone = new Promise<never>((_, reject) => {
+              client.socket.once('close', () => reject(new Error('closed by the server before its reply')));
+              setTimeout(() => reject(new Error(`no reply within ${c.replyTimeoutMs ?? 300_000} ms`)), c.replyTimeoutMs ?? 300_000).unref();
+            });
+            gone.catch(() => {});
+            expect(await Promise.race([client.request({ action: 'auth', op: 'resume', token: c.tokens![k] }), gone]), 'authed');
             logins.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000)));
             if (!c.watch) return;
-            const reply = await client.request({ action: 'watch', users: c.watch[k] });
+            const reply = await Promise.race([client.request({ action: 'watch', users: c.watch[k] }), gone]);
             if (reply.type === 'watching') watch.watching++;
             else {
               watch.errors++;
