@@ -380,10 +380,15 @@ describe('settings', () => {
     const alice = await person('st');
     const phone = await connect(alice.id);
 
-    expect(await changeSettings(deps, alice.conn, { action: 'settings' })).toEqual({ reply: { type: 'settings', readReceipts: true }, broadcasts: [] });
+    expect(await changeSettings(deps, alice.conn, { action: 'settings' })).toEqual({ reply: { type: 'settings', readReceipts: true, pushText: false }, broadcasts: [] });
     expect(await changeSettings(deps, alice.conn, { action: 'settings', readReceipts: false })).toEqual({
-      reply: { type: 'settings', readReceipts: false },
-      broadcasts: [{ to: [phone], frame: { type: 'settings', readReceipts: false } }],
+      reply: { type: 'settings', readReceipts: false, pushText: false },
+      broadcasts: [{ to: [phone], frame: { type: 'settings', readReceipts: false, pushText: false } }],
+    });
+    // *(E25)* pushText the same way, independent of readReceipts
+    expect(await changeSettings(deps, alice.conn, { action: 'settings', pushText: true })).toEqual({
+      reply: { type: 'settings', readReceipts: false, pushText: true },
+      broadcasts: [{ to: [phone], frame: { type: 'settings', readReceipts: false, pushText: true } }],
     });
     expect((await changeSettings(deps, alice.conn, { action: 'settings', readReceipts: false })).broadcasts).toEqual([]);
     const [row] = await sql<{ read_receipts: boolean }[]>`select read_receipts from users where id = ${alice.id}`;
