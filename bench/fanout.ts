@@ -56,6 +56,21 @@ function scheduled(queuedAt: number, sent: number, durations: number[], size: nu
   return Math.max(last - sent, ((size - BURST) / RATE) * 1000);
 }
 
+/**
+ * Per message, averaged over a row's runs (scripts/cost-model.ts prices these):
+ * PostToConnection calls; how long fanOut took in the sending function (the
+ * direct path's posting, or handing the batches to the queue); queue messages;
+ * worker invocations (records side by side, FANOUT.batchSize each) and their
+ * handlers' time in all, ms (in --isolated runs, each alone on the CPU).
+ */
+interface PerMessage {
+  postsPerMessage: number;
+  producerMsPerMessage: number;
+  batchesPerMessage: number;
+  workerInvocationsPerMessage: number;
+  workerMsPerMessage: number;
+}
+
 process.env.AWS_ACCESS_KEY_ID ??= 'AKIDBENCH';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'bench-secret';
 
@@ -91,7 +106,7 @@ function pct(xs: number[], p: number): number {
 async function main(): Promise<void> {
   const endpoint: ChildProcess = fork(new URL('./fanout-endpoint.ts', import.meta.url).pathname, [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
   const port = await new Promise<number>((resolve) => endpoint.once('message', (m) => resolve((m as { port: number }).port)));
-  const results: Array<{ mode: string; size: number; runs: number; p50: number; p99: number; max: number; throttled: number }> = [];
+  const results: Array<{ mode: string; size: number; runs: number; p50: number; p99: number; max: number; throttled: number } & PerMessage> = [];
   try {
     for (const mode of MODES) {
       // One producer (the send function's sandbox) and the workers' sandboxes, warm across runs as Lambda's are.
@@ -119,12 +134,14 @@ async function main(): Promise<void> {
       for (const size of SIZES) {
         const ids = Array.from({ length: size }, (_, i) => `conn${String(i).padStart(6, '0')}AbC=`);
         const times: number[] = [];
+        const counts = { producerMs: 0, batches: 0, invocations: 0, workerMs: 0 };
         let throttledBefore = (await stats(port, '-')).throttledTotal;
         let throttled = 0;
         for (let run = 0; run < runsFor(size); run++) {
           const key = `${mode}-${size}-${run}`;
           const frame: Frame = { type: 'message', key, message: { id: String(run), room: 'general', from: 'bench', text: 'x'.repeat(200), at: new Date().toISOString(), clientId: key, seq: String(run) } };
           queue.runs.length = 0;
+          queue.invocations.length = 0;
           const sent = Date.now();
           await fanOut(producer, ids, frame);
           const queuedAt = Date.now();
@@ -132,12 +149,31 @@ async function main(): Promise<void> {
           const s = await stats(port, key);
           if (s.count !== size) throw new Error(`${key}: ${s.count} of ${size} frames arrived`);
           const viaQueue = queue.runs.length > 0;
+          counts.producerMs += queuedAt - sent;
+          counts.batches += queue.runs.length;
+          counts.invocations += queue.invocations.length;
+          counts.workerMs += queue.invocations.reduce((n, i) => n + (i.end - i.start), 0);
           times.push(ISOLATED && viaQueue ? scheduled(queuedAt, sent, queue.runs.map((r) => r.end - r.start), size) : s.last - sent);
           throttled += s.throttledTotal - throttledBefore;
           throttledBefore = s.throttledTotal;
           await new Promise((r) => setTimeout(r, 200)); // the token bucket refills between messages
         }
-        const row = { mode, size, runs: times.length, p50: pct(times, 50), p99: pct(times, 99), max: Math.max(...times), throttled };
+        const n = times.length;
+        const row = {
+          mode,
+          size,
+          runs: n,
+          p50: pct(times, 50),
+          p99: pct(times, 99),
+          max: Math.max(...times),
+          throttled,
+          // per message, averaged over the runs: what scripts/cost-model.ts prices
+          postsPerMessage: size,
+          producerMsPerMessage: Math.round(counts.producerMs / n),
+          batchesPerMessage: counts.batches / n,
+          workerInvocationsPerMessage: counts.invocations / n,
+          workerMsPerMessage: Math.round(counts.workerMs / n),
+        };
         results.push(row);
         console.log(`${mode.padEnd(7)} ${String(size).padStart(6)} connections: time to last delivery p50 ${row.p50} ms, p99 ${row.p99} ms (${row.runs} runs), 429s ${throttled}`);
       }

@@ -70,6 +70,50 @@ class Tracker {
 
 const tracker = new Tracker();
 let lastFrameAt = 0;
+/** Sees every frame first (the ramp's counting); true when it has handled it. */
+let frameHook: ((data: Buffer) => boolean) | undefined;
+
+const latencyHist = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+/** The ramp's tallies in this process (bench/ramp.ts sums them over its load generators). */
+const ramp = {
+  /** frames received, by `type` */
+  frames: new Map<string, number>(),
+  /** send→deliver in µs, by when the message was sent: during the ramp, or after it */
+  hist: { ramp: latencyHist(), after: latencyHist() },
+  deliveries: { ramp: 0, after: 0 },
+  /** deliveries of each message sent after the ramp, by clientId (a few hundred messages) */
+  afterCounts: new Map<string, number>(),
+  /** when the ramp ends, µs since the epoch (messages sent from then on are "after") */
+  endsAtUs: Infinity,
+  closed: 0,
+};
+/** Now in µs since the epoch, comparable between the load generator processes on this machine. */
+const nowUs = () => (performance.timeOrigin + performance.now()) * 1000;
+const TYPE_PREFIX = '{"type":"';
+
+/** Counts each frame by type; a `message` stamped by rampSend is timed from its clientId (`R<µs>x…`). */
+function rampFrame(data: Buffer): boolean {
+  let type: string;
+  if (data.toString('latin1', 0, TYPE_PREFIX.length) === TYPE_PREFIX) {
+    type = data.toString('latin1', TYPE_PREFIX.length, data.indexOf(0x22, TYPE_PREFIX.length));
+  } else {
+    try {
+      type = String((JSON.parse(data.toString()) as Frame).type);
+    } catch {
+      type = 'unparsable';
+    }
+  }
+  ramp.frames.set(type, (ramp.frames.get(type) ?? 0) + 1);
+  if (type !== 'message') return false;
+  const id = deliveredClientId(data, false);
+  if (id === undefined || id[0] !== 'R') return true;
+  const sentUs = Number(id.slice(1, id.indexOf('x')));
+  const phase = sentUs < ramp.endsAtUs ? 'ramp' : 'after';
+  ramp.deliveries[phase]++;
+  if (phase === 'after') ramp.afterCounts.set(id, (ramp.afterCounts.get(id) ?? 0) + 1);
+  ramp.hist[phase].recordValue(Math.max(1, Math.round(nowUs() - sentUs)));
+  return true;
+}
 
 /** The clientId of a `message` frame, read from the bytes without parsing the JSON. */
 function deliveredClientId(data: Buffer, sio: boolean): string | undefined {
@@ -104,6 +148,7 @@ class WsClient implements Client {
   ) {
     socket.on('message', (data: Buffer) => {
       lastFrameAt = performance.now();
+      if (frameHook?.(data)) return;
       const id = deliveredClientId(data, sio);
       if (id !== undefined) return tracker.delivered(id);
       if (sio) return this.onSioPacket(data.toString());
@@ -111,6 +156,7 @@ class WsClient implements Client {
       if (frame.re !== undefined) this.resolve(frame.re, frame);
     });
     socket.on('error', () => {});
+    socket.on('close', () => ramp.closed++);
   }
 
   private resolve(re: string, frame: Frame) {
@@ -468,6 +514,141 @@ const commands: Record<string, (c: any) => Promise<unknown>> = {
   },
 };
 
+// ---------------------------------------------------------------- the ramp (bench/ramp.ts)
+
+/** This process's share of the ramp's connections, in the order they came online. */
+const rampClients: WsClient[] = [];
+
+const rampCommands: Record<string, (c: any) => Promise<unknown>> = {
+  /** Starts counting: every frame from now on is tallied by type. */
+  async rampReset(c: { endsAtUs: number }) {
+    ramp.frames.clear();
+    ramp.hist.ramp.reset();
+    ramp.hist.after.reset();
+    ramp.deliveries.ramp = ramp.deliveries.after = 0;
+    ramp.afterCounts.clear();
+    ramp.closed = 0;
+    ramp.endsAtUs = c.endsAtUs;
+    frameHook = rampFrame;
+    return true;
+  },
+
+  /**
+   * Opens one connection per entry at its time (`startAtMs + offsetsMs[k]`, ms
+   * since the epoch), open loop: a slow login does not hold back the next. Chat
+   * connections resume `tokens[k]` and, with `watch`, then send
+   * `{"action":"watch","users":watch[k]}`; a server that does not know the action
+   * answers with an error, counted as "watch unsupported".
+   */
+  async rampOpen(c: { kind: Kind; url: string; startAtMs: number; offsetsMs: number[]; tokens?: string[]; watch?: string[][] }) {
+    const logins = latencyHist();
+    let failed = 0;
+    let firstFailure: string | undefined;
+    const watch = { watching: 0, errors: 0, firstError: undefined as Frame | undefined };
+    const pending: Promise<void>[] = [];
+    for (let k = 0; k < c.offsetsMs.length; k++) {
+      const wait = c.startAtMs + c.offsetsMs[k]! - (performance.timeOrigin + performance.now());
+      if (wait > 1) await sleep(wait);
+      pending.push(
+        (async () => {
+          const t = performance.now();
+          try {
+            const client = await WsClient.open(c.url);
+            rampClients.push(client);
+            if (c.kind !== 'chat') return;
+            expect(await client.request({ action: 'auth', op: 'resume', token: c.tokens![k] }), 'authed');
+            logins.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000)));
+            if (!c.watch) return;
+            const reply = await client.request({ action: 'watch', users: c.watch[k] });
+            if (reply.type === 'watching') watch.watching++;
+            else {
+              watch.errors++;
+              watch.firstError ??= reply;
+            }
+          } catch (err) {
+            failed++;
+            firstFailure ??= String((err as Error).message ?? err);
+          }
+        })(),
+      );
+    }
+    await Promise.all(pending);
+    const ms = (v: number) => Math.round(v) / 1000;
+    return {
+      opened: c.offsetsMs.length - failed,
+      failed,
+      firstFailure,
+      loginMs: { count: logins.totalCount, p50: ms(logins.getValueAtPercentile(50)), p99: ms(logins.getValueAtPercentile(99)), max: ms(logins.maxValue) },
+      watch,
+    };
+  },
+
+  /**
+   * `rate` messages a second in `room` until `untilMs` (ms since the epoch), open
+   * loop, round-robin over this process's first `senders` connections. Each
+   * clientId carries its send time, so any load generator can time its delivery.
+   */
+  async rampSend(c: { room: string; rate: number; senders: number; untilMs: number }) {
+    const senders = rampClients.slice(0, c.senders);
+    const text = 'The quick brown fox jumps over the lazy dog, benchmark message';
+    const sent = { ramp: 0, after: 0 };
+    /** the clientIds sent after the ramp */
+    const stamps: string[] = [];
+    let acks = 0;
+    let errors = 0;
+    let firstError: Frame | undefined;
+    const pendingSends: Promise<void>[] = [];
+    const t0 = performance.timeOrigin + performance.now();
+    for (let i = 0; ; i++) {
+      const due = t0 + (i * 1000) / c.rate;
+      if (due >= c.untilMs) break;
+      const wait = due - (performance.timeOrigin + performance.now());
+      if (wait > 1) await sleep(wait);
+      const at = nowUs();
+      const clientId = `R${Math.round(at)}x${NONCE}-${i}`;
+      sent[at < ramp.endsAtUs ? 'ramp' : 'after']++;
+      if (at >= ramp.endsAtUs) stamps.push(clientId);
+      pendingSends.push(
+        senders[i % senders.length]!.request({ action: 'send', room: c.room, text, clientId }).then((reply) => {
+          if (reply.type === 'sent') acks++;
+          else {
+            errors++;
+            firstError ??= reply;
+          }
+        }),
+      );
+    }
+    await Promise.race([Promise.all(pendingSends), sleep(60_000)]);
+    return { sent, stamps, acks, errors, firstError };
+  },
+
+  /** When the ramp ends (µs since the epoch): messages sent from then on count as "after". */
+  async rampPhase(c: { endsAtUs: number }) {
+    ramp.endsAtUs = c.endsAtUs;
+    return true;
+  },
+
+  /** This process's tallies; the histograms encoded, for the parent to add up. */
+  async rampStats() {
+    return {
+      frames: Object.fromEntries(ramp.frames),
+      deliveries: { ...ramp.deliveries },
+      afterCounts: Object.fromEntries(ramp.afterCounts),
+      hist: { ramp: hdr.encodeIntoCompressedBase64(ramp.hist.ramp), after: hdr.encodeIntoCompressedBase64(ramp.hist.after) },
+      closed: ramp.closed,
+      open: rampClients.length,
+      rssMB: rss(),
+    };
+  },
+
+  async rampClose() {
+    frameHook = undefined;
+    for (const client of rampClients.splice(0)) client.close();
+    await sleep(200);
+    return true;
+  },
+};
+
 function rss(): number {
   return Math.round(process.memoryUsage().rss / 2 ** 20);
 }
@@ -476,4 +657,4 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-answerParent(commands, {});
+answerParent({ ...commands, ...rampCommands }, {});

@@ -25,6 +25,7 @@ import postgres from 'postgres';
 import { plotLatency } from './plot.js';
 import { pinning, startChild, type Child } from './proc.js';
 import { evaluateTargets, renderTable } from './report.js';
+import { BENCH_SERVER_ENV } from './servers/env.js';
 
 type Kind = 'chat' | 'ws' | 'sio';
 const args = new Map(process.argv.slice(2).map((a) => [a.replace(/=.*/, ''), a.includes('=') ? a.slice(a.indexOf('=') + 1) : 'true']));
@@ -114,36 +115,7 @@ async function startServer(name: string, kind: Kind, script: string, db?: string
   if (db && !saved) await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const codesDir = join(dir, 'codes');
-  const env: Record<string, string> = {
-    DATA_DIR: dir,
-    CODES_DIR: codesDir,
-    // The cost of a password hash is a parameter stored with it; the bench signs up thousands.
-    SCRYPT_N: '1024',
-    // Senders here go far beyond a person's pace; the limit is still checked on every send.
-    MESSAGES_PER_MINUTE: '6000000',
-    MESSAGE_BURST: '100000',
-    USER_MESSAGES_PER_MINUTE: '6000000',
-    USER_MESSAGE_BURST: '100000',
-    // Every load-generator socket comes from 127.0.0.1: the per-address budgets
-    // (and each socket's frame budget) would stop the load, not measure it.
-    // They are still checked on every request.
-    AUTH_PER_IP_PER_MINUTE: '10000000',
-    AUTH_PER_MINUTE: '10000000',
-    MAIL_PER_IP_PER_HOUR: '10000000',
-    MAIL_PER_HOUR: '10000000',
-    HASH_QUEUE: '100000',
-    HASH_PER_NETWORK: '100000',
-    LOGINS_PER_USER_PER_HOUR: '100000',
-    ANONYMOUS_CONNECTIONS_PER_ADDRESS: '100000',
-    CONNECTIONS_PER_ADDRESS_PER_MINUTE: '10000000',
-    TCP_CONNECTIONS_PER_ADDRESS: '100000',
-    ANONYMOUS_SOCKETS: '100000',
-    FRAMES_BURST: '100000',
-    FRAMES_PER_SECOND: '1000000',
-    READ_BURST: '100000',
-    READS_PER_MINUTE: '10000000',
-    JOINS_PER_MINUTE: '100000',
-  };
+  const env: Record<string, string> = { ...BENCH_SERVER_ENV, DATA_DIR: dir, CODES_DIR: codesDir };
   Object.assign(env, extraEnv);
   if (db === 'postgres') env.DATABASE_URL = await benchDatabaseUrl(!saved);
   const child = await startChild(script, 0, env);

@@ -38,6 +38,8 @@ export class SqsStandIn<S> implements FanoutQueue {
   readonly received: Array<{ messageId: string; receiveCount: number }> = [];
   /** each record's worker run: when it started and ended (ms since the epoch) */
   readonly runs: Array<{ start: number; end: number }> = [];
+  /** each worker invocation (its records side by side): when its handler started and ended, and its records */
+  readonly invocations: Array<{ start: number; end: number; records: number }> = [];
   private readonly sandboxes: Array<{ state: S; busy: boolean; warm: boolean }> = [];
   private running = 0;
   private seq = 0;
@@ -92,6 +94,7 @@ export class SqsStandIn<S> implements FanoutQueue {
     try {
       await sleep((this.options.receiveLatencyMs ?? 0) + (box.warm ? 0 : (this.options.coldStartMs ?? 0)));
       box.warm = true;
+      const started = Date.now();
       await Promise.all(
         records.map(async (m) => {
           this.received.push({ messageId: m.messageId, receiveCount: m.receiveCount });
@@ -110,6 +113,7 @@ export class SqsStandIn<S> implements FanoutQueue {
           }
         }),
       );
+      this.invocations.push({ start: started, end: Date.now(), records: records.length });
     } finally {
       box.busy = false;
     }

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
 import { parseRoom, roomDisplayName } from '../functions/core/names.js';
 import { describeTimer } from '../functions/core/timers.js';
-import { badge, ConversationView, parseCommand, parseSavedState, reactionSummary, safe, Typing, type Message, type SavedState } from './conversation.js';
+import { badge, ConversationView, describeNotices, parseCommand, parseSavedState, reactionSummary, safe, Typing, type Message, type SavedState } from './conversation.js';
 import { after, ChainCursors, isPoint, isSeq, type Point } from './cursor.js';
 import { searchLine, type SearchHit } from './search.js';
 import { readUpload, saveDownload, sendBytes, type UploadTarget } from './files.js';
@@ -41,7 +41,7 @@ const HELP = `Commands:
   /dm USER                 talk to USER directly
   /rooms                   your rooms
   /history [N]             the last N messages of this room (default 20)
-  /who                     members of this room and who is online (◐: away)
+  /who                     members of this room and who is online (◐: away; in a big room, how many)
   /notifications           devices with push notifications on (turn them on in
                            the web app); /notifications off ID turns one off,
                            /notifications text on|off shows message text or not
@@ -53,6 +53,9 @@ const HELP = `Commands:
   /unreact [N] EMOJI       take that reaction back
   /readreceipts on|off     whether people in your DMs see what you have read,
                            and you theirs
+  /notify off|mentions|all email me about messages left unread: never, direct
+                           messages and mentions (default), or every message
+  /notify quote on|off     whether those emails quote the text
   /search QUERY            messages of all your rooms, newest first: words,
                            "a phrase", -word, from:@user, in:#room, in:@user,
                            before:2026-12-01, after:2026-11-01
@@ -98,6 +101,8 @@ const seqs = new ChainCursors();
 /** false once the server has said it has no change feed (an older server) */
 let changeFeed = true;
 let readReceipts: boolean | undefined;
+/** *(E24)* email notices, as the server last said */
+let notices: { notify: unknown; quote: unknown } | undefined;
 const waiting = new Map<string, (f: Frame) => void>();
 /** *(E22)* the people I blocked */
 const blocks = new BlockList();
@@ -392,6 +397,34 @@ async function loadState(user: string): Promise<SavedState | undefined> {
 /** Actions an older server said it does not know (`read`, `typing`). */
 const unsupported = new Set<string>();
 
+/** *(E23)* people one connection may watch (the server's PRESENCE_WATCH_MAX default) */
+const WATCH_CAP = 200;
+/** *(E23)* rooms with more members than this get no v1 online frames: `/who` adds the server's count */
+const BIG_ROOM = 100;
+/** the current room's members as its last `join` listed them: watched for presence */
+let listedMembers: string[] = [];
+let lastWatch = '';
+
+/**
+ * *(E23)* Watches the people this terminal shows: DM partners and the current
+ * room's listed members. Their changes come as `presence_batch`; nobody else's
+ * online/offline is printed any more (joins and leaves still are).
+ */
+function watchPeople() {
+  const people = new Set<string>();
+  for (const id of myRooms.keys()) {
+    if (!id.startsWith('dm:')) continue;
+    const other = id.slice(3).split(':').find((u) => u !== me);
+    if (other) people.add(other);
+  }
+  for (const u of listedMembers) if (people.size < WATCH_CAP && u !== me) people.add(u);
+  const users = [...people].slice(0, WATCH_CAP).sort();
+  const key = users.join(',');
+  if (key === lastWatch) return;
+  lastWatch = key;
+  notify({ action: 'watch', users });
+}
+
 /** A frame whose reply nobody waits for (`read`, `typing`); errors about it are not shown. */
 function notify(frame: Record<string, unknown>) {
   if (ws?.readyState === WebSocket.OPEN && !unsupported.has(frame.action as string)) ws.send(JSON.stringify({ ...frame, id: `q${++seq}` }));
@@ -466,6 +499,7 @@ async function onAuthed(f: Frame) {
   profiles.note(f.user);
   blocks.set(f.blocks);
   if (typeof f.user.readReceipts === 'boolean') readReceipts = f.user.readReceipts;
+  if (typeof f.user.notify === 'string') notices = { notify: f.user.notify, quote: f.user.notifyQuote };
   const serverTime = typeof f.serverTime === 'string' ? Date.parse(f.serverTime) : NaN;
   if (!Number.isNaN(serverTime)) clockOffset = serverTime - Date.now();
   await saveToken(f.token);
@@ -501,6 +535,9 @@ async function onAuthed(f: Frame) {
   void saveState();
   // The current room first: that is where edits matter most.
   void primeSeqs([room, ...rooms.filter((r) => r !== room)]);
+  // A new connection is an old client until it watches (E23).
+  lastWatch = '\u0000';
+  watchPeople();
 }
 
 function onFrame(f: Frame) {
@@ -546,12 +583,21 @@ function onFrame(f: Frame) {
       return seen(f);
     case 'settings':
       if (typeof f.readReceipts === 'boolean') readReceipts = f.readReceipts;
+      if (typeof f.notify === 'string') notices = { notify: f.notify, quote: f.notifyQuote };
       return;
     case 'blocks':
     case 'suspended':
       return out(describeSafetyReply(f, blocks)!);
     case 'report':
       return out(`* new report #${f.report?.id}: ${safe(String(f.report?.by))} reported a message of ${safe(String(f.report?.from))} in ${roomLabel(String(f.report?.room))}`);
+    case 'presence_batch':
+      // *(E23)* the people we watch, as they are now
+      for (const [user, status] of Object.entries((f.presence ?? {}) as Record<string, string>)) {
+        if (!blocks.has(user)) out(`* ${user} is ${status}`);
+      }
+      return;
+    case 'watching':
+      return; // the statuses at the moment we asked: /who shows them
     case 'presence':
       if (f.online !== undefined && blocks.has(f.user)) return;
       // *(E25)* away: online, every tab idle or hidden
@@ -718,10 +764,12 @@ async function say(text: string, extra: Record<string, unknown> = {}) {
   }
 }
 
-/** `/edit`, `/delete`, `/reply`, `/react`, `/unreact`, `/readreceipts`, `/timer`. */
+/** `/edit`, `/delete`, `/reply`, `/react`, `/unreact`, `/readreceipts`, `/notify`, `/timer`. */
 async function conversationCommand(cmd: string, restOfLine: string) {
   if (cmd === '/readreceipts' && !restOfLine.trim())
     return out(readReceipts === undefined ? 'usage: /readreceipts on|off' : `* read receipts are ${readReceipts ? 'on' : 'off'}; /readreceipts ${readReceipts ? 'off' : 'on'} to change`);
+  if (cmd === '/notify' && !restOfLine.trim())
+    return out(notices ? `${describeNotices(notices.notify, notices.quote)}; /notify off|mentions|all, /notify quote on|off to change` : 'usage: /notify off|mentions|all, or /notify quote on|off');
   const parsed = parseCommand(view, room, cmd, restOfLine)!;
   if ('usage' in parsed) return out(parsed.usage);
   if ('error' in parsed) return out(`! ${parsed.error}`);
@@ -746,6 +794,8 @@ async function conversationCommand(cmd: string, restOfLine: string) {
     case 'deleted_message':
       return out(view.deletedOne(r.room ?? room, String(r.message ?? frame.message), isPoint(r.seq) ? r.seq : undefined).join('\n') || `* deleted [${parsed.n}]`);
     case 'settings':
+      if (typeof r.notify === 'string') notices = { notify: r.notify, quote: r.notifyQuote };
+      if (cmd === '/notify') return out(describeNotices(r.notify, r.notifyQuote));
       readReceipts = r.readReceipts === true;
       return out(
         readReceipts
@@ -840,6 +890,7 @@ async function command(line: string) {
     case '/react':
     case '/unreact':
     case '/readreceipts':
+    case '/notify':
     case '/timer':
       return conversationCommand(cmd, line.replace(/^\s*\S+/, ''));
     case '/remove':
@@ -953,6 +1004,8 @@ async function command(line: string) {
       if (!cursors.has(room)) cursors.set(room, r.room.lastMessageId);
       if (isSeq(r.seq) && !seqs.has(room)) seqs.set(room, r.seq);
       for (const m of r.members) profiles.note(m);
+      listedMembers = r.members.map((m: { username: string }) => m.username);
+      watchPeople();
       const count: number = r.memberCount ?? r.members.length;
       out(`* now in ${roomLabel(room)} (${count} ${count === 1 ? 'member' : 'members'})`);
       if (typeof r.room.disappearAfter === 'number') out(describeRoomTimer(room, r.room.disappearAfter));
@@ -975,9 +1028,13 @@ async function command(line: string) {
       const members = await rest<Member>(r.members, r.membersMore, (last) => ({ action: 'members', room, after: last.username }), (p) => p.members);
       for (const m of members) profiles.note(m);
       const mark = (m: Member) => (m.online && m.away ? '◐' : m.online ? '●' : '○');
-      return out(
-        members.map((m) => `${mark(m)} ${profiles.member(m.username)}${m.online && m.away ? ' (away)' : ''}${blocks.has(m.username) ? ' (blocked)' : ''}`).join('\n'),
-      );
+      out(members.map((m) => `${mark(m)} ${profiles.member(m.username)}${m.online && m.away ? ' (away)' : ''}${blocks.has(m.username) ? ' (blocked)' : ''}`).join('\n'));
+      // *(E23)* a big room's count from the server: nobody's online changes are heard there
+      if (members.length > BIG_ROOM) {
+        const c = await request({ action: 'online_count', room });
+        if (c.type === 'online_count') out(`* ${c.online} of ${c.members} members online`);
+      }
+      return;
     }
     case '/notifications': {
       // *(E25)* push subscriptions are made by a browser; here they are listed and removed

@@ -368,7 +368,8 @@ export type Parsed =
 
 /**
  * The conversation commands: `/edit [N] TEXT`, `/delete [N]`, `/reply N TEXT`,
- * `/react [N] EMOJI`, `/unreact [N] EMOJI`, `/readreceipts on|off`,
+ * `/react [N] EMOJI`, `/unreact [N] EMOJI`, `/readreceipts on|off`, `/notify
+ * off|mentions|all` and `/notify quote on|off` (E24),
  * `/timer off|5m|1h|1d|1w` (and `5s`, on a server with the test timer). `rest` is the
  * line after the command word, as typed (the text keeps its spaces). Returns the
  * frame to send, a local error, or the usage line. Undefined for other commands.
@@ -415,6 +416,16 @@ export function parseCommand(view: ConversationView, room: string, cmd: string, 
     case '/readreceipts': {
       if (words.length !== 1 || !['on', 'off'].includes(words[0]!.toLowerCase())) return { usage: 'usage: /readreceipts on|off' };
       return { frame: { action: 'settings', readReceipts: words[0]!.toLowerCase() === 'on' } };
+    }
+    case '/notify': {
+      // E24: email notices: `/notify off|mentions|all`, `/notify quote on|off`
+      const usage = { usage: 'usage: /notify off|mentions|all, or /notify quote on|off' };
+      const lower = words.map((w) => w.toLowerCase());
+      if (lower.length === 1 && ['off', 'mentions', 'all'].includes(lower[0]!)) return { frame: { action: 'settings', notify: lower[0] } };
+      if (lower.length === 2 && lower[0] === 'quote' && ['on', 'off'].includes(lower[1]!)) {
+        return { frame: { action: 'settings', notifyQuote: lower[1] === 'on' } };
+      }
+      return usage;
     }
     case '/timer': {
       const word = words.length === 1 ? words[0]!.toLowerCase() : '';
@@ -509,4 +520,11 @@ export function parseSavedState(text: string, user: string): SavedState | undefi
   }
   const watermark = typeof r.watermark === 'string' && r.watermark.length <= 40 ? r.watermark : '';
   return { user, watermark, rooms };
+}
+
+/** *(E24)* Where email notices stand, as `/notify` says it. */
+export function describeNotices(notify: unknown, quote: unknown): string {
+  const what =
+    notify === 'off' ? 'off: no emails about unread messages' : notify === 'all' ? 'on for every message in your rooms' : 'on for direct messages and mentions';
+  return `* email notices ${what}${notify === 'off' ? '' : quote === true ? ', quoting the text' : ', without quotes (who and where only)'}`;
 }

@@ -11,6 +11,8 @@
 // `recovery_codes` (E19), the channel `directory` and the moderation actions
 // (moderation.ts, E21), and (E20) `set_profile`, `profiles`, `avatars`,
 // `delete_account`, `export_data`, and E22's `block`, `unblock`, `blocks`,
+// `report` and the administrators' actions, and E23's `watch` and
+// `online_count` (presence subscriptions), which have no route of their own
 // `report` and the administrators' actions, and E25's `activity`,
 // `push_subscribe`, `push_subscriptions` and `push_unsubscribe`, which have no route of their own
 // because API Gateway's are fixed.
@@ -27,6 +29,7 @@ import { DownloadFrame, UploadFrame, downloadUrls, grantUpload } from './core/fi
 import { Envelope, TourSeenFrame, describeIssues } from './core/protocol.js';
 import { MembersFrame, RoomsFrame, membersPage, roomsPage } from './core/listing.js';
 import { PurgeFrame, purgeMyMessages } from './core/purge.js';
+import { OnlineCountFrame, WatchFrame, onlineCount, watch } from './core/presence.js';
 import { ReadFrame, SettingsFrame, changeSettings, markRoomRead } from './core/reads.js';
 import { SearchFrame, search } from './core/search.js';
 import { markTourSeen } from './core/tour.js';
@@ -104,6 +107,9 @@ const ACTIONS: Record<string, DefaultAction> = {
   unblock: { schema: UnblockFrame, run: unblock },
   blocks: { schema: BlocksFrame, run: listBlocks },
   report: { schema: ReportFrame, run: reportMessage },
+  // E23: presence subscriptions
+  watch: { schema: WatchFrame, run: watch },
+  online_count: { schema: OnlineCountFrame, run: onlineCount },
   ...ADMINISTRATION_ACTIONS,
   // E25: away presence and Web Push
   activity: { schema: ActivityFrame, run: reportActivity },

@@ -69,7 +69,7 @@ export async function deliver(deps: Deps, connectionId: string, re: string | und
   for (const id of outcome.close ?? []) await deps.gateway.disconnect(id);
   if (gone.length) {
     // A gone connection's row is deleted; its user's roommates may need presence.
-    const presence = await dropConnections(deps.sql, [...new Set(gone)]);
+    const presence = await dropConnections(deps.sql, [...new Set(gone)], deps.settings);
     for (const b of presence) await fanOut(deps, b.to, b.frame);
   }
   if (outcome.after) {

@@ -5,7 +5,9 @@
 // day (full again) are deleted. Expired disappearing messages are deleted for
 // good, within the minute (disappearing.ts), and so are files never attached
 // within a day or whose message is gone (files.ts), and lapsed two-factor
-// challenges and enrolments (two-factor.ts).
+// challenges and enrolments (two-factor.ts). Email notices that are due go out
+// (notices.ts, E24): claimed under a lease, so a sweep that dies mid-way leaves
+// them to the next minute's.
 import { getDeps } from './adapters/runtime.js';
 import { loadConfig } from './adapters/config.js';
 import { pruneBudgets } from './core/budgets.js';
@@ -13,6 +15,7 @@ import { sweepConnections } from './core/connections.js';
 import { sweepExpired } from './core/disappearing.js';
 import { sweepFiles } from './core/files.js';
 import { sweepTwoFactor } from './core/two-factor.js';
+import { sweepNotices } from './core/notices.js';
 import type { Deps } from './core/ports.js';
 import { deliver, observed } from './route.js';
 
@@ -31,6 +34,7 @@ async function sweepOnce(deps: Deps): Promise<{ swept: number }> {
   await deliver(deps, '', undefined, await sweepExpired(deps));
   await sweepFiles(deps);
   await sweepTwoFactor(deps);
+  await sweepNotices(deps);
   if (swept.length) deps.log.info('swept connections', { count: swept.length });
   return { swept: swept.length };
 }

@@ -12,7 +12,7 @@ export function contentSecurityPolicy(webSocketOrigin: string, filesOrigin: stri
     `img-src 'self' data: ${filesOrigin}`,
     "font-src 'self'",
     "manifest-src 'self'",
-    // the service worker (/sw.js): notifications (E25)
+    // the service worker (/sw.js: the offline app shell, and notifications (E25)) comes from the site itself
     "worker-src 'self'",
     // 'self' for /config.json and the emoji data; the socket for the chat; the
     // files bucket for uploads (presigned POSTs).

@@ -4,6 +4,8 @@
 // lands in the dead-letter queue, as does one whose posts failed every hand-back
 // (the worker sends it there itself). Alarms: anything in the dead-letter queue,
 // and batches waiting long (workers throttled, or too few of them).
+// *(E23)* Beside it the presence queue: changes for watchers, which the same
+// worker reads in batches its event source gathers over a 1 s window.
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -39,6 +41,22 @@ export const FANOUT = {
   ageAlarmSeconds: 30,
 } as const;
 
+/**
+ * *(E23)* The presence queue's event source: Lambda holds records up to
+ * `batchingWindowSeconds` (or until `batchSize`) before it invokes the worker,
+ * which merges them per connection: the window a Lambda cannot hold itself.
+ */
+export const PRESENCE = {
+  /** PRESENCE_BATCH_MS's counterpart on AWS (MaximumBatchingWindowInSeconds) */
+  batchingWindowSeconds: 1,
+  /** records per invocation: each is one change for up to 1,000 connections */
+  batchSize: 100,
+  /** worker invocations at once for presence, beside the fan-out's */
+  maxConcurrency: 5,
+  /** a presence change a few minutes old is stale: the worker posts the state now anyway */
+  retentionMinutes: 5,
+} as const;
+
 export interface FanoutQueuesProps {
   alarmTopic: ITopic;
 }
@@ -46,6 +64,8 @@ export interface FanoutQueuesProps {
 export class FanoutQueues extends Construct {
   readonly queue: Queue;
   readonly deadLetters: Queue;
+  /** *(E23)* presence changes for watchers, coalesced by the worker */
+  readonly presence: Queue;
 
   constructor(scope: Construct, id: string, props: FanoutQueuesProps) {
     super(scope, id);
@@ -62,6 +82,15 @@ export class FanoutQueues extends Construct {
       visibilityTimeout: Duration.seconds(6 * FANOUT.timeoutSeconds),
       // A live frame an hour late is of no use: clients catch up with history.
       retentionPeriod: Duration.hours(1),
+      deadLetterQueue: { queue: this.deadLetters, maxReceiveCount: FANOUT.maxReceiveCount },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.presence = new Queue(this, 'Presence', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(6 * FANOUT.timeoutSeconds),
+      retentionPeriod: Duration.minutes(PRESENCE.retentionMinutes),
       deadLetterQueue: { queue: this.deadLetters, maxReceiveCount: FANOUT.maxReceiveCount },
       removalPolicy: RemovalPolicy.DESTROY,
     });
@@ -105,6 +134,16 @@ export class FanoutQueues extends Construct {
     );
     this.queue.grantSendMessages(worker);
     this.deadLetters.grantSendMessages(worker);
+    // E23: the batching window gathers changes; the worker merges them per connection.
+    worker.addEventSource(
+      new SqsEventSource(this.presence, {
+        batchSize: PRESENCE.batchSize,
+        maxBatchingWindow: Duration.seconds(PRESENCE.batchingWindowSeconds),
+        maxConcurrency: PRESENCE.maxConcurrency,
+        reportBatchItemFailures: true,
+      }),
+    );
+    this.presence.grantSendMessages(worker);
   }
 
   /** The environment of a function that broadcasts, and its grant to queue batches. */
@@ -113,5 +152,7 @@ export class FanoutQueues extends Construct {
     fn.addEnvironment('FANOUT_DIRECT_MAX', String(FANOUT.directMax));
     fn.addEnvironment('FANOUT_BATCH_IDS', String(FANOUT.idsPerBatch));
     this.queue.grantSendMessages(fn);
+    fn.addEnvironment('PRESENCE_QUEUE_URL', this.presence.queueUrl);
+    this.presence.grantSendMessages(fn);
   }
 }

@@ -27,13 +27,15 @@ export function suppressReviewedFindings(stack: ChatStack, options: { multiAz: b
       'AwsSolutions-IAM5[Resource::*]',
       "Lambda's VPC networking actions (ec2:CreateNetworkInterface and friends) and X-Ray's xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) do not support resource-level permissions.",
     );
-    if (source !== 'migrate' && source !== 'connect') {
+    // E24: unsubscribe and bounces only touch the database
+    if (source !== 'migrate' && source !== 'connect' && source !== 'unsubscribe' && source !== 'bounces') {
       ack(fn.role!, connections('POST'), 'Connection ids exist only at run time; the grant is this stage, POST (PostToConnection) only.');
       if (source !== 'fanout') ack(fn.role!, connections('DELETE'), 'Connection ids exist only at run time; the grant is this stage, DELETE (DeleteConnection) only.');
     }
   }
   // auth mails sign-up and reset codes; $default mails email-change codes and notices (E18)
-  for (const mailer of [stack.functions.auth!, stack.functions.default!]) {
+  // E24: sweep mails notices (SendRawEmail only, the same condition)
+  for (const mailer of [stack.functions.auth!, stack.functions.default!, stack.functions.sweep!]) {
     ack(
       mailer.role!,
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]',

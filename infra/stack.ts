@@ -3,7 +3,7 @@
 // the schedule, the alarms, the web client.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { ArnFormat, CfnOutput, CustomResource, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, CfnParameter, CustomResource, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { CfnAccount } from 'aws-cdk-lib/aws-apigateway';
 import { type CfnStage, LogGroupLogDestination, type WebSocketRoute, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -13,17 +13,18 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, ManagedPolicy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { EmailIdentity, Identity } from 'aws-cdk-lib/aws-ses';
+import { FunctionUrlAuthType, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
+import { ConfigurationSet, EmailIdentity, EmailSendingEvent, EventDestination, Identity } from 'aws-cdk-lib/aws-ses';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
-import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { EmailSubscription, LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { ChatDatabase, DATABASE_NAME } from './database.js';
 import { FilesBucket, filesBucketName, filesBucketOrigin } from './files.js';
 import { ChatFunction, type ChatFunctionProps, LOGGED_ERRORS, PROJECT_ROOT, SECURITY_EVENTS } from './function.js';
 import { chatDashboard } from './dashboard.js';
-import { FANOUT, FanoutQueues } from './fanout.js';
+import { FANOUT, FanoutQueues, PRESENCE } from './fanout.js';
 import { suppressReviewedFindings } from './nag.js';
 import { WebSite } from './web.js';
 
@@ -94,7 +95,7 @@ export const ROUTE_THROTTLES: Record<string, Throttle> = {
  * Invocations at once per function: one route's flood cannot take the account's
  * Lambda pool from the others, and the sum (197) bounds the sessions open on RDS
  * Proxy. Lambda keeps 100 of the account's concurrency unreserved, so this needs
- * an account limit of at least 297 (the default is 1,000); see docs/DEPLOY.md.
+ * an account limit of at least 302 (the default is 1,000); see docs/DEPLOY.md.
  */
 export const RESERVED_CONCURRENCY: Record<string, number> = {
   connect: 30,
@@ -107,8 +108,12 @@ export const RESERVED_CONCURRENCY: Record<string, number> = {
   leave: 10,
   sweep: 1,
   migrate: 1,
-  // the fan-out worker: the event source mapping's maxConcurrency (infra/fanout.ts)
-  fanout: FANOUT.maxConcurrency,
+  // E24: the unsubscribe link's endpoint (each request one short statement or
+  // two), and SES's bounce and complaint events
+  unsubscribe: 2,
+  bounces: 1,
+  // the fan-out worker: its event source mappings' maxConcurrency (infra/fanout.ts), fan-out and presence (E23)
+  fanout: FANOUT.maxConcurrency + PRESENCE.maxConcurrency,
 };
 
 /** Security events in five minutes that raise the alarm, unless the props say otherwise. */
@@ -138,6 +143,9 @@ export class ChatStack extends Stack {
   readonly web: WebSite;
   readonly files: FilesBucket;
   readonly fanout: FanoutQueues;
+  /** E24: SES bounces and complaints, and the unsubscribe link's endpoint */
+  readonly mailEvents: Topic;
+  readonly unsubscribeUrl: FunctionUrl;
   readonly functions: Record<string, ChatFunction> = {};
   /** *(E25)* the Web Push VAPID keys */
   readonly vapidSecret: Secret;
@@ -212,7 +220,16 @@ export class ChatStack extends Stack {
       FILES_BUCKET: this.files.bucket.bucketName,
     };
     // SES: the sender identity, and SendEmail from that address for the function that mails.
-    new EmailIdentity(this, 'Sender', { identity: Identity.email(props.senderEmail) });
+    // E24: every mail from it goes through a configuration set that publishes
+    // bounces and complaints to a topic; the `bounces` function suppresses those
+    // addresses for notices (docs/DEPLOY.md).
+    this.mailEvents = new Topic(this, 'MailEvents', { displayName: 'Wild Whispers SES bounces and complaints', enforceSSL: true });
+    const configurationSet = new ConfigurationSet(this, 'MailConfiguration', {});
+    configurationSet.addEventDestination('BouncesAndComplaints', {
+      destination: EventDestination.snsTopic(this.mailEvents),
+      events: [EmailSendingEvent.BOUNCE, EmailSendingEvent.COMPLAINT],
+    });
+    new EmailIdentity(this, 'Sender', { identity: Identity.email(props.senderEmail), configurationSet });
     const mailEnvironment = {
       MAIL_TRANSPORT: 'ses',
       MAIL_FROM: `${props.senderName ?? 'Wild Whispers'} <${props.senderEmail}>`,
@@ -230,7 +247,15 @@ export class ChatStack extends Stack {
     for (const source of Object.keys(props.reservedConcurrency || {})) {
       if (!(source in RESERVED_CONCURRENCY)) throw new Error(`reservedConcurrency names "${source}", which is not a function (${Object.keys(RESERVED_CONCURRENCY).join(', ')})`);
     }
-    type FunctionOptions = Partial<ChatFunctionProps> & { mail?: boolean };
+    // E24: notices carry List-Unsubscribe headers, which only SendRawEmail sends.
+    const sendRawEmailFromSender = new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ['ses:SendRawEmail'],
+      resources: [`arn:${this.partition}:ses:${this.region}:${this.account}:identity/*`],
+      conditions: { StringEquals: { 'ses:FromAddress': props.senderEmail } },
+    });
+    /** `mail`: SendEmail (codes); 'raw': SendRawEmail only (notices) */
+    type FunctionOptions = Partial<ChatFunctionProps> & { mail?: boolean | 'raw' };
     const fn = (source: string, { mail = false, ...extra }: FunctionOptions = {}) => {
       const f = new ChatFunction(this, `${source[0]!.toUpperCase()}${source.slice(1)}Function`, {
         source,
@@ -242,7 +267,7 @@ export class ChatStack extends Stack {
         environment: { ...shared, ...(mail ? mailEnvironment : {}), ...extra.environment },
       });
       appSecret.grantRead(f);
-      if (mail) f.addToRolePolicy(sendEmailFromSender);
+      if (mail) f.addToRolePolicy(mail === 'raw' ? sendRawEmailFromSender : sendEmailFromSender);
       this.functions[source] = f;
       return f;
     };
@@ -275,7 +300,17 @@ export class ChatStack extends Stack {
     // $default grants uploads and signs downloads, and deletes a deleted message's files;
     // its account actions (E18) check passwords with scrypt and mail codes and notices.
     // ADMIN_USERS: `$default` runs the administrators' actions, `auth` tells them they are (E22).
-    const adminEnv: Record<string, string> = props.adminUsers?.length ? { ADMIN_USERS: props.adminUsers.join(',') } : {};
+    // A stack parameter, so the administrators change with `cdk deploy --parameters
+    // AdminUsers=dana,root` (or in the console) without a new build; the context
+    // setting `adminUsers` is its default.
+    const adminUsers = new CfnParameter(this, 'AdminUsers', {
+      type: 'String',
+      default: (props.adminUsers ?? []).join(','),
+      description: "Comma-separated usernames of the server's administrators (reports, suspensions, account deletion); empty for none",
+      allowedPattern: '^[A-Za-z0-9_.,-]*$',
+      constraintDescription: 'usernames (letters, digits, _ . -) separated by commas, without spaces',
+    });
+    const adminEnv: Record<string, string> = { ADMIN_USERS: adminUsers.valueAsString };
     const defaultFunction = route('$default', 'default', { memorySize: 1024, mail: true, environment: adminEnv });
     this.files.grant(defaultFunction, ['s3:PutObject', 's3:PutObjectTagging', 's3:GetObject', 's3:DeleteObject']);
     // scrypt at OWASP's cost needs 128 MiB and a good share of a vCPU
@@ -317,11 +352,24 @@ export class ChatStack extends Stack {
 
     // Connection rows outlive sockets when $disconnect is missed, and disappearing
     // messages must be deleted within a minute of expiry: sweep every minute.
-    const sweep = fn('sweep', { timeout: Duration.seconds(60) });
+    // E24: the unsubscribe link's endpoint, a function URL with auth NONE: the
+    // signed token in the link is the credential, and each source network has a
+    // budget (UNSUBSCRIBES_PER_ADDRESS_PER_HOUR) on top of the reserved concurrency.
+    const unsubscribe = fn('unsubscribe', { timeout: Duration.seconds(10) });
+    this.unsubscribeUrl = unsubscribe.addFunctionUrl({ authType: FunctionUrlAuthType.NONE });
+    const bounces = fn('bounces', { timeout: Duration.seconds(30) });
+    this.mailEvents.addSubscription(new LambdaSubscription(bounces));
+    // It also mails the notices that are due (E24): links to the web client and
+    // to the unsubscribe endpoint, with SendRawEmail only.
+    const sweep = fn('sweep', {
+      timeout: Duration.seconds(60),
+      mail: 'raw',
+      environment: { PUBLIC_URL: this.web.url, UNSUBSCRIBE_URL: this.unsubscribeUrl.url },
+    });
     grantManageConnections(sweep);
     this.files.grant(sweep, ['s3:DeleteObject']);
     const sweepSchedule = new Rule(this, 'SweepSchedule', {
-      description: 'Delete connection rows API Gateway no longer holds, and expired disappearing messages',
+      description: 'Delete connection rows API Gateway no longer holds and expired disappearing messages; mail the email notices that are due',
       schedule: Schedule.rate(Duration.minutes(1)),
       targets: [new LambdaFunction(sweep, { retryAttempts: 0 })],
     });
@@ -416,6 +464,7 @@ export class ChatStack extends Stack {
     new CfnOutput(this, 'DatabaseSecretArn', { value: appSecret.secretArn, description: "The app role's database credentials (for npm run admin through a tunnel)" });
     new CfnOutput(this, 'DatabaseEndpoint', { value: this.database.instance.dbInstanceEndpointAddress, description: 'The database host, inside the VPC' });
     new CfnOutput(this, 'DashboardName', { value: dashboard.dashboardName, description: 'CloudWatch dashboard: sends, fan-out, delivery time, the queue' });
+    new CfnOutput(this, 'UnsubscribeUrl', { value: this.unsubscribeUrl.url, description: 'The one-click unsubscribe endpoint of email notices' });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topicArn, description: 'Subscribe to hear about errors and throttles' });
 
     suppressReviewedFindings(this, { multiAz: props.dbMultiAz ?? false });

@@ -16,7 +16,7 @@ import {
 } from 'aws-cdk-lib/aws-cloudfront';
 import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
-import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
+import { BucketDeployment, CacheControl, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { contentSecurityPolicy } from './csp.js';
 
@@ -31,6 +31,8 @@ export interface WebSiteProps {
   filesOrigin: string;
 }
 
+const MANIFEST = 'manifest.webmanifest';
+
 const PLACEHOLDER = `<!doctype html><html lang="en"><meta charset="utf-8"><title>Wild Whispers</title>
 <p>The web client was not built when this stack was synthesized. Run <code>npm run build</code>, then deploy again.</p></html>`;
 
@@ -38,7 +40,11 @@ export class WebSite extends Construct {
   readonly bucket: Bucket;
   readonly distribution: Distribution;
   readonly headers: ResponseHeadersPolicy;
+  /** the same headers plus Cache-Control: no-cache, for the files whose names stay */
+  readonly freshHeaders: ResponseHeadersPolicy;
   readonly deployment: BucketDeployment;
+  /** the web app manifest, with its own content type (only when the client was built) */
+  readonly manifestDeployment?: BucketDeployment;
   /** https://{id}.cloudfront.net */
   readonly url: string;
 
@@ -55,19 +61,39 @@ export class WebSite extends Construct {
       autoDeleteObjects: true,
     });
 
+    const securityHeadersBehavior = {
+      contentSecurityPolicy: { contentSecurityPolicy: contentSecurityPolicy(props.webSocketOrigin, props.filesOrigin), override: true },
+      strictTransportSecurity: { accessControlMaxAge: Duration.days(730), includeSubdomains: true, override: true },
+      contentTypeOptions: { override: true },
+      frameOptions: { frameOption: HeadersFrameOption.DENY, override: true },
+      referrerPolicy: { referrerPolicy: HeadersReferrerPolicy.NO_REFERRER, override: true },
+    };
+    const permissions = { header: 'Permissions-Policy', value: 'camera=(), microphone=(), geolocation=(), payment=()', override: true };
     this.headers = new ResponseHeadersPolicy(this, 'SecurityHeaders', {
       comment: 'Wild Whispers: CSP, HSTS, nosniff, no framing',
-      securityHeadersBehavior: {
-        contentSecurityPolicy: { contentSecurityPolicy: contentSecurityPolicy(props.webSocketOrigin, props.filesOrigin), override: true },
-        strictTransportSecurity: { accessControlMaxAge: Duration.days(730), includeSubdomains: true, override: true },
-        contentTypeOptions: { override: true },
-        frameOptions: { frameOption: HeadersFrameOption.DENY, override: true },
-        referrerPolicy: { referrerPolicy: HeadersReferrerPolicy.NO_REFERRER, override: true },
-      },
+      securityHeadersBehavior,
+      customHeadersBehavior: { customHeaders: [permissions] },
+    });
+
+    // The service worker and the manifest keep their names from one deploy to the
+    // next: never cached at the edge or in the browser, so a deploy's new shell
+    // is found at the next visit (the worker then replaces the old one).
+    this.freshHeaders = new ResponseHeadersPolicy(this, 'FreshHeaders', {
+      comment: 'Wild Whispers: security headers, and no caching (sw.js, manifest)',
+      securityHeadersBehavior,
       customHeadersBehavior: {
-        customHeaders: [{ header: 'Permissions-Policy', value: 'camera=(), microphone=(), geolocation=(), payment=()', override: true }],
+        customHeaders: [permissions, { header: 'Cache-Control', value: 'no-cache', override: true }],
       },
     });
+    const origin = S3BucketOrigin.withOriginAccessControl(this.bucket);
+    const fresh = {
+      origin,
+      viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+      allowedMethods: AllowedMethods.ALLOW_GET_HEAD,
+      cachePolicy: CachePolicy.CACHING_DISABLED,
+      responseHeadersPolicy: this.freshHeaders,
+      compress: true,
+    };
 
     this.distribution = new Distribution(this, 'Cdn', {
       comment: 'Wild Whispers web client',
@@ -75,13 +101,14 @@ export class WebSite extends Construct {
       httpVersion: HttpVersion.HTTP2_AND_3,
       priceClass: PriceClass.PRICE_CLASS_100,
       defaultBehavior: {
-        origin: S3BucketOrigin.withOriginAccessControl(this.bucket),
+        origin,
         viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
         allowedMethods: AllowedMethods.ALLOW_GET_HEAD,
         cachePolicy: CachePolicy.CACHING_OPTIMIZED,
         responseHeadersPolicy: this.headers,
         compress: true,
       },
+      additionalBehaviors: { '/sw.js': fresh, [`/${MANIFEST}`]: fresh },
     });
     this.url = `https://${this.distribution.distributionDomainName}`;
 
@@ -95,6 +122,20 @@ export class WebSite extends Construct {
       distribution: this.distribution,
       distributionPaths: ['/*'],
       memoryLimit: 256,
+      // deployed below with its content type (S3 would guess none for .webmanifest)
+      exclude: [MANIFEST],
     });
+    if (built) {
+      this.manifestDeployment = new BucketDeployment(this, 'DeployManifest', {
+        sources: [Source.asset(props.distDir)],
+        destinationBucket: this.bucket,
+        exclude: ['*'],
+        include: [MANIFEST],
+        prune: false,
+        contentType: 'application/manifest+json',
+        cacheControl: [CacheControl.noCache()],
+        memoryLimit: 256,
+      });
+    }
   }
 }

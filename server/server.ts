@@ -13,6 +13,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Config } from '../functions/adapters/config.js';
 import { createSql } from '../functions/adapters/db.js';
 import { LocalGateway } from '../functions/adapters/local-gateway.js';
+import { LocalPresenceBatcher } from '../functions/adapters/local-presence.js';
 import { createLogger } from '../functions/adapters/logger.js';
 import { migrate } from '../functions/adapters/migrate.js';
 import { OutboxMailer } from '../functions/adapters/outbox-mailer.js';
@@ -25,11 +26,13 @@ import { localVapidKeys, pushSubject } from '../functions/adapters/push-keys.js'
 import { pruneBudgets } from '../functions/core/budgets.js';
 import { sweepFiles } from '../functions/core/files.js';
 import { securityEvent } from '../functions/core/audit.js';
-import { chargeRefusedHandshake, sweepConnections } from '../functions/core/connections.js';
+import { chargeRefusedHandshake, dropConnections, sweepConnections } from '../functions/core/connections.js';
 import { sweepExpired } from '../functions/core/disappearing.js';
 import { sweepTwoFactor } from '../functions/core/two-factor.js';
+import { handleUnsubscribe, sweepNotices } from '../functions/core/notices.js';
 import { RateLimited } from '../functions/core/errors.js';
 import { MAX_FRAME_BYTES, networkOf } from '../functions/core/names.js';
+import { UNSUBSCRIBE_PATH, serveUnsubscribe } from './unsubscribe.js';
 import type { Deps, Frame, Logger, Mailer, Sql, Storage } from '../functions/core/ports.js';
 import { handler as onAuth } from '../functions/auth.js';
 import { connectHandler } from '../functions/connect.js';
@@ -231,6 +234,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     storage: options.storage ?? local,
     push: pusher,
   };
+  // E23: presence for watchers, coalesced per connection over PRESENCE_BATCH_MS.
+  const presence = new LocalPresenceBatcher({
+    windowMs: config.settings.presenceBatchMs,
+    perConnectionMax: config.settings.presenceWatchMax,
+    post: (to, frame) => gateway.post(to, frame),
+    onGone: async (ids) => deliver(deps, '', undefined, { broadcasts: await dropConnections(sql, ids, config.settings) }),
+    onError: (err) => log.error('could not post presence', { error: String(err) }),
+  });
+  deps.presence = presence;
   installDeps(deps);
   // A grant uploads only while its file waits for bytes (server/files.ts).
   const uploadOpen = async (id: string) =>
@@ -259,6 +271,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (isFileRequest(req.url)) {
       serveFile(local, req, res, log, new Date(), uploadOpen).catch((err) => {
         log.error('file request failed', { error: String(err) });
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+      return;
+    }
+    // E24: the one-click unsubscribe link of email notices (its own headers).
+    if (new URL(req.url ?? '/', 'http://x').pathname === UNSUBSCRIBE_PATH) {
+      serveUnsubscribe(deps, req, res, handleUnsubscribe).catch((err) => {
+        log.error('unsubscribe request failed', { error: String(err) });
         if (!res.headersSent) res.writeHead(500).end();
       });
       return;
@@ -464,6 +484,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ws.on('close', () => {
         setAuthed(client, true);
         gateway.remove(connectionId);
+        presence.forget(connectionId);
         clients.delete(connectionId);
         // On shutdown every row goes in one statement instead, and nobody is left to tell.
         if (closing) return;
@@ -501,6 +522,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       .then((outcome) => deliver(deps, '', undefined, outcome))
       .then(() => sweepFiles(deps))
       .then(() => sweepTwoFactor(deps))
+      .then(() => sweepNotices(deps))
       .catch((err) => log.warn('sweep failed', { error: String(err) }));
   }, config.sweep.intervalSeconds * 1000);
   heartbeat.unref();
@@ -523,12 +545,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     http.listen(config.port, config.host, () => resolve());
   });
   port = (http.address() as AddressInfo).port;
+  // Links in email notices (E24) point at PUBLIC_URL, else where this server is reached.
+  if (!deps.settings.publicUrl) deps.settings = { ...deps.settings, publicUrl: publicOrigins()[0] };
 
   const close = () =>
     (closing ??= (async () => {
       clearInterval(heartbeat);
       clearInterval(sweep);
       clearInterval(vacuum);
+      presence.close();
       http.close();
       const queues = [...clients.values()].map((c) => {
         c.socket.close(1001, 'Server shutting down');

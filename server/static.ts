@@ -4,7 +4,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { basename, extname, join, normalize, resolve, sep } from 'node:path';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -21,12 +21,15 @@ const TYPES: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
+/** Files whose names do not change between builds but whose content does. */
+const FRESH = new Set(['index.html', 'sw.js', 'manifest.webmanifest', 'config.json']);
+
 /** The headers of every response; `connectSrc` is the socket's origin (ws://… or wss://…). */
 export function securityHeaders(connectSrc: string): Record<string, string> {
   return {
     'content-security-policy':
       `default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; ` +
-      `connect-src 'self' ${connectSrc}; font-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'`,
+      `connect-src 'self' ${connectSrc}; font-src 'self'; manifest-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'`,
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
     'x-frame-options': 'DENY',
@@ -80,8 +83,8 @@ export async function serveStatic(
   res.writeHead(200, {
     'content-type': type,
     'content-length': info.size,
-    // the page and the service worker (E25) are checked on every load; the rest is hashed or short-lived
-    'cache-control': file.endsWith('index.html') || file === join(base, 'sw.js') ? 'no-cache' : 'public, max-age=300',
+    // the page, the service worker and the manifest name the build's files: always asked again
+    'cache-control': FRESH.has(basename(file)) ? 'no-cache' : 'public, max-age=300',
     ...headers,
   });
   if (req.method === 'HEAD') res.end();

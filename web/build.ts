@@ -5,10 +5,12 @@
 import { cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
+import { appIcons, ICONS } from './icons.js';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 const require = createRequire(import.meta.url);
@@ -57,31 +59,59 @@ export async function buildWeb({ quiet = false, outdir }: BuildOptions = {}): Pr
     .replace('/main.css', style ? `/${basename(style)}` : '/main.css');
   await writeFile(join(dist, 'index.html'), html);
 
-  // The service worker: one file at a fixed URL (/sw.js), its scope the whole
-  // site; browsers check it for updates themselves, so it is never hashed.
-  const worker = `${root}src/sw/index.ts`;
-  if (existsSync(worker)) {
-    await esbuild.build({
-      entryPoints: [worker],
-      outfile: join(dist, 'sw.js'),
-      bundle: true,
-      format: 'iife',
-      minify: true,
-      sourcemap: true,
-      target: ['es2022'],
-      legalComments: 'linked',
-      logLevel: quiet ? 'error' : 'warning',
-    });
-  }
-
   const data = require.resolve('emoji-picker-element-data/en/emojibase/data.json');
   await mkdir(join(dist, dirname(EMOJI_DATA_PATH)), { recursive: true });
   await cp(data, join(dist, EMOJI_DATA_PATH));
+
+  for (const [path, png] of appIcons()) {
+    await mkdir(join(dist, dirname(path)), { recursive: true });
+    await writeFile(join(dist, path), png);
+  }
+  await buildServiceWorker(dist, outputs.map(([f]) => f), quiet);
 
   if (!quiet) {
     const first = await firstLoadSize(dist);
     console.log(`web/dist: first page load ${first.files.join(' + ')} = ${kb(first.raw)} raw, ${kb(first.gzip)} gzip`);
   }
+}
+
+/**
+ * The app shell the service worker caches: the page, every script and
+ * stylesheet of the build (the lazy chunks too, so the emoji picker opens
+ * offline), the icons and the manifest. Not source maps, not the emoji data.
+ */
+async function shellFiles(dist: string, built: string[]): Promise<string[]> {
+  const scripts = built.filter((f) => /\.(js|css)$/.test(f)).map((f) => `/${relative(dist, resolve(f)).split(sep).join('/')}`);
+  const statics = ['/index.html', '/favicon.svg', '/manifest.webmanifest', ...ICONS.map((i) => `/${i.path}`)];
+  return [...statics.filter((f) => existsSync(join(dist, f))), ...scripts.sort()];
+}
+
+/** The shell's version: a hash of its files' paths and contents (any change, a new service worker). */
+export async function shellVersion(dist: string, files: readonly string[]): Promise<string> {
+  const hash = createHash('sha256');
+  for (const f of files) hash.update(f).update('\0').update(await readFile(join(dist, f)));
+  return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * /sw.js: web/src/sw/index.ts with the shell's paths and their content hash
+ * built in. One file at a fixed URL, its scope the whole site; browsers check
+ * it for updates themselves, so it is never hashed.
+ */
+async function buildServiceWorker(dist: string, built: string[], quiet: boolean): Promise<void> {
+  const entry = `${root}src/sw/index.ts`;
+  if (!existsSync(entry)) return;
+  const files = await shellFiles(dist, built);
+  await esbuild.build({
+    entryPoints: [entry],
+    outfile: join(dist, 'sw.js'),
+    bundle: true,
+    format: 'iife',
+    minify: true,
+    target: ['es2022'],
+    define: { SHELL_FILES: JSON.stringify(files), SHELL_VERSION: JSON.stringify(await shellVersion(dist, files)) },
+    logLevel: quiet ? 'error' : 'warning',
+  });
 }
 
 function kb(n: number): string {

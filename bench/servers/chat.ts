@@ -59,6 +59,39 @@ serveParent(server.port, () => ((stopping = true), server.close()), {
     await sql`analyze messages`;
     return true;
   },
+  /**
+   * `count` verified users `<prefix>0…`, all members of #general, each with one
+   * session whose token hashes to `tokenHashes[i]` (bench/ramp.ts): thousands of
+   * users in a few statements, where signing up through the protocol would cost
+   * a password hash each. Their password hash is no scrypt hash: they only resume.
+   */
+  seedUsers: async (c) => {
+    const prefix = String(c.prefix);
+    const hashes = c.tokenHashes as string[];
+    await sql.begin(async (tx) => {
+      await tx`
+        insert into users (username, display_name, email, email_lower, password_hash, verified_at)
+        select ${prefix} || (h.n - 1), ${prefix} || (h.n - 1), ${prefix} || (h.n - 1) || '@bench.example',
+               ${prefix} || (h.n - 1) || '@bench.example', 'bench-user-without-password', now()
+        from unnest(${hashes}::text[]) with ordinality h(hash, n)
+        on conflict (username) do nothing`;
+      await tx`
+        insert into memberships (room_id, user_id)
+        select 'general', u.id from users u where u.username like ${prefix + '%'}
+        on conflict do nothing`;
+      await tx`
+        insert into sessions (user_id, token_hash, expires_at)
+        select u.id, h.hash, now() + interval '7 days'
+        from unnest(${hashes}::text[]) with ordinality h(hash, n)
+        join users u on u.username = ${prefix} || (h.n - 1)
+        on conflict (token_hash) do nothing`;
+    });
+    await sql`analyze users`;
+    await sql`analyze memberships`;
+    await sql`analyze sessions`;
+    const [row] = await sql<{ n: number }[]>`select count(*)::int as n from memberships where room_id = 'general'`;
+    return { generalMembers: row?.n ?? 0 };
+  },
   lastMessageId: async (c) => {
     const [row] = await sql<{ id: string }[]>`select last_message_id as id from rooms where id = ${String(c.room)}`;
     return row?.id;

@@ -1,8 +1,12 @@
-// The mailer port on AWS: SES's SendEmail, plain text, UTF-8. The SDK client is
+// The mailer port on AWS: SES's SendEmail, plain text, UTF-8; a mail with header
+// fields of its own (E24 notices: List-Unsubscribe, List-Unsubscribe-Post) goes as
+// SendRawEmail, the one SES v1 call that carries them, built as the outbox builds it. The SDK client is
 // loaded on first use: only the `auth` function sends mail, and only its bundle
 // carries the SES client (the others mark it external and never load it).
+import { randomBytes } from 'node:crypto';
 import type { SESClient } from '@aws-sdk/client-ses';
 import type { Mail, Mailer } from '../core/ports.js';
+import { formatRfc822 } from './outbox-mailer.js';
 
 export interface SesMailerOptions {
   /** a verified SES identity, e.g. "Wild Whispers <no-reply@example.com>" */
@@ -13,20 +17,34 @@ export interface SesMailerOptions {
 }
 
 export class SesMailer implements Mailer {
-  private client?: Promise<{ client: SESClient; SendEmailCommand: typeof import('@aws-sdk/client-ses').SendEmailCommand }>;
+  private client?: Promise<{
+    client: SESClient;
+    SendEmailCommand: typeof import('@aws-sdk/client-ses').SendEmailCommand;
+    SendRawEmailCommand: typeof import('@aws-sdk/client-ses').SendRawEmailCommand;
+  }>;
 
   constructor(private readonly options: SesMailerOptions) {}
 
   private sdk() {
-    this.client ??= import('@aws-sdk/client-ses').then(({ SESClient, SendEmailCommand }) => ({
+    this.client ??= import('@aws-sdk/client-ses').then(({ SESClient, SendEmailCommand, SendRawEmailCommand }) => ({
       client: new SESClient({ region: this.options.region, ...(this.options.endpoint ? { endpoint: this.options.endpoint } : {}) }),
       SendEmailCommand,
+      SendRawEmailCommand,
     }));
     return this.client;
   }
 
   async send(mail: Mail): Promise<void> {
-    const { client, SendEmailCommand } = await this.sdk();
+    const { client, SendEmailCommand, SendRawEmailCommand } = await this.sdk();
+    if (mail.headers && Object.keys(mail.headers).length) {
+      // SES sets its own Message-ID; this one only makes the message well-formed.
+      const domain = /@([^>\s]+)/.exec(this.options.from)?.[1] ?? 'localhost';
+      const raw = formatRfc822(this.options.from, mail, new Date(), `${randomBytes(12).toString('hex')}@${domain}`);
+      await client.send(
+        new SendRawEmailCommand({ Source: this.options.from, Destinations: [mail.to], RawMessage: { Data: Buffer.from(raw, 'utf8') } }),
+      );
+      return;
+    }
     await client.send(
       new SendEmailCommand({
         Source: this.options.from,

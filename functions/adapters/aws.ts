@@ -9,7 +9,8 @@ import { RefusingMailer, SesMailer } from './aws-mailer.js';
 import { type Config, loadConfig } from './config.js';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createObservability } from './powertools.js';
-import { SqsFanoutQueue } from './sqs-fanout.js';
+import { SqsFanoutQueue, SqsPresenceQueue } from './sqs-fanout.js';
+import { QueuedPresence } from '../core/presence-queue.js';
 import { createS3Storage } from './s3-storage.js';
 import { awsVapidKeys } from './aws-vapid.js';
 import { AwsPusher } from './aws-push.js';
@@ -32,6 +33,7 @@ export async function createAwsDeps(config: Config = loadConfig()): Promise<Deps
       ? new SesMailer({ from: mail.from, region: mail.sesRegion ?? aws.region, endpoint: mail.sesEndpoint })
       : new RefusingMailer();
 
+  const sqs = aws.fanoutQueueUrl || aws.presenceQueueUrl ? traceClient(new SQSClient({ region: aws.region, ...(aws.sqsEndpoint ? { endpoint: aws.sqsEndpoint } : {}) })) : undefined;
   return {
     sql: createProxySql(aws, credentials),
     gateway: new ApiGatewayGateway(management, { concurrency: aws.postConcurrency, log, telemetry }),
@@ -42,12 +44,14 @@ export async function createAwsDeps(config: Config = loadConfig()): Promise<Deps
     telemetry,
     fanout: aws.fanoutQueueUrl
       ? {
-          queue: new SqsFanoutQueue(traceClient(new SQSClient({ region: aws.region, ...(aws.sqsEndpoint ? { endpoint: aws.sqsEndpoint } : {}) })), aws.fanoutQueueUrl, aws.fanoutDeadLetterUrl),
+          queue: new SqsFanoutQueue(sqs!, aws.fanoutQueueUrl, aws.fanoutDeadLetterUrl),
           directMax: aws.fanoutDirectMax,
           idsPerBatch: aws.fanoutIdsPerBatch,
           maxAttempts: aws.fanoutMaxAttempts,
         }
       : undefined,
+    // E23: presence for watchers waits in the presence queue's batching window (functions/fanout.ts merges it)
+    presence: aws.presenceQueueUrl ? new QueuedPresence(new SqsPresenceQueue(sqs!, aws.presenceQueueUrl), () => Date.now()) : undefined,
     // *(E25)* only the functions given the VAPID secret push (send) or list subscriptions ($default)
     push:
       config.push.enabled && config.push.vapidSecretArn

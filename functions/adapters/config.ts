@@ -129,6 +129,8 @@ export interface AwsConfig {
   fanoutIdsPerBatch: number;
   /** hand-backs of a batch's failed posts before it is dead-lettered */
   fanoutMaxAttempts: number;
+  /** *(E23)* the presence queue: changes for watchers, coalesced by the worker over the event source's batching window */
+  presenceQueueUrl?: string;
   /** only to point the SDK at a stand-in (tests, the bench); unset on AWS */
   sqsEndpoint?: string;
   region?: string;
@@ -354,6 +356,7 @@ export function loadConfig(env: Env = process.env): Config {
       fanoutDirectMax: int(env, 'FANOUT_DIRECT_MAX', 500, 1),
       fanoutIdsPerBatch: int(env, 'FANOUT_BATCH_IDS', 100, 1),
       fanoutMaxAttempts: int(env, 'FANOUT_MAX_ATTEMPTS', 3, 0),
+      presenceQueueUrl: env.PRESENCE_QUEUE_URL || undefined,
       sqsEndpoint: env.SQS_ENDPOINT || undefined,
       region: env.AWS_REGION || undefined,
       secretsEndpoint: env.SECRETS_ENDPOINT || undefined,
@@ -479,6 +482,17 @@ export function loadConfig(env: Env = process.env): Config {
       fileUploadsPerHour: int(env, 'FILE_UPLOADS_PER_HOUR', 60, 1),
       blocksPerHour: int(env, 'BLOCKS_PER_HOUR', 60, 1),
       reportsPerDay: int(env, 'REPORTS_PER_DAY', 20, 1),
+      // E23: a client watches the people it shows (a sidebar and a member list
+      // fit in 200); one login then costs a post per watcher, and v1 presence
+      // per room at most PRESENCE_V1_MAX_MEMBERS (docs/PROTOCOL.md, `presence`).
+      presenceWatchMax: int(env, 'PRESENCE_WATCH_MAX', 200, 1),
+      presenceBatchMs: int(env, 'PRESENCE_BATCH_MS', 1000, 10),
+      presenceV1MaxMembers: int(env, 'PRESENCE_V1_MAX_MEMBERS', 100, 0),
+      // A client re-sends its list when the people it shows change (debounced):
+      // a room switch or a scroll, a few a minute; a script probing who is
+      // online gets at most this many lists of PRESENCE_WATCH_MAX names.
+      watchesPerMinute: int(env, 'WATCHES_PER_MINUTE', 30, 1),
+      onlineCountsPerMinute: int(env, 'ONLINE_COUNTS_PER_MINUTE', 60, 1),
       // A client reports a change of visibility or idleness, debounced: a few a
       // minute while someone switches tabs; each may tell every roommate.
       activityPerMinute: int(env, 'ACTIVITY_PER_MINUTE', 30, 1),
@@ -497,8 +511,34 @@ export function loadConfig(env: Env = process.env): Config {
       exportsPerDay: int(env, 'EXPORTS_PER_DAY', 3, 1),
       accountDeletionsPerHour: int(env, 'ACCOUNT_DELETIONS_PER_HOUR', 5, 1),
       deletedNameHoldDays: int(env, 'DELETED_NAME_HOLD_DAYS', 30, 0),
+      // E24: ten minutes is long enough that a person at the screen has read it,
+      // short enough to still matter; one digest an hour at most is not a flood.
+      noticeDelaySeconds: int(env, 'NOTICE_DELAY_SECONDS', 10 * 60, 0),
+      noticeIntervalSeconds: int(env, 'NOTICE_INTERVAL_SECONDS', 60 * 60, 0),
+      noticeMaxAttempts: int(env, 'NOTICE_MAX_ATTEMPTS', 5, 1),
+      noticeBatch: int(env, 'NOTICE_BATCH', 200, 1),
+      publicUrl: publicUrl(env, 'PUBLIC_URL') ?? origins(env, 'PUBLIC_ORIGIN', false)[0],
+      unsubscribeUrl: publicUrl(env, 'UNSUBSCRIBE_URL'),
+      unsubscribeLinkDays: int(env, 'UNSUBSCRIBE_LINK_DAYS', 60, 1),
+      unsubscribesPerAddressPerHour: int(env, 'UNSUBSCRIBES_PER_ADDRESS_PER_HOUR', 30, 1),
     },
   };
+}
+
+/** An http(s) URL without query or fragment (a trailing slash is dropped), or undefined when unset. */
+function publicUrl(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (!raw) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password || url.search || url.hash) {
+    throw new Error(`${name} must be a URL like https://chat.example.org, not "${raw}"`);
+  }
+  return url.toString().replace(/\/+$/, '');
 }
 
 /** PUSH_SUBJECT: the contact a push service may write to about this server's pushes. */

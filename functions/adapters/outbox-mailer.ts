@@ -20,6 +20,8 @@ export function formatRfc822(from: string, mail: Mail, date: Date, messageId: st
       `Subject: ${encodeHeader(mail.subject)}`,
       `Date: ${date.toUTCString().replace('GMT', '+0000')}`,
       `Message-ID: <${messageId}>`,
+      // E24: List-Unsubscribe and the like; names are the code's, values lose line breaks
+      ...Object.entries(mail.headers ?? {}).map(([name, value]) => `${name}: ${encodeHeader(value)}`),
       'MIME-Version: 1.0',
       'Content-Type: text/plain; charset=utf-8',
       'Content-Transfer-Encoding: 8bit',

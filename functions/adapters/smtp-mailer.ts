@@ -48,7 +48,14 @@ export class SmtpMailer implements Mailer {
 
   async send(mail: Mail): Promise<void> {
     try {
-      await this.transport.sendMail({ from: this.options.from, to: mail.to, subject: mail.subject, text: mail.text });
+      await this.transport.sendMail({
+        from: this.options.from,
+        to: mail.to,
+        subject: mail.subject,
+        text: mail.text,
+        // E24: List-Unsubscribe and List-Unsubscribe-Post on notices
+        ...(mail.headers ? { headers: mail.headers } : {}),
+      });
     } catch (err) {
       // nodemailer's errors name the server's reply, never the password; the
       // message alone is enough for the log, and carries no code either.

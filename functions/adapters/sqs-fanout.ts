@@ -5,6 +5,7 @@
 // directly, where the alarm sees them.
 import { type SQSClient, SendMessageBatchCommand, SendMessageCommand, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import { type FanoutBatch, type FanoutQueue, MAX_QUEUE_MESSAGE_BYTES, encodeBatch } from '../core/fanout.js';
+import { type PresenceMessage, type PresenceQueue, encodePresence } from '../core/presence-queue.js';
 
 const ENTRIES_PER_CALL = 10;
 
@@ -60,4 +61,52 @@ export class SqsFanoutQueue implements FanoutQueue {
 /** A hand-back of failed posts waits 2, 4, 8... seconds (SQS allows up to 900). */
 export function delayOf(batch: FanoutBatch): number {
   return /\.r\d+$/.test(batch.key) ? Math.min(900, 2 ** batch.attempt) : 0;
+}
+
+/**
+ * *(E23)* The presence queue: changes for watchers, which the worker reads in
+ * batches gathered over the event source mapping's MaximumBatchingWindow and
+ * merges per connection (presence-queue.ts). No delay and no dead-letter queue
+ * of its own making: a change the worker cannot post is state the next change
+ * replaces.
+ */
+export class SqsPresenceQueue implements PresenceQueue {
+  constructor(
+    private readonly client: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
+
+  async enqueue(messages: readonly PresenceMessage[]): Promise<PresenceMessage[]> {
+    const calls: PresenceMessage[][] = [];
+    let call: PresenceMessage[] = [];
+    let bytes = 0;
+    for (const m of messages) {
+      const size = Buffer.byteLength(encodePresence(m));
+      if (call.length && (call.length === ENTRIES_PER_CALL || bytes + size > MAX_QUEUE_MESSAGE_BYTES)) {
+        calls.push(call);
+        call = [];
+        bytes = 0;
+      }
+      call.push(m);
+      bytes += size;
+    }
+    if (call.length) calls.push(call);
+    const left = await Promise.all(calls.map((c) => this.sendBatch(c)));
+    return left.flat();
+  }
+
+  /** One SendMessageBatch and one more try of what it failed; resolves with the messages still not queued. */
+  private async sendBatch(call: PresenceMessage[]): Promise<PresenceMessage[]> {
+    let pending = call.map((m, i) => ({ m, entry: { Id: String(i), MessageBody: encodePresence(m) } }));
+    for (let attempt = 0; attempt < 2 && pending.length; attempt++) {
+      try {
+        const out = await this.client.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: pending.map((p) => p.entry) }));
+        const failed = new Set((out.Failed ?? []).map((f) => f.Id));
+        pending = pending.filter((p) => failed.has(p.entry.Id));
+      } catch (err) {
+        if (attempt === 1) throw err;
+      }
+    }
+    return pending.map((p) => p.m);
+  }
 }

@@ -22,6 +22,7 @@ import { awayPresence, countUserConnections, onlinePresence } from './presence.j
 import { hasActiveConnection } from './push.js';
 import type { AuthOp } from './protocol.js';
 import { readReceiptsOn, startReadMark } from './reads.js';
+import { noticeChoices } from './notices.js';
 import { userRoomsPage } from './rooms.js';
 import { REPLY_BUDGET_BYTES } from './sizes.js';
 import { allowedTimers } from './timers.js';
@@ -559,11 +560,19 @@ async function startSession(deps: Deps, connectionId: string, user: UserRow): Pr
   const { sql, settings, clock } = deps;
   const token = newSessionToken();
   const expiresAt = new Date(clock.now().getTime() + settings.sessionTtlSeconds * 1000);
+  // Only while the password is still the one just proved, under a share lock on
+  // the user's row: a reset or change that commits first refuses this login, and
+  // one that commits after sees this session and ends it (else a login that proved
+  // the old password while a reset went through would keep a session).
   const [session] = await sql<{ id: string }[]>`
+    with still as (
+      select id from users where id = ${user.id} and password_hash = ${user.password_hash} for share
+    )
     insert into sessions (user_id, token_hash, expires_at)
-    values (${user.id}, ${hashToken(token)}, ${expiresAt})
+    select id, ${hashToken(token)}, ${expiresAt} from still
     returning id`;
-  return bindConnection(deps, connectionId, user, { id: session!.id, token, expiresAt });
+  if (!session) throw new Unauthorized('Wrong username or password.');
+  return bindConnection(deps, connectionId, user, { id: session.id, token, expiresAt });
 }
 
 async function bindConnection(
@@ -611,6 +620,8 @@ async function bindConnection(
         ...(await ownProfile(sql, user.id)),
         tourSeen: await hasSeenTour(sql, user.id),
         readReceipts: await readReceiptsOn(sql, user.id),
+        // *(E24)* email notices: notify ('off' | 'mentions' | 'all') and notifyQuote
+        ...(await noticeChoices(sql, user.id)),
         twoFactor: await twoFactorOn(sql, user.id),
         // *(E22)* present, true, for the server's administrators only
         ...(isServerAdmin(deps.settings, user.username) ? { admin: true } : {}),
@@ -626,11 +637,11 @@ async function bindConnection(
       roomsMore: more,
     },
     broadcasts: firstConnection
-      ? await onlinePresence(sql, user.id, user.username, true)
+      ? await onlinePresence(sql, deps.settings, user.id, user.username, true)
       : // *(E25)* a new connection is active: a person who was away is back
         (await hasActiveConnection(sql, user.id, connectionId))
         ? []
-        : await awayPresence(sql, user.id, user.username, false),
+        : await awayPresence(sql, deps.settings, user.id, user.username, false),
   };
 }
 
@@ -654,7 +665,7 @@ async function logout(deps: Deps, connectionId: string): Promise<Outcome> {
   const lastConnection = (await countUserConnections(sql, caller.userId)) === 0;
   return {
     reply: { type: 'logged_out' },
-    broadcasts: lastConnection ? await onlinePresence(sql, caller.userId, caller.username, false) : [],
+    broadcasts: lastConnection ? await onlinePresence(sql, deps.settings, caller.userId, caller.username, false) : [],
     close: others.map((o) => o.id),
   };
 }

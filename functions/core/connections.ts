@@ -5,7 +5,7 @@ import { RateLimited } from './errors.js';
 import { limitHit, userBudget, userKey, userRefusal } from './limits.js';
 import type { Broadcast, Outcome } from './outcome.js';
 import type { Deps, Queryable, Sql } from './ports.js';
-import { awayPresence, onlinePresence } from './presence.js';
+import { type PresenceRules, awayPresence, onlinePresence } from './presence.js';
 
 /** Records a new anonymous socket and the address it came from (for per-address budgets). */
 export async function openConnection(sql: Sql, connectionId: string, at: Date, sourceIp?: string, device?: string): Promise<void> {
@@ -136,7 +136,7 @@ export async function admitSignIn(
  * hears the user go offline; checked afterwards, the later one always sees none
  * (both may, and roommates then hear "offline" twice, which changes nothing).
  */
-export async function dropConnections(sql: Sql, connectionIds: readonly string[]): Promise<Broadcast[]> {
+export async function dropConnections(sql: Sql, connectionIds: readonly string[], rules?: PresenceRules): Promise<Broadcast[]> {
   if (connectionIds.length === 0) return [];
   const dropped = await sql<{ user_id: string | null; activity: string }[]>`
     delete from connections where id = any(${connectionIds as string[]}) returning user_id, activity`;
@@ -152,14 +152,14 @@ export async function dropConnections(sql: Sql, connectionIds: readonly string[]
     where u.id = any(${users})`;
   const out: Broadcast[] = [];
   for (const user of left) {
-    if (!user.connected) out.push(...(await onlinePresence(sql, user.user_id, user.username, false)));
-    else if (!user.active && lostActive.includes(user.user_id)) out.push(...(await awayPresence(sql, user.user_id, user.username, true)));
+    if (!user.connected) out.push(...(await onlinePresence(sql, rules, user.user_id, user.username, false)));
+    else if (!user.active && lostActive.includes(user.user_id)) out.push(...(await awayPresence(sql, rules, user.user_id, user.username, true)));
   }
   return out;
 }
 
 export async function closeConnection(deps: Deps, connectionId: string): Promise<Outcome> {
-  return { broadcasts: await dropConnections(deps.sql, [connectionId]) };
+  return { broadcasts: await dropConnections(deps.sql, [connectionId], deps.settings) };
 }
 
 export interface SweepLimits {
@@ -181,7 +181,7 @@ export async function sweepConnections(deps: Deps, limits: SweepLimits): Promise
     where connected_at < ${new Date(now - limits.maxAgeSeconds * 1000)}
        or (user_id is null and connected_at < ${new Date(now - limits.unauthenticatedSeconds * 1000)})`;
   const swept = rows.map((r) => r.id);
-  return { swept, close: swept, broadcasts: await dropConnections(deps.sql, swept) };
+  return { swept, close: swept, broadcasts: await dropConnections(deps.sql, swept, deps.settings) };
 }
 
 /**

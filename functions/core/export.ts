@@ -91,8 +91,9 @@ export async function exportData(deps: Deps, connectionId: string, frame: Export
   let budget = REPLY_BUDGET_BYTES;
   const after = frame.after ?? 'r:';
   if (frame.after === undefined) {
-    const [row] = await sql<(ProfileRow & { email: string; created_at: Date; read_receipts: boolean })[]>`
-      select username, display_name, status_text, avatar_file_id, email, created_at, read_receipts from users where id = ${caller.userId}`;
+    const [row] = await sql<(ProfileRow & { email: string; created_at: Date; read_receipts: boolean; notify: string; notify_quote: boolean })[]>`
+      select username, display_name, status_text, avatar_file_id, email, created_at, read_receipts, notify, notify_quote
+      from users where id = ${caller.userId}`;
     if (!row) throw new BadRequest('That account is gone.');
     reply.profile = {
       ...profileOf(row),
@@ -100,6 +101,9 @@ export async function exportData(deps: Deps, connectionId: string, frame: Export
       email: row.email,
       createdAt: row.created_at.toISOString(),
       readReceipts: row.read_receipts,
+      // *(E24)* email notices
+      notify: row.notify,
+      notifyQuote: row.notify_quote,
     };
     reply.exportedAt = deps.clock.now().toISOString();
     budget -= 4096;

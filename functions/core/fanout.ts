@@ -8,6 +8,7 @@
 import * as v from 'valibot';
 import { dropConnections } from './connections.js';
 import type { Deps, Frame } from './ports.js';
+import { PRESENCE_BATCH, type PresenceMap } from './presence.js';
 
 /** One queue message: a frame and the connections a worker posts it to. */
 export interface FanoutBatch {
@@ -95,6 +96,19 @@ export function splitBatches(frame: Frame, to: readonly string[], idsPerBatch: n
  */
 export async function fanOut(deps: Deps, to: readonly string[], frame: Frame): Promise<string[]> {
   if (to.length === 0) return [];
+  // E23: presence for watchers waits in the hosting's window, merged per connection.
+  if (frame.type === PRESENCE_BATCH && deps.presence) {
+    let left: readonly string[];
+    try {
+      left = await deps.presence.add(to, frame.presence as PresenceMap);
+    } catch (err) {
+      left = to;
+      deps.log.error('could not queue presence', { connections: to.length, error: String(err) });
+    }
+    // What the hosting could not take is posted here, uncoalesced but not lost.
+    if (left.length === 0) return [];
+    return postDirect(deps, left, frame, Date.now());
+  }
   const { fanout, telemetry } = deps;
   telemetry?.metric('FanoutSize', to.length, 'Count');
   const started = Date.now();
@@ -224,10 +238,10 @@ export async function deliverBatch(deps: Deps, batch: FanoutBatch, options: Deli
   if (gone.length) {
     telemetry?.metric('GoneConnections', gone.length, 'Count');
     try {
-      const presence = await dropConnections(deps.sql, [...new Set(gone)]);
+      const presence = await dropConnections(deps.sql, [...new Set(gone)], deps.settings);
       for (const b of presence) {
         const more = await fanOut(deps, b.to, b.frame);
-        if (more.length) await dropConnections(deps.sql, more);
+        if (more.length) await dropConnections(deps.sql, more, deps.settings);
       }
     } catch (err) {
       // The frame went out; the sweep deletes rows of connections API Gateway no longer holds.

@@ -23,6 +23,7 @@ import type { ChatSettings, Deps, Logger, Queryable } from './ports.js';
  * of a data export, a try at deleting one's account (before its password check).
  * `block`, `report` *(E22)*: a block or unblock, a report of a message; an
  * administrator's action (safety.ts) is a `moderate` too.
+ * `watch`, `online_count` *(E23)*: a presence watch list, a room's online count.
  * `activity`, `push` *(E25)*: a report of the connection's activity; a push
  * subscription made, listed or removed.
  */
@@ -42,6 +43,8 @@ export type UserAction =
   | 'profile'
   | 'export'
   | 'delete_account'
+  | 'watch'
+  | 'online_count'
   | 'activity'
   | 'push'
   | AccountAction
@@ -113,6 +116,10 @@ export function userBudget(settings: ChatSettings, action: UserAction): Budget {
       return perWindow(settings.blocksPerHour, 60 * 60);
     case 'report':
       return perWindow(settings.reportsPerDay, 24 * 60 * 60);
+    case 'watch':
+      return perWindow(settings.watchesPerMinute, 60);
+    case 'online_count':
+      return perWindow(settings.onlineCountsPerMinute, 60);
     case 'edit':
       return perWindow(settings.editsPerMinute, 60);
     case 'delete':
@@ -192,6 +199,10 @@ function refusal(settings: ChatSettings, action: UserAction, wait: number): stri
       return `You have blocked or unblocked people too often: at most ${settings.blocksPerHour} times an hour. ${again}`;
     case 'report':
       return `You have reported too many messages: at most ${settings.reportsPerDay} a day. ${again}`;
+    case 'watch':
+      return `You are changing whose presence you watch too often: at most ${settings.watchesPerMinute} times a minute. ${again}`;
+    case 'online_count':
+      return `You are asking for online counts too fast: at most ${settings.onlineCountsPerMinute} a minute. ${again}`;
     case 'edit':
       return `You are editing messages too fast: at most ${settings.editsPerMinute} a minute. ${again}`;
     case 'delete':

@@ -34,6 +34,11 @@ export interface Mail {
   to: string;
   subject: string;
   text: string;
+  /**
+   * *(E24)* extra header fields, e.g. List-Unsubscribe and List-Unsubscribe-Post
+   * (RFC 8058) on notices. Names are fixed in the code; values have no line breaks.
+   */
+  headers?: Record<string, string>;
 }
 
 export interface Mailer {
@@ -238,6 +243,35 @@ export interface ChatSettings {
   /** *(E22)* per user: blocks and unblocks an hour, reports a day (administrators' actions: moderationActionsPerMinute) */
   blocksPerHour: number;
   reportsPerDay: number;
+  /**
+   * *(E23)* presence subscriptions: people one connection may `watch` at once;
+   * the window `presence_batch` changes are coalesced over (the local server's
+   * timer; on AWS the presence queue's batching window, set in infra); rooms of
+   * at most `presenceV1MaxMembers` members still send v1 `presence` online/offline
+   * frames to connections that never sent `watch` (none in larger rooms).
+   */
+  presenceWatchMax: number;
+  presenceBatchMs: number;
+  presenceV1MaxMembers: number;
+  /** *(E23)* per user: `watch` lists and `online_count` requests a minute */
+  watchesPerMinute: number;
+  onlineCountsPerMinute: number;
+  /**
+   * *(E24)* email notices: a message left unread this long is due; a person gets
+   * at most one notice every `noticeIntervalSeconds`; a failed send is tried
+   * `noticeMaxAttempts` times in all; a sweep handles at most `noticeBatch` people.
+   */
+  noticeDelaySeconds: number;
+  noticeIntervalSeconds: number;
+  noticeMaxAttempts: number;
+  noticeBatch: number;
+  /** *(E24)* where people open the web client (links in notices), e.g. https://chat.example.org */
+  publicUrl?: string;
+  /** *(E24)* the unsubscribe endpoint; default `publicUrl` + /unsubscribe */
+  unsubscribeUrl?: string;
+  /** *(E24)* days an unsubscribe link stays good, and its uses per source network an hour */
+  unsubscribeLinkDays: number;
+  unsubscribesPerAddressPerHour: number;
   /** *(E25)* per user: `activity` reports (active, idle, hidden) a minute */
   activityPerMinute: number;
   /** *(E25)* per user: push subscriptions made, listed or removed an hour */
@@ -259,6 +293,8 @@ export interface Deps {
   storage?: Storage;
   /** large broadcasts go to fan-out workers through a queue (functions/core/fanout.ts); without it, all are posted here */
   fanout?: import('./fanout.js').Fanout;
+  /** *(E23)* coalesces `presence_batch` frames per connection over a window; without it each is posted at once */
+  presence?: import('./presence.js').PresenceBatcher;
   telemetry?: Telemetry;
   /** *(E25)* Web Push; without it, push subscriptions are refused and nothing is pushed */
   push?: Pusher;

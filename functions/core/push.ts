@@ -67,7 +67,7 @@ export async function reportActivity(deps: Deps, connectionId: string, frame: Ac
   const wasAway = !othersActive && row.before !== 'active';
   return {
     reply: { type: 'activity', state: frame.state, away },
-    broadcasts: away !== wasAway ? await awayPresence(sql, row.user_id, row.username, away) : [],
+    broadcasts: away !== wasAway ? await awayPresence(sql, deps.settings, row.user_id, row.username, away) : [],
   };
 }
 

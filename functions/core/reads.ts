@@ -10,6 +10,7 @@ import { Forbidden, NotFound, RateLimited, Unauthorized } from './errors.js';
 import { notExpired } from './expiry.js';
 import { callerRow, describeWait, limitHit } from './limits.js';
 import { MESSAGE_ID, type RoomName } from './names.js';
+import { NOTIFY_LEVELS, type NotifyLevel } from './notices.js';
 import type { Broadcast, Outcome } from './outcome.js';
 import type { ChatSettings, Deps, Queryable, Sql } from './ports.js';
 import { requestId, room } from './protocol.js';
@@ -24,13 +25,17 @@ export const ReadFrame = v.object({
 export type ReadFrame = v.InferOutput<typeof ReadFrame>;
 
 /**
- * `{"action":"settings","id"?,"readReceipts"?,"pushText"?}`: routed through `$default`.
- * Without `readReceipts` or `pushText` it changes nothing and answers the current settings.
+ * `{"action":"settings","id"?,"readReceipts"?,"notify"?,"notifyQuote"?,"pushText"?}`:
+ * routed through `$default`. Without any of them it changes nothing and answers
+ * the current settings. *(E24)* `notify` and `notifyQuote`: email notices
+ * (notices.ts); *(E25)* `pushText`: whether pushes may carry the text (push.ts).
  */
 export const SettingsFrame = v.object({
   action: v.literal('settings'),
   id: requestId,
   readReceipts: v.optional(v.boolean('readReceipts must be true or false')),
+  notify: v.optional(v.picklist(NOTIFY_LEVELS, 'notify must be "off", "mentions" or "all"')),
+  notifyQuote: v.optional(v.boolean('notifyQuote must be true or false')),
   /** *(E25)* whether pushes may carry the message's text */
   pushText: v.optional(v.boolean('pushText must be true or false')),
 });
@@ -247,30 +252,47 @@ interface SettingsRow {
   allowed: boolean;
   tokens: number | null;
   read_receipts: boolean;
+  notify: NotifyLevel;
+  notify_quote: boolean;
   push_text: boolean;
   /** when changed: the caller's other connections */
   mine: string[] | null;
 }
 
-/** The caller's settings, changed when `readReceipts` is given (and differs), in one statement. */
-function updateSettings(sql: Sql, connectionId: string, change: { readReceipts?: boolean; pushText?: boolean }, budget: Budget, now: Date) {
-  const readReceipts = change.readReceipts ?? null;
+interface SettingsChange {
+  readReceipts?: boolean;
+  notify?: NotifyLevel;
+  notifyQuote?: boolean;
+  pushText?: boolean;
+}
+
+/** The caller's settings, changed where given (and different), in one statement. */
+function updateSettings(sql: Sql, connectionId: string, change: SettingsChange, budget: Budget, now: Date) {
+  const receipts = change.readReceipts ?? null;
+  const notify = change.notify ?? null;
+  const quote = change.notifyQuote ?? null;
   const pushText = change.pushText ?? null;
   return sql<SettingsRow[]>`
     with caller as (${callerRow(sql, connectionId, 'settings')}), allowed as (
       ${chargeBucket(sql, sql`select key from caller`, budget, now)}
     ), changed as (
-      update users u set read_receipts = coalesce(${readReceipts}::boolean, u.read_receipts),
+      update users u set read_receipts = coalesce(${receipts}::boolean, u.read_receipts),
+        notify = coalesce(${notify}::text, u.notify), notify_quote = coalesce(${quote}::boolean, u.notify_quote),
         push_text = coalesce(${pushText}::boolean, u.push_text)
       from caller c
       where u.id = c.user_id and exists (select 1 from allowed)
-        and (u.read_receipts <> coalesce(${readReceipts}::boolean, u.read_receipts) or u.push_text <> coalesce(${pushText}::boolean, u.push_text))
-      returning u.read_receipts, u.push_text
+        and (u.read_receipts <> coalesce(${receipts}::boolean, u.read_receipts)
+          or u.notify <> coalesce(${notify}::text, u.notify)
+          or u.notify_quote <> coalesce(${quote}::boolean, u.notify_quote)
+          or u.push_text <> coalesce(${pushText}::boolean, u.push_text))
+      returning u.read_receipts, u.notify, u.notify_quote, u.push_text
     )
     select c.username,
       exists (select 1 from allowed) as allowed,
       (select ${refilledTokens(sql, budget, now)} from rate_budgets b where b.key = c.key) as tokens,
       coalesce((select read_receipts from changed), c.read_receipts) as read_receipts,
+      coalesce((select notify from changed), (select notify from users where id = c.user_id)) as notify,
+      coalesce((select notify_quote from changed), (select notify_quote from users where id = c.user_id)) as notify_quote,
       coalesce((select push_text from changed), (select u.push_text from users u where u.id = c.user_id)) as push_text,
       case when exists (select 1 from changed) then array(
         select conn.id from connections conn where conn.user_id = c.user_id and conn.id <> ${connectionId}
@@ -279,21 +301,22 @@ function updateSettings(sql: Sql, connectionId: string, change: { readReceipts?:
 }
 
 /**
- * `settings`: the caller's account settings (`readReceipts`, and *(E25)* `pushText`). The
+ * `settings`: the caller's account settings (`readReceipts`; E24 `notify`, `notifyQuote`; E25 `pushText`). The
  * reply carries them as they now stand; the caller's other connections get the
  * same frame when something changed, so every device agrees.
  */
 export async function changeSettings(deps: Deps, connectionId: string, frame: SettingsFrame): Promise<Outcome> {
   const { settings } = deps;
   const budget = settingsBudget(settings);
-  const [row] = await updateSettings(deps.sql, connectionId, { readReceipts: frame.readReceipts, pushText: frame.pushText }, budget, deps.clock.now());
+  const change = { readReceipts: frame.readReceipts, notify: frame.notify, notifyQuote: frame.notifyQuote, pushText: frame.pushText };
+  const [row] = await updateSettings(deps.sql, connectionId, change, budget, deps.clock.now());
   if (!row) throw new Unauthorized('Log in first.');
   if (!row.allowed) {
     limitHit(deps.log, 'settings', { user: row.username, connection: connectionId });
     const wait = waitFor(row.tokens ?? 0, budget);
     throw new RateLimited(`You have changed your settings too often: at most ${settings.settingsPerHour} times an hour. Try again in ${describeWait(wait)}.`, wait);
   }
-  const reply = { type: 'settings', readReceipts: row.read_receipts, pushText: row.push_text };
+  const reply = { type: 'settings', readReceipts: row.read_receipts, notify: row.notify, notifyQuote: row.notify_quote, pushText: row.push_text };
   return { reply, broadcasts: row.mine?.length ? [{ to: row.mine, frame: reply }] : [] };
 }
 

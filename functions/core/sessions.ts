@@ -150,6 +150,6 @@ export async function endSessions(
             and ${which.everySocket ? sql`true` : sql`session_id = any(${ids}::bigint[])`}
           returning id`;
   const close = unbound.map((c) => c.id);
-  const broadcasts = close.length && (await countUserConnections(sql, userId)) === 0 ? await onlinePresence(sql, userId, username, false) : [];
+  const broadcasts = close.length && (await countUserConnections(sql, userId)) === 0 ? await onlinePresence(sql, deps.settings, userId, username, false) : [];
   return { sessions: ids.length, close, broadcasts };
 }

@@ -7,12 +7,14 @@
 import { Suspended } from './errors.js';
 import type { Broadcast } from './outcome.js';
 import type { Clock, Queryable, Sql } from './ports.js';
-import { onlinePresence } from './presence.js';
+import { type PresenceRules, onlinePresence } from './presence.js';
 
 /** What the admin CLI and the protocol actions both need: the database and the time. */
 export interface Db {
   sql: Sql;
   clock: Clock;
+  /** the v1 presence line (E23); the admin CLI goes without, and the default applies */
+  settings?: PresenceRules;
 }
 
 /** The longest suspension with an end: ten years (longer is "for good"). */
@@ -81,7 +83,7 @@ export async function suspendAccount(db: Db, username: string, until: Date | nul
   const broadcasts: Broadcast[] = [];
   if (closed.length) {
     broadcasts.push({ to: closed, frame: { type: 'suspended', until: until?.toISOString() ?? null, message: error.message } });
-    broadcasts.push(...(await onlinePresence(sql, user.id, user.username, false)));
+    broadcasts.push(...(await onlinePresence(sql, db.settings, user.id, user.username, false)));
   }
   return { user: user.username, until, closed, broadcasts };
 }

@@ -3,7 +3,7 @@
 // - API Gateway's management API: POST/GET/DELETE /{stage}/@connections/{id},
 //   410 + `x-amzn-errortype: GoneException` for ids it does not hold, 413 +
 //   `PayloadTooLargeException` for a body over `maxPayloadBytes` (128 KB, AWS's limit);
-// - SES (query protocol): POST / with Action=SendEmail, answered in XML;
+// - SES (query protocol): POST / with Action=SendEmail or SendRawEmail, answered in XML;
 // - Secrets Manager (JSON 1.1): POST / with X-Amz-Target GetSecretValue, and
 //   PutSecretValue (one version per ClientRequestToken);
 // - SQS (JSON 1.0): SendMessage and SendMessageBatch, kept per queue URL in
@@ -17,6 +17,8 @@ export interface CapturedMail {
   to: string[];
   subject: string;
   text: string;
+  /** SendRawEmail only: the message's header fields, by lower-cased name */
+  headers?: Record<string, string>;
 }
 
 export interface FakeSqsMessage {
@@ -140,6 +142,27 @@ export async function startFakeAws(stage = 'prod'): Promise<FakeAws> {
     );
   }
 
+  // SendRawEmail: the whole RFC 822 message, base64 in RawMessage.Data.
+  function sendRawEmail(res: ServerResponse, form: URLSearchParams): void {
+    const raw = Buffer.from(form.get('RawMessage.Data') ?? '', 'base64').toString('utf8');
+    const split = raw.indexOf('\r\n\r\n');
+    const headers: Record<string, string> = {};
+    for (const line of raw.slice(0, split).split('\r\n')) {
+      const colon = line.indexOf(':');
+      if (colon > 0) headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    const to: string[] = [];
+    for (let n = 1; form.has(`Destinations.member.${n}`); n++) to.push(form.get(`Destinations.member.${n}`)!);
+    fake.mail.push({ from: form.get('Source') ?? headers.from ?? '', to, subject: headers.subject ?? '', text: raw.slice(split + 4), headers });
+    const requestId = randomUUID();
+    res.writeHead(200, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
+    res.end(
+      `<SendRawEmailResponse xmlns="http://ses.amazonaws.com/doc/2010-12-01/">` +
+        `<SendRawEmailResult><MessageId>${randomUUID()}</MessageId></SendRawEmailResult>` +
+        `<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></SendRawEmailResponse>`,
+    );
+  }
+
   interface SqsRequest {
     QueueUrl: string;
     MessageBody?: string;
@@ -215,6 +238,7 @@ export async function startFakeAws(stage = 'prod'): Promise<FakeAws> {
       if (typeof target === 'string' && target.startsWith('AmazonSQS.')) return sqs(res, target.slice('AmazonSQS.'.length), JSON.parse(body) as SqsRequest);
       const form = new URLSearchParams(body);
       if (req.method === 'POST' && form.get('Action') === 'SendEmail') return sendEmail(res, form);
+      if (req.method === 'POST' && form.get('Action') === 'SendRawEmail') return sendRawEmail(res, form);
       json(res, 404, { message: `no fake for ${req.method} ${path}` });
     })().catch((err) => {
       res.writeHead(500).end(String(err));

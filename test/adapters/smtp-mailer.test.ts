@@ -116,6 +116,21 @@ describe('sending over SMTP', () => {
     expect(got!.parsed.from?.value).toEqual([{ name: 'Wild Whispers', address: 'chat@corp.lan' }]);
   });
 
+  it('carries a notice\'s List-Unsubscribe headers (E24, RFC 8058) to the server', async () => {
+    const mailer = mailerFor({ SMTP_URL: smtpUrl('127.0.0.1', smtp.port, { user: 'chat', password: PASSWORD }), MAIL_FROM: 'Wild Whispers <chat@corp.lan>' });
+    const before = smtp.received.length;
+    await mailer.send({
+      to: 'dana@example.com',
+      subject: '@alice sent you a message on Wild Whispers',
+      text: 'Hello',
+      headers: { 'List-Unsubscribe': '<https://chat.corp.lan/unsubscribe?token=1.2.abc>', 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+    });
+    const got = smtp.received[before]!;
+    const line = (key: string) => got.parsed.headerLines.find((h) => h.key === key)?.line;
+    expect(line('list-unsubscribe-post')).toBe('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
+    expect(line('list-unsubscribe')).toBe('List-Unsubscribe: <https://chat.corp.lan/unsubscribe?token=1.2.abc>');
+  });
+
   it('fails with the server reason, not the password, when the login is refused', async () => {
     const wrong = 'not-the-password-42';
     const mailer = mailerFor({ SMTP_HOST: '127.0.0.1', SMTP_PORT: String(smtp.port), SMTP_USER: 'chat', SMTP_PASSWORD: wrong });

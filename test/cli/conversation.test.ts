@@ -201,6 +201,18 @@ describe('commands', () => {
     expect(parseCommand(view, 'general', '/readreceipts', ' maybe')).toEqual({ usage: 'usage: /readreceipts on|off' });
     expect(parseCommand(view, 'general', '/who', '')).toBeUndefined();
   });
+
+  it('/notify off|mentions|all and /notify quote on|off (E24)', () => {
+    const { view } = ready();
+    expect(parseCommand(view, 'general', '/notify', ' off')).toEqual({ frame: { action: 'settings', notify: 'off' } });
+    expect(parseCommand(view, 'general', '/notify', ' ALL')).toEqual({ frame: { action: 'settings', notify: 'all' } });
+    expect(parseCommand(view, 'general', '/notify', ' mentions')).toEqual({ frame: { action: 'settings', notify: 'mentions' } });
+    expect(parseCommand(view, 'general', '/notify', ' quote on')).toEqual({ frame: { action: 'settings', notifyQuote: true } });
+    expect(parseCommand(view, 'general', '/notify', ' quote off')).toEqual({ frame: { action: 'settings', notifyQuote: false } });
+    for (const bad of [' sometimes', ' quote', ' quote maybe', ' off now']) {
+      expect(parseCommand(view, 'general', '/notify', bad)).toEqual({ usage: 'usage: /notify off|mentions|all, or /notify quote on|off' });
+    }
+  });
 });
 
 describe('cursors', () => {

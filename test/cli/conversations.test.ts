@@ -242,6 +242,15 @@ it('/rooms shows unread and mention counts, which go once the messages are print
   await cli.waitFor(/\* read receipts off: nobody sees what you have read, and you see nobody’s\n/);
   await cli.waitFor(/\* read receipts are off; \/readreceipts on to change\n/);
   expect(await frames(other).next('settings')).toMatchObject({ readReceipts: false });
+
+  // E24: email notices
+  cli.write('/notify\n/notify all\n/notify quote on\n/notify sometimes\n/notify off\n');
+  await cli.waitFor(/\* email notices on for direct messages and mentions, without quotes \(who and where only\); \/notify off\|mentions\|all, \/notify quote on\|off to change\n/);
+  await cli.waitFor(/\* email notices on for every message in your rooms, without quotes \(who and where only\)\n/);
+  await cli.waitFor(/\* email notices on for every message in your rooms, quoting the text\n/);
+  await cli.waitFor(/usage: \/notify off\|mentions\|all, or \/notify quote on\|off\n/);
+  await cli.waitFor(/\* email notices off: no emails about unread messages\n/);
+  expect(await frames(other).next('settings')).toMatchObject({ notify: 'all' });
   await cli.quit();
   await Promise.all([alice.close(), bob.close(), other.close()]);
 });

@@ -49,7 +49,7 @@ describe('export_data', () => {
     expect(pages.length).toBeGreaterThan(2); // the messages did not fit one frame
     expect(messages.map((m) => m.id)).toEqual(sent);
     expect(messages[0]).toMatchObject({ room: 'export-room', text: `0 ${long}`, at: expect.any(String) });
-    expect(pages[0]!.profile).toMatchObject({ username: alice.username, displayName: 'Alice Export', status: 'packing', email: alice.email });
+    expect(pages[0]!.profile).toMatchObject({ username: alice.username, displayName: 'Alice Export', status: 'packing', email: alice.email, notify: 'mentions', notifyQuote: false });
     const rooms = pages.flatMap((p) => (p.rooms as { id: string }[] | undefined) ?? []).map((r) => r.id);
     expect(rooms).toEqual(['export-room', 'general']);
     await Promise.all([alice.close(), bob.close()]);

@@ -240,7 +240,7 @@ describe('read', () => {
     expect(both.broadcasts).toEqual([{ to: expect.arrayContaining([bob.conn, bobPhone]), frame: { type: 'seen', room: room1, from: alice.name, through: a } }]);
 
     // bob turns receipts off: alice's reads are no longer shown to him
-    expect((await changeSettings(deps, bob.conn, { action: 'settings', readReceipts: false })).reply).toEqual({ type: 'settings', readReceipts: false, pushText: false });
+    expect((await changeSettings(deps, bob.conn, { action: 'settings', readReceipts: false })).reply).toEqual({ type: 'settings', readReceipts: false, notify: 'mentions', notifyQuote: false, pushText: false });
     expect((await markRoomRead(deps, alice.conn, { action: 'read', room: room(room1), through: b })).broadcasts).toEqual([]);
     // and alice's turn: off hides hers, whatever bob's setting
     await changeSettings(deps, bob.conn, { action: 'settings', readReceipts: true });
@@ -380,15 +380,15 @@ describe('settings', () => {
     const alice = await person('st');
     const phone = await connect(alice.id);
 
-    expect(await changeSettings(deps, alice.conn, { action: 'settings' })).toEqual({ reply: { type: 'settings', readReceipts: true, pushText: false }, broadcasts: [] });
+    expect(await changeSettings(deps, alice.conn, { action: 'settings' })).toEqual({ reply: { type: 'settings', readReceipts: true, notify: 'mentions', notifyQuote: false, pushText: false }, broadcasts: [] });
     expect(await changeSettings(deps, alice.conn, { action: 'settings', readReceipts: false })).toEqual({
-      reply: { type: 'settings', readReceipts: false, pushText: false },
-      broadcasts: [{ to: [phone], frame: { type: 'settings', readReceipts: false, pushText: false } }],
+      reply: { type: 'settings', readReceipts: false, notify: 'mentions', notifyQuote: false, pushText: false },
+      broadcasts: [{ to: [phone], frame: { type: 'settings', readReceipts: false, notify: 'mentions', notifyQuote: false, pushText: false } }],
     });
     // *(E25)* pushText the same way, independent of readReceipts
     expect(await changeSettings(deps, alice.conn, { action: 'settings', pushText: true })).toEqual({
-      reply: { type: 'settings', readReceipts: false, pushText: true },
-      broadcasts: [{ to: [phone], frame: { type: 'settings', readReceipts: false, pushText: true } }],
+      reply: { type: 'settings', readReceipts: false, notify: 'mentions', notifyQuote: false, pushText: true },
+      broadcasts: [{ to: [phone], frame: { type: 'settings', readReceipts: false, notify: 'mentions', notifyQuote: false, pushText: true } }],
     });
     expect((await changeSettings(deps, alice.conn, { action: 'settings', readReceipts: false })).broadcasts).toEqual([]);
     const [row] = await sql<{ read_receipts: boolean }[]>`select read_receipts from users where id = ${alice.id}`;

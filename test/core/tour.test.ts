@@ -18,7 +18,7 @@ describe('tour_seen', () => {
   it('is false for a new account, and true on every later login once marked', async () => {
     const alice = await signUp(server);
     const first = alice.frames.find((f) => f.type === 'authed')!;
-    expect(first.user).toEqual({ username: alice.username, displayName: alice.username, tourSeen: false, readReceipts: true, twoFactor: false });
+    expect(first.user).toEqual({ username: alice.username, displayName: alice.username, tourSeen: false, readReceipts: true, notify: 'mentions', notifyQuote: false, twoFactor: false });
 
     expect(await alice.request({ action: 'tour_seen' })).toEqual({ type: 'tour_seen', re: expect.any(String) });
     const again = await resumeAs(server, alice.token!);

@@ -24,7 +24,9 @@ const ROUTE_KEYS = Object.keys(ROUTES);
 const POSTING = ['DisconnectFunction', 'DefaultFunction', 'AuthFunction', 'JoinFunction', 'SendFunction', 'HistoryFunction', 'LeaveFunction', 'SweepFunction'];
 /** posts only (PostToConnection), from the fan-out queue */
 const WORKER = 'FanoutFunction';
-const ALL_FUNCTIONS = [...Object.values(ROUTES), 'SweepFunction', 'MigrateFunction', WORKER];
+/** E24: the unsubscribe link's endpoint and SES's bounce events; neither posts */
+const NOTICE_FUNCTIONS = ['UnsubscribeFunction', 'BouncesFunction'];
+const ALL_FUNCTIONS = [...Object.values(ROUTES), 'SweepFunction', 'MigrateFunction', WORKER, ...NOTICE_FUNCTIONS];
 /** every function but the migration: they log in as the app role */
 const APP_FUNCTIONS = ALL_FUNCTIONS.filter((f) => f !== 'MigrateFunction');
 const MASTER_SECRET = /^DataPostgresSecretAttachment/;
@@ -168,7 +170,10 @@ describe('the functions', () => {
       LeaveFunction: 10,
       SweepFunction: 1,
       MigrateFunction: 1,
-      FanoutFunction: 50,
+      // 50 for fan-out batches, 5 for presence (E23)
+      FanoutFunction: 55,
+      UnsubscribeFunction: 2,
+      BouncesFunction: 1,
     });
     // Lambda keeps 100 of the account's concurrency unreserved; the default account limit is 1,000.
     const total = Object.values(reserved).reduce((a: number, b) => a + (b as number), 0);
@@ -183,23 +188,26 @@ describe('the functions', () => {
     // $default mails email-change codes and password notices (E18)
     expect(envOf('DefaultFunction')).toMatchObject({ MAIL_TRANSPORT: 'ses', MAIL_FROM: 'Wild Whispers <chat@example.org>' });
     for (const id of ALL_FUNCTIONS.filter((f) => f !== 'AuthFunction')) expect(envOf(id), id).not.toHaveProperty('INVITE_CODE');
-    for (const id of ALL_FUNCTIONS.filter((f) => f !== 'AuthFunction' && f !== 'DefaultFunction')) {
+    // the sweep mails notices (E24), with links to the site and the unsubscribe endpoint
+    expect(envOf('SweepFunction')).toMatchObject({ MAIL_TRANSPORT: 'ses', MAIL_FROM: 'Wild Whispers <chat@example.org>' });
+    expect(json(envOf('SweepFunction').PUBLIC_URL)).toContain('DomainName');
+    expect(json(envOf('SweepFunction').UNSUBSCRIBE_URL)).toMatch(/^\{"Fn::GetAtt":\["UnsubscribeFunctionFunctionUrl[0-9A-F]+","FunctionUrl"\]\}$/);
+    for (const id of ALL_FUNCTIONS.filter((f) => !['AuthFunction', 'DefaultFunction', 'SweepFunction'].includes(f))) {
       expect(envOf(id), id).not.toHaveProperty('MAIL_TRANSPORT');
     }
   });
 
-  it('name the administrators (E22) to $default and auth only, and output what the admin CLI needs', () => {
+  it('name the administrators (E22) by a stack parameter, to $default and auth only, and output what the admin CLI needs', () => {
     const envOf = (id: string) => resources[logicalId(id)]!.Properties!.Environment.Variables as Record<string, unknown>;
-    for (const id of ['DefaultFunction', 'AuthFunction']) expect(envOf(id), id).toMatchObject({ ADMIN_USERS: 'dana,root' });
+    // a parameter: changed at deploy time (`--parameters AdminUsers=…`) without a new build
+    template.hasParameter('AdminUsers', { Type: 'String', Default: 'dana,root', AllowedPattern: '^[A-Za-z0-9_.,-]*$' });
+    for (const id of ['DefaultFunction', 'AuthFunction']) expect(envOf(id), id).toMatchObject({ ADMIN_USERS: { Ref: 'AdminUsers' } });
     for (const id of ALL_FUNCTIONS.filter((f) => f !== 'AuthFunction' && f !== 'DefaultFunction')) expect(envOf(id), id).not.toHaveProperty('ADMIN_USERS');
     template.hasOutput('DatabaseSecretArn', { Value: { Ref: Match.stringLikeRegexp('AppSecret') } });
     template.hasOutput('DatabaseEndpoint', { Value: { 'Fn::GetAtt': [Match.anyValue(), 'Endpoint.Address'] } });
-    // without the setting, nobody is an administrator
+    // without the setting, the parameter is empty: nobody is an administrator
     const bare = new ChatStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Bare', { senderEmail: 'chat@example.org' });
-    const bareResources = Template.fromStack(bare).toJSON().Resources as Record<string, { Type: string; Properties?: { Environment?: { Variables?: Record<string, unknown> } } }>;
-    for (const [, r] of Object.entries(bareResources).filter(([, r]) => r.Type === 'AWS::Lambda::Function')) {
-      expect(r.Properties?.Environment?.Variables ?? {}).not.toHaveProperty('ADMIN_USERS');
-    }
+    Template.fromStack(bare).hasParameter('AdminUsers', { Default: '' });
   });
 
   it('sweeps connections, and expired disappearing messages, every minute on a schedule', () => {
@@ -271,6 +279,43 @@ describe('the functions', () => {
   });
 });
 
+describe('email notices (E24)', () => {
+  it('the unsubscribe endpoint is a function URL without IAM auth (the signed link is the credential), output as UnsubscribeUrl', () => {
+    template.hasResourceProperties('AWS::Lambda::Url', {
+      AuthType: 'NONE',
+      TargetFunctionArn: { 'Fn::GetAtt': [logicalId('UnsubscribeFunction'), 'Arn'] },
+    });
+    expect(ofType('AWS::Lambda::Url')).toHaveLength(1);
+    template.hasOutput('UnsubscribeUrl', { Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^UnsubscribeFunctionFunctionUrl'), 'FunctionUrl'] } });
+  });
+
+  it('SES publishes bounces and complaints through a configuration set on the identity to a TLS-only topic the bounces function hears', () => {
+    const [[setId]] = ofType('AWS::SES::ConfigurationSet') as [[string, Resource]];
+    template.hasResourceProperties('AWS::SES::EmailIdentity', {
+      EmailIdentity: 'chat@example.org',
+      ConfigurationSetAttributes: { ConfigurationSetName: { Ref: setId } },
+    });
+    const topicId = logicalId('MailEvents');
+    template.hasResourceProperties('AWS::SES::ConfigurationSetEventDestination', {
+      ConfigurationSetName: { Ref: setId },
+      EventDestination: Match.objectLike({
+        Enabled: true,
+        MatchingEventTypes: ['bounce', 'complaint'],
+        SnsDestination: { TopicARN: { Ref: topicId } },
+      }),
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'lambda',
+      TopicArn: { Ref: topicId },
+      Endpoint: { 'Fn::GetAtt': [logicalId('BouncesFunction'), 'Arn'] },
+    });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topicId }],
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+});
+
 describe('least-privilege IAM', () => {
   /** Statements of the policies attached to function `id`'s role (inline and default policy). */
   function statementsOf(id: string): any[] {
@@ -284,9 +329,15 @@ describe('least-privilege IAM', () => {
   }
   const actionsOf = (id: string) => statementsOf(id).flatMap((s) => [s.Action].flat()) as string[];
 
-  it('only auth and $default (account changes, E18) may send email, only from the sender address', () => {
+  it('only auth and $default (account changes, E18) may send email, and the sweep raw email (notices, E24), only from the sender address', () => {
     for (const id of ALL_FUNCTIONS) {
       const ses = statementsOf(id).filter((s) => json(s.Action).includes('ses:'));
+      if (id === 'SweepFunction') {
+        expect(ses).toEqual([
+          expect.objectContaining({ Action: 'ses:SendRawEmail', Condition: { StringEquals: { 'ses:FromAddress': 'chat@example.org' } } }),
+        ]);
+        continue;
+      }
       if (id !== 'AuthFunction' && id !== 'DefaultFunction') {
         expect(ses, id).toEqual([]);
         continue;
@@ -636,8 +687,11 @@ describe('fan-out', () => {
   });
 
   it('feeds the worker through an event source mapping with partial batch responses and a concurrency cap', () => {
-    const mappings = ofType('AWS::Lambda::EventSourceMapping').map(([, m]) => m.Properties!);
+    const mappings = ofType('AWS::Lambda::EventSourceMapping')
+      .map(([, m]) => m.Properties!)
+      .filter((m) => json(m.EventSourceArn) === json({ 'Fn::GetAtt': [queueId(), 'Arn'] }));
     expect(mappings).toHaveLength(1);
+    expect(ofType('AWS::Lambda::EventSourceMapping')).toHaveLength(2);
     expect(mappings[0]).toMatchObject({
       FunctionName: { Ref: logicalId(WORKER) },
       EventSourceArn: { 'Fn::GetAtt': [queueId(), 'Arn'] },
@@ -647,13 +701,57 @@ describe('fan-out', () => {
     });
     const worker = resources[logicalId(WORKER)]!.Properties!;
     expect(worker.Timeout).toBe(10);
-    expect(worker.ReservedConcurrentExecutions).toBeGreaterThanOrEqual(50);
+    expect(worker.ReservedConcurrentExecutions).toBeGreaterThanOrEqual(50 + 5);
     expect(worker.Environment.Variables).toMatchObject({
       POST_CONCURRENCY: '64',
       FANOUT_MAX_ATTEMPTS: '3',
       FANOUT_QUEUE_URL: { Ref: queueId() },
       FANOUT_DLQ_URL: { Ref: deadLettersId() },
     });
+  });
+
+  const presenceId = () => stack.getLogicalId(stack.fanout.presence.node.defaultChild as never);
+
+  it('(E23) has an encrypted, TLS-only presence queue, read by the worker in batches gathered over a 1 s window', () => {
+    expect(resources[presenceId()]!.Properties).toMatchObject({
+      SqsManagedSseEnabled: true,
+      VisibilityTimeout: 60,
+      MessageRetentionPeriod: 300,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [deadLettersId(), 'Arn'] }, maxReceiveCount: 3 },
+    });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: presenceId() }],
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    const mappings = ofType('AWS::Lambda::EventSourceMapping')
+      .map(([, m]) => m.Properties!)
+      .filter((m) => json(m.EventSourceArn) === json({ 'Fn::GetAtt': [presenceId(), 'Arn'] }));
+    expect(mappings).toHaveLength(1);
+    expect(mappings[0]).toMatchObject({
+      FunctionName: { Ref: logicalId(WORKER) },
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
+  });
+
+  it('(E23) every function that posts may queue presence (SendMessage on the presence queue, its URL in the environment); connect and migrate may not', () => {
+    for (const id of ALL_FUNCTIONS) {
+      const env = resources[logicalId(id)]!.Properties!.Environment.Variables;
+      const sends = sqsStatements(id).filter((s) => json(s.Resource) === json({ 'Fn::GetAtt': [presenceId(), 'Arn'] }));
+      if (!POSTING.includes(id) && id !== WORKER) {
+        expect(sends, id).toEqual([]);
+        expect(env, id).not.toHaveProperty('PRESENCE_QUEUE_URL');
+        continue;
+      }
+      expect(env, id).toMatchObject({ PRESENCE_QUEUE_URL: { Ref: presenceId() } });
+      expect([...new Set(sends.flatMap((s) => [s.Action].flat()))].sort(), id).toEqual(
+        id === WORKER
+          ? ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:SendMessage']
+          : ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+      );
+    }
   });
 
   it('every function that posts may queue a broadcast (SendMessage on the fan-out queue only, with its settings); connect and migrate may not', () => {

@@ -11,7 +11,7 @@ import { bundleReport, type BundleInfo } from '../../infra/bundle-report.js';
 
 const run = promisify(execFile);
 const ROOT = new URL('../../', import.meta.url).pathname;
-const FUNCTIONS = ['AuthFunction', 'ConnectFunction', 'DefaultFunction', 'DisconnectFunction', 'FanoutFunction', 'HistoryFunction', 'JoinFunction', 'LeaveFunction', 'MigrateFunction', 'SendFunction', 'SweepFunction'];
+const FUNCTIONS = ['AuthFunction', 'BouncesFunction', 'ConnectFunction', 'DefaultFunction', 'DisconnectFunction', 'FanoutFunction', 'HistoryFunction', 'JoinFunction', 'LeaveFunction', 'MigrateFunction', 'SendFunction', 'SweepFunction', 'UnsubscribeFunction'];
 
 let outdir: string;
 let output: { stdout: string; stderr: string };

@@ -83,6 +83,35 @@ describe('reset codes', () => {
   });
 });
 
+describe('a login racing a reset', () => {
+  // The reset's write is held open here, as a reset between a login's password
+  // check and its session would be; PGlite has one connection, so only PostgreSQL
+  // can hold it.
+  it.skipIf(!process.env.TEST_DATABASE_URL)('a login that proved the old password while a reset commits gets no session', async () => {
+    const w = recoveryWorld(db);
+    const alice = await w.account('racer');
+    const sessionsOf = async () =>
+      (await db.sql<{ n: number }[]>`select count(*)::int as n from sessions s join users u on u.id = s.user_id where u.username = ${alice.username}`)[0]!.n;
+    const before = await sessionsOf();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const reset = db.sql.begin(async (tx) => {
+      await tx`update users set password_hash = 'a new hash' where username = ${alice.username}`;
+      locked();
+      await held;
+    });
+    await isLocked;
+    const login = w.login(alice.username, alice.password);
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // the login proves the old password meanwhile
+    release();
+    await reset;
+    await expect(login).rejects.toBeInstanceOf(Unauthorized);
+    expect(await sessionsOf()).toBe(before);
+  });
+});
+
 describe('forgot tells nothing about accounts', () => {
   it('answers an unknown name, an unknown address, a pending sign-up and a real account identically', async () => {
     const w = recoveryWorld(db);

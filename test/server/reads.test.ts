@@ -99,7 +99,7 @@ describe('read', () => {
 
     // bob turns receipts off on his laptop: his phone hears of it
     expect(await bob.laptop.request({ action: 'settings', readReceipts: false })).toMatchObject({ type: 'settings', readReceipts: false });
-    expect(await bob.phone.next('settings')).toEqual({ type: 'settings', readReceipts: false, pushText: false });
+    expect(await bob.phone.next('settings')).toEqual({ type: 'settings', readReceipts: false, notify: 'mentions', notifyQuote: false, pushText: false });
     const m2 = await say(alice.laptop, dm, 'second');
     const m3 = await say(bob.laptop, dm, 'third');
 

@@ -1,8 +1,9 @@
 // *(E25)* The web client's pure parts of away and notifications: what state a
-// tab reports, which room a notification's URL opens, and what a push shows.
+// tab reports, which room a notification's URL opens (chat.ts linkedRoom),
+// and what a push shows.
 import { describe, expect, it } from 'vitest';
 import { IDLE_MS, activityState } from '../../web/src/activity.js';
-import { roomFromHash } from '../../web/src/chat.js';
+import { linkedRoom } from '../../web/src/chat.js';
 import { describePush } from '../../web/src/sw/push.js';
 
 describe('activityState', () => {
@@ -15,14 +16,14 @@ describe('activityState', () => {
   });
 });
 
-describe('roomFromHash', () => {
-  it('reads #room=ID, encoded or not, and nothing else', () => {
-    expect(roomFromHash('#room=general')).toBe('general');
-    expect(roomFromHash('#room=dm%3Aalice%3Abob')).toBe('dm:alice:bob');
-    expect(roomFromHash('')).toBeUndefined();
-    expect(roomFromHash('#other=general')).toBeUndefined();
-    expect(roomFromHash('#room=%E0%A4%A')).toBeUndefined();
-    expect(roomFromHash(`#room=${'a'.repeat(300)}`)).toBeUndefined();
+describe('linkedRoom', () => {
+  it("reads a notification's #room=ID, encoded or not, and nothing else", () => {
+    const at = (hash: string) => linkedRoom({ hash, search: '' });
+    expect(at('#room=general')).toBe('general');
+    expect(at('#room=dm%3Aalice%3Abob')).toBe('dm:alice:bob');
+    expect(at('')).toBeNull();
+    expect(at('#other=general')).toBeNull();
+    expect(at(`#room=${'a'.repeat(300)}`)).toBeNull();
   });
 });
 

@@ -302,7 +302,7 @@ describe.sequential('the web client in Chromium', () => {
     const duringOutage = 'Written while the server was down';
     await composer(alice.page).fill(duringOutage);
     await composer(alice.page).press('Enter');
-    await alice.page.locator('.msg.pending').getByText('Sending…').waitFor();
+    await alice.page.locator('.msg.pending').getByText('Pending: will be sent when you are back online').waitFor();
 
     await boot({}, port); // same port, same database
     await eventually(() => status(alice.page), (s) => s === 'Connected');

@@ -20,11 +20,12 @@ import {
   reconcileDeletions,
 } from './messages.js';
 import { session, storage } from './storage.js';
+import { DeviceStore, MESSAGES_PER_ROOM, OUTBOX_MAX, ROOMS_KEPT, type CachedRoom, type OutboxEntry } from './offline.js';
 import { Profiles } from './profiles.js';
 import type { Prepared, UploadTarget } from './files.js';
 import { Safety } from './safety.js';
 import { ActivityReporter } from './activity.js';
-import { ConnectionLost, ServerError, type FileInfo, type Member, type Message, type RoomInfo, type SearchPage, type SearchResult, type ServerFrame, type User } from './types.js';
+import { ConnectionLost, ServerError, type FileInfo, type Member, type Message, type NotifyLevel, type RoomInfo, type SearchPage, type SearchResult, type ServerFrame, type User } from './types.js';
 
 export type Screen = 'loading' | 'welcome' | 'code' | 'second_factor' | 'chat';
 
@@ -72,7 +73,43 @@ export interface PendingSend {
   attempts?: number;
   /** uploaded files it carries (E17) */
   files?: FileInfo[];
+  /** when it was written (ms): the outbox goes out in this order */
+  createdAt?: number;
+  /** kept in this device's outbox (IndexedDB): it survives a closed tab */
+  saved?: boolean;
 }
+
+/** The outbox's copy of a pending message. */
+function outboxEntry(user: string, p: PendingSend): OutboxEntry {
+  return {
+    clientId: p.clientId,
+    user,
+    room: p.room,
+    text: p.text,
+    state: p.state,
+    createdAt: p.createdAt ?? Date.now(),
+    ...(p.replyTo ? { replyTo: p.replyTo } : {}),
+    ...(p.files ? { files: p.files } : {}),
+    ...(p.error ? { error: p.error } : {}),
+  };
+}
+
+function fromOutbox(e: OutboxEntry): PendingSend {
+  return {
+    clientId: e.clientId,
+    room: e.room,
+    text: e.text,
+    state: e.state,
+    createdAt: e.createdAt,
+    saved: true,
+    ...(e.replyTo ? { replyTo: e.replyTo } : {}),
+    ...(e.files ? { files: e.files } : {}),
+    ...(e.error ? { error: e.error } : {}),
+  };
+}
+
+/** How long after the last change the rooms are saved to the device. */
+const SAVE_AFTER_MS = 1000;
 
 /** Download URLs of one file, good until `expires` (ms). */
 interface FileUrls {
@@ -224,21 +261,6 @@ export class RoomState {
 }
 
 /** A channel name as people type it ("#Book Club") in the server's form ("book-club"). */
-/** *(E25)* The room a URL's fragment names (`#room=general`, `#room=dm%3Aalice%3Abob`), as a notification opens it. */
-export function roomFromHash(hash: string): string | undefined {
-  const m = /^#room=([^&]{1,200})$/.exec(hash);
-  if (!m) return undefined;
-  try {
-    return decodeURIComponent(m[1]!);
-  } catch {
-    return undefined;
-  }
-}
-
-function currentHash(): string {
-  return typeof location === 'undefined' ? '' : location.hash;
-}
-
 export function normalizeChannel(raw: string): string {
   return raw.trim().replace(/^#/, '').trim().toLowerCase().replace(/\s+/g, '-');
 }
@@ -305,6 +327,13 @@ function sortRooms(rooms: RoomState[]): RoomState[] {
   });
 }
 
+/** *(E23)* people one connection may watch (the server's PRESENCE_WATCH_MAX default) */
+const WATCH_CAP = 200;
+/** the watch list waits this long after the last change of whom the tab shows */
+const WATCH_DEBOUNCE_MS = 500;
+/** how often an open channel's online count is asked again */
+const ONLINE_COUNT_EVERY_MS = 30_000;
+
 export class Chat {
   readonly screen = signal<Screen>('loading');
   readonly me = signal<User | null>(null);
@@ -321,6 +350,8 @@ export class Chat {
    * shows presence as unknown instead of a stale green.
    */
   readonly presenceKnown = signal(false);
+  /** *(E23)* room id → members online, from `online_count` (the header of a room whose members we do not all watch) */
+  readonly onlineCounts = signal<ReadonlyMap<string, number>>(new Map());
   readonly codeStep = signal<CodeStep | null>(null);
   /** *(E19)* the login's second step, after the right password */
   readonly secondFactorStep = signal<SecondFactorStep | null>(null);
@@ -337,6 +368,8 @@ export class Chat {
   readonly helpOpen = signal(false);
   /** read receipts on; null when the server has no read state */
   readonly readReceipts = signal<boolean | null>(null);
+  /** *(E24)* email notices: what they are about, and whether they quote the text (null: a server without them) */
+  readonly notices = signal<{ notify: NotifyLevel; quote: boolean } | null>(null);
   readonly guideOpen = signal(false);
   /** the disappearing-message timers the server takes, in seconds (`authed.timers`; empty: none) */
   readonly timers = signal<number[]>([]);
@@ -347,6 +380,10 @@ export class Chat {
   readonly safety: Safety;
   /** where a local server without mail writes the code emails (its config.json says, to this machine only) */
   readonly outboxDir: string | null;
+  /** what this device keeps for offline use: rooms, recent messages, the outbox (offline.ts) */
+  readonly device: DeviceStore;
+  /** the rooms were shown from the device's cache, not yet brought up to date by the server */
+  readonly fromCache = signal(false);
 
   readonly activeRoom = computed(() => this.rooms.value.find((r) => r.id === this.activeId.value) ?? this.rooms.value[0]);
   readonly totalUnread = computed(() => this.rooms.value.reduce((n, r) => n + r.unread.value, 0));
@@ -359,6 +396,24 @@ export class Chat {
       .filter((u) => u !== me)
       .sort((a, b) => Number(online.has(b)) - Number(online.has(a)) || a.localeCompare(b));
   });
+
+  /**
+   * *(E23)* the people this tab shows, whose presence it watches: DM partners,
+   * then the open room's members, then the people list, at most WATCH_CAP.
+   */
+  readonly watched = computed(() => {
+    const me = this.me.value?.username;
+    const out = new Set<string>();
+    const add = (u: string) => out.size < WATCH_CAP && u !== me && out.add(u);
+    for (const r of this.rooms.value) if (r.kind === 'dm') add(r.name);
+    const active = this.activeRoom.value;
+    if (active) for (const u of active.members.value) add(u);
+    for (const u of this.people.value) add(u);
+    return [...out].sort();
+  });
+  /** the list last sent with `watch` on this connection (null: none yet, v1 presence) */
+  private watchSent: string | null = null;
+  private watchTimer: ReturnType<typeof setTimeout> | undefined;
 
   private authed = false;
   /** the server keeps read marks and counts (extension E-conv); otherwise they live in localStorage */
@@ -380,8 +435,17 @@ export class Chat {
     this.authed ? this.conn.request({ action: 'activity', state }) : Promise.reject(new Error('not signed in')),
   );
 
-  constructor(websocketUrl: string, options: { outboxDir?: string } = {}) {
+  constructor(websocketUrl: string, options: { outboxDir?: string; device?: DeviceStore } = {}) {
     this.outboxDir = options.outboxDir ?? null;
+    this.device = options.device ?? new DeviceStore();
+    // *(E24)* a notice's link opens its room: at sign-in, or at once in a tab already open
+    if (typeof window !== 'undefined' && typeof location !== 'undefined') {
+      this.linkedRoom = linkedRoom(location);
+      window.addEventListener('hashchange', () => {
+        this.linkedRoom = linkedRoom(location);
+        if (this.authed && this.linkedRoom) this.openLinkedRoom();
+      });
+    }
     this.conn = new Connection(websocketUrl, {
       onOpen: () => void this.onOpen(),
       onFrame: (f) => this.onFrame(f),
@@ -395,9 +459,45 @@ export class Chat {
       online.delete(user);
       this.online.value = online;
     });
+    // E23: watch whom this tab shows, once presence is known, again (debounced) when that changes.
+    effect(() => {
+      const list = this.watched.value;
+      if (!this.presenceKnown.value) return;
+      const key = list.join(',');
+      if (key === this.watchSent) return;
+      clearTimeout(this.watchTimer);
+      this.watchTimer = setTimeout(() => void this.sendWatch(list, key), WATCH_DEBOUNCE_MS);
+    });
+    // E23: the open channel's online count, when it opens and now and then while open.
+    effect(() => {
+      const room = this.activeRoom.value;
+      if (!this.presenceKnown.value || !room || room.kind !== 'channel') return;
+      void this.refreshOnlineCount(room.id);
+      const timer = setInterval(() => void this.refreshOnlineCount(room.id), ONLINE_COUNT_EVERY_MS);
+      return () => clearInterval(timer);
+    });
     // Disappearing messages go at their expiry, without a word from the server:
     // one timer for the soonest in any room, set again whenever messages change.
     effect(() => this.scheduleExpiry());
+    // What the device keeps for offline use follows the rooms, a second after they change.
+    effect(() => {
+      if (!this.me.value) return;
+      for (const room of this.rooms.value) {
+        void room.messages.value;
+        void room.readThrough.value;
+        void room.displayName.value;
+        void room.topic.value;
+        void room.disappearAfter.value;
+      }
+      this.scheduleSave();
+    });
+    // Another tab of ours wrote or cancelled a message: its outbox is ours too.
+    if (typeof BroadcastChannel === 'function') {
+      this.outboxChannel = new BroadcastChannel('ww-outbox');
+      this.outboxChannel.onmessage = (e: MessageEvent) => void this.onOutboxNews(e.data);
+      // Node (the tests) has BroadcastChannel too: it must not keep the process alive
+      (this.outboxChannel as BroadcastChannel & { unref?: () => void }).unref?.();
+    }
     // The open room survives a reload (per tab: two tabs may look at two rooms).
     effect(() => {
       const me = this.me.value;
@@ -411,23 +511,214 @@ export class Chat {
       if (token === null && this.me.peek() && this.tokenStored) this.loggedOutElsewhere();
     });
     this.conn.start();
+    void this.restore();
     if (typeof window === 'undefined') return; // the logic tests run in Node
     this.activity.start();
-    // *(E25)* a notification's click opens its room: by the URL (`#room=ID`) or,
-    // in a tab already open, by the service worker's message
-    window.addEventListener('hashchange', () => this.openFromUrl());
+    // *(E25)* a notification's click opens its room: by the URL (`#room=ID`, as
+    // a notice's link does) or, in a tab already open, by the service worker's message
     navigator.serviceWorker?.addEventListener('message', (e: MessageEvent) => {
       const data = e.data as { type?: string; room?: unknown } | null;
       if (data?.type === 'open-room' && typeof data.room === 'string') this.open(data.room);
     });
   }
 
-  /** The room the URL names (`#room=ID`), opened if it is one of mine; the fragment is then cleared. */
-  private openFromUrl(): void {
-    const id = roomFromHash(currentHash());
-    if (!id || !this.room(id)) return;
-    this.open(id);
-    history.replaceState(null, '', location.pathname + location.search);
+  // ---- offline: the device's cache and outbox (offline.ts) --------------------
+
+  private saveTimer: ReturnType<typeof setTimeout> | undefined;
+  /** what each room looked like when it was last saved */
+  private readonly saved = new WeakMap<RoomState, unknown[]>();
+  private outboxChannel: BroadcastChannel | undefined;
+  /** an outbox pass is running in this tab; `flushAgain`: another was asked for meanwhile */
+  private flushing = false;
+  private flushAgain = false;
+
+  /**
+   * With a stored token, before the server answers (or when it cannot be
+   * reached): the rooms, messages and outbox this device kept for that session,
+   * shown at once. The server's `authed` then brings them up to date from the
+   * kept cursors, as after a reconnect; a refused token ends the session.
+   */
+  private async restore(): Promise<void> {
+    if (!storage.get('token')) return;
+    const cached = await this.device.session();
+    if (!cached || this.screen.peek() !== 'loading' || this.me.peek()) return;
+    const [rooms, outbox] = await Promise.all([this.device.rooms(cached.user), this.device.outbox(cached.user)]);
+    if (this.screen.peek() !== 'loading' || this.me.peek() || !storage.get('token')) return;
+    const user = cached.me.username;
+    const byId = new Map(rooms.map((r) => [r.id, r]));
+    const states = cached.rooms.flatMap((id) => (byId.has(id) ? [this.roomFromCache(byId.get(id)!, user)] : []));
+    if (states.length === 0) return;
+    const wanted = session.get(`room.${user}`);
+    batch(() => {
+      this.me.value = cached.me;
+      this.profiles.note([cached.me]);
+      this.rooms.value = states;
+      this.activeId.value = wanted && states.some((r) => r.id === wanted) ? wanted : 'general';
+      this.fromCache.value = true;
+      this.screen.value = 'chat';
+    });
+    this.adoptOutbox(outbox);
+  }
+
+  private roomFromCache(c: CachedRoom, me: string): RoomState {
+    const room = new RoomState(c.id, c.kind, c.name, me);
+    room.displayName.value = c.displayName;
+    room.topic.value = c.topic;
+    room.isPrivate.value = c.isPrivate;
+    room.messages.value = c.messages;
+    room.hasOlder.value = c.hasOlder;
+    room.readThrough.value = c.readThrough;
+    room.ids.advance(c.cursor);
+    room.changes.advance(c.changesAt);
+    return room;
+  }
+
+  private scheduleSave(): void {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = setTimeout(() => void this.saveCache(), SAVE_AFTER_MS);
+  }
+
+  /**
+   * Saves the rooms that changed: the newest MESSAGES_PER_ROOM messages of the
+   * ROOMS_KEPT rooms with the newest messages, and the cursors to catch up from.
+   * A room with disappearing messages keeps none on the device.
+   */
+  private async saveCache(): Promise<void> {
+    const me = this.me.peek();
+    if (!me || !this.device.available) return;
+    const rooms = this.rooms.peek();
+    const newest = (r: RoomState) => r.messages.peek().at(-1)?.at ?? '';
+    const kept = new Set([...rooms].sort((a, b) => (newest(a) < newest(b) ? 1 : newest(a) > newest(b) ? -1 : 0)).slice(0, ROOMS_KEPT));
+    const changed: CachedRoom[] = [];
+    for (const room of rooms) {
+      const all = room.messages.peek();
+      const ephemeral = room.disappearAfter.peek() !== null || all.some((m) => m.expiresAt !== undefined || (m.replyTo !== undefined && !m.replyTo.deleted && m.replyTo.expiresAt !== undefined));
+      const keep = kept.has(room) && !ephemeral;
+      const key = [all, keep, room.readThrough.peek(), room.displayName.peek(), room.topic.peek(), room.isPrivate.peek(), room.hasOlder.peek(), room.ids.at, room.changes.at];
+      const before = this.saved.get(room);
+      if (before && before.every((v, i) => v === key[i])) continue;
+      this.saved.set(room, key);
+      const messages = keep ? all.slice(-MESSAGES_PER_ROOM) : [];
+      changed.push({
+        user: me.username,
+        id: room.id,
+        kind: room.kind,
+        name: room.name,
+        displayName: room.displayName.peek() ?? room.name,
+        topic: room.topic.peek(),
+        isPrivate: room.isPrivate.peek(),
+        messages,
+        hasOlder: keep && (room.hasOlder.peek() || messages.length < all.length),
+        readThrough: room.readThrough.peek(),
+        // without its messages, a room starts afresh from the server
+        cursor: keep ? room.ids.at : null,
+        changesAt: keep ? room.changes.at : null,
+      });
+    }
+    await this.device.saveRooms(me, rooms.map((r) => r.id), changed);
+  }
+
+  /** Messages of the outbox not shown yet (written in another tab, or before the tab closed) join their rooms. */
+  private adoptOutbox(entries: readonly OutboxEntry[]): void {
+    batch(() => {
+      for (const e of entries) {
+        const room = this.room(e.room);
+        if (!room || room.pending.peek().some((p) => p.clientId === e.clientId)) continue;
+        // sent meanwhile (its copy came back): the outbox entry is stale
+        if (room.messages.peek().some((m) => m.clientId === e.clientId && m.from === this.me.peek()?.username)) continue;
+        room.pending.value = [...room.pending.peek(), fromOutbox(e)];
+      }
+    });
+  }
+
+  /** News from another tab of ours: its outbox changed (written, cancelled, sent). */
+  private async onOutboxNews(data: unknown): Promise<void> {
+    const me = this.me.peek()?.username;
+    const news = data as { user?: string; cancelled?: string } | null;
+    if (!me || news?.user !== me) return;
+    if (typeof news.cancelled === 'string') {
+      for (const room of this.rooms.peek()) room.pending.value = room.pending.peek().filter((p) => p.clientId !== news.cancelled);
+      return;
+    }
+    this.adoptOutbox(await this.device.outbox(me));
+  }
+
+  private tellOtherTabs(news: { cancelled?: string } = {}): void {
+    const me = this.me.peek()?.username;
+    if (me) this.outboxChannel?.postMessage({ user: me, ...news });
+  }
+
+  /** Replaces a pending message's fields (by clientId) wherever it is shown. */
+  private updatePending(roomId: string, clientId: string, change: Partial<PendingSend>): PendingSend | undefined {
+    const room = this.room(roomId);
+    const held = room?.pending.peek().find((p) => p.clientId === clientId);
+    if (!room || !held) return undefined;
+    const next = { ...held, ...change };
+    room.pending.value = room.pending.peek().map((p) => (p.clientId === clientId ? next : p));
+    return next;
+  }
+
+  private findPending(clientId: string): PendingSend | undefined {
+    for (const room of this.rooms.peek()) {
+      const p = room.pending.peek().find((x) => x.clientId === clientId);
+      if (p) return p;
+    }
+    return undefined;
+  }
+
+  /**
+   * Sends what waits, oldest first, one at a time, in ONE tab of this person
+   * at a time (a Web Lock; where there is none, e.g. plain http on a LAN, two
+   * tabs may both send, and the clientId makes the second harmless). Each
+   * message is looked up in the outbox right before it goes: another tab may
+   * have sent it, or it was cancelled.
+   */
+  private flushOutbox(): void {
+    const me = this.me.peek()?.username;
+    if (!me || !this.authed) return;
+    if (this.flushing) {
+      this.flushAgain = true;
+      return;
+    }
+    this.flushing = true;
+    const locks = typeof navigator !== 'undefined' ? (navigator as Navigator & { locks?: LockManager }).locks : undefined;
+    const pass = () => this.drainOutbox(me);
+    void (locks ? locks.request(`ww-outbox:${me}`, pass) : pass())
+      .catch(() => {})
+      .finally(() => {
+        this.flushing = false;
+        if (this.flushAgain) {
+          this.flushAgain = false;
+          this.flushOutbox();
+        }
+      });
+  }
+
+  private async drainOutbox(me: string): Promise<void> {
+    const stored = await this.device.outbox(me);
+    this.adoptOutbox(stored);
+    // messages of rooms I am no longer in cannot go, and those whose copy came back have gone: they leave the outbox
+    for (const e of stored) {
+      const room = this.room(e.room);
+      if (!room || room.messages.peek().some((m) => m.clientId === e.clientId && m.from === me)) await this.device.removeOutbox(e.clientId);
+    }
+    const queue = this.rooms
+      .peek()
+      .flatMap((r) => r.pending.peek())
+      .filter((p) => p.state === 'sending')
+      .sort((a, b) => (a.createdAt ?? 0) - (b.createdAt ?? 0));
+    for (const queued of queue) {
+      if (!this.authed || this.me.peek()?.username !== me) return;
+      const p = this.findPending(queued.clientId);
+      if (!p || p.state !== 'sending') continue; // cancelled, or failed meanwhile
+      if (p.saved && !(await this.device.inOutbox(p.clientId))) continue; // another tab sent or cancelled it
+      if ((await this.deliver(p)) === 'lost') return;
+    }
+  }
+
+  /** Cancels a message that has not gone yet: it never will. */
+  cancel(p: PendingSend): void {
+    this.discard(p);
   }
 
   room(id: string): RoomState | undefined {
@@ -570,8 +861,51 @@ export class Chat {
     }
   }
 
+  /** *(E23)* Sends the watch list; the reply's statuses are the news. */
+  private async sendWatch(list: string[], key: string): Promise<void> {
+    if (!this.authed || key === this.watchSent) return;
+    try {
+      const reply = await this.conn.request({ action: 'watch', users: list });
+      this.watchSent = key;
+      this.applyPresence((reply.presence ?? {}) as Record<string, string>);
+    } catch {
+      // Lost connection: the next one sends it. Refused (a limit): the next change tries again.
+    }
+  }
+
+  /** *(E23)* `watching` and `presence_batch`: each person's status as the server says now (*(E25)* "away" is online too). */
+  private applyPresence(presence: Record<string, string>): void {
+    const online = new Set(this.online.peek());
+    const away = new Set(this.away.peek());
+    for (const [user, status] of Object.entries(presence)) {
+      if (status === 'offline') online.delete(user);
+      else online.add(user);
+      if (status === 'away') away.add(user);
+      else away.delete(user);
+    }
+    batch(() => {
+      this.online.value = online;
+      this.away.value = away;
+    });
+  }
+
+  private async refreshOnlineCount(roomId: string): Promise<void> {
+    if (!this.authed) return;
+    try {
+      const reply = await this.conn.request({ action: 'online_count', room: roomId });
+      if (typeof reply.online !== 'number') return;
+      const counts = new Map(this.onlineCounts.peek());
+      counts.set(roomId, reply.online);
+      this.onlineCounts.value = counts;
+    } catch {
+      // the header falls back to counting the members it knows are online
+    }
+  }
+
   private onClose(): void {
     this.authed = false;
+    // a new connection is an old client until it sends `watch`
+    this.watchSent = null;
     this.presenceKnown.value = false;
     // nobody tells an offline client that someone stopped typing
     for (const room of this.rooms.peek()) room.typing.value = new Map();
@@ -597,7 +931,13 @@ export class Chat {
       session.remove(`drafts.${me}`);
       session.remove(`room.${me}`);
     }
+    // Logged out: nothing of the session stays on the device (rooms, messages,
+    // unsent messages). A session that merely ended keeps them for the same
+    // person's next login; a different person's login wipes them (claim).
+    clearTimeout(this.saveTimer);
+    if (forget) void this.device.forget();
     this.authed = false;
+    this.watchSent = null;
     this.safety.reset();
     batch(() => {
       this.me.value = null;
@@ -609,6 +949,7 @@ export class Chat {
       this.activeId.value = 'general';
       this.codeStep.value = null;
       this.sessionNote.value = note;
+      this.fromCache.value = false;
       this.screen.value = 'welcome';
     });
   }
@@ -624,8 +965,11 @@ export class Chat {
     storage.set('token', this.token);
     this.tokenStored = storage.get('token') === this.token;
     this.authed = true;
+    // the device's cache is this person's from now on (someone else's is wiped first)
+    await this.device.claim(user);
     // after a reload or a new login: the room this tab had open
-    const wanted = roomFromHash(currentHash()) ?? (sameUser ? this.activeId.peek() : session.get(`room.${user.username}`));
+    const linked = this.takeLinkedRoom();
+    const wanted = linked ?? (sameUser ? this.activeId.peek() : session.get(`room.${user.username}`));
     this.noteServerTime(frame.serverTime, sentAt);
     this.safety.onAuthed(frame);
     const infos = await this.allRooms(frame);
@@ -633,6 +977,7 @@ export class Chat {
     batch(() => {
       this.me.value = user;
       this.readReceipts.value = typeof user.readReceipts === 'boolean' ? user.readReceipts : null;
+      this.noteNotices(user);
       this.timers.value = Array.isArray(frame.timers) ? (frame.timers as number[]) : [];
       const existing = new Map(this.rooms.peek().map((r) => [r.id, r]));
       const rooms = infos.map((info) => {
@@ -644,6 +989,7 @@ export class Chat {
       });
       this.rooms.value = sortRooms(rooms);
       this.activeId.value = wanted && rooms.some((r) => r.id === wanted) ? wanted : 'general';
+      if (linked && !rooms.some((r) => r.id === linked)) this.showToast('You are not in the room that link opens.', true);
       this.codeStep.value = null;
       this.sessionNote.value = null;
       this.screen.value = 'chat';
@@ -656,12 +1002,13 @@ export class Chat {
     if (wasChat) this.announce('Reconnected.');
     await Promise.all(this.rooms.peek().map((r) => this.syncRoom(r).catch((err) => this.reportSyncError(r, err))));
     if (!this.authed) return;
-    // every room's members are fresh: who is online is known again
+    // every room's members are fresh: who is online is known again, and the cache is replaced
     this.presenceKnown.value = true;
+    this.fromCache.value = false;
     if (typeof document !== 'undefined') this.activity.signedIn();
-    if (currentHash()) this.openFromUrl();
     this.conn.markHealthy();
-    for (const room of this.rooms.peek()) for (const p of room.pending.peek()) if (p.state === 'sending') void this.deliver(p);
+    // the outbox: this tab's and what the device kept (a closed tab's, another tab's)
+    this.flushOutbox();
   }
 
   /** `authed`'s rooms, and the rest of them when the reply held only the first part (`roomsMore`). */
@@ -850,6 +1197,8 @@ export class Chat {
         return this.onMessage(frame.message as Message, frame.prev as string | null | undefined, seqs(frame));
       case 'changed':
         return this.onChanged(String(frame.room), frame.message as Message, seqs(frame));
+      case 'presence_batch':
+        return this.applyPresence((frame.presence ?? {}) as Record<string, string>);
       case 'presence':
         return this.onPresence(frame as ServerFrame & { room: string; user: string; online?: boolean; away?: boolean; member?: boolean });
       case 'deleted':
@@ -862,6 +1211,7 @@ export class Chat {
         return this.onSeen(String(frame.room), String(frame.through));
       case 'settings':
         if (typeof frame.readReceipts === 'boolean') this.noteReceipts(frame.readReceipts);
+        this.noteNotices(frame);
         if (typeof frame.pushText === 'boolean') this.pushText.value = frame.pushText;
         return;
       case 'room_updated':
@@ -907,6 +1257,11 @@ export class Chat {
     if (seq) this.noteChange(room, seq);
     // their message landed: they are no longer typing it
     if (room.typing.peek().has(message.from)) this.setTyping(room, message.from, 0);
+    // A sender is a member: news of someone who joined (signed up) since we did.
+    // Big rooms and watching tabs (E23) hear no v1 online frame that would tell us.
+    if (!message.from.startsWith('~') && message.from !== me && !room.members.peek().includes(message.from)) {
+      room.members.value = [...room.members.peek(), message.from].sort();
+    }
     if (message.from === me) {
       room.pending.value = room.pending.peek().filter((p) => p.clientId !== message.clientId);
     } else if (known) {
@@ -1279,15 +1634,20 @@ export class Chat {
   // ---- sending --------------------------------------------------------------
 
   /** Sends `text` (a caption, with `files`), as an answer to the message the composer replies to, if any. */
-  send(roomId: string, text: string, files: FileInfo[] = []): void {
+  send(roomId: string, text: string, files: FileInfo[] = []): boolean {
     const room = this.room(roomId);
-    if (!room || (!text.trim() && !files.length)) return;
+    if (!room || (!text.trim() && !files.length)) return false;
+    if (this.rooms.peek().reduce((n, r) => n + r.pending.peek().length, 0) >= OUTBOX_MAX) {
+      this.showToast(`${OUTBOX_MAX} messages are waiting to be sent already: wait until they have gone.`, true);
+      return false;
+    }
     const replyTo = room.replyTo.peek() ?? undefined;
     const pending: PendingSend = {
       clientId: newClientId(),
       room: roomId,
       text,
       state: 'sending',
+      createdAt: Date.now(),
       ...(replyTo ? { replyTo } : {}),
       ...(files.length ? { files } : {}),
     };
@@ -1295,16 +1655,29 @@ export class Chat {
       room.pending.value = [...room.pending.peek(), pending];
       room.replyTo.value = null;
     });
-    void this.deliver(pending);
+    void this.enqueue(pending);
+    return true;
+  }
+
+  /** Into the device's outbox (it survives a closed tab), then out when connected. */
+  private async enqueue(p: PendingSend): Promise<void> {
+    const me = this.me.peek()?.username;
+    if (!me) return;
+    if (await this.device.putOutbox(outboxEntry(me, p))) {
+      this.updatePending(p.room, p.clientId, { saved: true });
+      this.tellOtherTabs();
+    }
+    if (!this.authed) this.announce('Not sent yet: it will be sent when you are back online.');
+    this.flushOutbox();
   }
 
   /**
    * Sends (or re-sends, after a reconnect) one message. The clientId makes a
    * repeat harmless: the server stores it once and answers with the same message.
    */
-  private async deliver(p: PendingSend): Promise<void> {
+  private async deliver(p: PendingSend): Promise<'sent' | 'lost' | 'failed'> {
     const room = this.room(p.room);
-    if (!room || !this.authed) return; // goes out after the next resume
+    if (!room || !this.authed) return 'lost'; // goes out after the next resume
     try {
       const reply = p.replyTo ? { replyTo: p.replyTo.id } : {};
       const files = p.files ? { files: p.files.map((f) => f.id) } : {};
@@ -1314,32 +1687,39 @@ export class Chat {
         room.pending.value = room.pending.peek().filter((x) => x.clientId !== p.clientId);
         if (this.activeId.peek() === room.id) this.markRead(room);
       });
+      await this.device.removeOutbox(p.clientId);
+      this.tellOtherTabs({ cancelled: p.clientId });
+      return 'sent';
     } catch (err) {
-      if (err instanceof ConnectionLost) return; // still pending; re-sent on reconnect
+      if (err instanceof ConnectionLost) return 'lost'; // still pending; re-sent on reconnect
       if (err instanceof ServerError && err.code === 'rate_limited' && (p.attempts ?? 0) < 3) {
         // many messages at once (a backlog after a reconnect): slow down, then go on
-        const again = { ...p, attempts: (p.attempts ?? 0) + 1 };
-        room.pending.value = room.pending.peek().map((x) => (x.clientId === p.clientId ? again : x));
-        setTimeout(() => void this.deliver(again), 2000 * again.attempts);
-        return;
+        const again = this.updatePending(p.room, p.clientId, { attempts: (p.attempts ?? 0) + 1 });
+        if (!again) return 'failed'; // cancelled meanwhile
+        await new Promise((r) => setTimeout(r, 2000 * again.attempts!));
+        const now = this.findPending(p.clientId);
+        return now ? this.deliver(now) : 'failed';
       }
       const message = err instanceof Error ? err.message : 'Not sent.';
-      room.pending.value = room.pending.peek().map((x) => (x.clientId === p.clientId ? { ...x, state: 'failed', error: message } : x));
+      const failed = this.updatePending(p.room, p.clientId, { state: 'failed', error: message });
+      const me = this.me.peek()?.username;
+      if (failed && me && failed.saved) await this.device.putOutbox(outboxEntry(me, failed));
       this.announce(`Not sent: ${message}`);
+      return 'failed';
     }
   }
 
   retry(p: PendingSend): void {
-    const room = this.room(p.room);
-    if (!room) return;
-    const again: PendingSend = { ...p, state: 'sending', error: undefined, attempts: 0 };
-    room.pending.value = room.pending.peek().map((x) => (x.clientId === p.clientId ? again : x));
-    void this.deliver(again);
+    const again = this.updatePending(p.room, p.clientId, { state: 'sending', error: undefined, attempts: 0 });
+    if (again) void this.enqueue(again);
   }
 
+  /** Takes a message back before it is sent (or after it failed): it leaves the outbox, here and in every tab. */
   discard(p: PendingSend): void {
     const room = this.room(p.room);
     if (room) room.pending.value = room.pending.peek().filter((x) => x.clientId !== p.clientId);
+    void this.device.removeOutbox(p.clientId);
+    this.tellOtherTabs({ cancelled: p.clientId });
   }
 
   // ---- files (E17) ------------------------------------------------------------
@@ -1489,6 +1869,40 @@ export class Chat {
     }
     this.open(roomId);
     await this.jumpTo(room, id);
+  }
+
+  /** *(E24)* the room a link (`#room=<id>`) asked for, until it is opened */
+  private linkedRoom: string | null = null;
+
+  /** The linked room, once; the address loses it so a reload does not force it again. */
+  private takeLinkedRoom(): string | null {
+    const room = this.linkedRoom;
+    this.linkedRoom = null;
+    if (room && typeof history !== 'undefined') history.replaceState(null, '', location.pathname + withoutRoom(location.search));
+    return room;
+  }
+
+  private openLinkedRoom(): void {
+    const id = this.takeLinkedRoom();
+    if (!id) return;
+    if (this.room(id)) this.open(id);
+    else this.showToast('You are not in the room that link opens.', true);
+  }
+
+  /** *(E24)* the notice choices a `settings` reply or `authed.user` carries. */
+  private noteNotices(frame: object): void {
+    const from = frame as { notify?: unknown; notifyQuote?: unknown };
+    if (from.notify === 'off' || from.notify === 'mentions' || from.notify === 'all') {
+      this.notices.value = { notify: from.notify, quote: from.notifyQuote === true };
+    }
+  }
+
+  /** *(E24)* email notices: off, direct messages and mentions, or everything; quotes on or off. */
+  async setNotices(change: { notify?: NotifyLevel; quote?: boolean }): Promise<void> {
+    const frame: Record<string, unknown> = { action: 'settings' };
+    if (change.notify) frame.notify = change.notify;
+    if (change.quote !== undefined) frame.notifyQuote = change.quote;
+    this.noteNotices(await this.conn.request(frame));
   }
 
   /** *(E25)* Whether pushes to my devices may carry the message's text. */
@@ -1653,4 +2067,18 @@ export class Chat {
     this.toast.value = { text, error };
     this.toastTimer = setTimeout(() => (this.toast.value = null), 5000);
   }
+}
+
+/** *(E24)* The room a link names: `#room=<id>` (email notices) or `?room=<id>`. */
+export function linkedRoom(place: { hash: string; search: string }): string | null {
+  const fromHash = new URLSearchParams(place.hash.replace(/^#/, '')).get('room');
+  const id = fromHash ?? new URLSearchParams(place.search).get('room');
+  return id && id.length <= 200 ? id : null;
+}
+
+function withoutRoom(search: string): string {
+  const params = new URLSearchParams(search);
+  params.delete('room');
+  const rest = params.toString();
+  return rest ? `?${rest}` : '';
 }

@@ -52,5 +52,9 @@ render(
 );
 chat.start();
 
+// The offline app shell (web/src/sw): only where the browser allows a service
+// worker (https, or this machine); elsewhere the page works as before, online.
+if ('serviceWorker' in navigator) void navigator.serviceWorker.register('/sw.js').catch(() => {});
+
 // for the browser tests and the curious: the state, read-only by convention
 (window as unknown as { wildWhispers: Chat }).wildWhispers = chat;

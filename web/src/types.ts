@@ -61,7 +61,13 @@ export interface User {
   readReceipts?: boolean;
   /** *(E19)* two-factor authentication is on for this account (absent from older servers) */
   twoFactor?: boolean;
+  /** *(E24)* email notices (absent from older servers) */
+  notify?: NotifyLevel;
+  notifyQuote?: boolean;
 }
+
+/** *(E24)* what email notices are about */
+export type NotifyLevel = 'off' | 'mentions' | 'all';
 
 export interface Member {
   username: string;

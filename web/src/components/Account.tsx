@@ -4,9 +4,10 @@ import { useEffect } from 'preact/hooks';
 import { AccountData } from './AccountData.js';
 import { DevicesSection, PasswordEmailSection } from './AccountRecovery.js';
 import { BlockedSection } from './Blocked.js';
-import { NotificationsSection } from './Notifications.js';
 import { useChat } from './context.js';
 import { Dialog } from './Dialog.js';
+import { NotificationsSection } from './Notifications.js';
+import { PushSection } from './PushNotifications.js';
 import { ProfileSection } from './ProfileSection.js';
 import { TwoFactorSection } from './TwoFactor.js';
 
@@ -21,6 +22,7 @@ export function AccountDialog() {
       <DevicesSection />
       <TwoFactorSection />
       <NotificationsSection />
+      <PushSection />
       <BlockedSection />
       <AccountData />
     </Dialog>

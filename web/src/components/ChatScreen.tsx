@@ -131,6 +131,18 @@ function ThemeToggle() {
   );
 }
 
+/** While the server cannot be reached: what is shown is this device's copy, and what is written waits. */
+function OfflineNote() {
+  const chat = useChat();
+  // the chat screen shows before the socket opens only from the device's cache
+  if (chat.conn.status.value === 'open') return null;
+  return (
+    <p class="notice offline-note" role="status">
+      You are offline. These are the messages saved on this device; what you write is kept here and sent when you are back online.
+    </p>
+  );
+}
+
 function ConnectionStatus() {
   const chat = useChat();
   const status = chat.conn.status.value;
@@ -497,7 +509,8 @@ function RoomView({ room }: { room: RoomState }) {
   const online = chat.online.value;
   const known = chat.presenceKnown.value;
   const members = room.members.value;
-  const here = members.filter((m) => online.has(m)).length;
+  // *(E23)* the server's count where it has given one: this tab watches only the people it shows
+  const here = chat.onlineCounts.value.get(room.id) ?? members.filter((m) => online.has(m)).length;
   const [confirmLeave, setConfirmLeave] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -546,6 +559,7 @@ function RoomView({ room }: { room: RoomState }) {
           </button>
         )}
       </header>
+      <OfflineNote />
       <MessageList room={room} />
       <Composer room={room} />
       {canLeave && (

@@ -92,7 +92,7 @@ export function Composer({ room }: { room: RoomState }) {
 
   const send = () => {
     if (!canSend) return;
-    chat.send(room.id, text.trim(), attachments.files);
+    if (!chat.send(room.id, text.trim(), attachments.files)) return;
     update('');
     attachments.clear();
     setSuggest(null);

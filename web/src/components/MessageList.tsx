@@ -13,7 +13,7 @@ import { announcement } from '../../../functions/core/timers.js';
 import { isLong, messageSegments, shorten, SHORT_CHARS, SHORT_LINES, type Segment } from '../linkify.js';
 import { hasMarkdown, loadMarkdown, markdown } from '../format.js';
 import type { Block, Inline } from '../markdown.js';
-import { findById, mentionsMe, reactionLabel, sameMessage, seenMessageId } from '../messages.js';
+import { findById, mentionsMe, messagePreview, reactionLabel, sameMessage, seenMessageId } from '../messages.js';
 import { dayKey, dayLabel, fullTimeLabel, timeLabel } from '../time.js';
 import type { Message } from '../types.js';
 import { EmojiPopover } from './Composer.js';
@@ -717,13 +717,18 @@ function MessageEditor({ room, m }: { room: RoomState; m: Message }) {
 
 function PendingItem({ p }: { p: PendingSend }) {
   const chat = useChat();
+  const online = chat.conn.status.value === 'open';
+  const failed = p.state === 'failed';
+  // Offline it waits in the device's outbox, and says so (to screen readers too: it is text).
+  const state = failed ? 'Not sent' : online ? 'Sending…' : 'Pending: will be sent when you are back online';
+  const preview = messagePreview(p.text || p.files?.map((f) => f.name).join(', ') || '', 40);
   return (
-    <li class={`msg own first pending${p.state === 'failed' ? ' failed' : ''}`}>
+    <li class={`msg own first pending${failed ? ' failed' : ''}${online ? '' : ' waiting'}`}>
       <div class="msg-body">
         <div class="bubble">
           <div class="msg-meta">
             <span class="msg-from">You</span>
-            <span class="msg-state">{p.state === 'failed' ? 'Not sent' : 'Sending…'}</span>
+            <span class="msg-state">{state}</span>
           </div>
           {p.replyTo && <p class="quote gone">Replying to {p.replyTo.from}</p>}
           {p.text && <MessageText text={p.text} />}
@@ -734,7 +739,7 @@ function PendingItem({ p }: { p: PendingSend }) {
               ))}
             </ul>
           )}
-          {p.state === 'failed' && (
+          {failed && (
             <div class="pending-actions">
               <span class="field-error">{p.error}</span>
               <button type="button" class="btn small" onClick={() => chat.retry(p)}>
@@ -742,6 +747,13 @@ function PendingItem({ p }: { p: PendingSend }) {
               </button>
               <button type="button" class="btn small ghost" onClick={() => chat.discard(p)}>
                 Discard
+              </button>
+            </div>
+          )}
+          {!failed && !online && (
+            <div class="pending-actions">
+              <button type="button" class="btn small ghost" aria-label={`Cancel unsent message: ${preview}`} onClick={() => chat.cancel(p)}>
+                Cancel
               </button>
             </div>
           )}
