@@ -6,15 +6,15 @@
 // (ResourceExistsException) and reads the winner's. So every function signs with
 // the keys browsers subscribed with.
 import { GetSecretValueCommand, PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { generateVapidKeys, type VapidKeys } from './web-push.js';
+import { generateVapidKeys, validKeys, type VapidKeys } from './push-keys.js';
 
 /** The one version id the generated keys are written under (32 to 64 characters). */
 export const VAPID_VERSION_TOKEN = 'wild-whispers-vapid-keys-generated-0001';
 
 function keysOf(secretString: string | undefined): VapidKeys | undefined {
   try {
-    const k = JSON.parse(secretString ?? '') as Partial<VapidKeys>;
-    if (typeof k.publicKey === 'string' && typeof k.privateKey === 'string' && k.publicKey.length > 40) return { publicKey: k.publicKey, privateKey: k.privateKey };
+    const k = JSON.parse(secretString ?? '') as unknown;
+    if (validKeys(k)) return { publicKey: k.publicKey, privateKey: k.privateKey };
   } catch {
     // a placeholder that is not JSON: no keys yet
   }

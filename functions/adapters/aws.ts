@@ -13,7 +13,8 @@ import { SqsFanoutQueue, SqsPresenceQueue } from './sqs-fanout.js';
 import { QueuedPresence } from '../core/presence-queue.js';
 import { createS3Storage } from './s3-storage.js';
 import { awsVapidKeys } from './aws-vapid.js';
-import { WebPusher, pushSubject } from './web-push.js';
+import { AwsPusher } from './aws-push.js';
+import { pushSubject } from './push-keys.js';
 
 export async function createAwsDeps(config: Config = loadConfig()): Promise<Deps> {
   const { aws, mail } = config;
@@ -54,7 +55,7 @@ export async function createAwsDeps(config: Config = loadConfig()): Promise<Deps
     // *(E25)* only the functions given the VAPID secret push (send) or list subscriptions ($default)
     push:
       config.push.enabled && config.push.vapidSecretArn
-        ? new WebPusher({
+        ? new AwsPusher({
             keys: () => awsVapidKeys(new SecretsManagerClient({ region: aws.region, ...(aws.secretsEndpoint ? { endpoint: aws.secretsEndpoint } : {}) }), config.push.vapidSecretArn!),
             subject: pushSubject(config.push.subject, mail.from),
             allowPrivate: config.settings.pushAllowPrivate,

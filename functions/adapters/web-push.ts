@@ -7,19 +7,12 @@
 // address when it was subscribed cannot be turned on the server's own network
 // later (DNS rebinding).
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { lookup as dnsLookupAsync } from 'node:dns/promises';
-import { readFile, writeFile } from 'node:fs/promises';
 import { Agent } from 'node:https';
 import { isIP } from 'node:net';
-import { join } from 'node:path';
 import webpush from 'web-push';
 import type { Logger, PushTarget, Pusher } from '../core/ports.js';
 import { isPrivateAddress } from '../core/push.js';
-
-export interface VapidKeys {
-  publicKey: string;
-  privateKey: string;
-}
+import { resolveHost, type VapidKeys } from './push-keys.js';
 
 export interface WebPusherOptions {
   /** where the VAPID keys come from (read once, kept) */
@@ -77,8 +70,8 @@ export class WebPusher implements Pusher {
     return (await this.vapid()).publicKey;
   }
 
-  async resolve(hostname: string): Promise<string[]> {
-    return (await dnsLookupAsync(hostname, { all: true })).map((a) => a.address);
+  resolve(hostname: string): Promise<string[]> {
+    return resolveHost(hostname);
   }
 
   async send(target: PushTarget, payload: string, ttlSeconds: number): Promise<number> {
@@ -111,45 +104,4 @@ export class WebPusher implements Pusher {
   close(): void {
     this.agent.destroy();
   }
-}
-
-/** Fresh VAPID keys: a P-256 key pair, base64url. */
-export function generateVapidKeys(): VapidKeys {
-  return webpush.generateVAPIDKeys();
-}
-
-function validKeys(value: unknown): value is VapidKeys {
-  const k = value as VapidKeys | undefined;
-  return typeof k?.publicKey === 'string' && typeof k.privateKey === 'string' && k.publicKey.length > 40 && k.privateKey.length > 20;
-}
-
-/**
- * The local server's VAPID keys: `vapid.json` under `dir` (DATA_DIR), made on
- * first start, file mode 0600. Subscriptions are bound to the public key, so it
- * must outlive restarts: losing it means every device subscribes again.
- */
-export async function localVapidKeys(dir: string): Promise<VapidKeys> {
-  const path = join(dir, 'vapid.json');
-  const existing = await readFile(path, 'utf8').then(
-    (text) => JSON.parse(text) as unknown,
-    () => undefined,
-  );
-  if (validKeys(existing)) return { publicKey: existing.publicKey, privateKey: existing.privateKey };
-  const keys = generateVapidKeys();
-  // 'wx': two processes starting at once cannot both write; the loser reads the winner's.
-  try {
-    await writeFile(path, JSON.stringify(keys), { mode: 0o600, flag: existing === undefined ? 'wx' : 'w' });
-  } catch {
-    const again = JSON.parse(await readFile(path, 'utf8')) as unknown;
-    if (validKeys(again)) return again;
-    throw new Error(`${path} holds no VAPID keys and could not be written`);
-  }
-  return keys;
-}
-
-/** Where `web-push` wants the subject: mailto: or https:. From MAIL_FROM's address unless PUSH_SUBJECT says. */
-export function pushSubject(subject: string | undefined, mailFrom: string): string {
-  if (subject) return subject;
-  const address = /<([^>]+)>/.exec(mailFrom)?.[1] ?? mailFrom.trim();
-  return `mailto:${address}`;
 }

@@ -4,7 +4,8 @@
 //   410 + `x-amzn-errortype: GoneException` for ids it does not hold, 413 +
 //   `PayloadTooLargeException` for a body over `maxPayloadBytes` (128 KB, AWS's limit);
 // - SES (query protocol): POST / with Action=SendEmail or SendRawEmail, answered in XML;
-// - Secrets Manager (JSON 1.1): POST / with X-Amz-Target GetSecretValue;
+// - Secrets Manager (JSON 1.1): POST / with X-Amz-Target GetSecretValue, and
+//   PutSecretValue (one version per ClientRequestToken);
 // - SQS (JSON 1.0): SendMessage and SendMessageBatch, kept per queue URL in
 //   `queues` for a test to hand to a worker as SQS events.
 import { createHash, randomUUID } from 'node:crypto';
@@ -35,6 +36,8 @@ export interface FakeAws {
   readonly deleted: string[];
   readonly mail: CapturedMail[];
   readonly secrets: Map<string, string>;
+  /** (secret, ClientRequestToken) -> the value that version was written with */
+  readonly secretVersions: Map<string, string>;
   /** queue URL -> messages sent to it, oldest first (a test takes them out) */
   readonly queues: Map<string, FakeSqsMessage[]>;
   /** how many more SendMessageBatch entries to answer as failed (ServiceUnavailable) */
@@ -76,6 +79,7 @@ export async function startFakeAws(stage = 'prod'): Promise<FakeAws> {
     deleted: [] as string[],
     mail: [] as CapturedMail[],
     secrets: new Map<string, string>(),
+    secretVersions: new Map<string, string>(),
     queues: new Map<string, FakeSqsMessage[]>(),
     sqsFailEntries: 0,
     throttle: new Map<string, number>(),
@@ -215,6 +219,21 @@ export async function startFakeAws(stage = 'prod'): Promise<FakeAws> {
           return json(res, 400, { __type: 'ResourceNotFoundException', message: 'Secrets Manager can’t find the specified secret.' }, { 'content-type': 'application/x-amz-json-1.1' });
         }
         return json(res, 200, { ARN: SecretId, Name: 'db', SecretString: secret, VersionId: randomUUID() }, { 'content-type': 'application/x-amz-json-1.1' });
+      }
+      if (target === 'secretsmanager.PutSecretValue') {
+        // One version per ClientRequestToken, as Secrets Manager keeps them: the
+        // same token with other content is refused (aws-vapid.ts relies on it).
+        const { SecretId, SecretString, ClientRequestToken } = JSON.parse(body) as { SecretId: string; SecretString: string; ClientRequestToken?: string };
+        const type = { 'content-type': 'application/x-amz-json-1.1' };
+        if (!fake.secrets.has(SecretId)) return json(res, 400, { __type: 'ResourceNotFoundException', message: 'Secrets Manager can’t find the specified secret.' }, type);
+        const token = ClientRequestToken ?? randomUUID();
+        const earlier = fake.secretVersions.get(`${SecretId}\n${token}`);
+        if (earlier !== undefined && earlier !== SecretString) {
+          return json(res, 400, { __type: 'ResourceExistsException', message: 'You can’t modify an existing version, you can only create new versions.' }, type);
+        }
+        fake.secretVersions.set(`${SecretId}\n${token}`, SecretString);
+        fake.secrets.set(SecretId, SecretString);
+        return json(res, 200, { ARN: SecretId, Name: 'secret', VersionId: token, VersionStages: ['AWSCURRENT'] }, type);
       }
       if (typeof target === 'string' && target.startsWith('AmazonSQS.')) return sqs(res, target.slice('AmazonSQS.'.length), JSON.parse(body) as SqsRequest);
       const form = new URLSearchParams(body);

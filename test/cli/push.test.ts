@@ -23,12 +23,19 @@ describe('away and notifications in the terminal', () => {
       .poll(async () => (await local.server.db.sql`select c.activity from connections c join users u on u.id = c.user_id where u.username = ${alice.username}`).map((r) => r.activity))
       .toEqual(['active']);
 
+    // the terminal watches the members of the room it shows (E23): bob's news comes
+    // in `presence_batch` ("away", "online"), or to an older server in `presence`
+    cli.write('/join general\n');
+    await cli.waitFor(/now in #general/);
+    await expect
+      .poll(async () => (await local.server.db.sql`select 1 from presence_watches w join users u on u.id = w.user_id where u.username = ${bob.username}`).length)
+      .toBe(1);
     await bob.request({ action: 'activity', state: 'hidden' });
     await cli.waitFor(new RegExp(`\\* ${bob.username} is away`));
     cli.write('/who\n');
     await cli.waitFor(new RegExp(`◐ ${bob.username}.*\\(away\\)`));
     await bob.request({ action: 'activity', state: 'active' });
-    await cli.waitFor(new RegExp(`\\* ${bob.username} is back`));
+    await cli.waitFor(new RegExp(`\\* ${bob.username} is (back|online)`));
 
     const endpoint = 'https://push.example.net/send/cli';
     const [row] = await local.server.db.sql<{ id: string }[]>`insert into push_subscriptions (user_id, endpoint, p256dh, auth, device)

@@ -385,6 +385,11 @@ describe('settings', () => {
       reply: { type: 'settings', readReceipts: false, notify: 'mentions', notifyQuote: false, pushText: false },
       broadcasts: [{ to: [phone], frame: { type: 'settings', readReceipts: false, notify: 'mentions', notifyQuote: false, pushText: false } }],
     });
+    // *(E25)* pushText the same way, independent of readReceipts
+    expect(await changeSettings(deps, alice.conn, { action: 'settings', pushText: true })).toEqual({
+      reply: { type: 'settings', readReceipts: false, notify: 'mentions', notifyQuote: false, pushText: true },
+      broadcasts: [{ to: [phone], frame: { type: 'settings', readReceipts: false, notify: 'mentions', notifyQuote: false, pushText: true } }],
+    });
     expect((await changeSettings(deps, alice.conn, { action: 'settings', readReceipts: false })).broadcasts).toEqual([]);
     const [row] = await sql<{ read_receipts: boolean }[]>`select read_receipts from users where id = ${alice.id}`;
     expect(row!.read_receipts).toBe(false);

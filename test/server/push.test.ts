@@ -3,7 +3,8 @@
 // roommates hear it; a direct message or a mention reaches the devices of a
 // person with no active tab, encrypted to the device's keys (decrypted here as a
 // browser would) and signed with the server's VAPID key (checked here); the text
-// only for people who allowed it; a push service's 410 removes the subscription.
+// only for people who allowed it; at most PUSHES_PER_HOUR a person; a push
+// service's 410 removes the subscription.
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +22,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ww-push-'));
   service = await startPushService(dir);
   // The push service is on 127.0.0.1: only the test setting lets a subscription point there.
-  t = await startTestServer({ PUSH_ALLOW_INSECURE: '1', PUSH_CA_FILE: service.caFile, PUSH_SUBJECT: 'mailto:ops@example.org' });
+  t = await startTestServer({ PUSH_ALLOW_INSECURE: '1', PUSH_CA_FILE: service.caFile, PUSH_SUBJECT: 'mailto:ops@example.org', PUSHES_PER_HOUR: '3' });
 });
 afterAll(async () => {
   await t?.close();
@@ -151,6 +152,20 @@ describe('web push', () => {
     expect(JSON.parse(sub.decrypt(push.body))).toEqual({ type: 'message', room: 'general', roomName: '#general', from: bob.username, messageId: id, reason: 'mention' });
     await new Promise((r) => setTimeout(r, 200));
     expect(service.received.filter((r) => r.path === path)).toHaveLength(1);
+    await Promise.all([alice.close(), bob.close()]);
+  });
+
+  it('pushes at most PUSHES_PER_HOUR to one person, over all their devices', async () => {
+    const [alice, bob] = await Promise.all([signUp(t), signUp(t)]);
+    const phone = await subscribe(alice, 'phone');
+    const laptop = await subscribe(alice, 'laptop');
+    await alice.request({ action: 'activity', state: 'hidden' });
+    const room = dmRoomId(alice.username!, bob.username!);
+    for (let i = 0; i < 5; i++) await say(bob, room, `message ${i}`);
+    for (let i = 0; i < 3; i++) await Promise.all([service.next(phone.path), service.next(laptop.path)]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(service.received.filter((r) => r.path === phone.path)).toHaveLength(3);
+    expect(service.received.filter((r) => r.path === laptop.path)).toHaveLength(3);
     await Promise.all([alice.close(), bob.close()]);
   });
 
