@@ -37,7 +37,8 @@ export function backoffSeconds(attempt: number): number {
 // with a key the server makes once and keeps in the database (every function
 // reads the same one; no secret to deploy).
 
-const TOKEN = /^(\d{1,19})\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/;
+// Numbers without leading zeros: one token, one spelling.
+const TOKEN = /^([1-9]\d{0,18})\.([1-9]\d{0,11})\.([A-Za-z0-9_-]{43})$/;
 const PURPOSE = 'unsubscribe';
 
 /** The server's key called `name`, made on first use (two racing makers agree on the first). */
@@ -118,6 +119,18 @@ function page(status: number, title: string, inner: string, extra: Record<string
 }
 
 /**
+ * Whether a POST body is RFC 8058's one-click request: `List-Unsubscribe=One-Click`
+ * as `application/x-www-form-urlencoded` (what the page's button sends, and what
+ * most mail providers send) or as a `multipart/form-data` part (what RFC 8058
+ * §3.1 recommends). Only the first kilobyte is read.
+ */
+export function saysOneClick(body: string): boolean {
+  const head = body.slice(0, 1024);
+  if (new URLSearchParams(head).get('List-Unsubscribe') === 'One-Click') return true;
+  return /content-disposition:[ \t]*form-data;[ \t]*name="?List-Unsubscribe"?[ \t]*\r?\n(?:[^\r\n]+\r?\n)*\r?\nOne-Click\r?\n--/i.test(head);
+}
+
+/**
  * GET /unsubscribe?token=…: a page with a button, and nothing changed (mail
  * scanners open links). POST with `List-Unsubscribe=One-Click` (RFC 8058; the
  * page's button sends the same): notices off, 200. A forged, changed or expired
@@ -149,8 +162,7 @@ export async function handleUnsubscribe(deps: Deps, request: UnsubscribeRequest)
         `<button type="submit">Unsubscribe</button></form>`,
     );
   }
-  const form = new URLSearchParams((request.body ?? '').slice(0, 512));
-  if (form.get('List-Unsubscribe') !== 'One-Click') {
+  if (!saysOneClick(request.body ?? '')) {
     return page(400, 'Request not understood', '<p>The request did not say List-Unsubscribe=One-Click. Nothing was changed.</p>');
   }
   const changed = await deps.sql`update users set notify = 'off' where id = ${checked.userId} and notify <> 'off' returning id`;
@@ -356,7 +368,13 @@ export function unsubscribeLink(settings: ChatSettings, token: string): string {
 }
 
 function shorten(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  // Plain text in a mail client: no control, direction or invisible format
+  // characters (a right-to-left override would show the quote reversed).
+  const flat = text
+    .replace(/[\p{Cc}\p{Zl}\p{Zp}]+/gu, ' ')
+    .replace(/\p{Cf}/gu, '')
+    .replace(/\s+/g, ' ')
+    .trim();
   const points = [...flat];
   return points.length > QUOTE_LENGTH ? `${points.slice(0, QUOTE_LENGTH - 1).join('')}…` : flat;
 }
@@ -367,6 +385,17 @@ function describe(room: DigestRow): string {
   const messages = room.count === 1 ? 'a message' : `${room.count} messages`;
   if (room.kind === 'dm') return `${who} sent you ${messages} directly`;
   return room.mentioned ? `${who} mentioned you in #${room.room_id} (${messages})` : `${who} wrote ${messages} in #${room.room_id}`;
+}
+
+/** "10 minutes", "1 hour", "45 seconds": a setting's length as the footer says it. */
+function duration(seconds: number): string {
+  const [n, unit] = seconds % 3600 === 0 ? [seconds / 3600, 'hour'] : seconds % 60 === 0 ? [seconds / 60, 'minute'] : [seconds, 'second'];
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
+}
+
+/** "an hour", "every 30 minutes": how often at most. */
+function every(seconds: number): string {
+  return seconds === 3600 ? 'an hour' : `every ${duration(seconds)}`;
 }
 
 /** The digest: who wrote and where, a link per room, quotes only when the person chose them. */
@@ -388,7 +417,7 @@ export function digestMail(settings: ChatSettings, person: Recipient, rooms: rea
   const unsubscribe = unsubscribeLink(settings, token);
   const choice = person.notify === 'all' ? 'every message in your rooms' : 'direct messages and mentions';
   lines.push(
-    `You get at most one such email an hour, about ${choice} left unread for ${Math.round(settings.noticeDelaySeconds / 60)} minutes.`,
+    `You get at most one such email ${every(settings.noticeIntervalSeconds)}, about ${choice} left unread for ${duration(settings.noticeDelaySeconds)}.`,
     'Change this under Account > Notifications, or stop these emails with one click:',
     unsubscribe,
   );
@@ -396,7 +425,8 @@ export function digestMail(settings: ChatSettings, person: Recipient, rooms: rea
     to: person.email,
     subject,
     text: lines.join('\n'),
-    headers: { 'List-Unsubscribe': `<${unsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+    // RFC 3834: sent by a machine, so autoresponders stay quiet
+    headers: { 'List-Unsubscribe': `<${unsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click', 'Auto-Submitted': 'auto-generated' },
   };
 }
 

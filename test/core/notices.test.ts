@@ -140,7 +140,11 @@ describe('notices', () => {
     expect(mail.text).not.toContain('secret plan');
     expect(mail.headers!['List-Unsubscribe']).toMatch(/^<https:\/\/chat\.example\.org\/unsubscribe\?token=[0-9]+\.[0-9]+\.[A-Za-z0-9_-]{43}>$/);
     expect(mail.headers!['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click');
+    expect(mail.headers!['Auto-Submitted']).toBe('auto-generated');
     expect(mail.text).toContain(mail.headers!['List-Unsubscribe']!.slice(1, -1));
+    // the footer says the server's own settings
+    expect(mail.text).toContain(`at most one such email ${deps.settings.noticeIntervalSeconds === 3600 ? 'an hour' : 'every'}`);
+    expect(mail.text).toContain(`left unread for ${DELAY % 60 === 0 ? `${DELAY / 60} minute` : `${DELAY} second`}`);
     expect(mailer.to(alice.email)).toHaveLength(0); // a sender is not told of her own message
 
     // nothing new: nothing more, whatever the time
@@ -215,7 +219,8 @@ describe('notices', () => {
     expect(reply.reply).toEqual({ type: 'settings', readReceipts: true, notify: 'all', notifyQuote: true, pushText: false });
     for (const p of [off, mentions, all]) await leave(p);
     await say(alice, dmOff, 'are you there?');
-    await say(alice, ops, `a long line ${'x'.repeat(300)} the end`);
+    // a right-to-left override and other invisible or control characters do not reach the mail
+    await say(alice, ops, `a long\u202e line\u200b ${'x'.repeat(300)} the end`);
     advance(DELAY + 1);
     await sweepNotices(deps);
     expect(mailer.to(off.email)).toHaveLength(0);

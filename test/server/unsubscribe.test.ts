@@ -48,6 +48,22 @@ describe('/unsubscribe on the local server', () => {
     await bob.close();
   });
 
+  it('takes the one-click POST as multipart/form-data too (RFC 8058 §3.1), and nothing else than One-Click', async () => {
+    const erin = await signUp(server);
+    const [row] = await server.db.sql<{ id: string }[]>`select id::text from users where username = ${erin.username}`;
+    const token = unsubscribeToken(await serverKey(server.db.sql, 'unsubscribe'), row!.id, new Date(Date.now() + 86_400_000));
+    const wrong = new FormData();
+    wrong.set('List-Unsubscribe', 'Two-Clicks');
+    expect((await fetch(at(token), { method: 'POST', body: wrong })).status).toBe(400);
+    expect(await notifyOf(erin.username)).toBe('mentions');
+    const form = new FormData();
+    form.set('List-Unsubscribe', 'One-Click');
+    const res = await fetch(at(token), { method: 'POST', body: form });
+    expect(res.status).toBe(200);
+    expect(await notifyOf(erin.username)).toBe('off');
+    await erin.close();
+  });
+
   it('refuses forged, changed and expired links with 400 and a page saying why', async () => {
     const carol = await signUp(server);
     const [row] = await server.db.sql<{ id: string }[]>`select id::text from users where username = ${carol.username}`;
@@ -56,7 +72,16 @@ describe('/unsubscribe on the local server', () => {
     const expired = unsubscribeToken(key, row!.id, new Date(Date.now() - 1000));
     const good = unsubscribeToken(key, row!.id, new Date(Date.now() + 86_400_000));
     const changed = good.replace(/^\d+/, '1');
-    for (const [token, why] of [[forged, 'not valid'], [expired, 'expired'], [changed, 'not valid'], ['', 'incomplete']] as const) {
+    // the same numbers spelt with a leading zero: a second spelling of one token
+    const [user, expiry, mac] = good.split('.');
+    for (const [token, why] of [
+      [forged, 'not valid'],
+      [expired, 'expired'],
+      [changed, 'not valid'],
+      ['', 'incomplete'],
+      [`${user}.0${expiry}.${mac}`, 'incomplete'],
+      [`0${user}.${expiry}.${mac}`, 'incomplete'],
+    ] as const) {
       const res = await fetch(at(token), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
       expect(res.status, why).toBe(400);
       expect(await res.text()).toContain(why);
