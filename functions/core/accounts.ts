@@ -275,10 +275,22 @@ export async function spendMailBudgets(deps: Deps, source: Source): Promise<void
  * nothing, so the block ends as the attacker's last mails age out. And a refusal
  * never touches a code already sent: the owner can still verify with the last one.
  */
-export async function spendRecipientBudgets(deps: Deps, tx: Queryable, source: Source, email: string): Promise<void> {
+/**
+ * What a mail is, for the per-recipient hourly budget: `unsolicited` mail is
+ * what anyone can cause by naming the address (a sign-up's code, a notice of a
+ * sign-up attempt, "no account uses this address"); `account` mail is a code for
+ * an account that owns the address (a reset, a login to a pending sign-up, an
+ * email change). Each has a budget of its own, so a stranger who spends the
+ * address's unsolicited budget with sign-up attempts cannot stop its owner's
+ * password reset; either way an address gets at most twice the setting an hour.
+ */
+export type MailKind = 'unsolicited' | 'account';
+
+export async function spendRecipientBudgets(deps: Deps, tx: Queryable, source: Source, email: string, kind: MailKind = 'unsolicited'): Promise<void> {
   const { settings } = deps;
   // The address is kept in rate_budgets only as a hash.
   const recipient = hashToken(mailboxOf(email)).slice(0, 22);
+  const pool = kind === 'account' ? ':account' : '';
   const message = (wait: string) => `Too many emails were sent to that address; wait ${wait} before asking for another.`;
   const fields = { email: maskEmail(email) };
   await spend(deps, tx, source, {
@@ -290,7 +302,7 @@ export async function spendRecipientBudgets(deps: Deps, tx: Queryable, source: S
   });
   await spend(deps, tx, source, {
     limit: 'mail_per_recipient',
-    key: `mail:to:${recipient}`,
+    key: `mail:to:${recipient}${pool}`,
     budget: perWindow(settings.mailPerRecipientPerHour, HOUR),
     message,
     fields,
@@ -529,7 +541,7 @@ async function resendCode(deps: Deps, source: Source, user: UserRow): Promise<Ou
       message: (wait) => `Too many codes were sent for this account; wait ${wait} before asking for another.`,
       fields: { user: user.username },
     });
-    await spendRecipientBudgets(deps, tx, source, row.email);
+    await spendRecipientBudgets(deps, tx, source, row.email, 'account');
     // Only the newest code is valid.
     await tx`update otp_challenges set used_at = ${now} where user_id = ${user.id} and used_at is null`;
     await insertChallenge(tx, { userId: user.id, email: row.email, code, passwordHash: row.password_hash, now, expiresAt });

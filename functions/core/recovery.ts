@@ -100,7 +100,7 @@ async function withMailBudgets<T>(deps: Deps, source: Source, user: { id: string
       message: (wait) => `Too many codes were sent for this account; wait ${wait} before asking for another.`,
       fields: { user: user.username },
     });
-    await spendRecipientBudgets(deps, tx, source, to);
+    await spendRecipientBudgets(deps, tx, source, to, 'account');
     return work(tx);
   });
 }

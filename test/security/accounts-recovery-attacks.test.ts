@@ -175,6 +175,21 @@ describe('forgot cannot be used to flood mail', () => {
     for (let i = 0; i < 8; i++) await auth(w.deps, await w.socket(), op({ op: 'forgot', login: victim }));
     expect(w.mailer.to(victim)).toHaveLength(3);
   });
+
+  it("sign-up attempts from many networks do not hold back the owner's reset", async () => {
+    const w = recoveryWorld(db, { MAIL_PER_RECIPIENT_PER_HOUR: '3' });
+    const alice = await w.account('alice');
+    // a stranger names alice's name and address in sign-ups, each from a fresh network
+    for (let i = 0; i < 6; i++) {
+      await auth(w.deps, await w.socket(), op({ op: 'register', username: alice.username, email: alice.email, password: 'not alices password' })).catch(() => {});
+    }
+    const before = w.mailer.to(alice.email).length;
+    expect(before).toBeLessThanOrEqual(3 + 1); // her own sign-up code counted in the same hour
+    expect((await auth(w.deps, await w.socket(), op({ op: 'forgot', login: alice.username }))).reply).toMatchObject({ type: 'reset_sent' });
+    const after = w.mailer.to(alice.email);
+    expect(after).toHaveLength(before + 1);
+    expect(w.codeFor(alice.email)).toMatch(/^\d{6}$/);
+  });
 });
 
 describe('a revoked session', () => {
