@@ -418,7 +418,7 @@ export function digestMail(settings: ChatSettings, person: Recipient, rooms: rea
   const choice = person.notify === 'all' ? 'every message in your rooms' : 'direct messages and mentions';
   lines.push(
     `You get at most one such email ${every(settings.noticeIntervalSeconds)}, about ${choice} left unread for ${duration(settings.noticeDelaySeconds)}.`,
-    'Change this under Account > Notifications, or stop these emails with one click:',
+    'Change this under Account > Email notifications, or stop these emails with one click:',
     unsubscribe,
   );
   return {

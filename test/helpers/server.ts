@@ -5,7 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../../functions/adapters/config.js';
-import type { Logger, Storage } from '../../functions/core/ports.js';
+import { OutboxMailer } from '../../functions/adapters/outbox-mailer.js';
+import type { Logger, Mail, Mailer, Storage } from '../../functions/core/ports.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { RecordingMailer } from './fakes.js';
@@ -14,6 +15,8 @@ export interface TestServer {
   server: RunningServer;
   db: TestDatabase;
   mail: RecordingMailer;
+  /** with `TEST_OUTBOX: '1'`, every mail is also written here as the local server's outbox writes it (one .eml file each) */
+  outboxDir: string;
   config: Config;
   wsUrl: string;
   url: string;
@@ -52,13 +55,18 @@ export async function startTestServer(env: Record<string, string> = {}, options:
   const mail = new RecordingMailer();
   const config = loadConfig({ ...TEST_ENV, DATA_DIR: dataDir, ...env });
   const { log, storage } = options;
-  let server = await startServer({ config, sql: db.sql, mailer: mail, log, storage, webRoot: join(dataDir, 'web') });
+  const outboxDir = join(dataDir, 'outbox');
+  // TEST_OUTBOX: the mail also lands in a real outbox, for tests of what it holds
+  const outbox = env.TEST_OUTBOX === '1' ? new OutboxMailer(outboxDir, 'Wild Whispers <chat@localhost>', () => {}) : undefined;
+  const mailer: Mailer = outbox ? { send: async (m: Mail) => void (await Promise.all([mail.send(m), outbox.send(m)])) } : mail;
+  let server = await startServer({ config, sql: db.sql, mailer, log, storage, webRoot: join(dataDir, 'web') });
   const t: TestServer = {
     get server() {
       return server;
     },
     db,
     mail,
+    outboxDir,
     config,
     get wsUrl() {
       return server.wsUrl;
@@ -70,7 +78,7 @@ export async function startTestServer(env: Record<string, string> = {}, options:
     stop: () => server.close(),
     async restart() {
       await server.close();
-      server = await startServer({ config: { ...config, port: server.port }, sql: db.sql, mailer: mail, log, storage, webRoot: join(dataDir, 'web') });
+      server = await startServer({ config: { ...config, port: server.port }, sql: db.sql, mailer, log, storage, webRoot: join(dataDir, 'web') });
     },
     async close() {
       await server.close();

@@ -4,8 +4,10 @@
 // directly: after the delay exactly one notice goes to Bob, and its link opens
 // the conversation (after logging in, on a fresh profile). When Bob reads first,
 // in an open tab that a link moved to the conversation, no notice goes out. The
-// Account dialog's Notifications section changes the choice, axe clean at phone
+// Account dialog's Email notifications section changes the choice, axe clean at phone
 // width in the dark theme.
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { dmRoomId } from '../../functions/core/names.js';
@@ -15,7 +17,15 @@ import { PHONE_DARK, checkA11y, openDevice, signUpAs, useWebTest, type WebTest }
 
 const DELAY_SECONDS = 2;
 // SWEEP_INTERVAL_SECONDS: the server's own timer stays out of the way; the test sweeps.
-const web = useWebTest({ NOTICE_DELAY_SECONDS: String(DELAY_SECONDS), SWEEP_INTERVAL_SECONDS: '3600' });
+// TEST_OUTBOX: mail lands in the outbox folder as on `npm start`, and is read back from there.
+const web = useWebTest({ NOTICE_DELAY_SECONDS: String(DELAY_SECONDS), SWEEP_INTERVAL_SECONDS: '3600', TEST_OUTBOX: '1' });
+
+/** The outbox's notices (mails with List-Unsubscribe) to an address, as files. */
+async function outboxNoticesTo(w: WebTest, address: string): Promise<string[]> {
+  const files = await readdir(w.server.outboxDir).catch(() => [] as string[]);
+  const mails = await Promise.all(files.filter((f) => f.endsWith('.eml')).map((f) => readFile(join(w.server.outboxDir, f), 'utf8')));
+  return mails.filter((m) => new RegExp(`^To: .*${address.replace(/[.]/g, '\\.')}`, 'mi').test(m) && /^List-Unsubscribe: </m.test(m));
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -60,6 +70,10 @@ describe.sequential('email notices in Chromium', () => {
     await sweepNotices(web.server.server.deps); // a second sweep sends nothing more
     const notices = web.server.mail.to('bob@example.com').filter((m) => m.headers?.['List-Unsubscribe']);
     expect(notices).toHaveLength(1);
+    // the outbox, as files: exactly one notice for bob, with its one-click headers
+    const files = await outboxNoticesTo(web, 'bob@example.com');
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click$/m);
     const notice = notices[0]!;
     expect(notice.subject).toBe('@alice sent you 2 messages on Wild Whispers');
     expect(notice.text).not.toContain('coming tonight'); // no quotes unless asked
@@ -98,16 +112,18 @@ describe.sequential('email notices in Chromium', () => {
       .poll(async () => (await web.server.db.sql`select through::text from read_marks rm join users u on u.id = rm.user_id where u.username = 'bob' and room_id = ${dm}`)[0]?.through)
       .toBe(id);
     await bobs.ctx.close();
+    const filed = (await outboxNoticesTo(web, 'bob@example.com')).length;
     await afterDelaySweep(web);
     expect(web.server.mail.to('bob@example.com')).toHaveLength(before);
+    expect(await outboxNoticesTo(web, 'bob@example.com')).toHaveLength(filed);
   });
 
-  it('the Account dialog’s Notifications section changes the choice, axe clean at phone width, dark', async () => {
+  it('the Account dialog’s Email notifications section changes the choice, axe clean at phone width, dark', async () => {
     const bobs = await openDevice(web, bob, PHONE_DARK);
     const page = bobs.page;
     await page.getByRole('button', { name: 'Account' }).click();
     const dialog = page.getByRole('dialog', { name: 'Account' });
-    const section = dialog.getByRole('region', { name: 'Notifications' });
+    const section = dialog.getByRole('region', { name: 'Email notifications' });
     await section.scrollIntoViewIfNeeded();
     const group = section.getByRole('group', { name: 'Email me about' });
     expect(await group.getByRole('radio', { name: 'Direct messages and mentions' }).isChecked()).toBe(true);

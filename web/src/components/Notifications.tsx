@@ -35,7 +35,7 @@ export function NotificationsSection() {
   };
   return (
     <section class="account-section" aria-labelledby="notifications-heading">
-      <h3 id="notifications-heading">Notifications</h3>
+      <h3 id="notifications-heading">Email notifications</h3>
       <p class="hint" id="notifications-note">
         When you leave messages unread for a while, we send you one email about them, at most one an hour. Reading them first
         cancels it.
