@@ -4,62 +4,36 @@
 // function URL event (GET: a page, nothing changed; POST One-Click: notices off);
 // the bounces function takes an SNS-delivered SES bounce and suppresses the
 // address, after which no notice goes to it.
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createAwsDeps } from '../../functions/adapters/aws.js';
-import { loadConfig } from '../../functions/adapters/config.js';
-import { installDeps } from '../../functions/adapters/runtime.js';
+import { describe, expect, it } from 'vitest';
 import { handler as onBounces } from '../../functions/bounces.js';
 import { send } from '../../functions/core/messages.js';
 import { dmRoomId, parseRoom } from '../../functions/core/names.js';
-import type { Deps } from '../../functions/core/ports.js';
 import { handler as onSweep } from '../../functions/sweep.js';
 import { handler as onUnsubscribe, type FunctionUrlEvent } from '../../functions/unsubscribe.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { awsEnv, dbSecret } from './events.js';
-import { startFakeAws, type FakeAws } from './fake-aws.js';
+import { useAwsHosting } from './aws-hosting.js';
 
-const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:db-AbCdEf';
 const UNSUBSCRIBE_URL = 'https://abcdefghijklmnop.lambda-url.eu-west-1.on.aws/';
 
-let db: TestDatabase;
-let fake: FakeAws;
-let deps: Deps;
-
-beforeAll(async () => {
-  vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDLOCALTEST');
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local-test-secret');
-  [db, fake] = await Promise.all([createTestDatabase(), startFakeAws('prod')]);
-  fake.secrets.set(SECRET_ARN, dbSecret(db));
-  const env = { ...awsEnv(db, fake, SECRET_ARN), NOTICE_DELAY_SECONDS: '0', PUBLIC_URL: 'https://chat.example.org', UNSUBSCRIBE_URL };
-  deps = await createAwsDeps(loadConfig(env));
-  installDeps(deps);
-});
-
-afterAll(async () => {
-  installDeps(undefined);
-  await deps?.sql.end({ timeout: 1 });
-  await Promise.all([db?.close(), fake?.close()]);
-  vi.unstubAllEnvs();
-});
+const aws = useAwsHosting(() => ({ NOTICE_DELAY_SECONDS: '0', PUBLIC_URL: 'https://chat.example.org', UNSUBSCRIBE_URL }));
 
 let n = 0;
 async function person(name: string): Promise<{ id: string; name: string; email: string; conn: string }> {
   const username = `${name}${++n}`;
   const email = `${username}@example.com`;
-  const [u] = await deps.sql<{ id: string }[]>`
+  const [u] = await aws.deps.sql<{ id: string }[]>`
     insert into users (username, display_name, email, email_lower, password_hash, verified_at)
     values (${username}, ${username}, ${email}, ${email}, 'x', now()) returning id::text`;
   const conn = `${username}-conn=`;
-  fake.open(conn);
-  await deps.sql`insert into connections (id, user_id, authed_at) values (${conn}, ${u!.id}, now())`;
+  aws.fake.open(conn);
+  await aws.deps.sql`insert into connections (id, user_id, authed_at) values (${conn}, ${u!.id}, now())`;
   return { id: u!.id, name: username, email, conn };
 }
 
 async function dmFrom(from: Awaited<ReturnType<typeof person>>, to: Awaited<ReturnType<typeof person>>, text: string): Promise<string> {
   const room = dmRoomId(from.name, to.name);
-  await deps.sql`insert into rooms (id, kind) values (${room}, 'dm') on conflict do nothing`;
-  await deps.sql`insert into memberships (room_id, user_id) values (${room}, ${from.id}), (${room}, ${to.id}) on conflict do nothing`;
-  await send(deps, from.conn, { action: 'send', room: parseRoom(room)!, text, clientId: `k-${++n}` });
+  await aws.deps.sql`insert into rooms (id, kind) values (${room}, 'dm') on conflict do nothing`;
+  await aws.deps.sql`insert into memberships (room_id, user_id) values (${room}, ${from.id}), (${room}, ${to.id}) on conflict do nothing`;
+  await send(aws.deps, from.conn, { action: 'send', room: parseRoom(room)!, text, clientId: `k-${++n}` });
   return room;
 }
 
@@ -77,9 +51,9 @@ describe('notices on AWS', () => {
     const alice = await person('alice');
     bob = await person('bob');
     const room = await dmFrom(alice, bob, 'hello from the lambda');
-    const before = fake.mail.length;
+    const before = aws.fake.mail.length;
     await onSweep();
-    const mailed = fake.mail.slice(before);
+    const mailed = aws.fake.mail.slice(before);
     expect(mailed).toHaveLength(1);
     const mail = mailed[0]!;
     expect(mail).toMatchObject({ from: 'Wild Whispers <no-reply@chat.example.com>', to: [bob.email], subject: `@${alice.name} sent you a message on Wild Whispers` });
@@ -90,21 +64,21 @@ describe('notices on AWS', () => {
     token = new URL(mail.headers!['list-unsubscribe']!.slice(1, -1)).searchParams.get('token')!;
     // a second run: nothing more
     await onSweep();
-    expect(fake.mail.length).toBe(before + 1);
+    expect(aws.fake.mail.length).toBe(before + 1);
   });
 
   it('the unsubscribe function: GET shows the button and changes nothing, POST One-Click turns notices off, a changed token is refused', async () => {
     const page = await onUnsubscribe(urlEvent('GET', token));
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('<button type="submit">Unsubscribe</button>');
-    expect(await deps.sql`select notify from users where id = ${bob.id}`).toEqual([{ notify: 'mentions' }]);
+    expect(await aws.deps.sql`select notify from users where id = ${bob.id}`).toEqual([{ notify: 'mentions' }]);
     const tampered = token.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
     const refused = await onUnsubscribe(urlEvent('POST', tampered, 'List-Unsubscribe=One-Click'));
     expect(refused.statusCode).toBe(400);
-    expect(await deps.sql`select notify from users where id = ${bob.id}`).toEqual([{ notify: 'mentions' }]);
+    expect(await aws.deps.sql`select notify from users where id = ${bob.id}`).toEqual([{ notify: 'mentions' }]);
     const done = await onUnsubscribe(urlEvent('POST', token, 'List-Unsubscribe=One-Click'));
     expect(done.statusCode).toBe(200);
-    expect(await deps.sql`select notify from users where id = ${bob.id}`).toEqual([{ notify: 'off' }]);
+    expect(await aws.deps.sql`select notify from users where id = ${bob.id}`).toEqual([{ notify: 'off' }]);
   });
 
   it('the bounces function suppresses a permanently bouncing address from an SNS-delivered SES notification', async () => {
@@ -152,10 +126,10 @@ describe('notices on AWS', () => {
       ],
     };
     expect(await onBounces(snsEvent)).toEqual({ suppressed: 1 });
-    expect(await deps.sql`select reason from mail_suppressions where email_lower = ${carol.email}`).toEqual([{ reason: 'bounce' }]);
-    const before = fake.mail.length;
+    expect(await aws.deps.sql`select reason from mail_suppressions where email_lower = ${carol.email}`).toEqual([{ reason: 'bounce' }]);
+    const before = aws.fake.mail.length;
     await dmFrom(alice, carol, 'are you there?');
     await onSweep();
-    expect(fake.mail.slice(before).filter((m) => m.to.includes(carol.email))).toHaveLength(0);
+    expect(aws.fake.mail.slice(before).filter((m) => m.to.includes(carol.email))).toHaveLength(0);
   });
 });

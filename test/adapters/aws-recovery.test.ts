@@ -1,48 +1,24 @@
 // Account recovery and email changes (E18) on the AWS hosting: the deployed
 // handlers with createAwsDeps, every mail going through the real SES client to a
 // local SES endpoint, frames posted through the management API.
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createAwsDeps } from '../../functions/adapters/aws.js';
-import { loadConfig } from '../../functions/adapters/config.js';
-import { installDeps } from '../../functions/adapters/runtime.js';
-import type { Deps } from '../../functions/core/ports.js';
+import { describe, expect, it } from 'vitest';
 import { handler as onAuth } from '../../functions/auth.js';
 import { handler as onConnect } from '../../functions/connect.js';
 import { handler as onDefault } from '../../functions/default.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { awsEnv, dbSecret, wsEvent } from './events.js';
-import { startFakeAws, type FakeAws } from './fake-aws.js';
+import { useAwsHosting } from './aws-hosting.js';
+import { wsEvent } from './events.js';
 
-const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:db-rEcOvr';
 const PASSWORD = 'correct horse battery';
 const NEW_PASSWORD = 'a brand new passphrase';
 
-let db: TestDatabase;
-let fake: FakeAws;
-let deps: Deps;
-
-beforeAll(async () => {
-  vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDLOCALTEST');
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local-test-secret');
-  [db, fake] = await Promise.all([createTestDatabase(), startFakeAws('prod')]);
-  fake.secrets.set(SECRET_ARN, dbSecret(db));
-  deps = await createAwsDeps(loadConfig(awsEnv(db, fake, SECRET_ARN)));
-  installDeps(deps);
-});
-
-afterAll(async () => {
-  installDeps(undefined);
-  await deps?.sql.end({ timeout: 1 });
-  await Promise.all([db?.close(), fake?.close()]);
-  vi.unstubAllEnvs();
-});
+const aws = useAwsHosting();
 
 async function open(id: string): Promise<void> {
-  fake.open(id);
+  aws.fake.open(id);
   expect(await onConnect(wsEvent('$connect', id))).toEqual({ statusCode: 200 });
 }
-const last = (id: string) => fake.framesTo(id).at(-1) as Record<string, unknown>;
-const mailTo = (address: string) => fake.mail.filter((m) => m.to.includes(address));
+const last = (id: string) => aws.fake.framesTo(id).at(-1) as Record<string, unknown>;
+const mailTo = (address: string) => aws.fake.mail.filter((m) => m.to.includes(address));
 const codeIn = (subject: string) => /\b(\d{6})\b/.exec(subject)![1];
 
 describe('account recovery on AWS, mail through SES', () => {
@@ -70,7 +46,7 @@ describe('account recovery on AWS, mail through SES', () => {
     await onAuth(wsEvent('auth', phone, { action: 'auth', id: 'r', op: 'reset', login: username, code, password: NEW_PASSWORD }));
     expect(last(phone)).toMatchObject({ type: 'password_reset', re: 'r' });
     // every other session ends: the laptop's socket is closed, its token refused
-    expect(fake.deleted).toContain(laptop);
+    expect(aws.fake.deleted).toContain(laptop);
     const again = `${username}-again=`;
     await open(again);
     await onAuth(wsEvent('auth', again, { action: 'auth', id: 'o', op: 'resume', token: oldToken }));
