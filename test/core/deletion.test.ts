@@ -65,6 +65,11 @@ async function expectStub(userId: string) {
   expect(row!.deleted_at).toBeInstanceOf(Date);
   for (const [column, value] of Object.entries(row!)) {
     if (['id', 'username', 'deleted_at', 'created_at'].includes(column)) continue;
+    // back to the column's default: the notice choice (E24) says nothing of the person
+    if (column === 'notify') {
+      expect(value).toBe('mentions');
+      continue;
+    }
     expect([null, '', 0, false, true], `users.${column} = ${JSON.stringify(value)}`).toContain(value);
   }
 }
