@@ -11,6 +11,7 @@
 // send to, so they are checked against SSRF: https only, no private, loopback
 // or link-local address, literal or resolved (the adapter checks again when it
 // connects, against a name that changed its answer).
+import { createECDH } from 'node:crypto';
 import * as v from 'valibot';
 import { chargeBucket, refilledTokens } from './budgets.js';
 import { BadRequest, Conflict, NotFound, Unauthorized } from './errors.js';
@@ -105,7 +106,14 @@ export const PushSubscribeFrame = v.object({
     },
     'keys must be an object with p256dh and auth',
   ),
-  device: v.optional(v.pipe(v.string('device must be a string'), v.maxLength(MAX_PUSH_DEVICE_LENGTH, `device is at most ${MAX_PUSH_DEVICE_LENGTH} characters`))),
+  device: v.optional(
+    v.pipe(
+      v.string('device must be a string'),
+      v.maxLength(MAX_PUSH_DEVICE_LENGTH, `device is at most ${MAX_PUSH_DEVICE_LENGTH} characters`),
+      // a label shown as one line of text: no control or direction characters (NUL cannot be stored either)
+      v.regex(/^[^\p{Cc}\u202a-\u202e\u2066-\u2069]*$/u, 'device must be one line of text, without control characters'),
+    ),
+  ),
 });
 export type PushSubscribeFrame = v.InferOutput<typeof PushSubscribeFrame>;
 
@@ -182,6 +190,10 @@ function privateIpv4(b: number[]): boolean {
     (a === 172 && c >= 16 && c <= 31) ||
     (a === 192 && c === 168) ||
     (a === 192 && c === 0 && b[2] === 0) || // IETF protocol assignments
+    (a === 192 && c === 0 && b[2] === 2) || // documentation (TEST-NET-1)
+    (a === 198 && c === 51 && b[2] === 100) || // documentation (TEST-NET-2)
+    (a === 203 && c === 0 && b[2] === 113) || // documentation (TEST-NET-3)
+    (a === 192 && c === 88 && b[2] === 99) || // 6to4 relay anycast
     (a === 198 && (c === 18 || c === 19)) || // benchmarking
     a >= 224 // multicast, reserved, broadcast
   );
@@ -199,16 +211,19 @@ export function isPrivateAddress(ip: string): boolean {
   const g = ipv6Groups(ip);
   if (!g) return true;
   const embedded = (hi: number, lo: number) => [hi >> 8, hi & 255, lo >> 8, lo & 255];
-  if (g.slice(0, 7).every((x) => x === 0)) return true; // :: and ::1 (and IPv4-compatible ones)
   if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return privateIpv4(embedded(g[6]!, g[7]!)); // ::ffff:a.b.c.d
-  if (g[0] === 0x64 && g[1] === 0xff9b) return privateIpv4(embedded(g[6]!, g[7]!)); // NAT64
+  if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return privateIpv4(embedded(g[6]!, g[7]!)); // NAT64
+  // Outside global unicast (2000::/3) nothing is public: ::, ::1, IPv4-compatible
+  // ::a.b.c.d and ::ffff:0:a.b.c.d, 64:ff9b:1::/48, discard, unique local,
+  // link-local, site-local, multicast. An allow-list, so a range not named here
+  // is refused rather than let through.
+  if ((g[0]! & 0xe000) !== 0x2000) return true;
   if (g[0] === 0x2002) return privateIpv4(embedded(g[1]!, g[2]!)); // 6to4
-  if ((g[0]! & 0xfe00) === 0xfc00) return true; // fc00::/7 unique local
-  if ((g[0]! & 0xffc0) === 0xfe80) return true; // fe80::/10 link-local
-  if ((g[0]! & 0xffc0) === 0xfec0) return true; // fec0::/10 site-local (deprecated)
-  if ((g[0]! & 0xff00) === 0xff00) return true; // multicast
-  if (g[0] === 0x2001 && g[1] === 0xdb8) return true; // documentation
-  if (g[0] === 0x100 && g[1] === 0 && g[2] === 0 && g[3] === 0) return true; // discard
+  if (g[0] === 0x2001) {
+    if (g[1]! < 0x200) return true; // 2001::/23 IETF special purpose: Teredo, benchmarking, ORCHID, AMT…
+    if (g[1] === 0xdb8) return true; // documentation
+  }
+  if ((g[0]! & 0xfff0) === 0x3ff0) return true; // 3fff::/20 documentation
   return false;
 }
 
@@ -247,9 +262,25 @@ export async function checkEndpointHost(deps: Deps, url: URL): Promise<void> {
   }
 }
 
+/**
+ * Whether the bytes are a point on P-256: a key off the curve passes the size
+ * check but no push can ever be encrypted to it, and the subscription would
+ * hold a device's place and cost a try on every message.
+ */
+function onCurve(point: Uint8Array): boolean {
+  try {
+    const ecdh = createECDH('prime256v1');
+    ecdh.generateKeys();
+    ecdh.computeSecret(point);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function checkKeys(keys: { p256dh: string; auth: string }): void {
   const p256dh = base64urlBytes(keys.p256dh);
-  if (!p256dh || p256dh.length !== P256DH_BYTES || p256dh[0] !== 4) {
+  if (!p256dh || p256dh.length !== P256DH_BYTES || p256dh[0] !== 4 || !onCurve(p256dh)) {
     throw new BadRequest(`keys.p256dh must be an uncompressed P-256 public key: ${P256DH_BYTES} bytes, base64url.`);
   }
   const auth = base64urlBytes(keys.auth);

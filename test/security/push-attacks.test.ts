@@ -15,6 +15,9 @@ describe('isPrivateAddress', () => {
       '127.0.0.1', '127.1.2.3', '10.0.0.1', '10.255.255.255', '172.16.0.1', '172.31.255.1', '192.168.1.1', '169.254.169.254',
       '100.64.0.1', '0.0.0.0', '224.0.0.1', '255.255.255.255', '::', '::1', 'fe80::1', 'fc00::1', 'fd12:3456::1',
       '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:10.0.0.1', '64:ff9b::a00:1', '2002:c0a8:101::1', 'ff02::1', '2001:db8::1', 'not an address',
+      // documentation ranges; IPv4-compatible and IPv4-translated forms; Teredo, ORCHID; outside global unicast
+      '192.0.2.2', '198.51.100.7', '203.0.113.9', '192.88.99.1', '::127.0.0.1', '::7f00:1', '::a9fe:a9fe', '::a00:1', '::ffff:0:7f00:1',
+      '2001::1', '2001:10::1', '2001:20::1', '3fff::1', '64:ff9b:1::a00:1', '100::1', '4000::1',
     ]) {
       expect(isPrivateAddress(ip), ip).toBe(true);
     }
@@ -68,6 +71,9 @@ describe('push_subscribe refuses', () => {
     ['a p256dh that is not base64url', { p256dh: `${keys.p256dh.slice(0, 86)}!`, auth: keys.auth }, /p256dh/],
     ['an oversized auth', { p256dh: keys.p256dh, auth: 'A'.repeat(64) }, /auth/],
     ['a short auth', { p256dh: keys.p256dh, auth: 'AAAA' }, /auth must be a 16-byte secret/],
+    // 65 bytes that start as an uncompressed key does, but are no point on the curve
+    ['a p256dh off the curve', { p256dh: Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 1)]).toString('base64url'), auth: keys.auth }, /p256dh must be an uncompressed P-256 public key/],
+    ['a p256dh of zeros', { p256dh: Buffer.concat([Buffer.from([4]), Buffer.alloc(64)]).toString('base64url'), auth: keys.auth }, /p256dh must be an uncompressed P-256 public key/],
     ['no keys', undefined, /keys/],
   ])('%s', async (_what, badKeys, message) => {
     const reply = await alice.request({ action: 'push_subscribe', endpoint: 'https://push.example.net/send/1', keys: badKeys });
@@ -80,6 +86,12 @@ describe('push_subscribe refuses', () => {
     expect(await alice.request({ action: 'push_subscribe', endpoint: 'https://push.example.net/1', keys, device: 'x'.repeat(65) })).toMatchObject({
       code: 'bad_request',
     });
+    // a NUL cannot be stored, control and direction characters do not make a label
+    for (const device of ['a\u0000b', 'two\nlines', 'evil\u202eexe.png']) {
+      const reply = await alice.request({ action: 'push_subscribe', endpoint: 'https://push.example.net/1', keys, device });
+      expect(reply, JSON.stringify(device)).toMatchObject({ code: 'bad_request', message: 'device must be one line of text, without control characters.' });
+    }
+    expect(await stored()).toBe(0);
     expect(await alice.request({ action: 'push_unsubscribe', subscription: '1 or 1=1' })).toMatchObject({ code: 'bad_request' });
     expect(await alice.request({ action: 'push_unsubscribe', subscription: '999999' })).toMatchObject({ code: 'not_found' });
   });
