@@ -348,8 +348,16 @@ describe.sequential('offline and installable, in Chromium', () => {
     await message(p, 'Before the outage, from bob').waitFor();
     await roomButton(p, 'alice').click();
     await message(p, 'Just for alice').waitFor(); // bob's own copy of their DM
+    // a logout while offline: the device forgets the session too (its token and
+    // read marks), and does not sign bob back in once the server is back
+    await p.getByRole('button', { name: 'Log out' }).click();
+    await p.getByRole('group', { name: 'Sign up or log in' }).waitFor();
+    expect(await p.evaluate(() => Object.keys(localStorage).filter((k) => /token|read\.bob/.test(k)))).toEqual([]);
     await web.server.restart();
+    await p.reload();
+    await p.getByRole('group', { name: 'Sign up or log in' }).waitFor();
+    expect(await deviceDump(p)).toBe('');
     await ctx.close();
     expect(web.problems).toEqual([]);
-  }, 120_000);
+  }, 150_000);
 });

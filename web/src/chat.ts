@@ -549,6 +549,8 @@ export class Chat {
     const states = cached.rooms.flatMap((id) => (byId.has(id) ? [this.roomFromCache(byId.get(id)!, user)] : []));
     if (states.length === 0) return;
     const wanted = session.get(`room.${user}`);
+    // the session shown is this token's: a logout before the server answers forgets it
+    this.token = storage.get('token');
     batch(() => {
       this.me.value = cached.me;
       this.profiles.note([cached.me]);
@@ -930,6 +932,8 @@ export class Chat {
     if (forget && me) {
       session.remove(`drafts.${me}`);
       session.remove(`room.${me}`);
+      // the read marks waiting to be told name the person's conversations
+      storage.remove(`read.${me}`);
     }
     // Whatever ended the session (a logout here or in another tab, a logout of
     // this device from another one, expiry, suspension), nothing of it stays on
