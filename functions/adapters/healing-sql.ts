@@ -53,8 +53,10 @@ export function healingSql(open: (onclose: () => void) => Sql, options: HealingO
     downSince = undefined;
   };
   let stale = false;
+  /** end() was called: the closes that follow are the ending, not a failure, and no pool is opened again */
+  let ended = false;
   const markStale = () => {
-    if (stale) return;
+    if (stale || ended) return;
     stale = true;
     // Not inside postgres.js's own close handling: on the next turn.
     setTimeout(live, 0).unref();
@@ -98,8 +100,16 @@ export function healingSql(open: (onclose: () => void) => Sql, options: HealingO
       return query;
     },
     get: (_t, prop) => {
-      // end() ends the pool in use, not a fresh one.
-      const pool = prop === 'end' ? current : live();
+      // end() ends the pool in use, not a fresh one, and for good: a pool opened
+      // after it would connect to a database that may be gone by then.
+      if (prop === 'end') {
+        return (...args: unknown[]) => {
+          ended = true;
+          stale = false;
+          return (current as unknown as { end: (...a: unknown[]) => Promise<void> }).end(...args);
+        };
+      }
+      const pool = live();
       const value = (pool as unknown as Record<PropertyKey, unknown>)[prop];
       if (typeof value !== 'function') return value;
       if (prop === 'begin' || prop === 'reserve') {

@@ -35,10 +35,10 @@ describe.sequential('two-factor authentication in Chromium', () => {
     await checkA11y(page, 'the two-factor setup');
 
     await dialog.getByLabel('Code from the app').fill('000000');
-    await dialog.getByRole('button', { name: 'Turn on' }).click();
+    await dialog.getByRole('button', { name: 'Turn on', exact: true }).click();
     await dialog.getByText('That code is not valid').waitFor();
     await dialog.getByLabel('Code from the app').fill(await generate({ secret: key, epoch: now() }));
-    await dialog.getByRole('button', { name: 'Turn on' }).click();
+    await dialog.getByRole('button', { name: 'Turn on', exact: true }).click();
     const list = dialog.getByRole('list', { name: 'Recovery codes' });
     await list.waitFor();
     const recovery = (await list.getByRole('listitem').allTextContents()).map((c) => c.trim());
