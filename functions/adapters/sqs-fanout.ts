@@ -9,6 +9,45 @@ import { type PresenceMessage, type PresenceQueue, encodePresence } from '../cor
 
 const ENTRIES_PER_CALL = 10;
 
+/**
+ * Queues `items` with SendMessageBatch: calls of at most 10 entries and 256 KB
+ * of bodies, sent at once, each retried once for the entries it failed.
+ * Resolves with the items still not queued (the caller decides what to do).
+ */
+async function sendAll<T>(client: SQSClient, queueUrl: string, items: readonly T[], body: (item: T) => string, delay?: (item: T) => number): Promise<T[]> {
+  const calls: Array<Array<{ item: T; entry: SendMessageBatchRequestEntry }>> = [];
+  let call: Array<{ item: T; entry: SendMessageBatchRequestEntry }> = [];
+  let bytes = 0;
+  items.forEach((item, i) => {
+    const entry: SendMessageBatchRequestEntry = { Id: String(i), MessageBody: body(item), ...(delay ? { DelaySeconds: delay(item) } : {}) };
+    const size = Buffer.byteLength(entry.MessageBody!);
+    if (call.length && (call.length === ENTRIES_PER_CALL || bytes + size > MAX_QUEUE_MESSAGE_BYTES)) {
+      calls.push(call);
+      call = [];
+      bytes = 0;
+    }
+    call.push({ item, entry });
+    bytes += size;
+  });
+  if (call.length) calls.push(call);
+  const left = await Promise.all(
+    calls.map(async (c) => {
+      let pending = c;
+      for (let attempt = 0; attempt < 2 && pending.length; attempt++) {
+        try {
+          const out = await client.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: pending.map((p) => p.entry) }));
+          const failed = new Set((out.Failed ?? []).map((f) => f.Id));
+          pending = pending.filter((p) => failed.has(p.entry.Id));
+        } catch (err) {
+          if (attempt === 1) throw err;
+        }
+      }
+      return pending.map((p) => p.item);
+    }),
+  );
+  return left.flat();
+}
+
 export class SqsFanoutQueue implements FanoutQueue {
   constructor(
     private readonly client: SQSClient,
@@ -16,40 +55,8 @@ export class SqsFanoutQueue implements FanoutQueue {
     private readonly deadLetterUrl: string | undefined,
   ) {}
 
-  async enqueue(batches: readonly FanoutBatch[]): Promise<FanoutBatch[]> {
-    const entries = batches.map((batch, i) => ({ batch, entry: { Id: String(i), MessageBody: encodeBatch(batch), DelaySeconds: delayOf(batch) } }));
-    // Calls of at most 10 entries and 256 KB of bodies, sent at once.
-    const calls: (typeof entries)[] = [];
-    let call: typeof entries = [];
-    let bytes = 0;
-    for (const e of entries) {
-      const size = Buffer.byteLength(e.entry.MessageBody);
-      if (call.length && (call.length === ENTRIES_PER_CALL || bytes + size > MAX_QUEUE_MESSAGE_BYTES)) {
-        calls.push(call);
-        call = [];
-        bytes = 0;
-      }
-      call.push(e);
-      bytes += size;
-    }
-    if (call.length) calls.push(call);
-    const left = await Promise.all(calls.map((c) => this.sendBatch(c)));
-    return left.flat();
-  }
-
-  /** One SendMessageBatch, and one more try of the entries it failed; resolves with the batches still not queued. */
-  private async sendBatch(call: Array<{ batch: FanoutBatch; entry: SendMessageBatchRequestEntry }>): Promise<FanoutBatch[]> {
-    let pending = call;
-    for (let attempt = 0; attempt < 2 && pending.length; attempt++) {
-      try {
-        const out = await this.client.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: pending.map((p) => p.entry) }));
-        const failed = new Set((out.Failed ?? []).map((f) => f.Id));
-        pending = pending.filter((p) => failed.has(p.entry.Id));
-      } catch (err) {
-        if (attempt === 1) throw err;
-      }
-    }
-    return pending.map((p) => p.batch);
+  enqueue(batches: readonly FanoutBatch[]): Promise<FanoutBatch[]> {
+    return sendAll(this.client, this.queueUrl, batches, encodeBatch, delayOf);
   }
 
   async deadLetter(batch: FanoutBatch): Promise<void> {
@@ -76,37 +83,7 @@ export class SqsPresenceQueue implements PresenceQueue {
     private readonly queueUrl: string,
   ) {}
 
-  async enqueue(messages: readonly PresenceMessage[]): Promise<PresenceMessage[]> {
-    const calls: PresenceMessage[][] = [];
-    let call: PresenceMessage[] = [];
-    let bytes = 0;
-    for (const m of messages) {
-      const size = Buffer.byteLength(encodePresence(m));
-      if (call.length && (call.length === ENTRIES_PER_CALL || bytes + size > MAX_QUEUE_MESSAGE_BYTES)) {
-        calls.push(call);
-        call = [];
-        bytes = 0;
-      }
-      call.push(m);
-      bytes += size;
-    }
-    if (call.length) calls.push(call);
-    const left = await Promise.all(calls.map((c) => this.sendBatch(c)));
-    return left.flat();
-  }
-
-  /** One SendMessageBatch and one more try of what it failed; resolves with the messages still not queued. */
-  private async sendBatch(call: PresenceMessage[]): Promise<PresenceMessage[]> {
-    let pending = call.map((m, i) => ({ m, entry: { Id: String(i), MessageBody: encodePresence(m) } }));
-    for (let attempt = 0; attempt < 2 && pending.length; attempt++) {
-      try {
-        const out = await this.client.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: pending.map((p) => p.entry) }));
-        const failed = new Set((out.Failed ?? []).map((f) => f.Id));
-        pending = pending.filter((p) => failed.has(p.entry.Id));
-      } catch (err) {
-        if (attempt === 1) throw err;
-      }
-    }
-    return pending.map((p) => p.m);
+  enqueue(messages: readonly PresenceMessage[]): Promise<PresenceMessage[]> {
+    return sendAll(this.client, this.queueUrl, messages, encodePresence);
   }
 }
