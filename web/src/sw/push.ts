@@ -4,6 +4,9 @@
 // or opens the app at `/#room=ID`. The payload was encrypted to this browser's
 // subscription keys; the browser decrypted it before this code sees it.
 
+// What the server pushes: the type only, erased from the worker's bundle.
+import type { PushPayload } from '../../../functions/core/push.js';
+
 // The worker's globals, typed here: the project's TypeScript lib is the DOM's,
 // not the WebWorker one (the two cannot be mixed in one program).
 interface PushEventLike extends ExtendableEventLike {
@@ -31,16 +34,6 @@ interface WorkerScope {
   addEventListener(type: 'notificationclick', listener: (e: NotificationEventLike) => void): void;
 }
 
-/** What the server pushes (functions/core/push.ts, PushPayload). */
-export interface PushPayload {
-  type: 'message';
-  room: string;
-  roomName: string;
-  from: string;
-  messageId: string;
-  reason: 'dm' | 'mention';
-  text?: string;
-}
 
 function isPayload(value: unknown): value is PushPayload {
   const p = value as PushPayload | null;
