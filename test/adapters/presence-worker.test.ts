@@ -5,55 +5,26 @@
 // `presence_batch` each, as the state is now. Redelivery, duplicates, reordering,
 // a connection gone during the posts, and throttled posts.
 import type { SQSEvent } from 'aws-lambda';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createAwsDeps } from '../../functions/adapters/aws.js';
-import { loadConfig } from '../../functions/adapters/config.js';
-import { installDeps } from '../../functions/adapters/runtime.js';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { decodePresence } from '../../functions/core/presence-queue.js';
-import type { Deps } from '../../functions/core/ports.js';
 import { handler as onConnect } from '../../functions/connect.js';
 import { handler as onAuth } from '../../functions/auth.js';
 import { handler as onDefault } from '../../functions/default.js';
 import { handler as onDisconnect } from '../../functions/disconnect.js';
 import { handler as onFanout } from '../../functions/fanout.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { awsEnv, dbSecret, wsEvent } from './events.js';
-import { startFakeAws, type FakeAws, type FakeSqsMessage } from './fake-aws.js';
+import { useAwsHosting } from './aws-hosting.js';
+import { wsEvent } from './events.js';
+import type { FakeSqsMessage } from './fake-aws.js';
 
-const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:db-AbCdEf';
-
-let db: TestDatabase;
-let fake: FakeAws;
-let deps: Deps;
-let presenceUrl: string;
-let fanoutUrl: string;
-
-beforeAll(async () => {
-  vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDLOCALTEST');
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local-test-secret');
-  [db, fake] = await Promise.all([createTestDatabase(), startFakeAws('prod')]);
-  fake.secrets.set(SECRET_ARN, dbSecret(db));
-  presenceUrl = `${fake.url}/111111111111/presence`;
-  fanoutUrl = `${fake.url}/111111111111/fanout`;
-  deps = await createAwsDeps(
-    loadConfig({
-      ...awsEnv(db, fake, SECRET_ARN),
-      FANOUT_QUEUE_URL: fanoutUrl,
-      PRESENCE_QUEUE_URL: presenceUrl,
-      SQS_ENDPOINT: fake.url,
-      FANOUT_MAX_ATTEMPTS: '1',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-    }),
-  );
-  installDeps(deps);
-});
-
-afterAll(async () => {
-  installDeps(undefined);
-  await deps?.sql.end({ timeout: 1 });
-  await Promise.all([db?.close(), fake?.close()]);
-  vi.unstubAllEnvs();
-});
+const aws = useAwsHosting((fake) => ({
+  FANOUT_QUEUE_URL: `${aws.fake.url}/111111111111/fanout`,
+  PRESENCE_QUEUE_URL: `${aws.fake.url}/111111111111/presence`,
+  SQS_ENDPOINT: aws.fake.url,
+  FANOUT_MAX_ATTEMPTS: '1',
+  POWERTOOLS_METRICS_DISABLED: 'true',
+}));
+const presenceUrl = () => `${aws.fake.url}/111111111111/presence`;
+const fanoutUrl = () => `${aws.fake.url}/111111111111/fanout`;
 
 interface Person {
   connectionId: string;
@@ -66,36 +37,36 @@ let conn = 0;
 async function signUp(name: string): Promise<Person> {
   const username = `${name}${process.pid % 1000}_${++n}`;
   const connectionId = `${username}-conn${++conn}=`;
-  fake.open(connectionId);
+  aws.fake.open(connectionId);
   await onConnect(wsEvent('$connect', connectionId));
   await onAuth(wsEvent('auth', connectionId, { action: 'auth', id: 'r1', op: 'register', username, email: `${username}@example.com`, password: 'correct horse battery' }));
-  const code = /\b(\d{6})\b/.exec(fake.mail.filter((m) => m.to.includes(`${username}@example.com`)).at(-1)?.subject ?? '')?.[1];
+  const code = /\b(\d{6})\b/.exec(aws.fake.mail.filter((m) => m.to.includes(`${username}@example.com`)).at(-1)?.subject ?? '')?.[1];
   await onAuth(wsEvent('auth', connectionId, { action: 'auth', id: 'r2', op: 'verify', username, code }));
-  const authed = fake.framesTo(connectionId).at(-1)!;
+  const authed = aws.fake.framesTo(connectionId).at(-1)!;
   expect(authed).toMatchObject({ type: 'authed' });
   return { connectionId, username, token: authed.token as string };
 }
 
 async function connect(p: Person): Promise<string> {
   const connectionId = `${p.username}-conn${++conn}=`;
-  fake.open(connectionId);
+  aws.fake.open(connectionId);
   await onConnect(wsEvent('$connect', connectionId));
   await onAuth(wsEvent('auth', connectionId, { action: 'auth', id: 'r', op: 'resume', token: p.token }));
   return connectionId;
 }
 
 async function disconnect(connectionId: string): Promise<void> {
-  fake.forget(connectionId);
+  aws.fake.forget(connectionId);
   await onDisconnect(wsEvent('$disconnect', connectionId));
 }
 
 async function watch(connectionId: string, users: string[]) {
   await onDefault(wsEvent('$default', connectionId, { action: 'watch', id: 'w', users }));
-  return fake.framesTo(connectionId).at(-1)!;
+  return aws.fake.framesTo(connectionId).at(-1)!;
 }
 
 function drain(url: string): FakeSqsMessage[] {
-  const q = fake.queues.get(url) ?? [];
+  const q = aws.fake.queues.get(url) ?? [];
   return q.splice(0, q.length);
 }
 
@@ -115,7 +86,7 @@ function sqsEvent(messages: FakeSqsMessage[]): SQSEvent {
   };
 }
 
-const batchesTo = (id: string) => fake.framesTo(id).filter((f) => f.type === 'presence_batch');
+const batchesTo = (id: string) => aws.fake.framesTo(id).filter((f) => f.type === 'presence_batch');
 
 let ann: Person;
 let ben: Person;
@@ -126,9 +97,9 @@ beforeAll(async () => {
   cat = await signUp('cat');
 });
 beforeEach(() => {
-  for (const id of fake.connections.keys()) fake.connections.set(id, []);
-  drain(presenceUrl);
-  drain(fanoutUrl);
+  for (const id of aws.fake.connections.keys()) aws.fake.connections.set(id, []);
+  drain(presenceUrl());
+  drain(fanoutUrl());
 });
 
 describe('presence through the presence queue (E23)', () => {
@@ -139,7 +110,7 @@ describe('presence through the presence queue (E23)', () => {
     ben.connectionId = await connect(ben);
     // Nothing posted by the functions themselves: all of it waits in the queue.
     expect(batchesTo(ann.connectionId)).toEqual([]);
-    const queued = drain(presenceUrl);
+    const queued = drain(presenceUrl());
     expect(queued.length).toBe(3);
     expect(queued.map((m) => decodePresence(m.body)!.to)).toEqual([[ann.connectionId], [ann.connectionId], [ann.connectionId]]);
     // Old clients: general here is under the line, so ben and cat still get v1 frames of each other, not batches.
@@ -148,13 +119,13 @@ describe('presence through the presence queue (E23)', () => {
     expect(await onFanout(sqsEvent(queued))).toEqual({ batchItemFailures: [] });
     expect(batchesTo(ann.connectionId)).toEqual([{ type: 'presence_batch', presence: { [cat.username]: 'offline', [ben.username]: 'online' } }]);
     cat.connectionId = await connect(cat);
-    drain(presenceUrl);
+    drain(presenceUrl());
   });
 
   it('a batch delivered again (a worker died mid-batch, or a duplicate) posts the same state: the client ends where it should', async () => {
     await watch(ann.connectionId, [ben.username]);
     await disconnect(ben.connectionId);
-    const queued = drain(presenceUrl);
+    const queued = drain(presenceUrl());
     await onFanout(sqsEvent(queued));
     await onFanout(sqsEvent(queued));
     await onFanout(sqsEvent([...queued, ...queued]));
@@ -162,15 +133,15 @@ describe('presence through the presence queue (E23)', () => {
     expect(got.length).toBe(3);
     for (const f of got) expect(f.presence).toEqual({ [ben.username]: 'offline' });
     ben.connectionId = await connect(ben);
-    drain(presenceUrl);
+    drain(presenceUrl());
   });
 
   it('an older change delivered late posts the state as it is now', async () => {
     await watch(ann.connectionId, [ben.username]);
     await disconnect(ben.connectionId);
-    const offline = drain(presenceUrl);
+    const offline = drain(presenceUrl());
     ben.connectionId = await connect(ben);
-    const online = drain(presenceUrl);
+    const online = drain(presenceUrl());
     // Out of order, in two invocations: the last post still says online.
     await onFanout(sqsEvent(online));
     await onFanout(sqsEvent(offline));
@@ -183,32 +154,32 @@ describe('presence through the presence queue (E23)', () => {
     await watch(dan.connectionId, [ben.username]);
     await watch(eve.connectionId, [ben.username]);
     await disconnect(ben.connectionId);
-    const queued = drain(presenceUrl);
-    fake.forget(dan.connectionId); // gone without API Gateway telling us
+    const queued = drain(presenceUrl());
+    aws.fake.forget(dan.connectionId); // gone without API Gateway telling us
     expect(await onFanout(sqsEvent(queued))).toEqual({ batchItemFailures: [] });
-    expect(await deps.sql`select 1 from connections where id = ${dan.connectionId}`).toHaveLength(0);
+    expect(await aws.deps.sql`select 1 from connections where id = ${dan.connectionId}`).toHaveLength(0);
     expect(batchesTo(eve.connectionId)).toEqual([{ type: 'presence_batch', presence: { [ben.username]: 'offline' } }]);
     ben.connectionId = await connect(ben);
     await disconnect(eve.connectionId);
-    drain(presenceUrl);
-    drain(fanoutUrl);
+    drain(presenceUrl());
+    drain(fanoutUrl());
   });
 
   it('throttled posts are handed back once (FANOUT_MAX_ATTEMPTS), then left to the next change', async () => {
     await watch(ann.connectionId, [ben.username]);
     await disconnect(ben.connectionId);
-    fake.throttle.set(ann.connectionId, 5);
-    expect(await onFanout(sqsEvent(drain(presenceUrl)))).toEqual({ batchItemFailures: [] });
-    const [handBack, ...more] = drain(presenceUrl);
+    aws.fake.throttle.set(ann.connectionId, 5);
+    expect(await onFanout(sqsEvent(drain(presenceUrl())))).toEqual({ batchItemFailures: [] });
+    const [handBack, ...more] = drain(presenceUrl());
     expect(more).toEqual([]);
     expect(decodePresence(handBack!.body)).toMatchObject({ to: [ann.connectionId], attempt: 1, presence: { [ben.username]: 'offline' } });
-    fake.throttle.set(ann.connectionId, 5);
+    aws.fake.throttle.set(ann.connectionId, 5);
     await onFanout(sqsEvent([handBack!]));
-    expect(drain(presenceUrl)).toEqual([]);
+    expect(drain(presenceUrl())).toEqual([]);
     expect(batchesTo(ann.connectionId)).toEqual([]);
-    fake.throttle.delete(ann.connectionId);
+    aws.fake.throttle.delete(ann.connectionId);
     ben.connectionId = await connect(ben);
-    await onFanout(sqsEvent(drain(presenceUrl)));
+    await onFanout(sqsEvent(drain(presenceUrl())));
     expect(batchesTo(ann.connectionId)).toEqual([{ type: 'presence_batch', presence: { [ben.username]: 'online' } }]);
   });
 
@@ -216,7 +187,7 @@ describe('presence through the presence queue (E23)', () => {
     await watch(ann.connectionId, [ben.username]);
     await disconnect(ben.connectionId);
     const bad: FakeSqsMessage = { messageId: 'bad-p', body: '{"kind":"presence","to":"nope"}', delaySeconds: 0 };
-    expect(await onFanout(sqsEvent([bad, ...drain(presenceUrl)]))).toEqual({ batchItemFailures: [{ itemIdentifier: 'bad-p' }] });
+    expect(await onFanout(sqsEvent([bad, ...drain(presenceUrl())]))).toEqual({ batchItemFailures: [{ itemIdentifier: 'bad-p' }] });
     expect(batchesTo(ann.connectionId)).toEqual([{ type: 'presence_batch', presence: { [ben.username]: 'offline' } }]);
     ben.connectionId = await connect(ben);
   });
