@@ -55,6 +55,7 @@ const DB = args.get('--db') ?? 'postgres';
 const PG_ADMIN = args.get('--pg') ?? 'postgres://postgres@127.0.0.1:5432/test';
 const MODES = (args.get('--clients') ?? 'v1,watch').split(',').map((m) => (m === 'both' ? ['v1', 'watch'] : [m])).flat() as ClientMode[];
 const BASELINE = !args.has('--no-baseline');
+const PROFILE_DIR = args.get('--profile');
 const PREFIX = 'ru';
 const ROOM = 'general';
 
@@ -165,7 +166,8 @@ async function startServer(kind: 'chat' | 'bare ws', db: Database, dataDir: stri
     const child = await startChild('./servers/bare-ws.ts', 0);
     return { child, url: `ws://127.0.0.1:${child.port}` };
   }
-  const child = await startChild('./servers/chat.ts', 0, { ...BENCH_SERVER_ENV, ...db.env, CODES_DIR: join(dataDir, 'codes') });
+  const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+  const child = await startChild('./servers/chat.ts', 0, { ...BENCH_SERVER_ENV, ...db.env, CODES_DIR: join(dataDir, 'codes') }, profile);
   return { child, url: `ws://127.0.0.1:${child.port}/ws` };
 }
 
