@@ -127,6 +127,8 @@ interface Client {
   pending: number;
   queue: Promise<void>;
   alive: boolean;
+  /** the second of the heartbeat period in which this socket is pinged */
+  heartbeatSlot: number;
   /** while the client is too far behind on reading: resolves when it has caught up */
   behind?: Promise<void>;
   /** the frame budget: tokens left, when last refilled (ms), frames refused since the last admitted */
@@ -254,6 +256,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Where code emails land when there is no mail service, for the code screen's hint.
   const outboxDir = config.mail.transport === 'outbox' ? resolve(config.mail.outboxDir) : undefined;
   const clients = new Map<string, Client>();
+  // Sockets take the heartbeat's seconds in turn as they connect.
+  let nextHeartbeatSlot = 0;
   let closing: Promise<void> | undefined;
   const scheme = serverScheme(config);
   /** the port listened on, once listening (the handshake and pages come after) */
@@ -461,6 +465,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         pending: 0,
         queue: Promise.resolve(),
         alive: true,
+        heartbeatSlot: nextHeartbeatSlot++ % limits.heartbeatSeconds,
         tokens: limits.framesBurst,
         refilledAt: performance.now(),
         refused: 0,
@@ -505,15 +510,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
 
   // Dead peers (no pong to the last ping) are cut, so presence stays honest.
+  // Each socket is pinged once a period (HEARTBEAT_SECONDS), the sockets spread
+  // over its seconds, a share each second: pinging 10,000 at once would be
+  // 10,000 writes in one turn of the event loop (and as many pongs back),
+  // holding up every message sent meanwhile.
+  let heartbeatTick = 0;
   const heartbeat = setInterval(() => {
+    const slot = heartbeatTick++ % limits.heartbeatSeconds;
     for (const client of clients.values()) {
+      if (client.heartbeatSlot !== slot) continue;
       if (!client.alive) client.socket.terminate();
       else {
         client.alive = false;
         client.socket.ping();
       }
     }
-  }, 30_000);
+  }, 1000);
   // Sockets that never log in, rows older than any connection may live, and
   // expired disappearing messages (SWEEP_INTERVAL_SECONDS: well within a minute).
   const sweep = setInterval(() => {

@@ -80,6 +80,8 @@ export interface ServerLimits {
   framesPerSecond: number;
   /** sockets this process holds that have not logged in (yet); more get 503 at the handshake */
   anonymousSockets: number;
+  /** each socket is pinged once in this period and cut if it did not answer the last ping */
+  heartbeatSeconds: number;
 }
 
 export interface MailConfig {
@@ -303,6 +305,7 @@ function serverLimits(env: Env): ServerLimits {
     framesBurst: int(env, 'FRAMES_BURST', 120, 1),
     framesPerSecond: int(env, 'FRAMES_PER_SECOND', 20, 1),
     anonymousSockets: int(env, 'ANONYMOUS_SOCKETS', 2000, 1),
+    heartbeatSeconds: int(env, 'HEARTBEAT_SECONDS', 30, 2),
   };
 }
 
