@@ -16,19 +16,16 @@ import type { Outcome } from './outcome.js';
 import type { ChatSettings, Deps, Queryable, Sql } from './ports.js';
 import { admitSignIn } from './connections.js';
 import { isServerAdmin } from './admins.js';
-import { blockedNames } from './blocks.js';
 import { activeSuspension, suspendedError } from './suspension.js';
 import { awayPresence, countUserConnections, onlinePresence } from './presence.js';
 import { hasActiveConnection } from './push.js';
+import type { NotifyLevel } from './notices.js';
 import type { AuthOp } from './protocol.js';
-import { readReceiptsOn, startReadMark } from './reads.js';
-import { noticeChoices } from './notices.js';
+import { startReadMark } from './reads.js';
 import { userRoomsPage } from './rooms.js';
 import { REPLY_BUDGET_BYTES } from './sizes.js';
 import { allowedTimers } from './timers.js';
-import { hasSeenTour } from './tour.js';
 import { claimHeldName } from './held-names.js';
-import { ownProfile } from './profile.js';
 import { forgotPassword, resetPassword } from './recovery.js';
 import { touchSessionAtBind } from './sessions.js';
 import { finishSecondFactor, startSecondFactor, twoFactorOn } from './two-factor.js';
@@ -617,10 +614,10 @@ async function bindConnection(
     return admitSignIn(deps, tx, connectionId, user); // or undoes the bind and returns the refusal
   });
   if (typeof connections !== 'number') throw connections;
+  const own = await ownAccount(sql, user.id);
   // Bounded by bytes whatever is stored; `roomsMore` says `rooms` has the rest.
   // *(E22)* the blocks first: the rooms fill what they leave of the budget
-  const blocks = await blockedNames(sql, user.id);
-  const { rooms, more } = await userRoomsPage(sql, user.id, user.username, REPLY_BUDGET_BYTES - JSON.stringify(blocks).length);
+  const { rooms, more } = await userRoomsPage(sql, user.id, user.username, REPLY_BUDGET_BYTES - JSON.stringify(own.blocks).length);
   const firstConnection = connections === 1;
   return {
     reply: {
@@ -629,16 +626,18 @@ async function bindConnection(
         username: user.username,
         displayName: user.display_name,
         // E20: the rest of the profile (profile.ts)
-        ...(await ownProfile(sql, user.id)),
-        tourSeen: await hasSeenTour(sql, user.id),
-        readReceipts: await readReceiptsOn(sql, user.id),
+        ...(own.status_text ? { status: own.status_text } : {}),
+        ...(own.avatar_file_id ? { avatar: own.avatar_file_id } : {}),
+        tourSeen: own.tour_seen,
+        readReceipts: own.read_receipts,
         // *(E24)* email notices: notify ('off' | 'mentions' | 'all') and notifyQuote
-        ...(await noticeChoices(sql, user.id)),
-        twoFactor: await twoFactorOn(sql, user.id),
+        notify: own.notify,
+        notifyQuote: own.notify_quote,
+        twoFactor: own.two_factor,
         // *(E22)* present, true, for the server's administrators only
         ...(isServerAdmin(deps.settings, user.username) ? { admin: true } : {}),
       },
-      blocks,
+      blocks: own.blocks,
       token: session.token,
       expiresAt: session.expiresAt.toISOString(),
       // disappearing messages: the server's clock, by which clients hide them, and
@@ -655,6 +654,35 @@ async function bindConnection(
         ? []
         : await awayPresence(sql, deps.settings, user.id, user.username, false),
   };
+}
+
+interface OwnAccount {
+  status_text: string | null;
+  avatar_file_id: string | null;
+  tour_seen: boolean;
+  read_receipts: boolean;
+  notify: NotifyLevel;
+  notify_quote: boolean;
+  two_factor: boolean;
+  /** *(E22)* the people this person has blocked, by name */
+  blocks: string[];
+}
+
+/**
+ * What `authed` tells a person of their own account (profile E20, tour, read
+ * receipts E12, notices E24, two-factor E19, blocks E22), in one statement: a
+ * sign-in's cost is mostly its round trips when thousands come online at once.
+ */
+async function ownAccount(sql: Queryable, userId: string): Promise<OwnAccount> {
+  const [row] = await sql<OwnAccount[]>`
+    select u.status_text, u.avatar_file_id, u.tour_seen_at is not null as tour_seen, u.read_receipts,
+      u.notify, u.notify_quote,
+      exists (select 1 from two_factor t where t.user_id = u.id) as two_factor,
+      array(select b.username from blocks x join users b on b.id = x.blocked_id
+            where x.blocker_id = u.id order by b.username) as blocks
+    from users u where u.id = ${userId}`;
+  if (!row) throw new Unauthorized('That account no longer exists; sign up again.');
+  return row;
 }
 
 async function logout(deps: Deps, connectionId: string): Promise<Outcome> {

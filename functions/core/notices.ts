@@ -430,12 +430,6 @@ export function digestMail(settings: ChatSettings, person: Recipient, rooms: rea
   };
 }
 
-/** The person's notice choices, for `authed.user` and `settings`. */
-export async function noticeChoices(sql: Sql, userId: string): Promise<{ notify: NotifyLevel; notifyQuote: boolean }> {
-  const [row] = await sql<{ notify: NotifyLevel; notify_quote: boolean }[]>`select notify, notify_quote from users where id = ${userId}`;
-  return { notify: row?.notify ?? 'mentions', notifyQuote: row?.notify_quote ?? false };
-}
-
 // ---------------------------------------------------------------------------
 // SES bounces and complaints
 

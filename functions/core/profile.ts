@@ -121,13 +121,6 @@ export function profileOf(row: ProfileRow): Profile {
   return p;
 }
 
-/** The profile fields of `authed.user` (displayName is already there). */
-export async function ownProfile(sql: Queryable, userId: string): Promise<{ status?: string; avatar?: string }> {
-  const [row] = await sql<{ status_text: string | null; avatar_file_id: string | null }[]>`
-    select status_text, avatar_file_id from users where id = ${userId}`;
-  return { ...(row?.status_text ? { status: row.status_text } : {}), ...(row?.avatar_file_id ? { avatar: row.avatar_file_id } : {}) };
-}
-
 /** SQL: the users row `u` shares a room with the user `viewer`, or is them. */
 function visibleTo(sql: Queryable, viewer: string) {
   return sql`(u.id = ${viewer} or exists (

@@ -320,8 +320,3 @@ export async function changeSettings(deps: Deps, connectionId: string, frame: Se
   return { reply, broadcasts: row.mine?.length ? [{ to: row.mine, frame: reply }] : [] };
 }
 
-/** Whether the user shares read receipts, for `authed.user`. */
-export async function readReceiptsOn(sql: Sql, userId: string): Promise<boolean> {
-  const [row] = await sql<{ on: boolean }[]>`select read_receipts as on from users where id = ${userId}`;
-  return row?.on ?? true;
-}

@@ -4,17 +4,11 @@
 import { spendBudget, perWindow } from './budgets.js';
 import { requireCaller } from './identity.js';
 import type { Outcome } from './outcome.js';
-import type { Deps, Sql } from './ports.js';
+import type { Deps } from './ports.js';
 import type { TourSeenFrame } from './protocol.js';
 
 /** An honest client sends it once per account (again only from "Show the tour again"). */
 const TOUR_BUDGET = perWindow(10, 60 * 60);
-
-/** Whether the account has finished or skipped the tour, for `authed`. */
-export async function hasSeenTour(sql: Sql, userId: string): Promise<boolean> {
-  const [row] = await sql<{ seen: boolean }[]>`select tour_seen_at is not null as seen from users where id = ${userId}`;
-  return row?.seen ?? false;
-}
 
 /** `{"action":"tour_seen"}`: marks the caller's account; repeating it changes nothing. */
 export async function markTourSeen(deps: Deps, connectionId: string, _frame: TourSeenFrame): Promise<Outcome> {

@@ -31,7 +31,7 @@ function pingedSocket(url: string, autoPong = true): Promise<{ socket: WebSocket
 
 it('pings each socket once a period, spread over its seconds, not all at once', { timeout: 30_000 }, async () => {
   t = await startTestServer({ HEARTBEAT_SECONDS: String(PERIOD), UNAUTHENTICATED_GRACE_SECONDS: '60' });
-  const sockets = [];
+  const sockets: Awaited<ReturnType<typeof pingedSocket>>[] = [];
   for (let i = 0; i < 2 * PERIOD; i++) sockets.push(await pingedSocket(t.wsUrl));
   await expect.poll(() => sockets.every((s) => s.pings.length >= 3), { timeout: 5 * PERIOD * 1000, interval: 100 }).toBe(true);
   for (const { pings, socket } of sockets) {
