@@ -83,6 +83,8 @@ const ramp = {
   deliveries: { ramp: 0, after: 0 },
   /** deliveries of each message sent after the ramp, by clientId (a few hundred messages) */
   afterCounts: new Map<string, number>(),
+  /** the slowest delivery of each message sent after the ramp, µs, by clientId: when the tail happens */
+  afterWorst: new Map<string, number>(),
   /** when the ramp ends, µs since the epoch (messages sent from then on are "after") */
   endsAtUs: Infinity,
   closed: 0,
@@ -110,8 +112,12 @@ function rampFrame(data: Buffer): boolean {
   const sentUs = Number(id.slice(1, id.indexOf('x')));
   const phase = sentUs < ramp.endsAtUs ? 'ramp' : 'after';
   ramp.deliveries[phase]++;
-  if (phase === 'after') ramp.afterCounts.set(id, (ramp.afterCounts.get(id) ?? 0) + 1);
-  ramp.hist[phase].recordValue(Math.max(1, Math.round(nowUs() - sentUs)));
+  const us = Math.max(1, Math.round(nowUs() - sentUs));
+  if (phase === 'after') {
+    ramp.afterCounts.set(id, (ramp.afterCounts.get(id) ?? 0) + 1);
+    if (us > (ramp.afterWorst.get(id) ?? 0)) ramp.afterWorst.set(id, us);
+  }
+  ramp.hist[phase].recordValue(us);
   return true;
 }
 
@@ -527,6 +533,7 @@ const rampCommands: Record<string, (c: any) => Promise<unknown>> = {
     ramp.hist.after.reset();
     ramp.deliveries.ramp = ramp.deliveries.after = 0;
     ramp.afterCounts.clear();
+    ramp.afterWorst.clear();
     ramp.closed = 0;
     ramp.endsAtUs = c.endsAtUs;
     frameHook = rampFrame;
@@ -640,6 +647,7 @@ const rampCommands: Record<string, (c: any) => Promise<unknown>> = {
       frames: Object.fromEntries(ramp.frames),
       deliveries: { ...ramp.deliveries },
       afterCounts: Object.fromEntries(ramp.afterCounts),
+      afterWorst: Object.fromEntries(ramp.afterWorst),
       hist: { ramp: hdr.encodeIntoCompressedBase64(ramp.hist.ramp), after: hdr.encodeIntoCompressedBase64(ramp.hist.after) },
       closed: ramp.closed,
       open: rampClients.length,

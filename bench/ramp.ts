@@ -94,6 +94,8 @@ export interface RampRun {
   lostAfterRamp: { messages: number; deliveriesMissing: number };
   /** when the last login was answered, in seconds after the ramp's scheduled end (the server may lag) */
   allOnlineSecondsAfterRamp: number;
+  /** the eight messages sent after the ramp whose slowest delivery took longest: when they were sent, and that delivery */
+  slowestAfter: { sentSecondsAfterRamp: number; ms: number }[];
   serverCpuSeconds: { ramp: number; after: number; drain: number; total: number };
   serverRssMB: number;
   /** from the last send until 1 s passed without a frame */
@@ -243,11 +245,19 @@ async function runOne(
     const histAfter = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
     // Deliveries of each message sent once every login had been answered: each socket should have one.
     const perMessage = new Map<string, number>();
+    const worst = new Map<string, number>();
     for (const s of stats) {
       histRamp.add(hdr.decodeFromCompressedBase64(s.hist.ramp));
       histAfter.add(hdr.decodeFromCompressedBase64(s.hist.after));
       for (const [id, n] of Object.entries(s.afterCounts as Record<string, number>)) perMessage.set(id, (perMessage.get(id) ?? 0) + n);
+      for (const [id, us] of Object.entries(s.afterWorst as Record<string, number>)) worst.set(id, Math.max(worst.get(id) ?? 0, us));
     }
+    // The messages whose last delivery was slowest, and when each was sent: a p99
+    // over a few hundred messages is set by the slowest two or three of them.
+    const slowestAfter = [...worst]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 8)
+      .map(([id, us]) => ({ sentSecondsAfterRamp: Math.round((Number(id.slice(1, id.indexOf('x'))) / 1000 - rampEnd) / 100) / 10, ms: Math.round(us / 100) / 10 }));
     const all = [openSenders, ...opened];
     const logins = all.reduce((n, o) => n + o.opened, 0);
     const failed = all.reduce((n, o) => n + o.failed, 0);
@@ -284,6 +294,7 @@ async function runOne(
       latencyMs: { ramp: latency(histRamp), after: latency(histAfter) },
       lostAfterRamp: { messages: checked.length, deliveriesMissing: lost },
       allOnlineSecondsAfterRamp: (allOnlineAt - rampEnd) / 1000,
+      slowestAfter,
       serverCpuSeconds: { ramp: cpu.ramp ?? 0, after: (cpu.after ?? 0) - (cpu.ramp ?? 0), drain: total - (cpu.after ?? 0), total },
       serverRssMB: usage.rssMB,
       drainSeconds,
@@ -294,7 +305,8 @@ async function runOne(
       `${kind}, ${mode}, ${online} online over ${rampS} s: ${logins} logins (${failed} failed), ${framesTotal} frames ` +
         `(presence ${presence}, presence_batch ${presenceBatch}, message ${message}), ${run.presenceFramesPerLogin.toFixed(1)} presence frames/login, ` +
         `p99 during ${run.latencyMs.ramp.p99} ms, after ${run.latencyMs.after.p99} ms, server CPU ${total.toFixed(1)} s, drain ${drainSeconds.toFixed(1)} s` +
-        (run.watch ? `, watch: ${run.watch.unsupported ? 'unsupported' : `${watching} watching, ${watchErrors} errors`}` : ''),
+        (run.watch ? `, watch: ${run.watch.unsupported ? 'unsupported' : `${watching} watching, ${watchErrors} errors`}` : '') +
+        `; slowest after the ramp (sent at +s: ms): ${slowestAfter.map((w) => `${w.sentSecondsAfterRamp}: ${w.ms}`).join(', ')}`,
     );
     return run;
   } finally {
