@@ -71,9 +71,9 @@ const RESUME_COST = 0.1;
 
 export async function auth(deps: Deps, connectionId: string, op: AuthOp): Promise<Outcome> {
   if (op.op === 'logout') return logout(deps, connectionId);
-  const source = await countAuthAttempt(deps, connectionId);
+  const { signedIn, ...source } = await countAuthAttempt(deps, connectionId);
   await spendAuthBudgets(deps, source, op.op === 'resume' ? RESUME_COST : 1);
-  if (await findCaller(deps.sql, connectionId)) throw new Conflict('This connection is already logged in; log out first.');
+  if (signedIn) throw new Conflict('This connection is already logged in; log out first.');
   switch (op.op) {
     case 'register':
       return register(deps, source, op);
@@ -102,11 +102,12 @@ export async function auth(deps: Deps, connectionId: string, op: AuthOp): Promis
  * so one socket cannot grind through passwords, codes or tokens; a new socket
  * starts afresh but must log in within the unauthenticated grace period.
  */
-async function countAuthAttempt(deps: Deps, connectionId: string): Promise<Source> {
+async function countAuthAttempt(deps: Deps, connectionId: string): Promise<Source & { signedIn: boolean }> {
   const limit = deps.settings.authAttemptsPerConnection;
-  const [row] = await deps.sql<{ auth_attempts: number; source_ip: string | null }[]>`
-    update connections set auth_attempts = auth_attempts + 1 where id = ${connectionId} returning auth_attempts, source_ip`;
-  const source = { connectionId, ip: row?.source_ip ?? null, net: networkOf(row?.source_ip ?? undefined) };
+  const [row] = await deps.sql<{ auth_attempts: number; source_ip: string | null; signed_in: boolean }[]>`
+    update connections set auth_attempts = auth_attempts + 1 where id = ${connectionId}
+    returning auth_attempts, source_ip, user_id is not null as signed_in`;
+  const source = { connectionId, ip: row?.source_ip ?? null, net: networkOf(row?.source_ip ?? undefined), signedIn: row?.signed_in ?? false };
   if (row && row.auth_attempts > limit) {
     securityEvent(deps.log, 'rate_limited', { limit: 'auth_per_connection', connection: connectionId, ip: source.ip });
     throw new RateLimited(`Too many sign-in attempts on this connection (at most ${limit}); reconnect and try again.`);
