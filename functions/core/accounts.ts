@@ -16,7 +16,7 @@ import type { Outcome } from './outcome.js';
 import type { ChatSettings, Deps, Queryable, Sql } from './ports.js';
 import { admitSignIn } from './connections.js';
 import { isServerAdmin } from './admins.js';
-import { activeSuspension, suspendedError } from './suspension.js';
+import { lockUnlessSuspended, suspendedError } from './suspension.js';
 import { awayPresence, countUserConnections, onlinePresence } from './presence.js';
 import { hasActiveConnection } from './push.js';
 import type { NotifyLevel } from './notices.js';
@@ -27,7 +27,7 @@ import { REPLY_BUDGET_BYTES } from './sizes.js';
 import { allowedTimers } from './timers.js';
 import { claimHeldName } from './held-names.js';
 import { forgotPassword, resetPassword } from './recovery.js';
-import { touchSessionAtBind } from './sessions.js';
+import { bindToSession } from './sessions.js';
 import { finishSecondFactor, startSecondFactor, twoFactorOn } from './two-factor.js';
 import {
   HashGate,
@@ -598,20 +598,15 @@ async function bindConnection(
   // so a logout either revokes first (and the bind is refused) or waits for this
   // bind to commit (and its next statement finds and signs out this socket).
   const connections = await sql.begin(async (tx) => {
-    await tx`select id from users where id = ${user.id} for no key update`;
     // *(E22)* under the same lock a suspension takes (suspension.ts)
-    const suspended = await activeSuspension(tx, user.id, clock.now());
+    const suspended = await lockUnlessSuspended(tx, user.id, clock.now());
     if (suspended !== undefined) {
       securityEvent(deps.log, 'suspended_refused', { user: user.username, connection: connectionId });
       return suspendedError(suspended);
     }
-    const [bound] = await tx`
-      update connections set user_id = ${user.id}, session_id = ${session.id}, authed_at = ${clock.now()}
-      where id = ${connectionId}
-        and exists (select 1 from sessions where id = ${session.id} and revoked_at is null for share)
-      returning id`;
-    if (!bound) return new Unauthorized('That session has ended; log in again.');
-    await touchSessionAtBind(tx, session.id, connectionId, clock.now());
+    if (!(await bindToSession(tx, connectionId, user.id, session.id, clock.now()))) {
+      return new Unauthorized('That session has ended; log in again.');
+    }
     return admitSignIn(deps, tx, connectionId, user); // or undoes the bind and returns the refusal
   });
   if (typeof connections !== 'number') throw connections;

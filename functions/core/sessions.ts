@@ -19,19 +19,31 @@ export const TOUCH_INTERVAL_SECONDS = 5 * 60;
 export const MAX_LISTED_SESSIONS = 50;
 
 /**
- * At a login, verify or resume (inside the binding transaction): the session is
- * used now, from the connection's address, and learns its device and first
- * address if it has none yet (the connection's, read at connect).
+ * At a login, verify or resume (inside the binding transaction), one statement:
+ * signs the connection in to `sessionId`, only while that session is live (under
+ * a share lock on its row, so a logout either revokes first and this finds
+ * nothing, or waits for this to commit); and the session is used now, from the
+ * connection's address, and learns its device and first address if it has none
+ * yet (the connection's, read at connect). False: the session has ended.
  */
-export async function touchSessionAtBind(tx: Queryable, sessionId: string, connectionId: string, now: Date): Promise<void> {
-  await tx`
-    update sessions s set
-      last_used_at = ${now},
-      last_ip = c.source_ip,
-      device = coalesce(s.device, c.device),
-      created_ip = coalesce(s.created_ip, c.source_ip)
-    from connections c
-    where s.id = ${sessionId} and c.id = ${connectionId}`;
+export async function bindToSession(tx: Queryable, connectionId: string, userId: string, sessionId: string, now: Date): Promise<boolean> {
+  const [row] = await tx<{ bound: boolean }[]>`
+    with bound as (
+      update connections set user_id = ${userId}, session_id = ${sessionId}, authed_at = ${now}
+      where id = ${connectionId}
+        and exists (select 1 from sessions where id = ${sessionId} and revoked_at is null for share)
+      returning source_ip, device
+    ), touched as (
+      update sessions s set
+        last_used_at = ${now},
+        last_ip = b.source_ip,
+        device = coalesce(s.device, b.device),
+        created_ip = coalesce(s.created_ip, b.source_ip)
+      from bound b
+      where s.id = ${sessionId}
+    )
+    select exists (select 1 from bound) as bound`;
+  return row?.bound ?? false;
 }
 
 /**

@@ -39,13 +39,20 @@ export function suspendedError(until: Date | null): Suspended {
 }
 
 /**
- * The account's suspension in force at `now`: its end (null: for good), or
+ * Inside a sign-in's transaction: locks the account's row (FOR NO KEY UPDATE,
+ * the lock a suspension takes too, so the two take turns) and reads, in the same
+ * statement, the suspension in force at `now`: its end (null: for good), or
  * undefined when there is none.
  */
-export async function activeSuspension(sql: Queryable, userId: string, now: Date): Promise<Date | null | undefined> {
-  const [row] = await sql<{ until: Date | null }[]>`
-    select until from suspensions where user_id = ${userId} and (until is null or until > ${now})`;
-  return row ? row.until : undefined;
+export async function lockUnlessSuspended(tx: Queryable, userId: string, now: Date): Promise<Date | null | undefined> {
+  const [row] = await tx<{ suspended: boolean; until: Date | null }[]>`
+    select s.user_id is not null as suspended, s.until
+    from users u left join lateral (
+      select user_id, until from suspensions where user_id = u.id and (until is null or until > ${now})
+    ) s on true
+    where u.id = ${userId}
+    for no key update of u`;
+  return row?.suspended ? row.until : undefined;
 }
 
 export interface SuspendResult {

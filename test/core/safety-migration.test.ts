@@ -7,7 +7,7 @@ import { migrate } from '../../functions/adapters/migrate.js';
 import { blockedNames } from '../../functions/core/blocks.js';
 import { pageMessages } from '../../functions/core/messages.js';
 import { openReports } from '../../functions/core/reports.js';
-import { activeSuspension } from '../../functions/core/suspension.js';
+import { lockUnlessSuspended } from '../../functions/core/suspension.js';
 import { emptyDatabase, insertMessageWithSeq, insertUser, migrateBefore, versionsFrom } from '../helpers/migrations.js';
 
 const db = emptyDatabase();
@@ -30,7 +30,7 @@ describe('migration 019', () => {
     expect(await sql`select id, body, seq from messages order by id`).toEqual(before);
     expect(await blockedNames(sql, ann)).toEqual([]);
     expect(await openReports(sql)).toEqual({ reports: [], more: false });
-    expect(await activeSuspension(sql, ann, new Date())).toBeUndefined();
+    expect(await lockUnlessSuspended(sql, ann, new Date())).toBeUndefined();
     expect((await pageMessages(sql, 'dm:ann:ben', {}, 50)).messages.map((m) => m.id)).toEqual([two]);
 
     // the rules of the new tables
@@ -44,7 +44,7 @@ describe('migration 019', () => {
       sql`insert into reports (message_id, room_id, sender_id, reporter_id, reason, body) values (${two}, 'dm:ann:ben', ${ben}, ${ann}, ${'x'.repeat(501)}, 'two')`,
     ).rejects.toThrow(/check/);
     await sql`insert into suspensions (user_id, until, created_by) values (${ben}, null, 'root')`;
-    expect(await activeSuspension(sql, ben, new Date())).toBeNull();
+    expect(await lockUnlessSuspended(sql, ben, new Date())).toBeNull();
     // an account that goes takes its blocks, reports and suspension with it
     await sql`delete from users where id = ${ben}`;
     expect(await sql`select (select count(*)::int from blocks) as b, (select count(*)::int from reports) as r, (select count(*)::int from suspensions) as s`).toEqual([

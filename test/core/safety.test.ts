@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeMessageAsAdmin } from '../../functions/core/administration.js';
 import { closeReports, openReports } from '../../functions/core/reports.js';
-import { activeSuspension, describeUntil, liftSuspension, parseDuration, suspendAccount, suspendedError } from '../../functions/core/suspension.js';
+import { lockUnlessSuspended, describeUntil, liftSuspension, parseDuration, suspendAccount, suspendedError } from '../../functions/core/suspension.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { insertMessageWithSeq, insertUser } from '../helpers/migrations.js';
 
@@ -41,11 +41,11 @@ describe('suspensions in the database', () => {
     const clock = { now: () => now };
     const until = new Date('2026-12-02T00:00:00.000Z');
     expect(await suspendAccount({ sql: db.sql, clock }, 'SUZY', until, 'root')).toEqual({ user: 'suzy', until, closed: [], broadcasts: [] });
-    expect(await activeSuspension(db.sql, id, now)).toEqual(until);
+    expect(await lockUnlessSuspended(db.sql, id, now)).toEqual(until);
     now = new Date('2026-12-02T00:00:00.000Z'); // it ends at `until`
-    expect(await activeSuspension(db.sql, id, now)).toBeUndefined();
+    expect(await lockUnlessSuspended(db.sql, id, now)).toBeUndefined();
     await suspendAccount({ sql: db.sql, clock }, 'suzy', null, 'root');
-    expect(await activeSuspension(db.sql, id, now)).toBeNull();
+    expect(await lockUnlessSuspended(db.sql, id, now)).toBeNull();
     expect(await liftSuspension({ sql: db.sql, clock }, 'suzy')).toBe(true);
     expect(await liftSuspension({ sql: db.sql, clock }, 'suzy')).toBe(false);
     expect(await suspendAccount({ sql: db.sql, clock }, 'nobody', null, 'root')).toBeUndefined();
