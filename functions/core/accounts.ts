@@ -8,7 +8,7 @@
 // account for codes) in the same transaction that records what it sends.
 import { timingSafeEqual } from 'node:crypto';
 import { securityEvent } from './audit.js';
-import { perWindow, takeBudget, type Budget } from './budgets.js';
+import { perWindow, takeBudget, takeBudgetPair, type Budget } from './budgets.js';
 import { Conflict, Forbidden, InvalidCode, RateLimited, Unauthorized } from './errors.js';
 import { findCaller } from './identity.js';
 import { GENERAL, maskEmail, networkOf } from './names.js';
@@ -135,28 +135,34 @@ interface Limit {
 /** Takes from a budget, or logs the refusal as a security event and throws rate_limited. */
 export async function spend(deps: Deps, sql: Queryable, source: Source, l: Limit): Promise<void> {
   const wait = await takeBudget(sql, l.key, l.budget, deps.clock.now(), l.cost);
-  if (wait === 0) return;
+  if (wait > 0) refuse(deps, source, l, wait);
+}
+
+function refuse(deps: Deps, source: Source, l: Limit, wait: number): never {
   securityEvent(deps.log, 'rate_limited', { limit: l.limit, connection: source.connectionId, ip: source.ip, ...l.fields });
   throw new RateLimited(l.message(waitText(wait)), wait);
 }
 
-/** Per source network, then server-wide: one network's flood stops at its own budget. */
+/**
+ * Per source network, then server-wide: one network's flood stops at its own
+ * budget (the server's is charged only when the network's was), in one statement.
+ */
 async function spendAuthBudgets(deps: Deps, source: Source, cost: number): Promise<void> {
   const { sql, settings } = deps;
-  await spend(deps, sql, source, {
+  const network: Limit = {
     limit: 'auth_per_ip',
     key: `auth:ip:${source.net}`,
     budget: perWindow(settings.authPerIpPerMinute, 60),
     message: (wait) => `Too many sign-in requests from your network; try again in ${wait}.`,
-    cost,
-  });
-  await spend(deps, sql, source, {
+  };
+  const server: Limit = {
     limit: 'auth_global',
     key: 'auth:global',
     budget: perWindow(settings.authPerMinute, 60),
     message: (wait) => `Too many people are signing in right now; try again in ${wait}.`,
-    cost,
-  });
+  };
+  const short = await takeBudgetPair(sql, network, server, deps.clock.now(), cost);
+  if (short) refuse(deps, source, short.short === 'first' ? network : server, short.wait);
 }
 
 // One gate per settings object, that is per process and configuration: the core

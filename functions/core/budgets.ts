@@ -24,8 +24,36 @@ export async function takeBudget(sql: Queryable, key: string, budget: Budget, no
     select true as taken, tokens from taken
     union all
     select false, ${refilledTokens(sql, budget, now)} from rate_budgets b where b.key = ${key} and not exists (select 1 from taken)`;
-  if (!row || row.taken) return 0;
-  return waitFor(row.tokens, budget, cost);
+  if (row?.taken) return 0;
+  // No row: not taken, and the bucket is not in this statement's snapshot. Its
+  // first charge, made by a parallel statement, committed after this one began;
+  // the upsert then saw that row and found it short.
+  return waitFor(row?.tokens ?? 0, budget, cost);
+}
+
+/**
+ * Takes `cost` from the bucket `first` and, only if that was taken, from
+ * `second`, in one statement (two budgets that guard one step, a network's and
+ * the server's, cost one round trip). Returns which was short and the seconds
+ * until it has `cost` again, or undefined when both were taken.
+ */
+export async function takeBudgetPair(
+  sql: Queryable,
+  first: { key: string; budget: Budget },
+  second: { key: string; budget: Budget },
+  now: Date,
+  cost = 1,
+): Promise<{ short: 'first' | 'second'; wait: number } | undefined> {
+  const [row] = await sql<{ first_taken: boolean; second_taken: boolean; first_tokens: number | null; second_tokens: number | null }[]>`
+    with first_taken as (${chargeBucket(sql, sql`select ${first.key}::text as key`, first.budget, now, cost)}),
+    second_taken as (${chargeBucket(sql, sql`select ${second.key}::text as key where exists (select 1 from first_taken)`, second.budget, now, cost)})
+    select exists (select 1 from first_taken) as first_taken, exists (select 1 from second_taken) as second_taken,
+      (select ${refilledTokens(sql, first.budget, now)} from rate_budgets b where b.key = ${first.key}) as first_tokens,
+      (select ${refilledTokens(sql, second.budget, now)} from rate_budgets b where b.key = ${second.key}) as second_tokens`;
+  if (!row || row.second_taken) return undefined;
+  return row.first_taken
+    ? { short: 'second', wait: waitFor(row.second_tokens ?? 0, second.budget, cost) }
+    : { short: 'first', wait: waitFor(row.first_tokens ?? 0, first.budget, cost) };
 }
 
 /** Seconds until a bucket holding `tokens` has `cost` again. */

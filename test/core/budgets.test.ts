@@ -1,6 +1,6 @@
 // Token buckets in PostgreSQL, with a clock the test moves.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { perWindow, pruneBudgets, spendBudget, takeBudget } from '../../functions/core/budgets.js';
+import { perWindow, pruneBudgets, spendBudget, takeBudget, takeBudgetPair } from '../../functions/core/budgets.js';
 import { RateLimited } from '../../functions/core/errors.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
@@ -12,6 +12,32 @@ afterAll(() => db?.close());
 
 const t0 = new Date('2026-01-01T12:00:00Z');
 const at = (seconds: number) => new Date(t0.getTime() + seconds * 1000);
+
+describe('takeBudgetPair', () => {
+  it('charges the second only when the first was taken, and says which was short', async () => {
+    const network = { key: 'pair:net', budget: perWindow(2, 60) }; // a token every 30 s
+    const server = { key: 'pair:server', budget: perWindow(3, 60) }; // every 20 s
+    expect(await takeBudgetPair(db.sql, network, server, t0)).toBeUndefined();
+    expect(await takeBudgetPair(db.sql, network, server, t0)).toBeUndefined();
+    // the network's is empty: refused, and the server's keeps its last token
+    expect(await takeBudgetPair(db.sql, network, server, t0)).toEqual({ short: 'first', wait: 30 });
+    expect(await takeBudget(db.sql, server.key, server.budget, t0)).toBe(0);
+    // another network's is full, the server's is empty: that network pays, the server refuses
+    const other = { key: 'pair:other', budget: perWindow(2, 60) };
+    expect(await takeBudgetPair(db.sql, other, server, t0)).toEqual({ short: 'second', wait: 20 });
+    expect(await takeBudget(db.sql, other.key, other.budget, t0)).toBe(0);
+    expect(await takeBudget(db.sql, other.key, other.budget, t0)).toBe(30);
+  });
+
+  it("holds under parallel spending: the server's burst is never passed", async () => {
+    const server = { key: 'pair:race', budget: perWindow(5, 3600) };
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => takeBudgetPair(db.sql, { key: `pair:race:${i}`, budget: perWindow(10, 60) }, server, t0)),
+    );
+    expect(results.filter((r) => r === undefined)).toHaveLength(5);
+    expect(results.filter((r) => r?.short === 'second')).toHaveLength(15);
+  });
+});
 
 describe('takeBudget', () => {
   it('gives the burst, then refuses with the wait, then refills at the rate', async () => {
