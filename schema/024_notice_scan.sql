@@ -19,8 +19,9 @@ insert into notice_scan (through) select coalesce((select max(id) from messages)
 -- People who may have something waiting: the only ones the sweep asks about.
 -- Written by the sweep's scan (the other member of a DM, those mentioned by
 -- name or by @here, the members choosing every message of a room), by a person
--- turning notices on or to every message, and by an edit that mentions someone;
--- removed by the sweep once nothing waits for them, or they can never be mailed.
+-- turning notices on or to every message, by an edit that mentions someone and
+-- by an unblock; removed by the sweep once nothing waits for them, or their
+-- notices are off.
 create table notice_candidates (
   user_id bigint primary key references users (id) on delete cascade
 );

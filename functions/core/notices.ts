@@ -13,9 +13,9 @@
 // are asked whether something is due, and a candidate with nothing waiting (or
 // who can never be mailed) is struck off. So a quiet minute costs a look at no
 // message and no person, whatever the number of people; a busy one costs what
-// its messages concern. A person who turns notices on (or to every message), and
-// an edit that mentions someone, make a candidate too: those are the changes
-// that can make old messages wait for someone without a new message.
+// its messages concern. A person who turns notices on (or to every message), an
+// edit that mentions someone, and an unblock make a candidate too: those are the
+// changes that can make old messages wait for someone without a new message.
 //
 // Exactly-once-ish under concurrency: a sweep claims a person's row with
 // FOR UPDATE SKIP LOCKED and a lease (next_attempt_at moved past now, committed
@@ -382,12 +382,13 @@ async function scanMessages(sql: Queryable, now: Date): Promise<void> {
 
 /**
  * Strikes off the candidates with nothing waiting at all (of any age: one whose
- * message is not yet due stays), and those who can never be mailed: notices
- * off, address unverified or suppressed, suspended without an end. Those merely
- * in a lease, a backoff or the hourly cap stay, as do those suspended for a
- * while (they are mailed after it if their messages still wait, as before).
- * It reads only candidates, so it costs what the people with something waiting
- * cost the due query.
+ * message is not yet due stays), and those who cannot be mailed until they act:
+ * notices off (turning them on makes a candidate again), address unverified.
+ * Those merely in a lease, a backoff or the hourly cap stay. So do a suspended
+ * person and a suppressed address while something waits: a suspension can be
+ * lifted and an address changed, after which what still waits is mailed as
+ * before; they are few, and the lookback drops them within days of the last
+ * message. It reads only candidates, so it costs about what the due query does.
  */
 async function pruneCandidates(sql: Queryable, now: Date): Promise<void> {
   await sql`
@@ -396,8 +397,6 @@ async function pruneCandidates(sql: Queryable, now: Date): Promise<void> {
       join users u on u.id = c.user_id
       left join notices n on n.user_id = u.id
       where u.notify = 'off' or u.verified_at is null
-        or exists (select 1 from mail_suppressions s where s.email_lower = u.email_lower)
-        or exists (select 1 from suspensions sp where sp.user_id = u.id and sp.until is null)
         or not exists (select 1 from (${waitingFor(sql, now)}) w))`;
 }
 

@@ -3,10 +3,12 @@
 // members who chose every message) and asks only them; people with nothing
 // waiting are struck off, those only held back (the hourly cap) stay. A message
 // whose lower id commits late is not jumped over; turning notices to every
-// message, and an edit that mentions someone, count messages already there.
+// message, an edit that mentions someone and an unblock count messages already
+// there; a suspended person is kept while something waits.
 // On PostgreSQL and PGlite.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../functions/adapters/config.js';
+import { unblock } from '../../functions/core/blocks.js';
 import { editMessage } from '../../functions/core/conversations.js';
 import { send } from '../../functions/core/messages.js';
 import { dmRoomId, parseRoom } from '../../functions/core/names.js';
@@ -312,6 +314,37 @@ describe('the notice scan', () => {
     await editMessage(deps, alice.conn, { action: 'edit', room: parseRoom(room)!, message: id, text: `@${bob.name} can you help?` });
     expect(await candidates(bob)).toEqual(names(bob));
     advance(DELAY);
+    await sweepNotices(deps);
+    expect(mailer.to(bob.email)).toHaveLength(1);
+  });
+
+  it('unblocking a sender counts their unread messages again, as before the block', async () => {
+    const mallory = await person('ub');
+    const bob = await person('ub');
+    await sql`insert into blocks (blocker_id, blocked_id) values (${bob.id}, ${mallory.id})`;
+    await say(mallory, await channel(`ub-${n}`, mallory, bob), `@${bob.name} sorry about before`);
+    advance(DELAY + 1);
+    await sweepNotices(deps);
+    expect(mailer.to(bob.email)).toHaveLength(0);
+    expect(await candidates(bob)).toEqual([]);
+    await unblock(deps, bob.conn, { action: 'unblock', user: mallory.name });
+    expect(await candidates(bob)).toEqual(names(bob));
+    await sweepNotices(deps);
+    expect(mailer.to(bob.email)).toHaveLength(1);
+  });
+
+  it('keeps a suspended person while something waits, and mails them once the suspension is lifted', async () => {
+    const alice = await person('su');
+    const bob = await person('su');
+    await sql`insert into suspensions (user_id, until, created_by) values (${bob.id}, null, 'admin')`;
+    await say(alice, await dm(alice, bob), 'when you are back');
+    advance(DELAY + 1);
+    await sweepNotices(deps);
+    await sweepNotices(deps);
+    expect(mailer.to(bob.email)).toHaveLength(0);
+    expect(await candidates(bob)).toEqual(names(bob));
+    await sql`delete from suspensions where user_id = ${bob.id}`;
+    advance(60);
     await sweepNotices(deps);
     expect(mailer.to(bob.email)).toHaveLength(1);
   });
