@@ -100,7 +100,8 @@ describe('the notice scan', () => {
     now = (await sql<{ now: Date }[]>`select now()`)[0]!.now;
     await sweepNotices(deps);
     // A send takes its id, then commits; meanwhile a later send (a higher id) commits first.
-    const [{ id: late }] = (await sql<{ id: string }[]>`select nextval('message_ids')::text as id`) as [{ id: string }];
+    const [reserved] = await sql<{ id: string }[]>`select nextval('message_ids')::text as id`;
+    const late = reserved!.id;
     const early = await say(alice, other, 'committed first');
     advance(1);
     await sweepNotices(deps);
