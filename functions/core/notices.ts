@@ -3,7 +3,8 @@
 // at most one such email an hour. Nothing is written when a message is sent (the
 // send stays one statement): the sweep reads what is due from messages,
 // memberships and read_marks, and keeps per person only how far it has noticed
-// (`notices.noticed_through`) and when it last mailed.
+// (`notices.noticed_through`) and when it last mailed, and whether they may have
+// something waiting (below).
 //
 // Who is asked at all: the sweep does not look at every person each minute.
 // It reads the messages sent since its last look (`notice_scan.through`, in id
@@ -11,7 +12,7 @@
 // `notice_candidates`: the other member of a DM, those mentioned by name or by
 // @here, and the members of the room who chose every message. Only candidates
 // are asked whether something is due, and a candidate with nothing waiting (or
-// who can never be mailed) is struck off. So a quiet minute costs a look at no
+// whose notices are off) is struck off. So a quiet minute costs a look at no
 // message and no person, whatever the number of people; a busy one costs what
 // its messages concern. A person who turns notices on (or to every message), an
 // edit that mentions someone, and an unblock make a candidate too: those are the
