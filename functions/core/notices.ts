@@ -37,8 +37,10 @@ export const CLAIM_LEASE_SECONDS = 5 * 60;
 /** Rooms a digest names (the rest are counted), and code points of a quote. */
 export const DIGEST_ROOMS = 10;
 export const QUOTE_LENGTH = 140;
-/** Messages the scan reads at most per sweep: a backlog (after downtime) is read over the next minutes. */
+/** Messages the scan reads in one statement: a backlog (after downtime) is read over the next minutes. */
 export const SCAN_BATCH = 5000;
+/** Batches the scan reads at most per sweep: 20,000 messages a minute before it falls behind. */
+export const SCAN_ROUNDS = 4;
 /**
  * The scan moves past a message only once it is this old. Ids are taken before
  * a send commits, so a message with a lower id may still become visible after
@@ -334,51 +336,63 @@ export async function sweepNotices(deps: Deps): Promise<NoticeSweep> {
 }
 
 /**
- * The scan: the messages after `notice_scan.through` (at most SCAN_BATCH, by
+ * The scan: the messages after `notice_scan.through` (SCAN_BATCH at a time, by
  * id) make the people they may concern candidates, and `through` moves to the
- * last message of the batch's settled prefix (see SCAN_SETTLE_SECONDS). One
- * statement; a sweep that finds the row taken by another sweep's scan reads
- * nothing (that one does the work). Deleted, expired or blocked messages are
- * not sorted out here: the due query asks exactly, this only narrows whom it asks.
+ * last message of the batch's settled prefix (see SCAN_SETTLE_SECONDS). A full
+ * batch that moved on is followed by another, up to SCAN_ROUNDS a sweep, so a
+ * busy server does not fall behind. Each round is one statement; a sweep that
+ * finds the row taken by another sweep's scan reads nothing (that one does the
+ * work), and with no new message the row is not even locked (a quiet minute
+ * writes nothing). Deleted, expired or blocked messages are not sorted out
+ * here: the due query asks exactly, this only narrows whom it asks.
  */
 async function scanMessages(sql: Queryable, now: Date): Promise<void> {
-  await sql`
-    with scan as (
-      select through from notice_scan where id for update skip locked
-    ), batch as (
-      select x.id, x.room_id, x.sender_id, x.mentioned_user_ids, x.mentions_here, x.created_at
-      from scan s join messages x on x.id > s.through
-      order by x.id limit ${SCAN_BATCH}
-    ), settled as (
-      select max(b.id) as through from batch b
-      where b.id < coalesce(
-        (select min(y.id) from batch y where y.created_at > ${now}::timestamptz - make_interval(secs => ${SCAN_SETTLE_SECONDS})),
-        9223372036854775807)
-    ), rooms_in as (
-      select distinct b.room_id from batch b
-    ), concerned as (
-      -- the other member of a direct conversation
-      select m.user_id from batch b join rooms r on r.id = b.room_id and r.kind = 'dm'
-      join memberships m on m.room_id = b.room_id and m.user_id <> b.sender_id
-      union
-      -- those mentioned by name (members when it was sent)
-      select unnest(b.mentioned_user_ids) from batch b where b.mentioned_user_ids <> '{}'
-      union
-      -- @here: every member of the room
-      select m.user_id from batch b join memberships m on m.room_id = b.room_id and m.user_id <> b.sender_id
-      where b.mentions_here
-      union
-      -- those who chose every message, through the partial index of them
-      select u.id from users u join memberships m on m.user_id = u.id
-      where u.notify = 'all' and m.room_id in (select room_id from rooms_in)
-    ), added as (
-      insert into notice_candidates (user_id)
-      select u.id from concerned p join users u on u.id = p.user_id where u.notify <> 'off'
-      order by u.id
-      on conflict (user_id) do nothing
-    )
-    update notice_scan t set through = s.through
-    from settled s where t.id and s.through is not null`;
+  for (let round = 0; round < SCAN_ROUNDS; round++) {
+    const [scanned] = await sql<{ read: number; moved: boolean }[]>`
+      with scan as (
+        select t.through from notice_scan t
+        where t.id and exists (select 1 from messages x where x.id > t.through)
+        for update skip locked
+      ), batch as (
+        select x.id, x.room_id, x.sender_id, x.mentioned_user_ids, x.mentions_here, x.created_at
+        from scan s join messages x on x.id > s.through
+        order by x.id limit ${SCAN_BATCH}
+      ), settled as (
+        select max(b.id) as through from batch b
+        where b.id < coalesce(
+          (select min(y.id) from batch y where y.created_at > ${now}::timestamptz - make_interval(secs => ${SCAN_SETTLE_SECONDS})),
+          9223372036854775807)
+      ), rooms_in as (
+        select distinct b.room_id from batch b
+      ), concerned as (
+        -- the other member of a direct conversation
+        select m.user_id from batch b join rooms r on r.id = b.room_id and r.kind = 'dm'
+        join memberships m on m.room_id = b.room_id and m.user_id <> b.sender_id
+        union
+        -- those mentioned by name (members when it was sent)
+        select unnest(b.mentioned_user_ids) from batch b where b.mentioned_user_ids <> '{}'
+        union
+        -- @here: every member of the room
+        select m.user_id from batch b join memberships m on m.room_id = b.room_id and m.user_id <> b.sender_id
+        where b.mentions_here
+        union
+        -- those who chose every message, through the partial index of them
+        select u.id from users u join memberships m on m.user_id = u.id
+        where u.notify = 'all' and m.room_id in (select room_id from rooms_in)
+      ), added as (
+        -- in id order, so that two writers of candidates never wait on each other in a circle
+        insert into notice_candidates (user_id)
+        select u.id from concerned p join users u on u.id = p.user_id where u.notify <> 'off'
+        order by u.id
+        on conflict (user_id) do nothing
+      ), moved as (
+        update notice_scan t set through = s.through
+        from settled s where t.id and s.through is not null
+        returning t.through
+      )
+      select (select count(*)::int from batch) as read, exists (select 1 from moved) as moved`;
+    if (!scanned || scanned.read < SCAN_BATCH || !scanned.moved) return;
+  }
 }
 
 /**

@@ -12,7 +12,7 @@ import { unblock } from '../../functions/core/blocks.js';
 import { editMessage } from '../../functions/core/conversations.js';
 import { send } from '../../functions/core/messages.js';
 import { dmRoomId, parseRoom } from '../../functions/core/names.js';
-import { SCAN_SETTLE_SECONDS, sweepNotices } from '../../functions/core/notices.js';
+import { SCAN_BATCH, SCAN_SETTLE_SECONDS, sweepNotices } from '../../functions/core/notices.js';
 import type { Deps, Sql } from '../../functions/core/ports.js';
 import { changeSettings, markRoomRead } from '../../functions/core/reads.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -348,5 +348,26 @@ describe('the notice scan', () => {
     advance(60);
     await sweepNotices(deps);
     expect(mailer.to(bob.email)).toHaveLength(1);
+  });
+
+  it('reads a backlog larger than one batch in a single sweep, messages written straight into the table included', async () => {
+    const alice = await person('bk');
+    const bob = await person('bk');
+    const room = await channel(`bk-${n}`, alice, bob);
+    await sql`
+      insert into messages (room_id, sender_id, client_id, body, created_at)
+      select ${room}, ${alice.id}, 'bulk-' || g, 'chatter', now() - interval '20 minutes'
+      from generate_series(1, ${SCAN_BATCH + 10}) g`;
+    await sql`
+      insert into messages (room_id, sender_id, client_id, body, created_at, mentioned_user_ids)
+      values (${room}, ${alice.id}, 'bulk-last', 'at the very end', now() - interval '20 minutes', array[${bob.id}]::bigint[])`;
+    await sql`update rooms set last_message_id = (select max(id) from messages where room_id = ${room}) where id = ${room}`;
+    // the planner's statistics, as the server's periodic analyse keeps them
+    await sql`analyze`;
+    advance(1);
+    await sweepNotices(deps);
+    expect(mailer.to(bob.email)).toHaveLength(1);
+    const [scan] = await sql<{ behind: number }[]>`select count(*)::int as behind from messages m, notice_scan t where m.id > t.through`;
+    expect(scan!.behind).toBe(0);
   });
 });
