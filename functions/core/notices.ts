@@ -365,24 +365,24 @@ async function scanMessages(sql: Queryable, now: Date): Promise<void> {
       ), rooms_in as (
         select distinct b.room_id from batch b
       ), concerned as (
-        -- the other member of a direct conversation
-        select m.user_id from batch b join rooms r on r.id = b.room_id and r.kind = 'dm'
-        join memberships m on m.room_id = b.room_id and m.user_id <> b.sender_id
-        union
+        -- the other member of a direct conversation (by room and writer, not per message)
+        select m.user_id from (select distinct b.room_id, b.sender_id from batch b) w
+        join rooms r on r.id = w.room_id and r.kind = 'dm'
+        join memberships m on m.room_id = w.room_id and m.user_id <> w.sender_id
+        union all
         -- those mentioned by name (members when it was sent)
         select unnest(b.mentioned_user_ids) from batch b where b.mentioned_user_ids <> '{}'
-        union
-        -- @here: every member of the room
-        select m.user_id from batch b join memberships m on m.room_id = b.room_id and m.user_id <> b.sender_id
-        where b.mentions_here
-        union
+        union all
+        -- @here: every member of the room, once per room however many there were
+        select m.user_id from memberships m where m.room_id in (select b.room_id from batch b where b.mentions_here)
+        union all
         -- those who chose every message, through the partial index of them
         select u.id from users u join memberships m on m.user_id = u.id
         where u.notify = 'all' and m.room_id in (select room_id from rooms_in)
       ), added as (
         -- in id order, so that two writers of candidates never wait on each other in a circle
         insert into notice_candidates (user_id)
-        select u.id from concerned p join users u on u.id = p.user_id where u.notify <> 'off'
+        select distinct u.id from concerned p join users u on u.id = p.user_id where u.notify <> 'off'
         order by u.id
         on conflict (user_id) do nothing
       ), moved as (
