@@ -20,8 +20,8 @@ insert into notice_scan (through) select coalesce((select max(id) from messages)
 -- Written by the sweep's scan (the other member of a DM, those mentioned by
 -- name or by @here, the members choosing every message of a room), by a person
 -- turning notices on or to every message, by an edit that mentions someone and
--- by an unblock; removed by the sweep once nothing waits for them, or their
--- notices are off.
+-- by an unblock; removed by the sweep once nothing waits for them, their
+-- notices are off or their address is unverified.
 create table notice_candidates (
   user_id bigint primary key references users (id) on delete cascade
 );
