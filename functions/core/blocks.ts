@@ -78,9 +78,17 @@ export async function block(deps: Deps, connectionId: string, frame: BlockFrame)
 /** `unblock`: takes a person off the caller's blocks (unblocking someone not blocked changes nothing). */
 export async function unblock(deps: Deps, connectionId: string, frame: UnblockFrame): Promise<Outcome> {
   const caller = await requireCallerWithin(deps, connectionId, 'block');
+  // *(E24)* The unblocked person's messages now count for email notices again,
+  // and the notice sweep reads only new messages: the caller becomes its candidate.
   await deps.sql`
-    delete from blocks b using users u
-    where b.blocker_id = ${caller.userId} and b.blocked_id = u.id and u.username = ${frame.user}`;
+    with gone as (
+      delete from blocks b using users u
+      where b.blocker_id = ${caller.userId} and b.blocked_id = u.id and u.username = ${frame.user}
+      returning b.blocker_id
+    )
+    insert into notice_candidates (user_id)
+    select u.id from users u where u.id in (select blocker_id from gone) and u.notify <> 'off'
+    on conflict (user_id) do nothing`;
   return blocksOutcome(deps, caller);
 }
 

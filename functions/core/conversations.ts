@@ -251,6 +251,16 @@ export async function editMessage(deps: Deps, connectionId: string, frame: EditF
     update: sql`body = ${stored}, edited_at = now(),
       mentioned_user_ids = ${mentionedMembers(sql, frame.room.id, mentions.names)},
       mentions_here = m.mentions_here and ${mentions.here}::boolean`,
+    // *(E24)* Someone newly mentioned by the edit may now have it waiting, and
+    // the notice sweep reads only new messages: make them its candidates.
+    more: mentions.names.length
+      ? sql`, noticed as (
+      insert into notice_candidates (user_id)
+      select u.id from changed ch cross join unnest(ch.mentioned_user_ids) as mu (id) join users u on u.id = mu.id
+      where u.notify <> 'off' order by u.id
+      on conflict (user_id) do nothing
+    )`
+      : undefined,
   });
   checkCaller(deps, connectionId, 'edit', row);
   checkBlock(frame.room, row);

@@ -3,7 +3,20 @@
 // at most one such email an hour. Nothing is written when a message is sent (the
 // send stays one statement): the sweep reads what is due from messages,
 // memberships and read_marks, and keeps per person only how far it has noticed
-// (`notices.noticed_through`) and when it last mailed.
+// (`notices.noticed_through`) and when it last mailed, and whether they may have
+// something waiting (below).
+//
+// Who is asked at all: the sweep does not look at every person each minute.
+// It reads the messages sent since its last look (`notice_scan.through`, in id
+// order, a bounded batch) and writes down the people they may concern as
+// `notice_candidates`: the other member of a DM, those mentioned by name or by
+// @here, and the members of the room who chose every message. Only candidates
+// are asked whether something is due, and a candidate with nothing waiting (or
+// whose notices are off) is struck off. So a quiet minute costs a look at no
+// message and no person, whatever the number of people; a busy one costs what
+// its messages concern. A person who turns notices on (or to every message), an
+// edit that mentions someone, and an unblock make a candidate too: those are the
+// changes that can make old messages wait for someone without a new message.
 //
 // Exactly-once-ish under concurrency: a sweep claims a person's row with
 // FOR UPDATE SKIP LOCKED and a lease (next_attempt_at moved past now, committed
@@ -24,6 +37,20 @@ export const CLAIM_LEASE_SECONDS = 5 * 60;
 /** Rooms a digest names (the rest are counted), and code points of a quote. */
 export const DIGEST_ROOMS = 10;
 export const QUOTE_LENGTH = 140;
+/** Messages the scan reads in one statement: a backlog (after downtime) is read over the next minutes. */
+export const SCAN_BATCH = 5000;
+/** Batches the scan reads at most per sweep: 20,000 messages a minute before it falls behind. */
+export const SCAN_ROUNDS = 4;
+/**
+ * The scan moves past a message only once it is this old. Ids are taken before
+ * a send commits, so a message with a lower id may still become visible after
+ * one with a higher id; stopping at the first message younger than this keeps
+ * the scan from jumping over one whose send is still committing (a send is one
+ * statement: milliseconds, with room to spare for the two clocks' skew).
+ * Younger messages are read too (their people become candidates at once) and
+ * read again by the next sweep.
+ */
+export const SCAN_SETTLE_SECONDS = 30;
 /** Messages older than this are never noticed (a person back after a long absence sees them in the client). */
 export const LOOKBACK_DAYS = 7;
 
@@ -262,21 +289,26 @@ export interface NoticeSweep {
 }
 
 /**
- * Finds people with something due (a waiting message older than the delay),
- * claims them, and mails each one digest. Safe to run in several processes at
- * once; each run handles at most `noticeBatch` people.
+ * Reads the new messages into candidates, finds the candidates with something
+ * due (a waiting message older than the delay), claims them, mails each one
+ * digest, and strikes off the candidates with nothing left waiting. Safe to run
+ * in several processes at once; each run handles at most `noticeBatch` people.
  */
 export async function sweepNotices(deps: Deps): Promise<NoticeSweep> {
   const { sql, settings } = deps;
   const now = deps.clock.now();
   const result: NoticeSweep = { sent: 0, failed: 0, gaveUp: 0 };
+  await scanMessages(sql, now);
   const due = await sql<{ id: string }[]>`
-    select u.id::text from users u left join notices n on n.user_id = u.id
+    select u.id::text from notice_candidates c join users u on u.id = c.user_id left join notices n on n.user_id = u.id
     where ${mayMail(sql, settings, now)}
       and exists (select 1 from (${waitingFor(sql, now)}) w
         where w.created_at <= ${now}::timestamptz - make_interval(secs => ${settings.noticeDelaySeconds}))
     limit ${settings.noticeBatch}`;
-  if (!due.length) return result;
+  if (!due.length) {
+    await pruneCandidates(sql, now);
+    return result;
+  }
   const ids = due.map((d) => d.id);
   await sql`insert into notices (user_id) select unnest(${ids}::bigint[]) on conflict (user_id) do nothing`;
   // The claim: rows another sweep holds are skipped; rows it has just claimed
@@ -297,8 +329,90 @@ export async function sweepNotices(deps: Deps): Promise<NoticeSweep> {
     else if (outcome === 'failed') result.failed++;
     else if (outcome === 'gave_up') result.gaveUp++;
   }
+  // After the mail: a person just mailed has nothing waiting any more.
+  await pruneCandidates(sql, now);
   if (result.sent || result.failed || result.gaveUp) deps.log.info('notices swept', { ...result });
   return result;
+}
+
+/**
+ * The scan: the messages after `notice_scan.through` (SCAN_BATCH at a time, by
+ * id) make the people they may concern candidates, and `through` moves to the
+ * last message of the batch's settled prefix (see SCAN_SETTLE_SECONDS). A full
+ * batch that moved on is followed by another, up to SCAN_ROUNDS a sweep, so a
+ * busy server does not fall behind. Each round is one statement; a sweep that
+ * finds the row taken by another sweep's scan reads nothing (that one does the
+ * work), and with no new message the row is not even locked (a quiet minute
+ * writes nothing). Deleted, expired or blocked messages are not sorted out
+ * here: the due query asks exactly, this only narrows whom it asks.
+ */
+async function scanMessages(sql: Queryable, now: Date): Promise<void> {
+  for (let round = 0; round < SCAN_ROUNDS; round++) {
+    const [scanned] = await sql<{ read: number; moved: boolean }[]>`
+      with scan as (
+        select t.through from notice_scan t
+        where t.id and exists (select 1 from messages x where x.id > t.through)
+        for update skip locked
+      ), batch as (
+        select x.id, x.room_id, x.sender_id, x.mentioned_user_ids, x.mentions_here, x.created_at
+        from scan s join messages x on x.id > s.through
+        order by x.id limit ${SCAN_BATCH}
+      ), settled as (
+        select max(b.id) as through from batch b
+        where b.id < coalesce(
+          (select min(y.id) from batch y where y.created_at > ${now}::timestamptz - make_interval(secs => ${SCAN_SETTLE_SECONDS})),
+          9223372036854775807)
+      ), rooms_in as (
+        select distinct b.room_id from batch b
+      ), concerned as (
+        -- the other member of a direct conversation (by room and writer, not per message)
+        select m.user_id from (select distinct b.room_id, b.sender_id from batch b) w
+        join rooms r on r.id = w.room_id and r.kind = 'dm'
+        join memberships m on m.room_id = w.room_id and m.user_id <> w.sender_id
+        union all
+        -- those mentioned by name (members when it was sent)
+        select unnest(b.mentioned_user_ids) from batch b where b.mentioned_user_ids <> '{}'
+        union all
+        -- @here: every member of the room, once per room however many there were
+        select m.user_id from memberships m where m.room_id in (select b.room_id from batch b where b.mentions_here)
+        union all
+        -- those who chose every message, through the partial index of them
+        select u.id from users u join memberships m on m.user_id = u.id
+        where u.notify = 'all' and m.room_id in (select room_id from rooms_in)
+      ), added as (
+        -- in id order, so that two writers of candidates never wait on each other in a circle
+        insert into notice_candidates (user_id)
+        select distinct u.id from concerned p join users u on u.id = p.user_id where u.notify <> 'off'
+        order by u.id
+        on conflict (user_id) do nothing
+      ), moved as (
+        update notice_scan t set through = s.through
+        from settled s where t.id and s.through is not null
+        returning t.through
+      )
+      select (select count(*)::int from batch) as read, exists (select 1 from moved) as moved`;
+    if (!scanned || scanned.read < SCAN_BATCH || !scanned.moved) return;
+  }
+}
+
+/**
+ * Strikes off the candidates with nothing waiting at all (of any age: one whose
+ * message is not yet due stays), and those who cannot be mailed until they act:
+ * notices off (turning them on makes a candidate again), address unverified.
+ * Those merely in a lease, a backoff or the hourly cap stay. So do a suspended
+ * person and a suppressed address while something waits: a suspension can be
+ * lifted and an address changed, after which what still waits is mailed as
+ * before; they are few, and the lookback drops them within days of the last
+ * message. It reads only candidates, so it costs about what the due query does.
+ */
+async function pruneCandidates(sql: Queryable, now: Date): Promise<void> {
+  await sql`
+    delete from notice_candidates d where d.user_id in (
+      select c.user_id from notice_candidates c
+      join users u on u.id = c.user_id
+      left join notices n on n.user_id = u.id
+      where u.notify = 'off' or u.verified_at is null
+        or not exists (select 1 from (${waitingFor(sql, now)}) w))`;
 }
 
 async function noticeOne(deps: Deps, claim: Claimed, key: Buffer, now: Date): Promise<'sent' | 'failed' | 'gave_up' | 'none'> {

@@ -286,6 +286,14 @@ function updateSettings(sql: Sql, connectionId: string, change: SettingsChange, 
           or u.notify_quote <> coalesce(${quote}::boolean, u.notify_quote)
           or u.push_text <> coalesce(${pushText}::boolean, u.push_text))
       returning u.read_receipts, u.notify, u.notify_quote, u.push_text
+    ), noticed as (
+      -- *(E24)* Notices turned on, or to every message: messages already unread
+      -- may now be waiting, and the notice sweep reads only new ones. Make the
+      -- person its candidate (struck off again if nothing waits).
+      insert into notice_candidates (user_id)
+      select c.user_id from caller c
+      where ${notify}::text is not null and exists (select 1 from changed ch where ch.notify <> 'off')
+      on conflict (user_id) do nothing
     )
     select c.username,
       exists (select 1 from allowed) as allowed,
