@@ -187,7 +187,12 @@ async function runOne(
   const { child, url } = await startServer(kind, db, dataDir);
   const clientKind = kind === 'chat' ? 'chat' : 'ws';
   const random = prng(online * 7919 + (mode === 'watch' ? 1 : 0));
-  const watchFor = (u: number) => (kind === 'chat' && mode === 'watch' ? watchList(u, USERS, WATCH_COUNT, random) : undefined);
+  // The community the watch lists are drawn from: --users for the main run; for
+  // the smaller comparison, the same share of it online (--users × online ÷
+  // --online), so that the two runs differ in the community's size and not in
+  // the share of each person's watchers who are online.
+  const community = Math.max(online, Math.round((USERS * online) / ONLINE));
+  const watchFor = (u: number) => (kind === 'chat' && mode === 'watch' ? watchList(u, community, WATCH_COUNT, random) : undefined);
   const senders = Math.min(SENDERS, online);
   try {
     await Promise.all(loadgens.map((l) => l.call('rampReset', { endsAtUs: 1e18 })));
