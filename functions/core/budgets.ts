@@ -32,13 +32,30 @@ export async function takeBudget(sql: Queryable, key: string, budget: Budget, no
 }
 
 /**
+ * SQL: a scalar that makes the statement's own transaction commit without
+ * waiting for its WAL to reach the disk (`synchronous_commit = off`, for this
+ * transaction only). For statements on their own, never inside a transaction,
+ * that write only budget counters and connection rows: a crash loses at most
+ * their last fraction of a second, which costs nothing (a bucket a little fuller,
+ * a socket that is gone anyway). What it buys: a budget row shared by many (a
+ * network's, the server's) is locked by each charge until its commit, so with
+ * a disk flush in every commit the sign-ins of a whole server take turns behind
+ * the slowest flush, and a flush that stalls for a moment stalls them all.
+ */
+export function commitWithoutFlush(sql: Queryable) {
+  return sql`(select set_config('synchronous_commit', 'off', true))`;
+}
+
+/**
  * Takes `cost` from the bucket `first` and, only if that was taken, from
  * `second`, in one statement (two budgets that guard one step, a network's and
  * the server's, cost one round trip). Returns which was short and the seconds
- * until it has `cost` again, or undefined when both were taken.
+ * until it has `cost` again, or undefined when both were taken. On the pool,
+ * not in a transaction: it commits without waiting for the disk
+ * (commitWithoutFlush).
  */
 export async function takeBudgetPair(
-  sql: Queryable,
+  sql: Sql,
   first: { key: string; budget: Budget },
   second: { key: string; budget: Budget },
   now: Date,
@@ -49,7 +66,8 @@ export async function takeBudgetPair(
     second_taken as (${chargeBucket(sql, sql`select ${second.key}::text as key where exists (select 1 from first_taken)`, second.budget, now, cost)})
     select exists (select 1 from first_taken) as first_taken, exists (select 1 from second_taken) as second_taken,
       (select ${refilledTokens(sql, first.budget, now)} from rate_budgets b where b.key = ${first.key}) as first_tokens,
-      (select ${refilledTokens(sql, second.budget, now)} from rate_budgets b where b.key = ${second.key}) as second_tokens`;
+      (select ${refilledTokens(sql, second.budget, now)} from rate_budgets b where b.key = ${second.key}) as second_tokens,
+      ${commitWithoutFlush(sql)} as commit_mode`;
   if (!row || row.second_taken) return undefined;
   return row.first_taken
     ? { short: 'second', wait: waitFor(row.second_tokens ?? 0, second.budget, cost) }

@@ -1,6 +1,6 @@
 // Connection rows: created on connect, deleted on disconnect, on a 410 from the
 // gateway, and by the sweep. When a user's last connection goes, roommates hear it.
-import { chargeBucket, perWindow, refilledTokens, takeBudget } from './budgets.js';
+import { chargeBucket, commitWithoutFlush, perWindow, refilledTokens, takeBudget } from './budgets.js';
 import { RateLimited } from './errors.js';
 import { limitHit, userBudget, userKey, userRefusal } from './limits.js';
 import type { Broadcast, Outcome } from './outcome.js';
@@ -66,7 +66,8 @@ export async function admitConnection(
       select ${connectionId}, ${at}, ${sourceIp}, ${device ?? null} where exists (select 1 from taken)
       on conflict (id) do nothing
     )
-    select (select n from anonymous) as anonymous, exists (select 1 from taken) as taken`;
+    -- the address's bucket is shared by everyone behind it: see commitWithoutFlush
+    select (select n from anonymous) as anonymous, exists (select 1 from taken) as taken, ${commitWithoutFlush(sql)} as commit_mode`;
   if (row?.taken) return true;
   limitHit(deps.log, 'connect', { address: sourceIp }, (row?.anonymous ?? 0) >= cap ? 'anonymous_connections' : 'connection_rate');
   return false;

@@ -1,6 +1,6 @@
 // Token buckets in PostgreSQL, with a clock the test moves.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { perWindow, pruneBudgets, spendBudget, takeBudget, takeBudgetPair } from '../../functions/core/budgets.js';
+import { commitWithoutFlush, perWindow, pruneBudgets, spendBudget, takeBudget, takeBudgetPair } from '../../functions/core/budgets.js';
 import { RateLimited } from '../../functions/core/errors.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
@@ -27,6 +27,20 @@ describe('takeBudgetPair', () => {
     expect(await takeBudgetPair(db.sql, other, server, t0)).toEqual({ short: 'second', wait: 20 });
     expect(await takeBudget(db.sql, other.key, other.budget, t0)).toBe(0);
     expect(await takeBudget(db.sql, other.key, other.budget, t0)).toBe(30);
+  });
+
+  it('commits without a disk flush for its own statement only: the connection keeps its setting', async () => {
+    const connection = await db.sql.reserve();
+    try {
+      const before = await connection<{ synchronous_commit: string }[]>`show synchronous_commit`;
+      const [inside] = await connection<{ mode: string }[]>`select ${commitWithoutFlush(connection)} as set, current_setting('synchronous_commit') as mode`;
+      expect(inside!.mode).toBe('off');
+      expect(await takeBudgetPair(connection, { key: 'flush:a', budget: perWindow(5, 60) }, { key: 'flush:b', budget: perWindow(5, 60) }, t0)).toBeUndefined();
+      const after = await connection<{ synchronous_commit: string }[]>`show synchronous_commit`;
+      expect(after[0]!.synchronous_commit).toBe(before[0]!.synchronous_commit);
+    } finally {
+      connection.release();
+    }
   });
 
   it("holds under parallel spending: the server's burst is never passed", async () => {
