@@ -8,7 +8,7 @@
 // account for codes) in the same transaction that records what it sends.
 import { timingSafeEqual } from 'node:crypto';
 import { securityEvent } from './audit.js';
-import { perWindow, takeBudget, takeBudgetPair, type Budget } from './budgets.js';
+import { commitWithoutFlush, perWindow, takeBudget, takeBudgetPair, type Budget } from './budgets.js';
 import { Conflict, Forbidden, InvalidCode, RateLimited, Unauthorized } from './errors.js';
 import { findCaller } from './identity.js';
 import { GENERAL, maskEmail, networkOf } from './names.js';
@@ -106,7 +106,7 @@ async function countAuthAttempt(deps: Deps, connectionId: string): Promise<Sourc
   const limit = deps.settings.authAttemptsPerConnection;
   const [row] = await deps.sql<{ auth_attempts: number; source_ip: string | null; signed_in: boolean }[]>`
     update connections set auth_attempts = auth_attempts + 1 where id = ${connectionId}
-    returning auth_attempts, source_ip, user_id is not null as signed_in`;
+    returning auth_attempts, source_ip, user_id is not null as signed_in, ${commitWithoutFlush(deps.sql)} as commit_mode`;
   const source = { connectionId, ip: row?.source_ip ?? null, net: networkOf(row?.source_ip ?? undefined), signedIn: row?.signed_in ?? false };
   if (row && row.auth_attempts > limit) {
     securityEvent(deps.log, 'rate_limited', { limit: 'auth_per_connection', connection: connectionId, ip: source.ip });

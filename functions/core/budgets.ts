@@ -32,15 +32,18 @@ export async function takeBudget(sql: Queryable, key: string, budget: Budget, no
 }
 
 /**
- * SQL: a scalar that makes the statement's own transaction commit without
- * waiting for its WAL to reach the disk (`synchronous_commit = off`, for this
- * transaction only). For statements on their own, never inside a transaction,
- * that write only budget counters and connection rows: a crash loses at most
- * their last fraction of a second, which costs nothing (a bucket a little fuller,
- * a socket that is gone anyway). What it buys: a budget row shared by many (a
- * network's, the server's) is locked by each charge until its commit, so with
- * a disk flush in every commit the sign-ins of a whole server take turns behind
- * the slowest flush, and a flush that stalls for a moment stalls them all.
+ * SQL: a scalar that makes the transaction it runs in (a statement's own, or
+ * the one it is part of) commit without waiting for its WAL to reach the disk
+ * (`synchronous_commit = off`, for that transaction only). Only where a
+ * transaction writes nothing but budget counters and connection state
+ * (connections, presence_watches, a session's last use): a database crash loses
+ * at most the last fraction of a second of those, which costs nothing (a bucket
+ * a little fuller; a socket that signs in again, as every socket does when the
+ * database goes away). Messages and accounts keep the full flush. What it buys:
+ * a budget row shared by many (a network's, the server's) is locked by each
+ * charge until its commit, so with a flush in every commit the sign-ins of a
+ * whole server take turns behind the slowest flush, and one that stalls for a
+ * moment stalls them all; and a sign-in costs the disk nothing.
  */
 export function commitWithoutFlush(sql: Queryable) {
   return sql`(select set_config('synchronous_commit', 'off', true))`;
@@ -52,7 +55,7 @@ export function commitWithoutFlush(sql: Queryable) {
  * the server's, cost one round trip). Returns which was short and the seconds
  * until it has `cost` again, or undefined when both were taken. On the pool,
  * not in a transaction: it commits without waiting for the disk
- * (commitWithoutFlush).
+ * (commitWithoutFlush), which would hold for everything else in one.
  */
 export async function takeBudgetPair(
   sql: Sql,

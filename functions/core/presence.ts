@@ -14,6 +14,7 @@
 // while they share a room, and *(E22)* nobody who blocked a person hears of them.
 import type { Fragment } from 'postgres';
 import * as v from 'valibot';
+import { commitWithoutFlush } from './budgets.js';
 import { BadRequest, Forbidden } from './errors.js';
 import { requireCallerWithin } from './limits.js';
 import { USERNAME } from './names.js';
@@ -187,7 +188,9 @@ export async function watch(deps: Deps, connectionId: string, frame: WatchFrame)
       exists (select 1 from connections c where c.user_id = w.id)
       and exists (select 1 from memberships a join memberships b on b.room_id = a.room_id and b.user_id = w.id where a.user_id = ${caller.userId})
       and not exists (select 1 from blocks bl where bl.blocker_id = ${caller.userId} and bl.blocked_id = w.id) as online,
-      ${awaySql(sql, sql`w.id`)} as away
+      ${awaySql(sql, sql`w.id`)} as away,
+      -- connection state only (commitWithoutFlush)
+      ${commitWithoutFlush(sql)} as commit_mode
     from wanted w`;
   const status = new Map(rows.filter((r) => r.online).map((r) => [r.username, r.away ? ('away' as const) : ('online' as const)]));
   const presence: PresenceMap = {};

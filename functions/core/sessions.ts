@@ -8,6 +8,7 @@ import { BadRequest, NotFound } from './errors.js';
 import type { Caller } from './identity.js';
 import { requireCallerWithin } from './limits.js';
 import type { Broadcast, Outcome } from './outcome.js';
+import { commitWithoutFlush } from './budgets.js';
 import type { Deps, Queryable, Sql } from './ports.js';
 import { countUserConnections, onlinePresence } from './presence.js';
 import { requestId } from './protocol.js';
@@ -42,7 +43,9 @@ export async function bindToSession(tx: Queryable, connectionId: string, userId:
       from bound b
       where s.id = ${sessionId}
     )
-    select exists (select 1 from bound) as bound`;
+    -- the binding transaction writes only connection state and the bucket of
+    -- sign-ins: it commits without a flush (commitWithoutFlush)
+    select exists (select 1 from bound) as bound, ${commitWithoutFlush(tx)} as commit_mode`;
   return row?.bound ?? false;
 }
 
