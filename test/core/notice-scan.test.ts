@@ -11,10 +11,11 @@ import { loadConfig } from '../../functions/adapters/config.js';
 import { unblock } from '../../functions/core/blocks.js';
 import { editMessage } from '../../functions/core/conversations.js';
 import { send } from '../../functions/core/messages.js';
-import { dmRoomId, parseRoom } from '../../functions/core/names.js';
+import { parseRoom } from '../../functions/core/names.js';
 import { SCAN_BATCH, SCAN_SETTLE_SECONDS, sweepNotices } from '../../functions/core/notices.js';
 import type { Deps, Sql } from '../../functions/core/ports.js';
 import { changeSettings, markRoomRead } from '../../functions/core/reads.js';
+import { makeChannel, makeDm, sayIn } from '../helpers/rooms.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { RecordingGateway, RecordingLogger, RecordingMailer } from '../helpers/fakes.js';
 import { TEST_ENV } from '../helpers/server.js';
@@ -62,23 +63,11 @@ async function person(prefix = 'p'): Promise<Person> {
   return { id: u!.id, name, email, conn };
 }
 
-async function channel(id: string, ...members: Person[]): Promise<string> {
-  await sql`insert into rooms (id, kind) values (${id}, 'channel') on conflict do nothing`;
-  for (const m of members) await sql`insert into memberships (room_id, user_id) values (${id}, ${m.id}) on conflict do nothing`;
-  return id;
-}
 
-async function dm(a: Person, b: Person): Promise<string> {
-  const id = dmRoomId(a.name, b.name);
-  await sql`insert into rooms (id, kind) values (${id}, 'dm') on conflict do nothing`;
-  await sql`insert into memberships (room_id, user_id) values (${id}, ${a.id}), (${id}, ${b.id}) on conflict do nothing`;
-  return id;
-}
-
-async function say(who: Person, room: string, text = 'hello'): Promise<string> {
-  const out = await send(deps, who.conn, { action: 'send', room: parseRoom(room)!, text, clientId: `k-${++n}` });
-  return (out.reply!.message as { id: string }).id;
-}
+const channel = (id: string, ...members: Person[]) => makeChannel(sql, id, ...members);
+const dm = (a: Person, b: Person) => makeDm(sql, a, b);
+/** A message through the real send path; returns its id. */
+const say = (who: Person, room: string, text?: string) => sayIn(deps, who, room, text);
 
 /** Which of these people are candidates now. */
 async function candidates(...people: Person[]): Promise<string[]> {

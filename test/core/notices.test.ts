@@ -8,8 +8,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../functions/adapters/config.js';
 import { installDeps } from '../../functions/adapters/runtime.js';
-import { send } from '../../functions/core/messages.js';
-import { dmRoomId, parseRoom } from '../../functions/core/names.js';
+import { parseRoom } from '../../functions/core/names.js';
 import {
   backoffSeconds,
   checkUnsubscribeToken,
@@ -22,6 +21,7 @@ import {
 import type { Deps, Mail, Mailer, Sql } from '../../functions/core/ports.js';
 import { changeSettings, markRoomRead } from '../../functions/core/reads.js';
 import { handler as onDefault } from '../../functions/default.js';
+import { makeChannel, makeDm, sayIn } from '../helpers/rooms.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { messageEvent } from '../helpers/events.js';
 import { RecordingGateway, RecordingLogger, RecordingMailer } from '../helpers/fakes.js';
@@ -90,23 +90,11 @@ async function person(prefix = 'p'): Promise<Person> {
   return { id: u!.id, name, email, conn: await connect(u!.id) };
 }
 
-async function channel(id: string, ...members: Person[]): Promise<string> {
-  await sql`insert into rooms (id, kind) values (${id}, 'channel') on conflict do nothing`;
-  for (const m of members) await sql`insert into memberships (room_id, user_id) values (${id}, ${m.id}) on conflict do nothing`;
-  return id;
-}
 
-async function dm(a: Person, b: Person): Promise<string> {
-  const id = dmRoomId(a.name, b.name);
-  await sql`insert into rooms (id, kind) values (${id}, 'dm') on conflict do nothing`;
-  await sql`insert into memberships (room_id, user_id) values (${id}, ${a.id}), (${id}, ${b.id}) on conflict do nothing`;
-  return id;
-}
-
-async function say(who: Person, room: string, text = 'hello'): Promise<string> {
-  const out = await send(deps, who.conn, { action: 'send', room: parseRoom(room)!, text, clientId: `k-${++n}` });
-  return (out.reply!.message as { id: string }).id;
-}
+const channel = (id: string, ...members: Person[]) => makeChannel(sql, id, ...members);
+const dm = (a: Person, b: Person) => makeDm(sql, a, b);
+/** A message through the real send path; returns its id. */
+const say = (who: Person, room: string, text?: string) => sayIn(deps, who, room, text);
 
 /** Away: every connection closed. */
 async function leave(p: Person): Promise<void> {

@@ -6,13 +6,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../functions/adapters/config.js';
 import { installDeps } from '../../functions/adapters/runtime.js';
 import { Forbidden, NotFound, RateLimited, Unauthorized } from '../../functions/core/errors.js';
-import { send } from '../../functions/core/messages.js';
 import { dmRoomId, parseRoom } from '../../functions/core/names.js';
 import type { Deps, Sql } from '../../functions/core/ports.js';
 import { changeSettings, markRoomRead, UNREAD_CAP } from '../../functions/core/reads.js';
 import { listUserRooms, joinRoom } from '../../functions/core/rooms.js';
 import { typing } from '../../functions/core/typing.js';
 import { handler as onDefault } from '../../functions/default.js';
+import { makeChannel, makeDm, sayIn } from '../helpers/rooms.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { messageEvent } from '../helpers/events.js';
 import { RecordingGateway, RecordingLogger, RecordingMailer } from '../helpers/fakes.js';
@@ -70,24 +70,11 @@ async function person(prefix = 'p'): Promise<Person> {
   return { id: u!.id, name, conn: await connect(u!.id) };
 }
 
-async function channel(id: string, ...members: Person[]): Promise<string> {
-  await sql`insert into rooms (id, kind) values (${id}, 'channel') on conflict do nothing`;
-  for (const m of members) await sql`insert into memberships (room_id, user_id) values (${id}, ${m.id}) on conflict do nothing`;
-  return id;
-}
 
-async function dm(a: Person, b: Person): Promise<string> {
-  const id = dmRoomId(a.name, b.name);
-  await sql`insert into rooms (id, kind) values (${id}, 'dm') on conflict do nothing`;
-  await sql`insert into memberships (room_id, user_id) values (${id}, ${a.id}), (${id}, ${b.id}) on conflict do nothing`;
-  return id;
-}
-
+const channel = (id: string, ...members: Person[]) => makeChannel(sql, id, ...members);
+const dm = (a: Person, b: Person) => makeDm(sql, a, b);
 /** A message through the real send path; returns its id. */
-async function say(who: Person, room: string, text = 'hello'): Promise<string> {
-  const out = await send(deps, who.conn, { action: 'send', room: parseRoom(room)!, text, clientId: `k-${++n}` });
-  return (out.reply!.message as { id: string }).id;
-}
+const say = (who: Person, room: string, text?: string) => sayIn(deps, who, room, text);
 
 const room = (id: string) => parseRoom(id)!;
 
