@@ -192,6 +192,8 @@ it('restarted after bob edited, deleted and wrote, tells what changed while it w
 it('after a reconnect, catches up with edits and deletions by the numbers it showed', async () => {
   const { alice, bob, cli } = await pair('conv-reconnect', 'reconnect');
   cli.write('/join conv-reconnect\n');
+  // the room is the CLI's current one (its lines carry no room label) before anything arrives
+  await cli.waitFor(/now in #conv-reconnect/);
   const a = await send(bob, 'conv-reconnect', 'one');
   const b = await send(bob, 'conv-reconnect', 'two');
   await cli.waitFor(/\[2\] .*: two\n/);

@@ -79,6 +79,10 @@ it('workers dying mid-batch, duplicates, reordering, a watcher gone: every watch
         const random = prng(seed);
         const queue = new ChaosQueue();
         deps.presence = new QueuedPresence(queue, () => Date.now());
+        // Once the steps are done the chaos stops after a while: with both rates
+        // near their top a batch comes back more often than it goes (a crash and a
+        // duplicate each put it back), and the queue would never drain.
+        let calm = false;
         const victim = leaves ? await signUp(t) : undefined;
         if (victim) await victim.request({ action: 'watch', users: subjects.map((s) => s.username!) });
         let victimGone = false;
@@ -87,7 +91,7 @@ it('workers dying mid-batch, duplicates, reordering, a watcher gone: every watch
           post: (ids, frame) => deps.gateway.post(ids, frame),
           disconnect: (id) => deps.gateway.disconnect(id),
           async postEach(ids: readonly string[], frame: Frame) {
-            if (random() < crashRate) {
+            if (!calm && random() < crashRate) {
               const k = Math.floor(random() * ids.length);
               await deps.gateway.post(ids.slice(0, k), frame);
               throw new WorkerDied(`died after ${k} of ${ids.length}`);
@@ -107,7 +111,7 @@ it('workers dying mid-batch, duplicates, reordering, a watcher gone: every watch
             await victim.closed;
           }
           // at least once: now and then the same batch stays in the queue too
-          if (random() < duplicateRate) queue.messages.push(...batch);
+          if (!calm && random() < duplicateRate) queue.messages.push(...batch);
           try {
             await deliverPresence({ ...deps, gateway: dying }, batch, queue, 3);
           } catch (err) {
@@ -133,7 +137,10 @@ it('workers dying mid-batch, duplicates, reordering, a watcher gone: every watch
           expect(queue.received).toBeGreaterThan(before);
           if (step.deliver) await work();
         }
-        for (let rounds = 0; queue.messages.length && rounds < 500; rounds++) await work();
+        for (let rounds = 0; queue.messages.length && rounds < 1000; rounds++) {
+          if (rounds === 100) calm = true;
+          await work();
+        }
         expect(queue.messages).toEqual([]);
         await new Promise((r) => setTimeout(r, 100));
 
