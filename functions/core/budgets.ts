@@ -71,10 +71,11 @@ export async function takeBudgetPair(
       (select ${refilledTokens(sql, first.budget, now)} from rate_budgets b where b.key = ${first.key}) as first_tokens,
       (select ${refilledTokens(sql, second.budget, now)} from rate_budgets b where b.key = ${second.key}) as second_tokens,
       ${commitWithoutFlush(sql)} as commit_mode`;
-  if (!row || row.second_taken) return undefined;
-  return row.first_taken
-    ? { short: 'second', wait: waitFor(row.second_tokens ?? 0, second.budget, cost) }
-    : { short: 'first', wait: waitFor(row.first_tokens ?? 0, first.budget, cost) };
+  // one row always: the select has no FROM
+  if (row!.second_taken) return undefined;
+  return row!.first_taken
+    ? { short: 'second', wait: waitFor(row!.second_tokens ?? 0, second.budget, cost) }
+    : { short: 'first', wait: waitFor(row!.first_tokens ?? 0, first.budget, cost) };
 }
 
 /** Seconds until a bucket holding `tokens` has `cost` again. */

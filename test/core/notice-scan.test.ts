@@ -15,7 +15,7 @@ import { parseRoom } from '../../functions/core/names.js';
 import { SCAN_BATCH, SCAN_SETTLE_SECONDS, sweepNotices } from '../../functions/core/notices.js';
 import type { Deps, Sql } from '../../functions/core/ports.js';
 import { changeSettings, markRoomRead } from '../../functions/core/reads.js';
-import { makeChannel, makeDm, sayIn } from '../helpers/rooms.js';
+import { makeChannel, makeDm, makePerson, sayIn } from '../helpers/rooms.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { RecordingGateway, RecordingLogger, RecordingMailer } from '../helpers/fakes.js';
 import { TEST_ENV } from '../helpers/server.js';
@@ -52,16 +52,7 @@ interface Person {
   conn: string;
 }
 
-async function person(prefix = 'p'): Promise<Person> {
-  const name = `${prefix}${++n}`;
-  const email = `${name}@example.com`;
-  const [u] = await sql<{ id: string }[]>`
-    insert into users (username, display_name, email, email_lower, password_hash, verified_at)
-    values (${name}, ${name}, ${email}, ${email}, 'x', ${now}) returning id::text`;
-  const conn = `c-${++n}`;
-  await sql`insert into connections (id, user_id, authed_at) values (${conn}, ${u!.id}, ${now})`;
-  return { id: u!.id, name, email, conn };
-}
+const person = (prefix?: string): Promise<Person> => makePerson(sql, now, prefix);
 
 
 const channel = (id: string, ...members: Person[]) => makeChannel(sql, id, ...members);

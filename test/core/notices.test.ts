@@ -21,7 +21,7 @@ import {
 import type { Deps, Mail, Mailer, Sql } from '../../functions/core/ports.js';
 import { changeSettings, markRoomRead } from '../../functions/core/reads.js';
 import { handler as onDefault } from '../../functions/default.js';
-import { makeChannel, makeDm, sayIn } from '../helpers/rooms.js';
+import { makeChannel, makeDm, makePerson, sayIn } from '../helpers/rooms.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { messageEvent } from '../helpers/events.js';
 import { RecordingGateway, RecordingLogger, RecordingMailer } from '../helpers/fakes.js';
@@ -81,14 +81,7 @@ async function connect(userId: string): Promise<string> {
   return id;
 }
 
-async function person(prefix = 'p'): Promise<Person> {
-  const name = `${prefix}${++n}`;
-  const email = `${name}@example.com`;
-  const [u] = await sql<{ id: string }[]>`
-    insert into users (username, display_name, email, email_lower, password_hash, verified_at)
-    values (${name}, ${name}, ${email}, ${email}, 'x', ${now}) returning id`;
-  return { id: u!.id, name, email, conn: await connect(u!.id) };
-}
+const person = (prefix?: string): Promise<Person> => makePerson(sql, now, prefix);
 
 
 const channel = (id: string, ...members: Person[]) => makeChannel(sql, id, ...members);

@@ -12,7 +12,7 @@ import { changeSettings, markRoomRead, UNREAD_CAP } from '../../functions/core/r
 import { listUserRooms, joinRoom } from '../../functions/core/rooms.js';
 import { typing } from '../../functions/core/typing.js';
 import { handler as onDefault } from '../../functions/default.js';
-import { makeChannel, makeDm, sayIn } from '../helpers/rooms.js';
+import { makeChannel, makeDm, makePerson, sayIn } from '../helpers/rooms.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { messageEvent } from '../helpers/events.js';
 import { RecordingGateway, RecordingLogger, RecordingMailer } from '../helpers/fakes.js';
@@ -62,12 +62,9 @@ async function connect(userId: string): Promise<string> {
 
 /** A verified user in `general`, with one connection. */
 async function person(prefix = 'p'): Promise<Person> {
-  const name = `${prefix}${++n}`;
-  const [u] = await sql<{ id: string }[]>`
-    insert into users (username, display_name, email, email_lower, password_hash, verified_at)
-    values (${name}, ${name}, ${`${name}@example.com`}, ${`${name}@example.com`}, 'x', ${now}) returning id`;
-  await sql`insert into memberships (room_id, user_id) values ('general', ${u!.id})`;
-  return { id: u!.id, name, conn: await connect(u!.id) };
+  const made = await makePerson(sql, now, prefix);
+  await sql`insert into memberships (room_id, user_id) values ('general', ${made.id})`;
+  return made;
 }
 
 

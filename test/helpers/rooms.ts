@@ -34,3 +34,17 @@ export async function sayIn(deps: Deps, who: Member, room: string, text = 'hello
   const out = await send(deps, who.conn, { action: 'send', room: parseRoom(room)!, text, clientId: `said-${++sent}` });
   return (out.reply!.message as { id: string }).id;
 }
+
+let made = 0;
+
+/** A verified user named `<prefix><n>` with one signed-in connection, as of `now`. */
+export async function makePerson(sql: Sql, now: Date, prefix = 'p'): Promise<Member & { email: string }> {
+  const name = `${prefix}${++made}`;
+  const email = `${name}@example.com`;
+  const [u] = await sql<{ id: string }[]>`
+    insert into users (username, display_name, email, email_lower, password_hash, verified_at)
+    values (${name}, ${name}, ${email}, ${email}, 'x', ${now}) returning id::text`;
+  const conn = `c-${name}`;
+  await sql`insert into connections (id, user_id, authed_at) values (${conn}, ${u!.id}, ${now})`;
+  return { id: u!.id, name, email, conn };
+}
