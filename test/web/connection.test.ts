@@ -139,4 +139,25 @@ describe('Connection', () => {
     expect(conn.status.value).toBe('connecting');
     expect(FakeSocket.all).toHaveLength(2);
   });
+
+  it("gives up a socket at once when the browser goes offline, though its close never came", async () => {
+    const { conn, events } = connect();
+    const first = FakeSocket.last();
+    const waiting = conn.request({ action: 'history', room: 'general' });
+    conn.networkLost();
+    await expect(waiting).rejects.toBeInstanceOf(ConnectionLost);
+    expect(conn.status.value).toBe('waiting');
+    expect(events).toEqual(['open', 'close']);
+    expect(first.readyState).toBe(3);
+    // the dead socket's late close changes nothing
+    first.onclose?.();
+    expect(events).toEqual(['open', 'close']);
+    // already waiting: a second offline does nothing; back online, it tries at once
+    conn.networkLost();
+    expect(FakeSocket.all).toHaveLength(1);
+    conn.reconnectNow();
+    expect(FakeSocket.all).toHaveLength(2);
+    FakeSocket.last().accept();
+    expect(conn.status.value).toBe('open');
+  });
 });

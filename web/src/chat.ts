@@ -501,7 +501,8 @@ export class Chat {
     // The open room survives a reload (per tab: two tabs may look at two rooms).
     effect(() => {
       const me = this.me.value;
-      if (me) session.set(`room.${me.username}`, this.activeId.value);
+      const active = this.activeId.value;
+      if (me && !this.roomAwaited) session.set(`room.${me.username}`, active);
     });
   }
 
@@ -549,6 +550,9 @@ export class Chat {
     const states = cached.rooms.flatMap((id) => (byId.has(id) ? [this.roomFromCache(byId.get(id)!, user)] : []));
     if (states.length === 0) return;
     const wanted = session.get(`room.${user}`);
+    // A room joined just before the reload may be missing from the cache (it is
+    // saved a second after a change): the server's list will have it.
+    if (wanted && !states.some((r) => r.id === wanted)) this.roomAwaited = wanted;
     // the session shown is this token's: a logout before the server answers forgets it
     this.token = storage.get('token');
     batch(() => {
@@ -928,6 +932,7 @@ export class Chat {
     // only our own token: another tab may have logged in since
     if (this.token !== null && storage.get('token') === this.token) storage.remove('token');
     this.token = null;
+    this.roomAwaited = null;
     const me = this.me.peek()?.username;
     if (forget && me) {
       session.remove(`drafts.${me}`);
@@ -974,7 +979,8 @@ export class Chat {
     await this.device.claim(user);
     // after a reload or a new login: the room this tab had open
     const linked = this.takeLinkedRoom();
-    const wanted = linked ?? (sameUser ? this.activeId.peek() : session.get(`room.${user.username}`));
+    const wanted = linked ?? this.roomAwaited ?? (sameUser ? this.activeId.peek() : session.get(`room.${user.username}`));
+    this.roomAwaited = null;
     this.noteServerTime(frame.serverTime, sentAt);
     this.safety.onAuthed(frame);
     const infos = await this.allRooms(frame);
@@ -1457,6 +1463,7 @@ export class Chat {
   open(id: string): void {
     const room = this.room(id);
     if (!room) return;
+    this.roomAwaited = null; // the person chose another room meanwhile
     this.activeId.value = id;
     this.markRead(room);
   }
@@ -1875,6 +1882,9 @@ export class Chat {
     this.open(roomId);
     await this.jumpTo(room, id);
   }
+
+  /** The room this tab had open before a reload, not in the device's cache: opened once the server's list comes. */
+  private roomAwaited: string | null = null;
 
   /** *(E24)* the room a link (`#room=<id>`) asked for, until it is opened */
   private linkedRoom: string | null = null;

@@ -80,6 +80,20 @@ export class Connection {
     this.open();
   }
 
+  /**
+   * The browser says the network is gone (`offline`): the socket is dead even
+   * though no close has come, and none may come for minutes (a close frame
+   * cannot cross a network that is not there; the heartbeat would notice only
+   * after its next ping goes unanswered). Show it at once and wait; `online`
+   * skips the wait. A spurious `offline` costs one reconnect.
+   */
+  networkLost(): void {
+    if (this.status.value !== 'open' && this.status.value !== 'connecting') return;
+    this.drop(new ConnectionLost());
+    this.scheduleReconnect();
+    this.handlers.onClose();
+  }
+
   /** The session is working again: the next outage starts from the shortest wait. */
   markHealthy(): void {
     this.attempt = 0;

@@ -42,6 +42,7 @@ effect(() => {
 });
 // Back from sleep or a network change: do not wait out the backoff.
 window.addEventListener('online', () => chat.conn.reconnectNow());
+window.addEventListener('offline', () => chat.conn.networkLost());
 document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && chat.conn.reconnectNow());
 
 render(
