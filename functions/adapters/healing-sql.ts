@@ -10,6 +10,16 @@
 // one is ended with a short grace, which lets healthy queries finish and fails
 // the stranded ones (CONNECTION_DESTROYED, an `internal` error to the client).
 //
+// Transactions: postgres.js 3.4.9's sql.begin sends BEGIN on a busy connection,
+// and reserves that connection only if the write went out whole and the
+// connection's pipeline was not full (porsager/postgres issues 823 and 1189).
+// Under load it is not: the caller gets UNSAFE_TRANSACTION (which, not being a
+// server error, also replaced the pool, failing every query in flight), and
+// other queries can run inside the open transaction. So `begin` here first
+// reserves an idle connection (`reserve`: nothing else is in flight on it), then
+// sends BEGIN, runs the callback, COMMIT or ROLLBACK, and gives it back
+// (test/adapters/healing-sql-transactions.test.ts).
+//
 // An outage (a query failing because the database cannot be reached, until a
 // query succeeds again) is logged once as the security event
 // `database_unavailable`, however many requests fail in it.
@@ -114,8 +124,9 @@ export function healingSql(open: (onclose: () => void) => Sql, options: HealingO
       if (typeof value !== 'function') return value;
       if (prop === 'begin' || prop === 'reserve') {
         const noticed = watch(pool);
+        const run = prop === 'begin' ? (...args: unknown[]) => transaction(pool, args) : (value as (...a: unknown[]) => Promise<unknown>).bind(pool);
         return (...args: unknown[]) =>
-          (value as (...a: unknown[]) => Promise<unknown>).apply(pool, args).then(
+          run(...args).then(
             (result) => (reachable(), result),
             (err: unknown) => {
               noticed(err);
@@ -126,4 +137,32 @@ export function healingSql(open: (onclose: () => void) => Sql, options: HealingO
       return value.bind(pool);
     },
   });
+}
+
+type Reserved = Sql & { release(): void };
+
+/**
+ * `sql.begin([mode,] fn)` on a connection reserved first. As postgres.js's own:
+ * `fn` may return an array of queries (run together), and a throw rolls back
+ * and rethrows. A connection whose ROLLBACK failed is broken: the failure has
+ * replaced the pool, and the connection goes back only to be closed with it.
+ */
+async function transaction(pool: Sql, args: unknown[]): Promise<unknown> {
+  const fn = args[args.length - 1] as (tx: Sql) => unknown;
+  const mode = args.length > 1 ? String(args[0]).replace(/[^a-z ]/gi, '') : '';
+  const tx = (await (pool as unknown as { reserve(): Promise<Reserved> }).reserve()) as Reserved;
+  try {
+    await tx.unsafe(`begin ${mode}`);
+    try {
+      const out = fn(tx);
+      const result = await (Array.isArray(out) ? Promise.all(out) : out);
+      await tx.unsafe('commit');
+      return result;
+    } catch (err) {
+      await tx.unsafe('rollback').catch(() => {});
+      throw err;
+    }
+  } finally {
+    tx.release();
+  }
 }
