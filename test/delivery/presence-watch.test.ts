@@ -228,6 +228,8 @@ describe('presence subscriptions (E23)', () => {
     await bob.request({ action: 'join', room: 'counted' });
     await carol.request({ action: 'join', room: 'counted' });
     await carol.close();
+    // her socket is closed; the server's $disconnect runs just after
+    await expect.poll(async () => (await alice.request({ action: 'online_count', room: 'counted' })).online).toBe(2);
     expect(await alice.request({ action: 'online_count', room: 'counted' })).toMatchObject({ type: 'online_count', room: 'counted', online: 2, members: 3 });
     const general = await alice.request({ action: 'online_count', room: 'general' });
     expect(general.members as number).toBeGreaterThan(FILLERS);
