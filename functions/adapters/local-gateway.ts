@@ -37,8 +37,6 @@ export interface LocalGatewayOptions {
   log?: Logger;
   /** told of every frame posted, before it is written (the server watches sign-ins) */
   onPost?: (connectionIds: readonly string[], frame: Frame) => void;
-  /** a fan-out to this many sockets or more is written at once when it is the turn's first (2,000) */
-  directFanOutFrom?: number;
 }
 
 const CLOSE_POLICY = 1008;
@@ -48,15 +46,11 @@ export class LocalGateway implements Gateway {
   private readonly maxBufferedBytes: number;
   private readonly log: Logger | undefined;
   private readonly onPost: LocalGatewayOptions['onPost'];
-  private readonly directFanOutFrom: number;
-  /** a large fan-out was written at once in this turn of the event loop */
-  private directThisTurn = false;
 
   constructor(options: LocalGatewayOptions = {}) {
     this.maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
     this.log = options.log;
     this.onPost = options.onPost;
-    this.directFanOutFrom = options.directFanOutFrom ?? 2000;
   }
 
   add(connectionId: string, socket: WebSocket): void {
@@ -81,17 +75,6 @@ export class LocalGateway implements Gateway {
       return [];
     }
     const wire = Buffer.concat(Sender.frame(payload, TEXT_FRAME));
-    // Except a large fan-out at a quiet moment: corked, the first recipient's
-    // copy would wait until the last one's is queued (some 10 ms at 5,000
-    // sockets, added to every delivery). It is written socket by socket at once,
-    // after what is already corked (the sender's `sent` reply goes first). A
-    // second large fan-out in the same turn means load: corked, and coalesced.
-    const direct = connectionIds.length >= this.directFanOutFrom && !this.directThisTurn;
-    if (direct) {
-      uncorkAll();
-      this.directThisTurn = true;
-      setImmediate(() => (this.directThisTurn = false));
-    }
     const gone: string[] = [];
     for (const id of connectionIds) {
       const socket = this.sockets.get(id);
@@ -108,7 +91,7 @@ export class LocalGateway implements Gateway {
       const { _socket: raw, _sender: sender } = socket as unknown as WsInternals;
       if (raw && sender && sender._state === SENDER_IDLE && sender._queue.length === 0) {
         // Nothing of ws's own is queued, so writing the frame directly keeps order.
-        if (!direct && !corked.has(raw)) {
+        if (!corked.has(raw)) {
           if (corked.size === 0) setImmediate(uncorkAll);
           raw.cork();
           corked.add(raw);
