@@ -105,6 +105,9 @@ describe.sequential('away and notifications in Chromium', () => {
 
     // the room a notification opens: bob's direct conversation, from the URL
     await bob.request({ action: 'send', room, text: 'ping', clientId: 'b1' });
+    // as when a notification comes: the tab has heard of the conversation first
+    type Rooms = { wildWhispers: { room(id: string): unknown } };
+    await expect.poll(() => page.evaluate((id) => Boolean((window as unknown as Rooms).wildWhispers.room(id)), room)).toBe(true);
     await page.goto(`${web.baseUrl()}#room=${encodeURIComponent(room)}`);
     await page.getByRole('heading', { name: 'bob', level: 1 }).waitFor();
     await worker.detach();
