@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
+import { recordPauses } from './pauses.js';
 import { answerParent } from './proc.js';
 import WebSocket from 'ws';
 
@@ -524,6 +525,8 @@ const commands: Record<string, (c: any) => Promise<unknown>> = {
 
 /** This process's share of the ramp's connections, in the order they came online. */
 const rampClients: WsClient[] = [];
+/** this process's pauses since the ramp's counting began */
+const pauses = recordPauses();
 
 const rampCommands: Record<string, (c: any) => Promise<unknown>> = {
   /** Starts counting: every frame from now on is tallied by type. */
@@ -536,6 +539,7 @@ const rampCommands: Record<string, (c: any) => Promise<unknown>> = {
     ramp.afterWorst.clear();
     ramp.closed = 0;
     ramp.endsAtUs = c.endsAtUs;
+    pauses.clear();
     frameHook = rampFrame;
     return true;
   },
@@ -644,6 +648,7 @@ const rampCommands: Record<string, (c: any) => Promise<unknown>> = {
   /** This process's tallies; the histograms encoded, for the parent to add up. */
   async rampStats() {
     return {
+      pauses: pauses.since(0),
       frames: Object.fromEntries(ramp.frames),
       deliveries: { ...ramp.deliveries },
       afterCounts: Object.fromEntries(ramp.afterCounts),

@@ -35,6 +35,7 @@ import { fileURLToPath } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
 import postgres from 'postgres';
 import { hashToken } from '../functions/core/secrets.js';
+import type { Pause } from './pauses.js';
 import { pinning, startChild, type Child } from './proc.js';
 import { BENCH_SERVER_ENV } from './servers/env.js';
 
@@ -98,6 +99,13 @@ export interface RampRun {
   slowestAfter: { sentSecondsAfterRamp: number; ms: number }[];
   serverCpuSeconds: { ramp: number; after: number; drain: number; total: number };
   serverRssMB: number;
+  /**
+   * each process's pauses of 20 ms or more while messages were being sent after the
+   * ramp (garbage collections, event-loop stalls): the longest eight of each, and
+   * all of them summed. A slow message at a load generator's pause is that
+   * generator's, not the server's.
+   */
+  pausesAfter: Array<{ process: string; totalMs: number; longest: { atSecondsAfterRamp: number; ms: number; kind: string }[] }>;
   /** from the last send until 1 s passed without a frame */
   drainSeconds: number;
   closedByServer: number;
@@ -243,6 +251,20 @@ async function runOne(
     const drainSeconds = (Date.now() - drainStart) / 1000;
     const usage = await child.call('usage');
     const stats: any[] = await Promise.all(loadgens.map((l) => l.call('rampStats')));
+    const serverPauses: Pause[] = await child.call('pauses');
+    const pausesAfter = [{ process: 'server', pauses: serverPauses }, ...stats.map((s, i) => ({ process: `loadgen ${i + 1}`, pauses: s.pauses as Pause[] }))].map(
+      ({ process, pauses }) => {
+        const after = pauses.filter((p) => p.atMs >= rampEnd && p.atMs < afterEnd);
+        return {
+          process,
+          totalMs: after.filter((p) => p.kind === 'stall').reduce((n, p) => n + p.ms, 0),
+          longest: after
+            .sort((a, b) => b.ms - a.ms)
+            .slice(0, 8)
+            .map((p) => ({ atSecondsAfterRamp: Math.round((p.atMs - rampEnd) / 100) / 10, ms: p.ms, kind: p.kind })),
+        };
+      },
+    );
 
     const frames: Record<string, number> = {};
     for (const s of stats) for (const [t, n] of Object.entries(s.frames as Record<string, number>)) frames[t] = (frames[t] ?? 0) + n;
@@ -302,6 +324,7 @@ async function runOne(
       slowestAfter,
       serverCpuSeconds: { ramp: cpu.ramp ?? 0, after: (cpu.after ?? 0) - (cpu.ramp ?? 0), drain: total - (cpu.after ?? 0), total },
       serverRssMB: usage.rssMB,
+      pausesAfter,
       drainSeconds,
       closedByServer: stats.reduce((n, s) => n + s.closed, 0),
       loadgenRssMB: stats.map((s) => s.rssMB),
@@ -311,7 +334,8 @@ async function runOne(
         `(presence ${presence}, presence_batch ${presenceBatch}, message ${message}), ${run.presenceFramesPerLogin.toFixed(1)} presence frames/login, ` +
         `p99 during ${run.latencyMs.ramp.p99} ms, after ${run.latencyMs.after.p99} ms, server CPU ${total.toFixed(1)} s, drain ${drainSeconds.toFixed(1)} s` +
         (run.watch ? `, watch: ${run.watch.unsupported ? 'unsupported' : `${watching} watching, ${watchErrors} errors`}` : '') +
-        `; slowest after the ramp (sent at +s: ms): ${slowestAfter.map((w) => `${w.sentSecondsAfterRamp}: ${w.ms}`).join(', ')}`,
+        `; slowest after the ramp (sent at +s: ms): ${slowestAfter.map((w) => `${w.sentSecondsAfterRamp}: ${w.ms}`).join(', ')}` +
+        `; pauses after the ramp (at +s: ms kind): ${pausesAfter.map((p) => `${p.process} ${p.longest.slice(0, 4).map((l) => `${l.atSecondsAfterRamp}: ${l.ms} ${l.kind}`).join(', ') || 'none'}`).join('; ')}`,
     );
     return run;
   } finally {

@@ -2,6 +2,7 @@
 // IPC, answer its requests (CPU and memory use, extra commands), stop on request.
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
+import { recordPauses } from '../pauses.js';
 import { answerParent } from '../proc.js';
 
 export type Command = { cmd: string; id: number; [k: string]: unknown };
@@ -10,6 +11,7 @@ export type CommandHandler = (c: Command) => Promise<unknown> | unknown;
 export function serveParent(port: number, stop: () => Promise<void>, handlers: Record<string, CommandHandler> = {}): void {
   let cpu = process.cpuUsage();
   let session: Session | undefined;
+  const pauses = recordPauses();
   const all: Record<string, CommandHandler> = {
     ...handlers,
     // CPU seconds used since the last reset: what a scenario cost the server
@@ -19,8 +21,11 @@ export function serveParent(port: number, stop: () => Promise<void>, handlers: R
     },
     resetUsage: () => {
       cpu = process.cpuUsage();
+      pauses.clear();
       return true;
     },
+    // its garbage collections and event-loop stalls since the last reset
+    pauses: () => pauses.since(0),
     // A CPU profile of one scenario (`--profile=DIR`), for chrome://inspect or speedscope
     profileStart: async () => {
       session ??= new Session();

@@ -144,14 +144,17 @@ describe('Connection', () => {
     const { conn, events } = connect();
     const first = FakeSocket.last();
     const waiting = conn.request({ action: 'history', room: 'general' });
+    // kept before the drop, which unhooks it: a browser may still deliver a close it had queued
+    const lateClose = first.onclose!;
     conn.networkLost();
     await expect(waiting).rejects.toBeInstanceOf(ConnectionLost);
     expect(conn.status.value).toBe('waiting');
     expect(events).toEqual(['open', 'close']);
     expect(first.readyState).toBe(3);
     // the dead socket's late close changes nothing
-    first.onclose?.();
+    lateClose();
     expect(events).toEqual(['open', 'close']);
+    expect(conn.status.value).toBe('waiting');
     // already waiting: a second offline does nothing; back online, it tries at once
     conn.networkLost();
     expect(FakeSocket.all).toHaveLength(1);
@@ -159,5 +162,9 @@ describe('Connection', () => {
     expect(FakeSocket.all).toHaveLength(2);
     FakeSocket.last().accept();
     expect(conn.status.value).toBe('open');
+    // nor once a new socket is open: it is not the current one
+    lateClose();
+    expect(conn.status.value).toBe('open');
+    expect(events).toEqual(['open', 'close', 'open']);
   });
 });

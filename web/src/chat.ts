@@ -501,6 +501,8 @@ export class Chat {
     // The open room survives a reload (per tab: two tabs may look at two rooms).
     effect(() => {
       const me = this.me.value;
+      // Read before the check below, on purpose: the effect must depend on activeId even
+      // while it skips the write, or it would never run again once the awaited room opens.
       const active = this.activeId.value;
       if (me && !this.roomAwaited) session.set(`room.${me.username}`, active);
     });
