@@ -500,7 +500,7 @@ async function main() {
   };
   const dir = fileURLToPath(new URL('./results/', import.meta.url));
   await mkdir(dir, { recursive: true });
-  const label = `${QUICK ? 'quick' : 'full'}-${ONLINE}-${MODES.join('+')}`;
+  const label = `${QUICK ? 'quick' : 'full'}-${ONLINE}-${MODES.join('+')}${DB === 'pglite' ? '-pglite' : ''}${args.has('--ramp') ? `-over-${RAMP_S}s` : ''}`;
   const out = args.get('--out') ?? join(dir, `ramp-${started.toISOString().slice(0, 16).replace(/[:T]/g, '-')}-${label}.json`);
   await writeFile(out, JSON.stringify(report, null, 2) + '\n');
   console.log(renderRamp(report));

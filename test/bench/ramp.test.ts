@@ -66,6 +66,8 @@ describe('bench:ramp, quick, on a small room', () => {
       expect(r.lostAfterRamp.deliveriesMissing).toBe(0);
       if (r.server === 'chat') expect(r.frames.authed).toBe(r.online);
       else expect(r.byKind.presence).toBe(0);
+      // each process's pauses after the ramp: the server's and every load generator's
+      expect(r.pausesAfter.map((p) => p.process)).toEqual(['server', ...r.loadgenRssMB.map((_, i) => `loadgen ${i + 1}`)]);
     }
   });
 
