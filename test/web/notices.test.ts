@@ -3,7 +3,8 @@
 // and the sweep driven by the test. Bob closes his tab, Alice writes to him
 // directly: after the delay exactly one notice goes to Bob, and its link opens
 // the conversation (after logging in, on a fresh profile). When Bob reads first,
-// in an open tab that a link moved to the conversation, no notice goes out. The
+// in an open tab that a link moved to the conversation, no notice goes out. A
+// link that comes before its conversation waits for it. The
 // Account dialog's Email notifications section changes the choice, axe clean at phone
 // width in the dark theme.
 import { readdir, readFile } from 'node:fs/promises';
@@ -116,6 +117,24 @@ describe.sequential('email notices in Chromium', () => {
     await afterDelaySweep(web);
     expect(web.server.mail.to('bob@example.com')).toHaveLength(before);
     expect(await outboxNoticesTo(web, 'bob@example.com')).toHaveLength(filed);
+  });
+
+  it('a link that comes before its conversation opens it as the first message arrives; a link to a room bob is not in says so', async () => {
+    const dave = await signUpAs(web.server, 'dave');
+    const bobs = await openDevice(web, bob);
+    const page = bobs.page;
+    const dm = dmRoomId('bob', 'dave');
+    // clicked before the tab has heard of the conversation (it does not exist yet)
+    await page.evaluate((id) => (location.hash = `#room=${encodeURIComponent(id)}`), dm);
+    await dave.request({ action: 'send', room: dm, text: 'first words', clientId: 'd-0' });
+    await page.getByRole('heading', { name: 'dave', level: 1 }).waitFor();
+    await page.locator('.msg-text', { hasText: 'first words' }).waitFor();
+    // a room bob is not in, and never joins: the page says so after a wait, and stays where it is
+    await page.evaluate((id) => (location.hash = `#room=${encodeURIComponent(id)}`), 'not-for-bob');
+    await page.getByText('You are not in the room that link opens.').waitFor();
+    expect(await page.getByRole('heading', { name: 'dave', level: 1 }).isVisible()).toBe(true);
+    await bobs.ctx.close();
+    await dave.close();
   });
 
   it('the Account dialog’s Email notifications section changes the choice, axe clean at phone width, dark', async () => {

@@ -1,7 +1,7 @@
 // The client's state and what it does with the server: signals the components
 // read, and the actions they call. Messages live in memory, per room, sorted by
 // id; a reload resumes the session with the stored token and fetches them again.
-import { batch, computed, effect, signal, type ReadonlySignal } from '@preact/signals';
+import { batch, computed, effect, signal, untracked, type ReadonlySignal } from '@preact/signals';
 import { CHANNEL as CHANNEL_NAME, MESSAGE_ID, USERNAME, dmRoomId } from '../../functions/core/names.js';
 import { Connection } from './connection.js';
 import {
@@ -47,6 +47,12 @@ export const TYPING_SHOWN_MS = 6000;
 const READ_EVERY_MS = 1000;
 /** A gap in a chain (ids or seqs) that does not close by itself within this is filled from the server. */
 const GAP_WAIT_MS = 3000;
+/**
+ * How long a link (`#room=<id>`) waits for a room this tab has not heard of yet:
+ * a notification of a first direct message can be clicked before the tab has
+ * the conversation (a loaded machine, a slow network).
+ */
+const LINK_WAIT_MS = 5000;
 /**
  * Disappearing messages are looked at again at least this often, whatever the
  * next expiry: a timer is late after the computer slept, and the clock offset
@@ -498,6 +504,15 @@ export class Chat {
       // Node (the tests) has BroadcastChannel too: it must not keep the process alive
       (this.outboxChannel as BroadcastChannel & { unref?: () => void }).unref?.();
     }
+    // A link that came before its room: opened as the room arrives.
+    effect(() => {
+      const rooms = this.rooms.value;
+      const waiting = this.linkWait;
+      if (waiting && rooms.some((r) => r.id === waiting.id)) {
+        this.cancelLinkWait();
+        untracked(() => this.open(waiting.id));
+      }
+    });
     // The open room survives a reload (per tab: two tabs may look at two rooms).
     effect(() => {
       const me = this.me.value;
@@ -935,6 +950,7 @@ export class Chat {
     if (this.token !== null && storage.get('token') === this.token) storage.remove('token');
     this.token = null;
     this.roomAwaited = null;
+    this.cancelLinkWait();
     const me = this.me.peek()?.username;
     if (forget && me) {
       session.remove(`drafts.${me}`);
@@ -1002,7 +1018,7 @@ export class Chat {
       });
       this.rooms.value = sortRooms(rooms);
       this.activeId.value = wanted && rooms.some((r) => r.id === wanted) ? wanted : 'general';
-      if (linked && !rooms.some((r) => r.id === linked)) this.showToast('You are not in the room that link opens.', true);
+      if (linked && !rooms.some((r) => r.id === linked)) this.waitForLinkedRoom(linked);
       this.codeStep.value = null;
       this.sessionNote.value = null;
       this.screen.value = 'chat';
@@ -1466,6 +1482,7 @@ export class Chat {
     const room = this.room(id);
     if (!room) return;
     this.roomAwaited = null; // the person chose another room meanwhile
+    this.cancelLinkWait();
     this.activeId.value = id;
     this.markRead(room);
   }
@@ -1902,8 +1919,25 @@ export class Chat {
   private openLinkedRoom(): void {
     const id = this.takeLinkedRoom();
     if (!id) return;
-    if (this.room(id)) this.open(id);
-    else this.showToast('You are not in the room that link opens.', true);
+    if (this.room(id)) return this.open(id);
+    this.waitForLinkedRoom(id);
+  }
+
+  /** *(E24)* a linked room this tab has not heard of: opened if it arrives within LINK_WAIT_MS, else a toast */
+  private linkWait: { id: string; timer: ReturnType<typeof setTimeout> } | null = null;
+
+  private waitForLinkedRoom(id: string): void {
+    this.cancelLinkWait();
+    const timer = setTimeout(() => {
+      this.linkWait = null;
+      this.showToast('You are not in the room that link opens.', true);
+    }, LINK_WAIT_MS);
+    this.linkWait = { id, timer };
+  }
+
+  private cancelLinkWait(): void {
+    if (this.linkWait) clearTimeout(this.linkWait.timer);
+    this.linkWait = null;
   }
 
   /** *(E24)* the notice choices a `settings` reply or `authed.user` carries. */
