@@ -185,13 +185,20 @@ export async function watch(deps: Deps, connectionId: string, frame: WatchFrame)
       on conflict do nothing
     )
     select w.username,
-      exists (select 1 from connections c where c.user_id = w.id)
+      cs.n > 0
       and exists (select 1 from memberships a join memberships b on b.room_id = a.room_id and b.user_id = w.id where a.user_id = ${caller.userId})
       and not exists (select 1 from blocks bl where bl.blocker_id = ${caller.userId} and bl.blocked_id = w.id) as online,
-      ${awaySql(sql, sql`w.id`)} as away,
+      cs.n > 0 and not cs.active as away,
       -- connection state only (commitWithoutFlush)
       ${commitWithoutFlush(sql)} as commit_mode
-    from wanted w`;
+    from wanted w
+    -- Each name's connections through the index, a few rows each. As exists
+    -- (select … from connections) the planner hashed all of them instead, three
+    -- times: every watch, so every sign-in, read every connection of the server.
+    cross join lateral (
+      select count(*) as n, coalesce(bool_or(c.activity = 'active'), false) as active
+      from connections c where c.user_id = w.id
+    ) cs`;
   const status = new Map(rows.filter((r) => r.online).map((r) => [r.username, r.away ? ('away' as const) : ('online' as const)]));
   const presence: PresenceMap = {};
   for (const name of names) presence[name] = status.get(name) ?? 'offline';
