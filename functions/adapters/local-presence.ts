@@ -9,7 +9,7 @@
 // person (possible just after the connection replaced its list) sends what the
 // buffer holds at once rather than grow it. Nothing is dropped but a person's
 // older status in the same window.
-import { groupByFrame, mergePresence, presenceBatchFrame, type PresenceBatcher, type PresenceMap } from '../core/presence.js';
+import { emptyPresence, groupByFrame, mergePresence, presenceBatchFrame, type PresenceBatcher, type PresenceMap } from '../core/presence.js';
 
 export interface LocalPresenceOptions {
   windowMs: number;
@@ -40,11 +40,11 @@ export class LocalPresenceBatcher implements PresenceBatcher {
     const people = Object.entries(presence);
     for (const id of to) {
       let buffer = this.pending.get(id);
-      if (!buffer) this.pending.set(id, (buffer = {}));
+      if (!buffer) this.pending.set(id, (buffer = emptyPresence()));
       for (const [user, status] of people) {
         if (!Object.hasOwn(buffer, user) && Object.keys(buffer).length >= this.options.perConnectionMax) {
           overflow.push({ to: [id], presence: buffer });
-          this.pending.set(id, (buffer = {}));
+          this.pending.set(id, (buffer = emptyPresence()));
         }
         delete buffer[user];
         buffer[user] = status;

@@ -162,7 +162,7 @@ function refusal(settings: ChatSettings, action: UserAction, wait: number): stri
     case 'leave':
       return `You are leaving rooms too fast: at most ${settings.leavesPerMinute} a minute. ${again}`;
     case 'read':
-      return `You are loading history too fast: at most ${settings.readsPerMinute} pages a minute. ${again}`;
+      return `You are loading pages too fast (history, member lists, directories): at most ${settings.readsPerMinute} pages a minute. ${again}`;
     case 'search':
       return `You are searching too fast: at most ${settings.searchesPerMinute} searches a minute. ${again}`;
     case 'purge':

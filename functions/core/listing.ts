@@ -4,7 +4,7 @@
 // Both travel on `$default`, as API Gateway's routes are fixed.
 import * as v from 'valibot';
 import { Forbidden } from './errors.js';
-import { requireCaller } from './identity.js';
+import { requireCallerWithin } from './limits.js';
 import { USERNAME } from './names.js';
 import type { Outcome } from './outcome.js';
 import type { Deps } from './ports.js';
@@ -27,7 +27,9 @@ export type RoomsFrame = v.InferOutput<typeof RoomsFrame>;
 
 export async function membersPage(deps: Deps, connectionId: string, frame: MembersFrame): Promise<Outcome> {
   const { sql } = deps;
-  const caller = await requireCaller(sql, connectionId);
+  // Charged as a read, as a history page: a page of a big room's members is as
+  // large, and a member list is not a way around the budget of either.
+  const caller = await requireCallerWithin(deps, connectionId, 'read');
   if (!(await isMember(sql, frame.room.id, caller.userId))) {
     throw new Forbidden(frame.room.kind === 'dm' ? 'You are not in this conversation.' : `You are not a member of #${frame.room.id}.`);
   }
@@ -36,7 +38,7 @@ export async function membersPage(deps: Deps, connectionId: string, frame: Membe
 }
 
 export async function roomsPage(deps: Deps, connectionId: string, frame: RoomsFrame): Promise<Outcome> {
-  const caller = await requireCaller(deps.sql, connectionId);
+  const caller = await requireCallerWithin(deps, connectionId, 'read');
   const page = await userRoomsPage(deps.sql, caller.userId, caller.username, REPLY_BUDGET_BYTES, frame.after);
   return { reply: { type: 'rooms', rooms: page.rooms, hasMore: page.more } };
 }

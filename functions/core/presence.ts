@@ -120,6 +120,15 @@ export function awaySql(sql: Queryable, userColumn: Fragment): Fragment {
     and not exists (select 1 from connections ac where ac.user_id = ${userColumn} and ac.activity = 'active'))`;
 }
 
+/**
+ * An empty presence map. Without a prototype, since it is keyed by usernames and
+ * `__proto__` is one: on a plain object, setting that key changes the object's
+ * prototype instead and the person is silently dropped.
+ */
+export function emptyPresence(): PresenceMap {
+  return Object.create(null) as PresenceMap;
+}
+
 export function presenceBatchFrame(presence: PresenceMap): { type: typeof PRESENCE_BATCH; presence: PresenceMap } {
   return { type: PRESENCE_BATCH, presence };
 }
@@ -200,7 +209,7 @@ export async function watch(deps: Deps, connectionId: string, frame: WatchFrame)
       from connections c where c.user_id = w.id
     ) cs`;
   const status = new Map(rows.filter((r) => r.online).map((r) => [r.username, r.away ? ('away' as const) : ('online' as const)]));
-  const presence: PresenceMap = {};
+  const presence = emptyPresence();
   for (const name of names) presence[name] = status.get(name) ?? 'offline';
   return { reply: { type: 'watching', presence } };
 }
@@ -238,10 +247,10 @@ export function mergePresence(items: Iterable<{ to: readonly string[]; presence:
   for (const { to, presence } of items) {
     for (const id of to) {
       let maps = out.get(id);
-      if (!maps) out.set(id, (maps = [{}]));
+      if (!maps) out.set(id, (maps = [emptyPresence()]));
       for (const [user, status] of Object.entries(presence)) {
         let last = maps[maps.length - 1]!;
-        if (!Object.hasOwn(last, user) && Object.keys(last).length >= max) maps.push((last = {}));
+        if (!Object.hasOwn(last, user) && Object.keys(last).length >= max) maps.push((last = emptyPresence()));
         // delete first: the map's order is the order of the latest changes
         delete last[user];
         last[user] = status;

@@ -1,7 +1,8 @@
 // E23 presence subscriptions over real sockets: `watch` and its reply, bounds and
 // bad input, `presence_batch` once per window with the last state winning, the v1
 // line (old clients hear online/offline only in small rooms), frames per login
-// bounded by watchers, blocks, and `online_count`.
+// bounded by watchers, blocks, `online_count`, and usernames that are also the
+// names of an object's own properties (`__proto__`).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../../functions/core/ports.js';
 import { TestClient, resumeAs, signUp } from '../helpers/client.js';
@@ -191,6 +192,20 @@ describe('presence subscriptions (E23)', () => {
     expect(counts).toEqual([1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0]);
     expect(total).toBeLessThanOrEqual(5 + 2);
     await Promise.all([...everyone, x2].map((c) => c.close()));
+  });
+
+  it('a person named __proto__ or constructor is watched like anyone (the maps have no prototype)', async () => {
+    const watcher = await signUp(t);
+    const proto = await signUp(t, { username: '__proto__', email: 'proto-name@example.com', password: 'correct horse battery' });
+    const reply = await watcher.request({ action: 'watch', users: ['__proto__', 'constructor'] });
+    expect(Object.entries(reply.presence as object)).toEqual([
+      ['__proto__', 'online'],
+      ['constructor', 'offline'],
+    ]);
+    await proto.close();
+    const gone = await watcher.next((f) => f.type === 'presence_batch' && Object.hasOwn(f.presence as object, '__proto__'));
+    expect(Object.entries(gone.presence as object)).toEqual([['__proto__', 'offline']]);
+    await watcher.close();
   });
 
   it('a watcher who blocked someone never hears their presence', async () => {

@@ -264,6 +264,22 @@ describe('history, leave and purge per user', () => {
     await Promise.all([alice.close(), tab.close()]);
   });
 
+  it('limits member and room list pages per user, across sockets, as reads', async () => {
+    const alice = await signUp(t(), newAccount('lister'));
+    const tab = await resumeAs(t(), alice.token!);
+    expect((await alice.request({ action: 'members', room: 'general' })).type).toBe('members');
+    expect((await tab.request({ action: 'rooms' })).type).toBe('rooms');
+    expect((await tab.request({ action: 'members', room: 'general' })).type).toBe('members');
+
+    for (const frame of [{ action: 'members', room: 'general' }, { action: 'rooms' }]) {
+      const refused = await alice.request(frame);
+      expect(refused).toMatchObject({ type: 'error', code: 'rate_limited' });
+      expect(String(refused.message)).toMatch(/member lists/);
+      expect(String(refused.message)).toMatch(RETRY);
+    }
+    await Promise.all([alice.close(), tab.close()]);
+  });
+
   it('limits leaves per user', async () => {
     const alice = await signUp(t(), newAccount('leaver'));
     const base = `l${process.pid % 1000}`;
