@@ -102,8 +102,9 @@ export interface RampRun {
   /**
    * each process's pauses of 20 ms or more while messages were being sent after the
    * ramp (garbage collections, event-loop stalls): the longest eight of each, and
-   * all of them summed. A slow message at a load generator's pause is that
-   * generator's, not the server's.
+   * the stalls summed (a collection is inside a stall, so it is not added again).
+   * A slow message at a load generator's pause is that generator's, not the
+   * server's.
    */
   pausesAfter: Array<{ process: string; totalMs: number; longest: { atSecondsAfterRamp: number; ms: number; kind: string }[] }>;
   /** from the last send until 1 s passed without a frame */
