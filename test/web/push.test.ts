@@ -92,16 +92,21 @@ describe.sequential('away and notifications in Chromium', () => {
     const registrationId = await registered;
     const room = dmRoomId('alice', 'bob');
     const data = JSON.stringify({ type: 'message', room, roomName: 'bob', from: 'bob', messageId: '42', reason: 'dm' });
-    await worker.send('ServiceWorker.deliverPushMessage', { origin, registrationId, data });
     expect(await page.evaluate(() => Notification.permission)).toBe('granted');
-    await expect
-      .poll(async () =>
-        page.evaluate(async () => {
-          const reg = await navigator.serviceWorker.ready;
-          return (await reg.getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data as unknown }));
-        }),
-      )
-      .toEqual([{ title: 'bob', body: 'bob sent you a message', tag: `room:${room}`, data: { room, messageId: '42' } }]);
+    const shown = () =>
+      page.evaluate(async () => {
+        const reg = await navigator.serviceWorker.ready;
+        return (await reg.getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data as unknown }));
+      });
+    // The DevTools protocol hands the push to a worker it may first have to start;
+    // on a loaded machine that start can time out and the push is dropped, once in
+    // a CI run (nothing shown after 10 s). So the same push goes again while none
+    // is shown, at most three times: one tag, so never more than one notification.
+    for (let attempt = 0; attempt < 3 && (await shown()).length === 0; attempt++) {
+      await worker.send('ServiceWorker.deliverPushMessage', { origin, registrationId, data });
+      await expect.poll(async () => (await shown()).length, { timeout: 5000 }).toBeGreaterThan(0).catch(() => {});
+    }
+    expect(await shown()).toEqual([{ title: 'bob', body: 'bob sent you a message', tag: `room:${room}`, data: { room, messageId: '42' } }]);
 
     // the room a notification opens: bob's direct conversation, from the URL
     await bob.request({ action: 'send', room, text: 'ping', clientId: 'b1' });
