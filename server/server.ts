@@ -496,9 +496,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         // On shutdown every row goes in one statement instead, and nobody is left to tell.
         if (closing) return;
         // After the frames already queued, like API Gateway's $disconnect.
-        client.queue = client.queue.then(async () => {
-          await onDisconnect(apiGatewayEvent('$disconnect', connectionId, { host }));
-        });
+        client.queue = client.queue
+          .then(async () => {
+            // The server may have begun to close while earlier frames ran: its
+            // database is going, and shutdown drops every row at once.
+            if (closing) return;
+            await onDisconnect(apiGatewayEvent('$disconnect', connectionId, { host }));
+          })
+          .catch((err) => log.error('disconnect failed', { error: String(err) }));
       });
     });
   };

@@ -44,6 +44,7 @@ describe.sequential('blocks and reports in Chromium', () => {
     await page.getByRole('button', { name: 'Rooms and people' }).click();
     await expect.poll(async () => (await roomButton(page, 'carol').first().getAttribute('aria-label')) ?? '').toMatch(/^carol, online/);
     await page.keyboard.press('Escape');
+    await page.locator('.scrim').waitFor({ state: 'hidden' }); // the drawer is closed
 
     await act(message(page, 'carol says hello'), 'Block carol');
     const collapsed = page.locator('li.msg.blocked', { hasText: 'Message from a blocked person' });

@@ -1,6 +1,6 @@
 // The chat: a top bar, a sidebar of rooms and people (a drawer on a phone), and
 // the open room.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { RoomState } from '../chat.js';
 import { nextTheme, theme, type ThemeChoice } from '../theme.js';
 import { AccountDialog } from './Account.js';
@@ -35,7 +35,12 @@ export function ChatScreen() {
   const [drawer, setDrawer] = useState(false);
   const room = chat.activeRoom.value;
 
-  // Alt+↑ / Alt+↓ move between rooms; Escape closes the drawer.
+  // Alt+↑ / Alt+↓ move between rooms; Escape closes the drawer. The listener reads
+  // the drawer's state through a ref: one added again after each change would
+  // miss an Escape pressed before the effect ran (a busy page), and the drawer
+  // would stay open.
+  const drawerOpen = useRef(drawer);
+  drawerOpen.current = drawer;
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.altKey && (e.key === 'ArrowUp' || e.key === 'ArrowDown')) {
@@ -46,11 +51,11 @@ export function ChatScreen() {
           e.preventDefault();
           chat.open(next.id);
         }
-      } else if (e.key === 'Escape' && drawer) setDrawer(false);
+      } else if (e.key === 'Escape' && drawerOpen.current) setDrawer(false);
     };
     document.addEventListener('keydown', onKey);
     return () => document.removeEventListener('keydown', onKey);
-  }, [drawer]);
+  }, []);
 
   const go = (id: string) => {
     chat.open(id);
