@@ -1749,7 +1749,7 @@ export class Chat {
   discard(p: PendingSend): void {
     const room = this.room(p.room);
     if (room) room.pending.value = room.pending.peek().filter((x) => x.clientId !== p.clientId);
-    void this.device.removeOutbox(p.clientId);
+    void this.device.cancelOutbox(p.clientId);
     this.tellOtherTabs({ cancelled: p.clientId });
   }
 

@@ -4,7 +4,17 @@
 // or logging out, wipes it all first (a shared computer shows nobody's messages
 // to the next person). Where IndexedDB is refused (some private modes, Node in
 // tests) every call does nothing and the chat works as before, online.
+import { storage } from './storage.js';
 import type { FileInfo, Message, User } from './types.js';
+
+/** clientIds of cancelled messages (see cancelOutbox): the newest few hundred are plenty, a clientId is never reused */
+const CANCELLED_KEY = 'outbox.cancelled';
+const MAX_CANCELLED = 200;
+
+function cancelledIds(): string[] {
+  const ids = storage.getJson<unknown>(CANCELLED_KEY);
+  return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : [];
+}
 
 /** Messages kept per room: the newest ones. */
 export const MESSAGES_PER_ROOM = 200;
@@ -179,11 +189,25 @@ export class DeviceStore {
 
   async outbox(user: string): Promise<OutboxEntry[]> {
     const all = await this.tx(['outbox'], 'readonly', async (tx) => (await done(tx.objectStore('outbox').index('user').getAll(user))) as OutboxEntry[]);
-    return (all ?? []).sort((a, b) => a.createdAt - b.createdAt);
+    const cancelled = cancelledIds();
+    for (const e of all ?? []) if (cancelled.includes(e.clientId)) await this.removeOutbox(e.clientId);
+    return (all ?? []).filter((e) => !cancelled.includes(e.clientId)).sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  /**
+   * A message the person cancelled: never sent, whatever IndexedDB still holds.
+   * The page may reload (or the tab close) before the delete commits, or before
+   * the message's own put does; so the cancel is also noted at once, in
+   * localStorage, and the outbox skips and refuses what it names.
+   */
+  async cancelOutbox(clientId: string): Promise<void> {
+    storage.setJson(CANCELLED_KEY, [...cancelledIds().filter((id) => id !== clientId), clientId].slice(-MAX_CANCELLED));
+    await this.removeOutbox(clientId);
   }
 
   /** Keeps (or updates) a message in the outbox; false when it could not (no database, the cache is someone else's). */
   async putOutbox(entry: OutboxEntry): Promise<boolean> {
+    if (cancelledIds().includes(entry.clientId)) return false;
     const ok = await this.tx(['session', 'outbox'], 'readwrite', async (tx) => {
       const held = (await done(tx.objectStore('session').get('current'))) as CachedSession | undefined;
       if (held?.user !== entry.user) return false;
@@ -195,6 +219,7 @@ export class DeviceStore {
 
   /** Whether the message is still waiting (another tab may have sent it, or it was cancelled). True without a database. */
   async inOutbox(clientId: string): Promise<boolean> {
+    if (cancelledIds().includes(clientId)) return false;
     const found = await this.tx(['outbox'], 'readonly', async (tx) => (await done(tx.objectStore('outbox').getKey(clientId))) !== undefined);
     return found ?? true;
   }
