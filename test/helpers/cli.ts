@@ -42,6 +42,9 @@ export function startCli(wsUrl: string, configHome: string, options: { pty?: boo
   };
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);
+  // A client that has exited between a check and a write: EPIPE, which changes
+  // nothing here (quit() waits for the exit anyway), not an uncaught error.
+  child.stdin.on('error', () => {});
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     child,
