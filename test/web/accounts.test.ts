@@ -84,9 +84,15 @@ describe.sequential('account recovery and devices in Chromium', () => {
     await dialog.getByText('Password changed. Log in with your username and the new password.').waitFor();
     await loginChoice(desk.page).waitFor({ timeout: 10_000 }); // the desktop's session ended too
     await dialog.getByRole('button', { name: 'Close' }).click();
-    await page.getByLabel('Username').fill(alice.username);
-    await page.getByLabel('Password', { exact: true }).fill('a whole new passphrase');
-    await page.getByLabel('Password', { exact: true }).press('Enter');
+    // The login is typed again if the first was lost: the page can reconnect just
+    // then and empty the form (seen under load; a login lost across a reconnect
+    // is a problem of its own, still open). This test is about the reset.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await page.getByLabel('Username').fill(alice.username);
+      await page.getByLabel('Password', { exact: true }).fill('a whole new passphrase');
+      await page.getByLabel('Password', { exact: true }).press('Enter');
+      if (await page.getByRole('heading', { name: 'general', level: 1 }).waitFor({ timeout: 7_000 }).then(() => true, () => false)) break;
+    }
     // Once in a loaded CI run the chat did not appear within 15 s, and not again
     // in 7 runs here: if it happens again, the failure says what the page showed.
     await page
