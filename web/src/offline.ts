@@ -189,9 +189,13 @@ export class DeviceStore {
 
   async outbox(user: string): Promise<OutboxEntry[]> {
     const all = await this.tx(['outbox'], 'readonly', async (tx) => (await done(tx.objectStore('outbox').index('user').getAll(user))) as OutboxEntry[]);
-    const cancelled = cancelledIds();
-    for (const e of all ?? []) if (cancelled.includes(e.clientId)) await this.removeOutbox(e.clientId);
-    return (all ?? []).filter((e) => !cancelled.includes(e.clientId)).sort((a, b) => a.createdAt - b.createdAt);
+    const cancelled = new Set(cancelledIds());
+    const waiting: OutboxEntry[] = [];
+    for (const e of all ?? []) {
+      if (cancelled.has(e.clientId)) await this.removeOutbox(e.clientId);
+      else waiting.push(e);
+    }
+    return waiting.sort((a, b) => a.createdAt - b.createdAt);
   }
 
   /**
